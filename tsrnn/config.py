@@ -1,0 +1,117 @@
+"""Frozen settings for data, model and training, kept apart (no torch imports here)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+CELLS = ("rnn", "gru", "lstm")
+CELL_NAMES = {"rnn": "Simple RNN (tanh)", "gru": "GRU", "lstm": "LSTM"}
+SCALINGS = ("window", "global")
+LOSSES = ("mse", "mae", "huber")
+DEVICES = ("cpu", "cuda", "auto")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How to read a CSV into series."""
+
+    time_col: str | None = None
+    """Time column; found by name or by parsing when None."""
+    targets: tuple[str, ...] = ()
+    """Columns to forecast; the only numeric column when empty."""
+    features: tuple[str, ...] | Literal["all"] = ()
+    """Extra numeric columns fed to the model as inputs ("all": every other numeric column)."""
+    id_col: str | None = None
+    """Series id column for long-format files; found by name (id, unique_id, series) when None."""
+    max_gap: int | None = None
+    """Longest run of missing steps that is interpolated; longer runs are an error."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network: one recurrent stack and a direct multi-horizon head."""
+
+    cell: str = "lstm"
+    """Recurrent cell: rnn (tanh), gru or lstm."""
+    hidden_size: int = 64
+    """Units per layer and direction."""
+    num_layers: int = 2
+    """Stacked recurrent layers."""
+    bidirectional: bool = False
+    """Read each window forwards and backwards."""
+    dropout: float = 0.0
+    """Dropout between stacked layers (ignored for one layer)."""
+    input_len: int = 24
+    """Length of the input window, in time steps."""
+    horizon: int = 12
+    """Number of future steps forecast at once."""
+    n_inputs: int = 1
+    """Input channels: targets first, then features."""
+    n_targets: int = 1
+    """Forecast channels."""
+    scaling: str = "window"
+    """window: each input window normalised by its own mean and std; global: training statistics."""
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ConfigError(f"unknown cell '{self.cell}': choose one of {', '.join(CELLS)}")
+        if self.scaling not in SCALINGS:
+            raise ConfigError(f"unknown scaling '{self.scaling}': choose one of {', '.join(SCALINGS)}")
+        _positive("hidden size", self.hidden_size)
+        _positive("layers", self.num_layers)
+        _positive("input length", self.input_len)
+        _positive("horizon", self.horizon)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.input_len < 2 and self.scaling == "window":
+            raise ConfigError("window scaling needs an input length of at least 2")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The optimiser and its stopping rules."""
+
+    epochs: int = 100
+    """Upper bound on passes over the training windows."""
+    batch_size: int = 32
+    """Windows per optimiser step."""
+    lr: float = 1e-3
+    """Adam learning rate."""
+    patience: int = 15
+    """Epochs without validation improvement before stopping (the LR is halved after patience // 2)."""
+    seed: int = 0
+    """Seeds torch and the shuffling: same seed, same data, same model on CPU."""
+    device: str = "cpu"
+    """cpu, cuda or auto (cuda when available)."""
+    loss: str = "mse"
+    """Training loss on scaled values: mse, mae or huber."""
+    clip_norm: float = 1.0
+    """Gradient-norm clipping threshold."""
+    weight_decay: float = 0.0
+    """Adam weight decay."""
+    threads: int | None = None
+    """torch intra-op threads; None uses the number of cores."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _positive("epochs", self.epochs)
+        _positive("batch size", self.batch_size)
+        if not self.lr > 0:
+            raise ConfigError(f"learning rate must be positive, got {self.lr}")
+        if self.patience < 1:
+            raise ConfigError(f"patience must be at least 1, got {self.patience}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"unknown device '{self.device}': choose one of {', '.join(DEVICES)}")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"unknown loss '{self.loss}': choose one of {', '.join(LOSSES)}")
+
+
+def _positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, got {value}")

@@ -1,0 +1,168 @@
+"""Forecast from an exported .onnx file with ONNX Runtime, numpy and polars only (never torch)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import polars as pl
+
+from . import artifact
+from .config import DataConfig
+from .csvio import atomic_write, read_raw
+from .data import SeriesSet, load_series, resolve_demo
+from .errors import ConfigError, DataError, ModelFileError
+from .timefreq import Frequency, format_times, future_times
+
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+@dataclass
+class ForecastResult:
+    table: pl.DataFrame
+    """One row per series and future step: [id,] time, one column per target."""
+    provider: str
+    latency_ms: float
+    n_series: int
+    history: SeriesSet
+
+
+def choose_providers(device: str) -> list[str]:
+    """ONNX Runtime providers for cpu, cuda or auto; cuda that is not offered is an error."""
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in available:
+            raise ConfigError(
+                "--device cuda: this onnxruntime offers no CUDA provider (install the gpu extra: "
+                "pip install 'tsrnn[gpu]'); use --device cpu or auto"
+            )
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "auto":
+        return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    raise ConfigError(f"unknown device '{device}': choose cpu, cuda or auto")
+
+
+class Forecaster:
+    """A loaded model: its metadata and one reusable ONNX Runtime session."""
+
+    def __init__(self, path: Path, session: ort.InferenceSession, meta: dict[str, Any]) -> None:
+        self.path = path
+        self.session = session
+        self.meta = meta
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], device: str = "cpu", threads: int | None = None) -> Forecaster:
+        p = Path(path)
+        if not p.is_file():
+            raise ModelFileError(f"{p}: model file not found")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        if threads:
+            opts.intra_op_num_threads = threads
+        try:
+            session = ort.InferenceSession(str(p), sess_options=opts, providers=choose_providers(device))
+        except ConfigError:
+            raise
+        except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable files
+            raise ModelFileError(f"{p.name}: not a readable ONNX model ({str(exc).splitlines()[0][:160]})") from None
+        custom = session.get_modelmeta().custom_metadata_map
+        if artifact.METADATA_KEY not in custom:
+            raise ModelFileError(f"{p.name}: an ONNX model, but not one exported by tsrnn (no tsrnn metadata)")
+        try:
+            meta = artifact.loads(custom[artifact.METADATA_KEY], p.name)
+        except ValueError as exc:
+            raise ModelFileError(str(exc)) from None
+        return cls(p, session, meta)
+
+    @property
+    def provider(self) -> str:
+        return self.session.get_providers()[0]
+
+    @property
+    def input_len(self) -> int:
+        return int(self.meta["input_len"])
+
+    @property
+    def horizon(self) -> int:
+        return int(self.meta["horizon"])
+
+    @property
+    def targets(self) -> list[str]:
+        return list(self.meta["targets"])
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.meta["inputs"])
+
+    @property
+    def freq(self) -> Frequency:
+        return Frequency(**self.meta["freq"])
+
+    def predict(self, history: np.ndarray) -> np.ndarray:
+        """Raw history (N, input_len, n_inputs) -> raw forecast (N, horizon, n_targets)."""
+        x = np.ascontiguousarray(history, dtype=np.float32)
+        want = (self.input_len, len(self.inputs))
+        if x.ndim != 3 or x.shape[1:] != want:
+            raise ConfigError(f"history must have shape (batch, {want[0]}, {want[1]}), got {x.shape}")
+        return self.session.run(["forecast"], {"history": x})[0]
+
+    def load_history(self, csv: str | os.PathLike[str]) -> SeriesSet:
+        """Read a CSV with the model's own columns; name any the file lacks."""
+        csv = resolve_demo(csv)
+        cols = read_raw(csv).frame.columns
+        needed = [self.meta["time_col"], *self.inputs] + ([self.meta["id_col"]] if self.meta.get("id_col") else [])
+        missing = [c for c in needed if c not in cols]
+        if missing:
+            raise DataError(
+                f"{Path(csv).name}: columns {', '.join(repr(c) for c in missing)} are missing; the model "
+                f"{self.path.name} needs {', '.join(needed)}"
+            )
+        data_cfg = DataConfig(
+            time_col=self.meta["time_col"],
+            id_col=self.meta.get("id_col"),
+            targets=tuple(self.targets),
+            features=tuple(c for c in self.inputs if c not in self.targets),
+        )
+        return load_series(csv, data_cfg)
+
+    def forecast_csv(self, csv: str | os.PathLike[str]) -> ForecastResult:
+        """Forecast every series in the CSV from its last input_len rows, in one batched call."""
+        data = self.load_history(csv)
+        short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < self.input_len]
+        if short:
+            sid, n = short[0]
+            who = f"series '{sid}'" if sid else "the series"
+            raise DataError(f"{data.path.name}: {who} has {n} rows; the model needs the last {self.input_len}")
+        history = np.stack([v[-self.input_len:] for v in data.values])
+        t0 = time.perf_counter()
+        forecast = self.predict(history)
+        latency = (time.perf_counter() - t0) * 1000
+        table = self._table(data, forecast)
+        return ForecastResult(table, self.provider, latency, data.n_series, data)
+
+    def _table(self, data: SeriesSet, forecast: np.ndarray) -> pl.DataFrame:
+        freq = self.freq
+        stamps = np.concatenate([future_times(t[-1], freq, self.horizon) for t in data.times])
+        cols: dict[str, Any] = {}
+        if data.id_col:
+            cols[data.id_col] = np.repeat(np.asarray(data.ids, dtype=object), self.horizon)
+        cols[data.time_col] = format_times(stamps, data.utc)
+        for j, name in enumerate(self.targets):
+            cols[name] = forecast[:, :, j].reshape(-1)
+        return pl.DataFrame(cols)
+
+
+def save_table(table: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a forecast CSV atomically."""
+    try:
+        return atomic_write(path, lambda tmp: table.write_csv(tmp))
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}; choose another --out path") from None

@@ -1,0 +1,99 @@
+"""Point-forecast metrics and the naive, seasonal-naive and drift baselines (numpy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+METRICS = ("mase", "smape", "mae", "rmse")
+
+
+def naive(insample: list[np.ndarray], horizon: int) -> np.ndarray:
+    """Repeat the last value: [S, horizon, targets]."""
+    return np.stack([np.repeat(y[-1:], horizon, axis=0) for y in insample])
+
+
+def seasonal_naive(insample: list[np.ndarray], horizon: int, season: int) -> np.ndarray:
+    """Repeat the last full season."""
+    if season <= 1:
+        return naive(insample, horizon)
+    out = []
+    for y in insample:
+        last = y[-season:]
+        reps = -(-horizon // season)
+        out.append(np.tile(last, (reps, 1))[:horizon])
+    return np.stack(out)
+
+
+def drift(insample: list[np.ndarray], horizon: int) -> np.ndarray:
+    """Extend the line from the first to the last value."""
+    out = []
+    for y in insample:
+        slope = (y[-1] - y[0]) / max(len(y) - 1, 1)
+        out.append(y[-1] + np.arange(1, horizon + 1)[:, None] * slope)
+    return np.stack(out)
+
+
+def mase_scale(insample: list[np.ndarray], season: int) -> np.ndarray:
+    """In-sample seasonal-naive MAE per series and target: [S, targets]."""
+    m = season if season >= 1 else 1
+    scales = []
+    for y in insample:
+        lag = m if len(y) > m else 1
+        scales.append(np.mean(np.abs(y[lag:] - y[:-lag]), axis=0))
+    return np.stack(scales)
+
+
+def evaluate(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-target metrics over all series and steps; MASE is averaged over series."""
+    err = forecast - actual
+    denom = np.abs(actual) + np.abs(forecast)
+    smape_terms = np.where(denom > 0, 2 * np.abs(err) / np.where(denom > 0, denom, 1), 0.0)
+    safe = np.where(scale > 0, scale, np.nan)
+    mase = np.nanmean(np.mean(np.abs(err), axis=1) / safe, axis=0)
+    return {
+        "mase": mase,
+        "smape": 100 * smape_terms.mean(axis=(0, 1)),
+        "mae": np.abs(err).mean(axis=(0, 1)),
+        "rmse": np.sqrt((err**2).mean(axis=(0, 1))),
+    }
+
+
+def score_table(actual: np.ndarray, forecasts: dict[str, np.ndarray], insample: list[np.ndarray],
+                season: int, targets: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """{method: {target: {metric: value}}} for the model and every baseline."""
+    scale = mase_scale(insample, season)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name, fc in forecasts.items():
+        per = evaluate(actual, fc, scale)
+        out[name] = {t: {k: float(per[k][i]) for k in METRICS} for i, t in enumerate(targets)}
+    return out
+
+
+def baselines(insample: list[np.ndarray], horizon: int, season: int) -> dict[str, np.ndarray]:
+    return {
+        "naive": naive(insample, horizon),
+        "seasonal_naive": seasonal_naive(insample, horizon, season),
+        "drift": drift(insample, horizon),
+    }
+
+
+def format_table(scores: dict[str, dict[str, dict[str, float]]]) -> str:
+    """A plain-text table: one row per method and target."""
+    targets = next(iter(scores.values())).keys()
+    multi = len(targets) > 1
+    header = ["method"] + (["target"] if multi else []) + ["MASE", "sMAPE %", "MAE", "RMSE"]
+    rows = []
+    for method, per in scores.items():
+        for t, m in per.items():
+            cells = [method] + ([t] if multi else [])
+            cells += [f"{m['mase']:.3f}", f"{m['smape']:.2f}", _num(m["mae"]), _num(m["rmse"])]
+            rows.append(cells)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
+    for r in rows:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    return "\n".join(lines)
+
+
+def _num(x: float) -> str:
+    return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.4e}"

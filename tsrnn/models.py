@@ -1,0 +1,90 @@
+"""One recurrent forecaster for every variant: rnn/gru/lstm, bidirectional, stacked, scaling inside."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import ModelConfig
+
+RNN_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class Scaler(nn.Module):
+    """Maps raw values to the network's units and back; exported as Sub/Div and Mul/Add nodes."""
+
+    def __init__(self, mode: str, mean: np.ndarray, std: np.ndarray, n_targets: int) -> None:
+        super().__init__()
+        self.mode = mode
+        self.n_targets = n_targets
+        std = np.where(std > 0, std, 1.0)
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+        # A flat window must not divide by ~0: floor each window's std at 1% of the training std.
+        self.register_buffer("floor", torch.as_tensor(0.01 * std, dtype=torch.float32))
+
+    def stats(self, history: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Location and scale, each (B, 1, C) for window scaling or (C,) for global."""
+        if self.mode == "window":
+            loc = history.mean(dim=1, keepdim=True)
+            var = ((history - loc) ** 2).mean(dim=1, keepdim=True)
+            scale = torch.maximum(torch.sqrt(var), self.floor)
+            return loc, scale
+        return self.mean, self.std
+
+    def target_stats(self, loc: torch.Tensor, scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return loc[..., : self.n_targets], scale[..., : self.n_targets]
+
+
+class RecurrentForecaster(nn.Module):
+    """history (B, L, n_inputs) raw -> forecast (B, H, n_targets) raw."""
+
+    def __init__(self, config: ModelConfig, mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.scaler = Scaler(
+            c.scaling,
+            np.zeros(c.n_inputs) if mean is None else mean,
+            np.ones(c.n_inputs) if std is None else std,
+            c.n_targets,
+        )
+        self.rnn = RNN_CELLS[c.cell](
+            input_size=c.n_inputs,
+            hidden_size=c.hidden_size,
+            num_layers=c.num_layers,
+            batch_first=True,
+            dropout=c.dropout if c.num_layers > 1 else 0.0,
+            bidirectional=c.bidirectional,
+        )
+        directions = 2 if c.bidirectional else 1
+        self.head = nn.Linear(directions * c.hidden_size, c.horizon * c.n_targets)
+
+    def forward_scaled(self, x: torch.Tensor) -> torch.Tensor:
+        """Scaled input (B, L, C) -> scaled forecast (B, H, T)."""
+        _, state = self.rnn(x)
+        h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
+        directions = 2 if self.config.bidirectional else 1
+        # Last layer's final state of each direction: the backward one has read the window end to start.
+        last = h_n[-directions:].transpose(0, 1).reshape(x.shape[0], -1)  # -> (B, dirs * H)
+        return self.head(last).reshape(x.shape[0], self.config.horizon, self.config.n_targets)
+
+    def forward(self, history: torch.Tensor) -> torch.Tensor:
+        loc, scale = self.scaler.stats(history)
+        y = self.forward_scaled((history - loc) / scale)
+        t_loc, t_scale = self.scaler.target_stats(loc, scale)
+        return y * t_scale + t_loc
+
+    def scaled_loss_inputs(self, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Window (B, L + H, C) -> (prediction, target), both in scaled units, for the loss."""
+        L = self.config.input_len
+        history, future = window[:, :L], window[:, L:, : self.config.n_targets]
+        loc, scale = self.scaler.stats(history)
+        pred = self.forward_scaled((history - loc) / scale)
+        t_loc, t_scale = self.scaler.target_stats(loc, scale)
+        return pred, (future - t_loc) / t_scale
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,141 @@
+"""The whole workflow in a few calls: settings -> split -> fit -> test metrics -> export."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import __version__, artifact
+from .config import CELL_NAMES, ModelConfig, TrainConfig
+from .data import SeriesSet
+from .errors import ConfigError
+from .metrics import baselines, score_table
+from .windows import Split, default_val_len, rows_needed, split_series
+
+if TYPE_CHECKING:
+    from .export import ExportResult
+    from .train import ProgressFn, StopFn, TrainResult
+
+EXPORT_DIR = Path("exports")
+
+
+@dataclass
+class Experiment:
+    """A trained model with its data, split and test scores."""
+
+    data: SeriesSet
+    split: Split
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    season: int
+    result: TrainResult
+    scores: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    forecast: np.ndarray | None = None
+    """The model's forecast of the test block, (series, horizon, targets)."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.data.path.stem}_{variant_name(self.model_cfg)}"
+
+    def default_path(self) -> Path:
+        return EXPORT_DIR / f"{self.name}.onnx"
+
+    def metadata(self) -> dict[str, Any]:
+        c, d = self.model_cfg, self.data
+        last = {sid: str(t[-1]) for sid, t in zip(d.ids[: artifact.MAX_LISTED_SERIES], d.times, strict=False)}
+        return {
+            "format": artifact.FORMAT_VERSION,
+            "tsrnn_version": __version__,
+            "created": artifact.now_iso(),
+            "cell": c.cell,
+            "cell_name": CELL_NAMES[c.cell],
+            "bidirectional": c.bidirectional,
+            "num_layers": c.num_layers,
+            "hidden_size": c.hidden_size,
+            "dropout": c.dropout,
+            "input_len": c.input_len,
+            "horizon": c.horizon,
+            "scaling": c.scaling,
+            "scaling_note": "window: each input window is normalised by its own mean and std"
+            if c.scaling == "window" else "global: training-part mean and std per column",
+            "time_col": d.time_col,
+            "id_col": d.id_col,
+            "targets": d.targets,
+            "inputs": d.channels,
+            "freq": {"code": d.freq.code, "label": d.freq.label, "season": d.freq.season,
+                     "step_us": d.freq.step_us, "months": d.freq.months, "month_end": d.freq.month_end},
+            "utc": d.utc,
+            "season": self.season,
+            "n_series": d.n_series,
+            "last_timestamps": last,
+            "train_file": d.path.name,
+            "seed": self.train_cfg.seed,
+            "epochs_run": self.result.epochs_run,
+            "best_epoch": self.result.best_epoch,
+            "stopped": self.result.stopped,
+            "loss": self.train_cfg.loss,
+            "test_metrics": self.scores,
+            "split": {"val_len": self.split.val_len, "test_len": c.horizon},
+            "torch_platform": platform.machine(),
+        }
+
+    def export(self, path: str | os.PathLike[str] | None = None) -> ExportResult:
+        from .export import export_onnx
+
+        windows = np.concatenate([self.split.test[:, : self.model_cfg.input_len],
+                                  self.split.val[:256, : self.model_cfg.input_len]])
+        return export_onnx(self.result.model, path or self.default_path(), self.metadata(), windows)
+
+
+def variant_name(c: ModelConfig) -> str:
+    """e.g. lstm2x64, bigru1x32."""
+    return f"{'bi' if c.bidirectional else ''}{c.cell}{c.num_layers}x{c.hidden_size}"
+
+
+def model_config(data: SeriesSet, input_len: int | None = None, horizon: int | None = None,
+                 **kwargs: Any) -> ModelConfig:
+    """A ModelConfig sized for the data, with frequency-based defaults for window and horizon."""
+    return ModelConfig(
+        input_len=input_len or data.freq.default_input_len(),
+        horizon=horizon or data.freq.default_horizon(),
+        n_inputs=len(data.channels),
+        n_targets=len(data.targets),
+        **kwargs,
+    )
+
+
+def check_fit(data: SeriesSet, input_len: int, horizon: int) -> str | None:
+    """None when the data is long enough, else a message with the rows needed."""
+    shortest = int(data.lengths.min())
+    need = rows_needed(input_len, horizon, default_val_len(shortest, horizon))
+    if shortest >= need:
+        return None
+    who = "the shortest series has" if data.n_series > 1 else "the series has"
+    return (f"{who} {shortest} rows; input window {input_len} and horizon {horizon} need {need} "
+            f"(window + horizon to train, validation and test blocks)")
+
+
+def train_experiment(data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainConfig, season: int | None = None,
+                     on_epoch: ProgressFn | None = None, should_stop: StopFn | None = None) -> Experiment:
+    """Split, fit, and score the model and the baselines on the test block."""
+    from .train import fit, predict
+
+    if model_cfg.n_inputs != len(data.channels) or model_cfg.n_targets != len(data.targets):
+        raise ConfigError("model inputs and targets do not match the data; build the config with model_config()")
+    split = split_series(data, model_cfg.input_len, model_cfg.horizon)
+    result = fit(model_cfg, train_cfg, split, on_epoch=on_epoch, should_stop=should_stop)
+    exp = Experiment(data, split, model_cfg, train_cfg, season or data.freq.season, result)
+    exp.forecast = predict(result.model, split.test[:, : model_cfg.input_len])
+    exp.scores = score_experiment(exp.split, exp.forecast, exp.season, data.targets)
+    return exp
+
+
+def score_experiment(split: Split, forecast: np.ndarray, season: int, targets: list[str]) -> dict[str, Any]:
+    actual = split.test[:, split.input_len:, : len(targets)]
+    methods = {"model": forecast, **baselines(split.insample, split.horizon, season)}
+    return score_table(actual, methods, split.insample, season, targets)

@@ -1,0 +1,205 @@
+"""Parse timestamps, infer the frequency of a series and continue its time grid."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from .csvio import describe_lines
+from .errors import DataError
+
+TIME_NAMES = ("time", "date", "ds", "timestamp", "datetime", "period", "month", "week", "day")
+
+# Unambiguous formats only: year first. Day-first or month-first dates are refused, never guessed.
+_ISO_FORMATS = (
+    (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "%Y-%m-%d"),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?Z$"), None),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?$"), None),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}Z?$"), None),
+    (re.compile(r"^\d{4}/\d{2}/\d{2}$"), "%Y/%m/%d"),
+    (re.compile(r"^\d{4}-\d{2}$"), "%Y-%m"),
+)
+_AMBIGUOUS = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})")
+
+US = 1_000_000  # microseconds per second
+DAY = 86_400 * US
+
+
+@dataclass(frozen=True)
+class Frequency:
+    """A regular time grid: fixed steps (minutes to weeks), business days, or calendar months."""
+
+    code: str
+    """Polars-style step: 30m, 1h, 1d, 1bd, 1w, 1mo, 3mo, 1y."""
+    label: str
+    season: int
+    """Steps in one seasonal cycle (1 when there is none)."""
+    step_us: int = 0
+    """Fixed step in microseconds; 0 for calendar and business-day steps."""
+    months: int = 0
+    """Step in months for calendar frequencies."""
+    month_end: bool = False
+
+    def default_horizon(self) -> int:
+        return _DEFAULT_HORIZON.get(self.code, max(self.season, 8) if self.season > 1 else 8)
+
+    def default_input_len(self) -> int:
+        return max(2 * self.season, 2 * self.default_horizon())
+
+
+_DEFAULT_HORIZON = {"1h": 24, "1d": 14, "1bd": 10, "1w": 13, "1mo": 12, "3mo": 8, "6mo": 4, "1y": 5}
+
+
+def parse_times(values: pl.Series, file: str, lines: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Parse ISO dates or datetimes to datetime64[us]; return (times, utc)."""
+    text = values.str.strip_chars()
+    missing = text.is_null() | (text == "")
+    if missing.any():
+        bad = lines[missing.to_numpy()]
+        raise DataError(f"{file}: column '{values.name}' has empty timestamps on {describe_lines(bad)}")
+    sample = text.drop_nulls().head(200).to_list()
+    ambiguous = [s for s in sample if _AMBIGUOUS.match(s)]
+    if ambiguous:
+        raise DataError(
+            f"{file}: column '{values.name}' has dates like '{ambiguous[0]}' that could be day-first or "
+            "month-first; write them as ISO dates (YYYY-MM-DD)"
+        )
+    fmt = _pick_format(sample)
+    if fmt is None:
+        raise DataError(
+            f"{file}: column '{values.name}' does not hold ISO dates or datetimes (first value "
+            f"'{sample[0]}'); use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
+        )
+    utc = text.str.ends_with("Z")
+    if bool(utc.any()) and not bool(utc.all()):
+        bad = lines[~utc.to_numpy()]
+        raise DataError(
+            f"{file}: column '{values.name}' mixes UTC ('Z') and local timestamps ({describe_lines(bad)} "
+            "have no 'Z'); use one convention"
+        )
+    cleaned = text.str.replace(r"Z$", "").str.replace(" ", "T")
+    if fmt == "iso":
+        parsed = cleaned.str.to_datetime(time_unit="us", strict=False)
+    else:
+        parsed = cleaned.str.to_datetime(fmt, time_unit="us", strict=False)
+    bad_mask = parsed.is_null().to_numpy()
+    if bad_mask.any():
+        first = text.filter(pl.Series(bad_mask)).head(3).to_list()
+        raise DataError(
+            f"{file}: column '{values.name}' has unparseable timestamps on {describe_lines(lines[bad_mask])} "
+            f"(e.g. {', '.join(repr(v) for v in first)}); fix them or remove those rows"
+        )
+    return parsed.to_numpy().astype("datetime64[us]"), bool(utc.all())
+
+
+def looks_like_time(values: pl.Series) -> bool:
+    sample = values.drop_nulls().head(50).to_list()
+    return bool(sample) and _pick_format([s.strip() for s in sample]) is not None
+
+
+def _pick_format(sample: list[str]) -> str | None:
+    for pattern, fmt in _ISO_FORMATS:
+        if sample and all(pattern.match(s) for s in sample):
+            return fmt or "iso"
+    return None
+
+
+def infer_frequency(series_times: list[np.ndarray], file: str) -> Frequency:
+    """Infer one frequency from the most common step across all series."""
+    diffs = np.concatenate([np.diff(t.astype(np.int64)) for t in series_times if len(t) > 1])
+    if diffs.size == 0:
+        raise DataError(f"{file}: too few rows to infer a frequency")
+    values, counts = np.unique(diffs, return_counts=True)
+    step = int(values[np.argmax(counts)])
+    days = step / DAY
+    all_times = np.concatenate(series_times)
+    if 28 <= days <= 31 or 89 <= days <= 92 or 181 <= days <= 184 or 365 <= days <= 366:
+        months = 1 if days <= 31 else 3 if days <= 92 else 6 if days <= 184 else 12
+        return _calendar(months, all_times, file)
+    if step == DAY and _is_business_days(all_times, diffs):
+        return Frequency("1bd", "business days", 5)
+    if step % DAY == 0:
+        n = step // DAY
+        if n == 7:
+            return Frequency("1w", "weekly", 52, step_us=step)
+        return Frequency(f"{n}d", "daily" if n == 1 else f"every {n} days", 7 if n == 1 else 1, step_us=step)
+    if step % (3600 * US) == 0:
+        n = step // (3600 * US)
+        season = 24 // n if 24 % n == 0 else 1
+        return Frequency(f"{n}h", "hourly" if n == 1 else f"every {n} hours", season, step_us=step)
+    if step % (60 * US) == 0:
+        n = step // (60 * US)
+        season = 1440 // n if 1440 % n == 0 else 1
+        return Frequency(f"{n}m", f"every {n} minutes", season, step_us=step)
+    if step % US == 0:
+        n = step // US
+        return Frequency(f"{n}s", f"every {n} seconds", 1, step_us=step)
+    raise DataError(f"{file}: timestamps are {step} microseconds apart; steps below one second are not supported")
+
+
+def _calendar(months: int, times: np.ndarray, file: str) -> Frequency:
+    days = times.astype("datetime64[D]")
+    if np.any(times != days.astype("datetime64[us]")):
+        raise DataError(f"{file}: monthly or longer steps must be whole dates without a time of day")
+    month_start = days.astype("datetime64[M]").astype("datetime64[D]")
+    month_end = (days.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+    if np.all(days == month_start):
+        end = False
+    elif np.all(days == month_end):
+        end = True
+    else:
+        raise DataError(
+            f"{file}: a monthly, quarterly or yearly series must be dated on the first (or the last) day "
+            "of each period; found other days of the month"
+        )
+    label, season, code = {1: ("monthly", 12, "1mo"), 3: ("quarterly", 4, "3mo"), 6: ("half-yearly", 2, "6mo"),
+                           12: ("yearly", 1, "1y")}[months]
+    return Frequency(code, label + (" (month end)" if end else ""), season, months=months, month_end=end)
+
+
+def _is_business_days(times: np.ndarray, diffs: np.ndarray) -> bool:
+    weekday = (times.astype("datetime64[D]").astype(np.int64) + 3) % 7  # Monday = 0
+    return bool(np.all(weekday < 5) and np.mean(diffs == 3 * DAY) > 0.1)
+
+
+def time_grid(start: np.datetime64, end: np.datetime64, freq: Frequency) -> np.ndarray:
+    """Every grid timestamp from start to end inclusive."""
+    if freq.step_us:
+        return np.arange(start, end + np.timedelta64(1, "us"), np.timedelta64(freq.step_us, "us"))
+    if freq.code == "1bd":
+        days = np.arange(start.astype("datetime64[D]"), end.astype("datetime64[D]") + 1)
+        return days[np.is_busday(days)].astype("datetime64[us]")
+    first = start.astype("datetime64[M]")
+    last = end.astype("datetime64[M]")
+    months = np.arange(first, last + 1, freq.months)
+    return _month_dates(months, freq.month_end)
+
+
+def future_times(last: np.datetime64, freq: Frequency, horizon: int) -> np.ndarray:
+    """The `horizon` grid timestamps after `last`."""
+    if freq.step_us:
+        return last + np.arange(1, horizon + 1) * np.timedelta64(freq.step_us, "us")
+    if freq.code == "1bd":
+        day = last.astype("datetime64[D]")
+        out = np.busday_offset(day, np.arange(1, horizon + 1), roll="forward")
+        return out.astype("datetime64[us]")
+    months = last.astype("datetime64[M]") + np.arange(1, horizon + 1) * freq.months
+    return _month_dates(months, freq.month_end)
+
+
+def _month_dates(months: np.ndarray, month_end: bool) -> np.ndarray:
+    if month_end:
+        return ((months + 1).astype("datetime64[D]") - 1).astype("datetime64[us]")
+    return months.astype("datetime64[D]").astype("datetime64[us]")
+
+
+def format_times(times: np.ndarray, utc: bool) -> list[str]:
+    """ISO strings: dates when every timestamp is midnight, else datetimes (with Z for UTC)."""
+    days = times.astype("datetime64[D]")
+    if not utc and np.all(times == days.astype("datetime64[us]")):
+        return [str(d) for d in days]
+    suffix = "Z" if utc else ""
+    return [str(t) + suffix for t in times.astype("datetime64[s]")]

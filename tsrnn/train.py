@@ -1,0 +1,169 @@
+"""Fit a RecurrentForecaster: Adam, early stopping with best weights, LR on plateau, clipping."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import ModelConfig, TrainConfig
+from .errors import ConfigError, TrainingError
+from .models import RecurrentForecaster
+from .windows import Split
+
+
+@dataclass
+class EpochInfo:
+    """What a progress display needs after each epoch."""
+
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_loss: float
+    best_val: float
+    lr: float
+    elapsed: float
+    samples_per_s: float
+
+    @property
+    def eta(self) -> float:
+        """Seconds left if every remaining epoch runs (early stopping may end sooner)."""
+        return self.elapsed / self.epoch * (self.epochs - self.epoch)
+
+
+@dataclass
+class TrainResult:
+    model: RecurrentForecaster
+    history: list[EpochInfo] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped: str = "finished"
+    """finished, early_stopped or cancelled."""
+    seconds: float = 0.0
+    device: str = "cpu"
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history)
+
+
+ProgressFn = Callable[[EpochInfo], None]
+StopFn = Callable[[], bool]
+
+MIN_STEPS = 20
+_LOSSES: dict[str, Callable[[], nn.Module]] = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA GPU is available to torch here; use --device cpu or auto")
+    return torch.device(name)
+
+
+def set_threads(threads: int | None) -> None:
+    torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
+
+
+def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: ProgressFn | None = None,
+        should_stop: StopFn | None = None) -> TrainResult:
+    """Train until the epoch budget, early stopping, a stop request or Ctrl+C; keep the best weights."""
+    torch.manual_seed(train_cfg.seed)
+    set_threads(train_cfg.threads)
+    device = resolve_device(train_cfg.device)
+    model = RecurrentForecaster(model_cfg, split.mean, split.std).to(device)
+    train = torch.from_numpy(split.train).to(device)
+    val = torch.from_numpy(split.val).to(device)
+    if len(train) == 0:
+        raise ConfigError("no training windows: the series is too short for this input window and horizon")
+    opt = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(1, train_cfg.patience // 2))
+    loss_fn = _LOSSES[train_cfg.loss]()
+    gen = torch.Generator().manual_seed(train_cfg.seed)
+    result = TrainResult(model=model, device=str(device))
+    best_state, best_val, since_best = copy.deepcopy(model.state_dict()), math.inf, 0
+    start = time.perf_counter()
+    try:
+        for epoch in range(1, train_cfg.epochs + 1):
+            t0 = time.perf_counter()
+            train_loss = _train_epoch(model, train, opt, loss_fn, train_cfg, gen)
+            val_loss = _evaluate(model, val, loss_fn, train_cfg.batch_size * 8)
+            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+                raise TrainingError(
+                    f"the loss became {'NaN' if math.isnan(train_loss) or math.isnan(val_loss) else 'infinite'} "
+                    f"at epoch {epoch}; lower --lr (now {train_cfg.lr}) or check the data for extreme values"
+                )
+            plateau.step(val_loss)
+            if val_loss < best_val:
+                best_val, since_best, result.best_epoch = val_loss, 0, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                since_best += 1
+            info = EpochInfo(epoch, train_cfg.epochs, train_loss, val_loss, best_val, opt.param_groups[0]["lr"],
+                             time.perf_counter() - start, len(train) / max(time.perf_counter() - t0, 1e-9))
+            result.history.append(info)
+            if on_epoch:
+                on_epoch(info)
+            if since_best >= train_cfg.patience:
+                result.stopped = "early_stopped"
+                break
+            if should_stop and should_stop():
+                result.stopped = "cancelled"
+                break
+    except KeyboardInterrupt:
+        result.stopped = "cancelled"
+    model.load_state_dict(best_state)
+    model.eval()
+    result.seconds = time.perf_counter() - start
+    if not result.history:
+        raise TrainingError("training was cancelled before the first epoch ended; nothing to keep")
+    return result
+
+
+def _train_epoch(model: RecurrentForecaster, data: torch.Tensor, opt: torch.optim.Optimizer, loss_fn: nn.Module,
+                 cfg: TrainConfig, gen: torch.Generator) -> float:
+    model.train()
+    # A small data set still gets MIN_STEPS optimiser steps per epoch (the shuffled windows are cycled),
+    # so that early stopping and the LR schedule do not act after a handful of updates.
+    steps = max(MIN_STEPS, -(-len(data) // cfg.batch_size))
+    passes = -(-steps * cfg.batch_size // len(data))
+    order = torch.cat([torch.randperm(len(data), generator=gen) for _ in range(passes)]).to(data.device)
+    total, count = 0.0, 0
+    for step in range(steps):
+        batch = data[order[step * cfg.batch_size:(step + 1) * cfg.batch_size]]
+        pred, target = model.scaled_loss_inputs(batch)
+        loss = loss_fn(pred, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+        opt.step()
+        total += loss.item() * len(batch)
+        count += len(batch)
+    return total / count
+
+
+@torch.inference_mode()
+def _evaluate(model: RecurrentForecaster, data: torch.Tensor, loss_fn: nn.Module, batch_size: int) -> float:
+    model.eval()
+    total = 0.0
+    for i in range(0, len(data), batch_size):
+        pred, target = model.scaled_loss_inputs(data[i:i + batch_size])
+        total += loss_fn(pred, target).item() * len(pred)
+    return total / max(len(data), 1)
+
+
+@torch.inference_mode()
+def predict(model: RecurrentForecaster, history: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """Raw history (N, L, C) -> raw forecast (N, H, T) with the torch model."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = [model(torch.from_numpy(np.ascontiguousarray(history[i:i + batch_size])).to(device)).cpu().numpy()
+           for i in range(0, len(history), batch_size)]
+    return np.concatenate(out)

@@ -18,7 +18,7 @@ def now_iso() -> str:
 
 
 def dumps(meta: dict[str, Any]) -> str:
-    return json.dumps(meta, sort_keys=True, default=_plain)
+    return json.dumps(meta, default=_plain)
 
 
 def loads(text: str, source: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class LoadReport:
     filled_rows: int = 0
     trimmed_rows: int = 0
     longest_gap: int = 0
+    longest_gap_where: str = ""
     decimal_comma: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -310,17 +311,21 @@ def _regularise(sid: str, t: np.ndarray, v: np.ndarray, freq: Frequency, channel
         if not miss.any():
             continue
         run_start, run_len = _longest_run(miss)
-        report.longest_gap = max(report.longest_gap, run_len)
+        if run_len > report.longest_gap:
+            report.longest_gap = run_len
+            report.longest_gap_where = (f"'{col}'{where} is missing for {run_len} consecutive steps "
+                                        f"({grid[run_start]} to {grid[run_start + run_len - 1]})")
         if max_gap is not None and run_len > max_gap:
-            raise DataError(
-                f"{file}: '{col}'{where} is missing for {run_len} consecutive steps "
-                f"({grid[run_start]} to {grid[run_start + run_len - 1]}), longer than the input window "
-                f"({max_gap}); split the file at the gap or fill it before training"
-            )
+            raise gap_error(file, report.longest_gap_where, max_gap)
         full[miss, j] = np.interp(idx[miss], idx[~miss], full[~miss, j])
     for j, col in enumerate(channels):
         report.filled_cells[col] = report.filled_cells.get(col, 0) + int(np.isnan(v[:, j]).sum())
     return grid, full
+
+
+def gap_error(file: str, where: str, input_len: int) -> DataError:
+    return DataError(f"{file}: {where}, longer than the input window ({input_len}); interpolating it would "
+                     "invent the data: split the file at the gap or fill it before training")
 
 
 def _longest_run(mask: np.ndarray) -> tuple[int, int]:

@@ -89,10 +89,12 @@ def format_table(scores: dict[str, dict[str, dict[str, float]]]) -> str:
             cells += [f"{m['mase']:.3f}", f"{m['smape']:.2f}", _num(m["mae"]), _num(m["rmse"])]
             rows.append(cells)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
-    for r in rows:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
-    return "\n".join(lines)
+    return "\n".join(_row(r, widths) for r in [header, *rows])
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    """First cell left-aligned, the numbers right-aligned."""
+    return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
 
 def _num(x: float) -> str:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
 
 from .config import ModelConfig
 
-RNN_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+RNN_CELLS: dict[str, Callable[..., nn.Module]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 class Scaler(nn.Module):
     """Maps raw values to the network's units and back; exported as Sub/Div and Mul/Add nodes."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    floor: torch.Tensor
 
     def __init__(self, mode: str, mean: np.ndarray, std: np.ndarray, n_targets: int) -> None:
         super().__init__()

@@ -12,8 +12,8 @@ import numpy as np
 
 from . import __version__, artifact
 from .config import CELL_NAMES, ModelConfig, TrainConfig
-from .data import SeriesSet
-from .errors import ConfigError
+from .data import SeriesSet, gap_error
+from .errors import ConfigError, DataError
 from .metrics import baselines, score_table
 from .windows import Split, default_val_len, rows_needed, split_series
 
@@ -109,6 +109,12 @@ def model_config(data: SeriesSet, input_len: int | None = None, horizon: int | N
     )
 
 
+def check_gaps(data: SeriesSet, input_len: int) -> None:
+    """Refuse data whose longest interpolated gap is longer than the input window."""
+    if data.report.longest_gap > input_len:
+        raise gap_error(data.path.name, data.report.longest_gap_where, input_len)
+
+
 def check_fit(data: SeriesSet, input_len: int, horizon: int) -> str | None:
     """None when the data is long enough, else a message with the rows needed."""
     shortest = int(data.lengths.min())
@@ -120,6 +126,14 @@ def check_fit(data: SeriesSet, input_len: int, horizon: int) -> str | None:
             f"(window + horizon to train, validation and test blocks)")
 
 
+def validate(data: SeriesSet, model_cfg: ModelConfig) -> None:
+    """Raise before training when the data cannot serve these settings."""
+    check_gaps(data, model_cfg.input_len)
+    problem = check_fit(data, model_cfg.input_len, model_cfg.horizon)
+    if problem:
+        raise DataError(f"{data.path.name}: {problem}; shorten --input-len or --horizon")
+
+
 def train_experiment(data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainConfig, season: int | None = None,
                      on_epoch: ProgressFn | None = None, should_stop: StopFn | None = None) -> Experiment:
     """Split, fit, and score the model and the baselines on the test block."""
@@ -127,6 +141,7 @@ def train_experiment(data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainCo
 
     if model_cfg.n_inputs != len(data.channels) or model_cfg.n_targets != len(data.targets):
         raise ConfigError("model inputs and targets do not match the data; build the config with model_config()")
+    check_gaps(data, model_cfg.input_len)
     split = split_series(data, model_cfg.input_len, model_cfg.horizon)
     result = fit(model_cfg, train_cfg, split, on_epoch=on_epoch, should_stop=should_stop)
     exp = Experiment(data, split, model_cfg, train_cfg, season or data.freq.season, result)

@@ -16,8 +16,7 @@ TIME_NAMES = ("time", "date", "ds", "timestamp", "datetime", "period", "month", 
 # Unambiguous formats only: year first. Day-first or month-first dates are refused, never guessed.
 _ISO_FORMATS = (
     (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "%Y-%m-%d"),
-    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?Z$"), None),
-    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?$"), None),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?Z?$"), None),
     (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}Z?$"), None),
     (re.compile(r"^\d{4}/\d{2}/\d{2}$"), "%Y/%m/%d"),
     (re.compile(r"^\d{4}-\d{2}$"), "%Y-%m"),
@@ -97,14 +96,16 @@ def parse_times(values: pl.Series, file: str, lines: np.ndarray) -> tuple[np.nda
 
 def looks_like_time(values: pl.Series) -> bool:
     sample = values.drop_nulls().head(50).to_list()
-    return bool(sample) and _pick_format([s.strip() for s in sample]) is not None
+    return _pick_format([s.strip() for s in sample], min_share=0.9) is not None
 
 
-def _pick_format(sample: list[str]) -> str | None:
-    for pattern, fmt in _ISO_FORMATS:
-        if sample and all(pattern.match(s) for s in sample):
-            return fmt or "iso"
-    return None
+def _pick_format(sample: list[str], min_share: float = 0.5) -> str | None:
+    """The format most of the sample follows; rows that break it are reported by the parser."""
+    if not sample:
+        return None
+    shares = [(sum(bool(p.match(s)) for s in sample) / len(sample), fmt or "iso") for p, fmt in _ISO_FORMATS]
+    share, fmt = max(shares, key=lambda x: x[0])
+    return fmt if share >= min_share else None
 
 
 def infer_frequency(series_times: list[np.ndarray], file: str) -> Frequency:
@@ -146,15 +147,8 @@ def _calendar(months: int, times: np.ndarray, file: str) -> Frequency:
         raise DataError(f"{file}: monthly or longer steps must be whole dates without a time of day")
     month_start = days.astype("datetime64[M]").astype("datetime64[D]")
     month_end = (days.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
-    if np.all(days == month_start):
-        end = False
-    elif np.all(days == month_end):
-        end = True
-    else:
-        raise DataError(
-            f"{file}: a monthly, quarterly or yearly series must be dated on the first (or the last) day "
-            "of each period; found other days of the month"
-        )
+    # The majority convention wins; rows off it are reported with their lines by the grid check.
+    end = bool(np.mean(days == month_end) > np.mean(days == month_start))
     label, season, code = {1: ("monthly", 12, "1mo"), 3: ("quarterly", 4, "3mo"), 6: ("half-yearly", 2, "6mo"),
                            12: ("yearly", 1, "1y")}[months]
     return Frequency(code, label + (" (month end)" if end else ""), season, months=months, month_end=end)

@@ -31,7 +31,7 @@ class Split:
 
 def default_val_len(length: int, horizon: int) -> int:
     """Validation block: a tenth of the series, at least one horizon."""
-    return max(horizon, int(round(0.1 * length)))
+    return max(horizon, round(0.1 * length))
 
 
 def rows_needed(input_len: int, horizon: int, val_len: int) -> int:

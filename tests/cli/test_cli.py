@@ -1,0 +1,101 @@
+"""The command line, run as a user runs it, on real data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parents[1] / "data"
+TSRNN = [sys.executable, "-m", "tsrnn"]
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([*TSRNN, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """`tsrnn train` on the real lynx series, JSON output."""
+    work = tmp_path_factory.mktemp("cli")
+    out = run("train", DATA / "real" / "lynx_annual.csv", "--cell", "gru", "--bidirectional", "--hidden", "8",
+              "--layers", "1", "--epochs", "3", "--json", cwd=work)
+    assert out.returncode == 0, out.stderr
+    return work, json.loads(out.stdout)
+
+
+def test_train_json_reports_metrics_and_export(trained: tuple[Path, dict]) -> None:
+    work, report = trained
+    assert set(report["baselines"]) == {"naive", "seasonal_naive", "drift"}
+    assert set(report["metrics"]["lynx_trappings"]) == {"mase", "smape", "mae", "rmse"}
+    assert report["export_path"] == "exports/lynx_annual_bigru1x8.onnx"
+    assert (work / report["export_path"]).is_file()
+    assert report["parity_max_rel_error"] < 1e-4 and report["epochs_run"] >= 1
+    assert report["model"]["input_len"] == 10 and report["model"]["horizon"] == 5  # yearly defaults
+
+
+def test_forecast_and_inspect(trained: tuple[Path, dict], tmp_path: Path) -> None:
+    work, report = trained
+    model = work / report["export_path"]
+    out = run("forecast", model, DATA / "real" / "lynx_annual.csv", "--out", tmp_path / "fc.csv")
+    assert out.returncode == 0, out.stderr
+    assert "on CPUExecutionProvider" in out.stderr
+    lines = (tmp_path / "fc.csv").read_text().splitlines()
+    assert lines[0] == "time,lynx_trappings" and lines[1].startswith("1935-01-01,") and len(lines) == 6
+    js = json.loads(run("forecast", model, DATA / "real" / "lynx_annual.csv", "--json").stdout)
+    assert js["provider"] == "CPUExecutionProvider" and len(js["forecast"]) == 5
+    text = run("inspect", model).stdout
+    assert "GRU, bidirectional, 1 layer(s) x 8 units" in text and "window 10 -> horizon 5" in text
+    meta = json.loads(run("inspect", model, "--json").stdout)
+    assert meta["cell"] == "gru" and meta["bidirectional"] is True
+
+
+def test_train_prints_table_on_long_format(tmp_path: Path) -> None:
+    out = run("train", DATA / "real" / "tourism_12_series.csv", "--cell", "lstm", "--hidden", "8", "--layers", "1",
+              "--epochs", "2", "--out", tmp_path / "t.onnx", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "12 series" in out.stderr and "quarterly" in out.stderr
+    assert "seasonal_naive" in out.stdout and "max abs error" in out.stdout
+    fc = run("forecast", tmp_path / "t.onnx", DATA / "real" / "tourism_12_series.csv", "--json")
+    rows = json.loads(fc.stdout)["forecast"]
+    assert len(rows) == 12 * 8 and rows[0]["time"] == "2018-01-01"
+    assert rows[0]["id"] == "Adelaide Hills|South Australia|Business"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", DATA / "ragged.csv"], "ragged.csv: line 8 has 3 fields, expected 2"),
+        (["train", DATA / "non_numeric.csv"], "column 'value' has non-numeric values on lines 13, 41"),
+        (["train", DATA / "two_numeric.csv"], "several numeric columns (load, temp)"),
+        (["train", DATA / "too_short.csv"], "too_short.csv: the series has 20 rows; input window 24 and horizon 12"),
+        (["train", DATA / "long_gap.csv"], "missing for 30 consecutive steps"),
+        (["forecast", DATA / "not_a_model.onnx", "demo"], "not a readable ONNX model"),
+        (["train", "demo", "--hidden", "0"], "hidden size must be a whole number of at least 1"),
+    ],
+)
+def test_bad_input_one_line_exit_2_no_file(tmp_path: Path, args: list, message: str) -> None:
+    out = run(*args, cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("tsrnn: error: ") and message in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "exports").exists() or not any((tmp_path / "exports").iterdir())
+
+
+def test_forecast_never_imports_torch(demo_model: Path) -> None:
+    code = ("import sys; from tsrnn.cli import main; rc = main(['forecast', sys.argv[1], 'demo', '--json']); "
+            "assert rc == 0; assert 'torch' not in sys.modules, 'torch imported'; "
+            "main(['inspect', sys.argv[1]]); assert 'torch' not in sys.modules")
+    out = subprocess.run([sys.executable, "-c", code, str(demo_model)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_demo_data_prints_bundled_path() -> None:
+    out = run("demo-data")
+    path = Path(out.stdout.strip())
+    assert out.returncode == 0 and path.is_file() and path.read_text().startswith("time,passengers")

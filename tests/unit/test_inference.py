@@ -1,0 +1,85 @@
+"""ONNX Runtime forecasting: torch-free, batched over series, strict about columns."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from tsrnn.config import TrainConfig
+from tsrnn.data import load_series
+from tsrnn.errors import ConfigError, DataError, ModelFileError
+from tsrnn.inference import Forecaster, choose_providers, save_table
+from tsrnn.pipeline import model_config, train_experiment
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def test_inference_imports_no_torch() -> None:
+    code = ("import sys, tsrnn.inference, tsrnn.data, tsrnn.cli; "
+            "bad = [m for m in ('torch', 'textual', 'onnx') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_forecast_demo_continues_the_months(demo_model: Path) -> None:
+    f = Forecaster.load(demo_model)
+    res = f.forecast_csv("demo")
+    assert res.provider == "CPUExecutionProvider" and res.n_series == 1
+    assert res.table.columns == ["time", "passengers"]
+    assert res.table["time"].to_list()[:2] == ["1961-01-01", "1961-02-01"] and res.table.height == 12
+    hist = load_series("demo").values[0][None, -24:]
+    np.testing.assert_allclose(res.table["passengers"].to_numpy(), f.predict(hist)[0, :, 0])
+
+
+def test_long_format_forecasts_all_series_in_one_call(tmp_path: Path) -> None:
+    data = load_series(DATA / "long_format.csv")
+    exp = train_experiment(data, model_config(data, cell="gru", hidden_size=8, num_layers=1, input_len=12,
+                                              horizon=6), TrainConfig(epochs=1))
+    f = Forecaster.load(exp.export(tmp_path / "long.onnx").path)
+    calls = []
+    real = f.session.run
+    f.session.run = lambda *a, **k: calls.append(a[1]["history"].shape) or real(*a, **k)  # type: ignore[method-assign]
+    res = f.forecast_csv(DATA / "long_format.csv")
+    assert calls == [(3, 12, 1)]
+    assert res.table.columns == ["unique_id", "time", "value"] and res.table.height == 18
+    assert res.table.filter(res.table["unique_id"] == "south, coast")["time"][0] == "2006-09-01"
+    out = save_table(res.table, tmp_path / "fc.csv")
+    assert out.read_text().splitlines()[0] == "unique_id,time,value"
+
+
+def test_csv_without_model_columns_names_them(demo_model: Path) -> None:
+    with pytest.raises(DataError, match=r"two_numeric.csv: columns 'passengers' are missing"):
+        Forecaster.load(demo_model).forecast_csv(DATA / "two_numeric.csv")
+
+
+def test_not_a_model_file() -> None:
+    with pytest.raises(ModelFileError, match=r"not_a_model\.onnx: not a readable ONNX model"):
+        Forecaster.load(DATA / "not_a_model.onnx")
+
+
+def test_onnx_without_tsrnn_metadata(demo_model: Path, tmp_path: Path) -> None:
+    proto = onnx.load(str(demo_model))
+    del proto.metadata_props[:]
+    onnx.save(proto, str(tmp_path / "plain.onnx"))
+    with pytest.raises(ModelFileError, match="not one exported by tsrnn"):
+        Forecaster.load(tmp_path / "plain.onnx")
+
+
+def test_providers_cpu_auto_and_missing_cuda() -> None:
+    import onnxruntime as ort
+
+    assert choose_providers("cpu") == ["CPUExecutionProvider"]
+    assert choose_providers("auto")[-1] == "CPUExecutionProvider"
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        with pytest.raises(ConfigError, match="no CUDA provider"):
+            choose_providers("cuda")
+
+
+def test_predict_checks_shape(demo_model: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\(batch, 24, 1\)"):
+        Forecaster.load(demo_model).predict(np.zeros((2, 10, 1)))

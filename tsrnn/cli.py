@@ -1,0 +1,296 @@
+"""The tsrnn command line: train, forecast, inspect, demo-data, tui.
+
+Heavy imports (torch, onnx, textual) happen inside the commands that need them, so `tsrnn forecast`,
+`tsrnn inspect` and `tsrnn --help` never load torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from . import __version__
+from .config import CELLS, DEVICES, LOSSES, SCALINGS, DataConfig, TrainConfig
+from .errors import TsrnnError
+
+EPILOG_DEFAULTS = """\
+defaults when not given:
+  --input-len   2 seasons or 2 horizons, whichever is longer (monthly: 24, weekly: 104, 30 min: 96)
+  --horizon     by frequency: 30 min 48, hourly 24, daily 14, business days 10, weekly 13,
+                monthly 12, quarterly 8, yearly 5
+  --season      by frequency: 30 min 48, hourly 24, daily 7, business days 5, weekly 52,
+                monthly 12, quarterly 4, yearly 1
+  DATA may be 'demo' for the bundled monthly airline passengers file.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tsrnn", description="Forecast time series with recurrent networks, exported to one ONNX file."
+    )
+    parser.add_argument("--version", action="version", version=f"tsrnn {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a model on a CSV and export it to ONNX",
+                           epilog=EPILOG_DEFAULTS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_argument("data", metavar="DATA.csv", help="CSV file, or 'demo'")
+    add_data_options(train)
+    m = train.add_argument_group("model")
+    m.add_argument("--cell", choices=CELLS, default="lstm", help="recurrent cell (default: lstm)")
+    m.add_argument("--bidirectional", action="store_true", help="read each window in both directions")
+    m.add_argument("--layers", type=int, default=2, help="stacked recurrent layers (default: 2)")
+    m.add_argument("--hidden", type=int, default=64, help="units per layer and direction (default: 64)")
+    m.add_argument("--dropout", type=float, default=0.0, help="dropout between layers (default: 0)")
+    m.add_argument("--input-len", type=int, help="input window length in steps (default: see below)")
+    m.add_argument("--horizon", type=int, help="steps forecast at once (default: see below)")
+    m.add_argument("--scaling", choices=SCALINGS, default="window",
+                   help="window: each input window normalised by its own mean/std (default, suits trends "
+                        "and many series of different size); global: training-part statistics")
+    t = train.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=100, help="maximum epochs (default: 100)")
+    t.add_argument("--batch-size", type=int, default=32, help="windows per step (default: 32)")
+    t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 0.001)")
+    t.add_argument("--patience", type=int, default=15, help="early-stopping patience in epochs (default: 15)")
+    t.add_argument("--loss", choices=LOSSES, default="mse", help="loss on scaled values (default: mse)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    t.add_argument("--device", choices=DEVICES, default="cpu", help="training device (default: cpu)")
+    t.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    t.add_argument("--season", type=int, help="seasonal period for MASE and seasonal naive (default: see below)")
+    train.add_argument("--out", help="output .onnx path (default: exports/<data>_<variant>.onnx)")
+    train.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    train.set_defaults(func=cmd_train)
+
+    fc = sub.add_parser("forecast", help="forecast every series of a CSV with an exported model")
+    fc.add_argument("model", metavar="MODEL.onnx")
+    fc.add_argument("data", metavar="DATA.csv", help="CSV with the model's columns, or 'demo'")
+    fc.add_argument("--out", help="write the forecast to this CSV")
+    fc.add_argument("--device", choices=DEVICES, default="cpu", help="ONNX Runtime provider (default: cpu)")
+    fc.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: ORT's choice)")
+    fc.add_argument("--json", action="store_true", help="print one JSON object")
+    fc.set_defaults(func=cmd_forecast)
+
+    ins = sub.add_parser("inspect", help="show what an exported model holds")
+    ins.add_argument("model", metavar="MODEL.onnx")
+    ins.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    ins.set_defaults(func=cmd_inspect)
+
+    demo = sub.add_parser("demo-data", help="print the path of the bundled demo CSV")
+    demo.set_defaults(func=cmd_demo)
+
+    tui = sub.add_parser("tui", help="open the terminal UI")
+    tui.add_argument("data", nargs="?", metavar="DATA.csv", help="CSV to open, or 'demo'")
+    tui.add_argument("--model", metavar="MODEL.onnx", help="model to open in the Forecast screen")
+    tui.set_defaults(func=cmd_tui)
+    return parser
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--target", action="append", default=[], metavar="COL",
+                   help="column to forecast (repeatable; default: the only numeric column)")
+    g.add_argument("--features", nargs="+", default=[], metavar="COL",
+                   help="extra numeric input columns, or 'all'")
+    g.add_argument("--time-col", metavar="COL", help="time column (default: found by name or by parsing)")
+    g.add_argument("--id-col", metavar="COL", help="series id column for long format (default: id, unique_id, series)")
+
+
+def data_config(args: argparse.Namespace) -> DataConfig:
+    features: tuple[str, ...] | Literal["all"] = "all" if args.features == ["all"] else tuple(args.features)
+    return DataConfig(time_col=args.time_col, targets=tuple(args.target), features=features,
+                      id_col=args.id_col)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .data import load_series
+    from .metrics import format_table
+    from .pipeline import model_config, train_experiment, validate
+
+    data = load_series(args.data, data_config(args))
+    mc = model_config(data, input_len=args.input_len, horizon=args.horizon, cell=args.cell, hidden_size=args.hidden,
+                      num_layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
+                      scaling=args.scaling)
+    tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                     seed=args.seed, device=args.device, loss=args.loss, threads=args.threads)
+    validate(data, mc)
+    if not args.json:
+        _describe_data(data, mc)
+    progress = None if args.json else ProgressBar()
+    t0 = time.perf_counter()
+    exp = train_experiment(data, mc, tc, season=args.season, on_epoch=progress)
+    if progress:
+        progress.close(exp.result.stopped)
+    export = exp.export(args.out)
+    seconds = time.perf_counter() - t0
+    if args.json:
+        print(json.dumps({
+            "metrics": exp.scores["model"],
+            "baselines": {k: v for k, v in exp.scores.items() if k != "model"},
+            "export_path": str(export.path),
+            "parity_max_abs_error": export.max_abs_error,
+            "parity_max_rel_error": export.max_rel_error,
+            "epochs_run": exp.result.epochs_run,
+            "best_epoch": exp.result.best_epoch,
+            "stopped": exp.result.stopped,
+            "seconds": round(seconds, 3),
+            "train_seconds": round(exp.result.seconds, 3),
+            "device": exp.result.device,
+            "model": mc.to_dict(),
+            "season": exp.season,
+        }, indent=2))
+        return 0
+    print(f"\nTest block: last {mc.horizon} steps of {data.n_series} series; MASE season {exp.season}")
+    print(format_table(exp.scores))
+    print(f"\nexported {export.path} ({export.size_bytes / 1024:.0f} KiB)")
+    print(f"ONNX Runtime vs PyTorch, batch {' and '.join(map(str, export.batches))}: "
+          f"max abs error {export.max_abs_error:.2e} (relative {export.max_rel_error:.2e})")
+    return 0
+
+
+def _describe_data(data: Any, mc: Any) -> None:
+    start, end = data.span()
+    who = f"{data.n_series} series" if data.n_series > 1 else "1 series"
+    err = sys.stderr
+    print(f"{data.path.name}: {who}, {int(data.lengths.sum())} steps, {data.freq.label}, "
+          f"{str(start)[:19]} .. {str(end)[:19]}", file=err)
+    print(f"target {', '.join(data.targets)}" + (f"; inputs also {', '.join(data.features)}" if data.features
+                                                   else ""), file=err)
+    for note in data.report.notes():
+        print(f"note: {note}", file=err)
+    from .pipeline import variant_name
+
+    print(f"model {variant_name(mc)}: input {mc.input_len} steps -> horizon {mc.horizon}, {mc.scaling} scaling",
+          file=err)
+
+
+class ProgressBar:
+    """One updating line on stderr: epoch, losses, time left."""
+
+    def __init__(self, width: int = 24) -> None:
+        self.width = width
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, info: Any) -> None:
+        done = int(self.width * info.epoch / info.epochs)
+        bar = "#" * done + "-" * (self.width - done)
+        line = (f"[{bar}] epoch {info.epoch}/{info.epochs}  train {info.train_loss:.4f}  val {info.val_loss:.4f}"
+                f"  best {info.best_val:.4f}  {info.elapsed:.0f}s, <= {info.eta:.0f}s left")
+        if self.tty:
+            sys.stderr.write("\r" + line + "\x1b[K")
+        elif info.epoch == 1 or info.epoch % 10 == 0:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self, stopped: str) -> None:
+        words = {"finished": "finished", "early_stopped": "stopped early (no validation gain), best weights kept",
+                 "cancelled": "interrupted, best weights kept"}
+        if self.tty:
+            sys.stderr.write("\n")
+        sys.stderr.write(f"training {words.get(stopped, stopped)}\n")
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from .inference import Forecaster, save_table
+
+    model = Forecaster.load(args.model, device=args.device, threads=args.threads)
+    result = model.forecast_csv(args.data)
+    out = save_table(result.table, args.out) if args.out else None
+    if args.json:
+        print(json.dumps({
+            "provider": result.provider,
+            "latency_ms": round(result.latency_ms, 3),
+            "n_series": result.n_series,
+            "horizon": model.horizon,
+            "out": str(out) if out else None,
+            "forecast": result.table.to_dicts(),
+        }, indent=2))
+        return 0
+    with _polars_display(len(result.table)):
+        print(result.table)
+    print(f"{result.n_series} series x {model.horizon} steps in {result.latency_ms:.2f} ms on {result.provider}",
+          file=sys.stderr)
+    if out:
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _polars_display(rows: int) -> Any:
+    import polars as pl
+
+    return pl.Config(tbl_rows=min(rows, 60), tbl_hide_dataframe_shape=True, float_precision=3)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .inference import Forecaster
+
+    model = Forecaster.load(args.model)
+    meta = model.meta
+    if args.json:
+        print(json.dumps(meta, indent=2))
+        return 0
+    inputs = model.session.get_inputs()[0]
+    outputs = model.session.get_outputs()[0]
+    print(f"{model.path.name}: {meta.get('cell_name', meta['cell'])}"
+          f"{', bidirectional' if meta.get('bidirectional') else ''}, {meta.get('num_layers')} layer(s) x "
+          f"{meta.get('hidden_size')} units, {meta.get('scaling')} scaling")
+    print(f"input  {inputs.name} {inputs.shape} float32 raw units: {', '.join(meta['inputs'])}")
+    print(f"output {outputs.name} {outputs.shape} float32 raw units: {', '.join(meta['targets'])}")
+    print(f"window {meta['input_len']} -> horizon {meta['horizon']}, frequency {meta['freq']['label']}, "
+          f"season {meta.get('season')}, time column '{meta['time_col']}'"
+          + (f", id column '{meta['id_col']}'" if meta.get("id_col") else ""))
+    print(f"trained on {meta.get('train_file')} ({meta.get('n_series')} series), seed {meta.get('seed')}, "
+          f"{meta.get('epochs_run')} epochs ({meta.get('stopped')}), created {meta.get('created')}, "
+          f"tsrnn {meta.get('tsrnn_version')}")
+    scores = meta.get("test_metrics") or {}
+    if scores:
+        from .metrics import format_table
+
+        print("test metrics:")
+        print(format_table(scores))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .data import demo_path
+
+    print(demo_path())
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.app import run_tui
+
+    data = None
+    if args.data:
+        from .data import resolve_demo
+
+        data = str(resolve_demo(args.data))
+    run_tui(data, args.model)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except TsrnnError as exc:
+        if args.debug:
+            raise
+        print(f"tsrnn: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tsrnn: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

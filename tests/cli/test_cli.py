@@ -99,3 +99,23 @@ def test_demo_data_prints_bundled_path() -> None:
     out = run("demo-data")
     path = Path(out.stdout.strip())
     assert out.returncode == 0 and path.is_file() and path.read_text().startswith("time,passengers")
+
+
+def test_ctrl_c_keeps_best_weights_and_still_exports(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([*TSRNN, "train", "demo", "--hidden", "8", "--epochs", "100000", "--patience", "100000",
+                             "--out", str(tmp_path / "m.onnx")], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:  # progress lines arrive every 10 epochs when stderr is not a terminal
+        if "epoch 1/" in line:
+            break
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "interrupted, best weights kept" in err
+    assert "seasonal_naive" in out and (tmp_path / "m.onnx").is_file()

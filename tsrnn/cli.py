@@ -11,11 +11,17 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from . import __version__
-from .config import CELLS, DEVICES, LOSSES, SCALINGS, DataConfig, TrainConfig
+from .config import CELLS, DEFAULT_VARIANTS, DEVICES, LOSSES, SCALINGS, TASKS, DataConfig, TrainConfig
 from .errors import TsrnnError
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "classic-lstm": {"cell": "lstm", "layers": 1, "hidden": 64, "input_len": 10, "horizon": 1, "task": "direction"},
+}
+TRAIN_DEFAULTS: dict[str, Any] = {"cell": "lstm", "layers": 2, "hidden": 64, "task": "forecast"}
 
 EPILOG_DEFAULTS = """\
 defaults when not given:
@@ -40,18 +46,61 @@ def build_parser() -> argparse.ArgumentParser:
                            epilog=EPILOG_DEFAULTS, formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("data", metavar="DATA.csv", help="CSV file, or 'demo'")
     add_data_options(train)
-    m = train.add_argument_group("model")
-    m.add_argument("--cell", choices=CELLS, default="lstm", help="recurrent cell (default: lstm)")
+    m = add_model_options(train)
+    m.add_argument("--cell", choices=CELLS, help="recurrent cell (default: lstm)")
     m.add_argument("--bidirectional", action="store_true", help="read each window in both directions")
-    m.add_argument("--layers", type=int, default=2, help="stacked recurrent layers (default: 2)")
-    m.add_argument("--hidden", type=int, default=64, help="units per layer and direction (default: 64)")
+    m.add_argument("--layers", type=int, help="stacked recurrent layers (default: 2)")
+    m.add_argument("--task", choices=TASKS, help="forecast values (default) or the direction of the next step: "
+                                                 "the probability that it rises (binary cross-entropy)")
+    m.add_argument("--preset", choices=sorted(PRESETS), help="classic-lstm: the textbook Keras LSTM: 64 units, "
+                   "windows of 10 steps, Dense(1) + sigmoid, binary cross-entropy, accuracy")
+    add_training_options(train)
+    train.add_argument("--out", help="output .onnx path (default: exports/<data>_<variant>.onnx)")
+    train.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    train.set_defaults(func=cmd_train)
+
+    cmp = sub.add_parser("compare", help="backtest every RNN variant and the baselines, rank them by MASE",
+                         epilog=EPILOG_DEFAULTS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cmp.add_argument("data", metavar="DATA.csv", help="CSV file, or 'demo'")
+    add_data_options(cmp)
+    m = add_model_options(cmp)
+    m.add_argument("--variants", default=DEFAULT_VARIANTS,
+                   help=f"comma-separated [bi]rnn|gru|lstm[-LAYERS] (default: {DEFAULT_VARIANTS})")
+    m.add_argument("--layers", type=int, default=1, help="layers of a variant without -N (default: 1)")
+    b = cmp.add_argument_group("backtest")
+    b.add_argument("--folds", type=int, default=3, help="rolling forecast origins, one horizon apart (default: 3)")
+    b.add_argument("--refit", action="store_true", help="retrain at every origin (default: train once before "
+                                                         "the first origin)")
+    b.add_argument("--out-dir", help="where the leaderboard and models go (default: exports/compare_<data>)")
+    add_training_options(cmp)
+    cmp.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
+    cmp.set_defaults(func=cmd_compare)
+    return build_other_commands(parser, sub)
+
+
+def add_model_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    m = p.add_argument_group("model")
+    m.add_argument("--hidden", type=int, help="units per layer and direction (default: 64)")
     m.add_argument("--dropout", type=float, default=0.0, help="dropout between layers (default: 0)")
     m.add_argument("--input-len", type=int, help="input window length in steps (default: see below)")
     m.add_argument("--horizon", type=int, help="steps forecast at once (default: see below)")
     m.add_argument("--scaling", choices=SCALINGS, default="window",
                    help="window: each input window normalised by its own mean/std (default, suits trends "
                         "and many series of different size); global: training-part statistics")
-    t = train.add_argument_group("training")
+    m.add_argument("--quantiles", type=_quantiles, default=(), metavar="Q,Q,...",
+                   help="also forecast these quantiles, e.g. 0.1,0.5,0.9 (pinball loss, never crossing)")
+    return m
+
+
+def _quantiles(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(sorted(float(x) for x in text.split(",") if x.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of numbers") from None
+
+
+def add_training_options(p: argparse.ArgumentParser) -> None:
+    t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=100, help="maximum epochs (default: 100)")
     t.add_argument("--batch-size", type=int, default=32, help="windows per step (default: 32)")
     t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 0.001)")
@@ -61,10 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=DEVICES, default="cpu", help="training device (default: cpu)")
     t.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
     t.add_argument("--season", type=int, help="seasonal period for MASE and seasonal naive (default: see below)")
-    train.add_argument("--out", help="output .onnx path (default: exports/<data>_<variant>.onnx)")
-    train.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    train.set_defaults(func=cmd_train)
 
+
+def build_other_commands(parser: argparse.ArgumentParser, sub: Any) -> argparse.ArgumentParser:
     fc = sub.add_parser("forecast", help="forecast every series of a CSV with an exported model")
     fc.add_argument("model", metavar="MODEL.onnx")
     fc.add_argument("data", metavar="DATA.csv", help="CSV with the model's columns, or 'demo'")
@@ -99,6 +147,11 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--id-col", metavar="COL", help="series id column for long format (default: id, unique_id, series)")
 
 
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                       seed=args.seed, device=args.device, loss=args.loss, threads=args.threads)
+
+
 def data_config(args: argparse.Namespace) -> DataConfig:
     features: tuple[str, ...] | Literal["all"] = "all" if args.features == ["all"] else tuple(args.features)
     return DataConfig(time_col=args.time_col, targets=tuple(args.target), features=features,
@@ -110,12 +163,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .metrics import format_table
     from .pipeline import model_config, train_experiment, validate
 
+    preset = PRESETS.get(args.preset or "", {})
+    for key, default in [*TRAIN_DEFAULTS.items(), ("input_len", None), ("horizon", None)]:
+        if getattr(args, key) is None:
+            setattr(args, key, preset.get(key, default))
     data = load_series(args.data, data_config(args))
     mc = model_config(data, input_len=args.input_len, horizon=args.horizon, cell=args.cell, hidden_size=args.hidden,
                       num_layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
-                      scaling=args.scaling)
-    tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                     seed=args.seed, device=args.device, loss=args.loss, threads=args.threads)
+                      scaling=args.scaling, quantiles=args.quantiles, task=args.task)
+    tc = train_config(args)
     validate(data, mc)
     if not args.json:
         _describe_data(data, mc)
@@ -143,7 +199,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             "season": exp.season,
         }, indent=2))
         return 0
-    print(f"\nTest block: last {mc.horizon} steps of {data.n_series} series; MASE season {exp.season}")
+    if mc.task == "direction":
+        print(f"\nTest block: last {exp.split.test_len} steps of each series, one step ahead: does it rise?")
+    else:
+        print(f"\nTest block: last {mc.horizon} steps of {data.n_series} series; MASE season {exp.season}")
     print(format_table(exp.scores))
     print(f"\nexported {export.path} ({export.size_bytes / 1024:.0f} KiB)")
     print(f"ONNX Runtime vs PyTorch, batch {' and '.join(map(str, export.batches))}: "
@@ -191,6 +250,49 @@ class ProgressBar:
         if self.tty:
             sys.stderr.write("\n")
         sys.stderr.write(f"training {words.get(stopped, stopped)}\n")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import format_text, parse_variants, run_compare
+    from .data import load_series
+    from .pipeline import model_config
+
+    variants = parse_variants(args.variants, args.layers)
+    data = load_series(args.data, data_config(args))
+    base = model_config(data, input_len=args.input_len, horizon=args.horizon, hidden_size=args.hidden or 64,
+                        num_layers=args.layers, dropout=args.dropout, scaling=args.scaling, quantiles=args.quantiles)
+    tc = train_config(args)
+    progress = None if args.json else CompareBar()
+    board = run_compare(data, variants, base, tc, folds=args.folds, refit=args.refit, season=args.season,
+                        out_dir=Path(args.out_dir) if args.out_dir else None, on_progress=progress)
+    if args.json:
+        print(json.dumps(board.to_dict(), indent=2))
+        return 0
+    p = board.protocol
+    print(f"\n{p['data']}: {p['series']} series, {p['frequency']}; window {p['input_len']} -> horizon "
+          f"{p['horizon']}, {p['folds']} rolling origins; training {p['training']}")
+    print(f"same budget for every variant: at most {p['epochs']} epochs, early stopping after {p['patience']}, "
+          f"hidden {p['hidden_size']}, batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}\n")
+    print(format_text(board))
+    print(f"\nbest: {board.best}, retrained on all the data and exported to {board.best_path}")
+    print(f"leaderboard: {', '.join(board.files.values())}")
+    return 0
+
+
+class CompareBar:
+    """Progress per variant and overall, on stderr."""
+
+    def __init__(self) -> None:
+        self.bar = ProgressBar()
+
+    def __call__(self, event: Any) -> None:
+        if event.epoch is None:
+            if self.bar.tty and event.index:
+                sys.stderr.write("\n")
+            sys.stderr.write(f"[{event.index + 1}/{event.total}] {event.variant}\n")
+            sys.stderr.flush()
+        else:
+            self.bar(event.epoch)
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:

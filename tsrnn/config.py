@@ -10,6 +10,9 @@ from .errors import ConfigError
 CELLS = ("rnn", "gru", "lstm")
 CELL_NAMES = {"rnn": "Simple RNN (tanh)", "gru": "GRU", "lstm": "LSTM"}
 SCALINGS = ("window", "global")
+TASKS = ("forecast", "direction")
+DEFAULT_VARIANTS = "rnn,gru,lstm,bigru,bilstm,gru-3,lstm-3"
+"""What compare trains by default: every cell, bidirectional GRU and LSTM, 3-layer GRU and LSTM."""
 LOSSES = ("mse", "mae", "huber")
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -54,6 +57,10 @@ class ModelConfig:
     """Forecast channels."""
     scaling: str = "window"
     """window: each input window normalised by its own mean and std; global: training statistics."""
+    quantiles: tuple[float, ...] = ()
+    """Quantile levels to forecast with a pinball loss (empty: one point forecast)."""
+    task: str = "forecast"
+    """forecast: values for each horizon step; direction: probability that the next value rises."""
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -68,6 +75,24 @@ class ModelConfig:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.input_len < 2 and self.scaling == "window":
             raise ConfigError("window scaling needs an input length of at least 2")
+        if self.task not in TASKS:
+            raise ConfigError(f"unknown task '{self.task}': choose one of {', '.join(TASKS)}")
+        q = self.quantiles
+        if any(not 0 < x < 1 for x in q) or list(q) != sorted(set(q)):
+            raise ConfigError(f"quantiles must be distinct, increasing and between 0 and 1, got {list(q)}")
+        if self.task == "direction" and (self.horizon != 1 or self.n_targets != 1 or q):
+            raise ConfigError("the direction task predicts one step of one target, without quantiles")
+
+    @property
+    def point_quantile(self) -> int:
+        """Index of the quantile used as the point forecast (the one nearest the median)."""
+        return min(range(len(self.quantiles)), key=lambda i: abs(self.quantiles[i] - 0.5))
+
+    @property
+    def output_names(self) -> list[str]:
+        if self.task == "direction":
+            return ["probability"]
+        return ["forecast", "quantiles"] if self.quantiles else ["forecast"]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

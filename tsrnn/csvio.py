@@ -107,7 +107,7 @@ def describe_lines(lines: np.ndarray, limit: int = 5) -> str:
     return f"{word} {shown}{more}"
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     """Write through a temporary file in the same folder, then rename: never a half-written file."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,12 @@ class SeriesSet:
 
     def span(self) -> tuple[np.datetime64, np.datetime64]:
         return min(t[0] for t in self.times), max(t[-1] for t in self.times)
+
+    def drop_last(self, steps: int) -> SeriesSet:
+        """The same series without their last `steps` time steps (data before a forecast origin)."""
+        if steps == 0:
+            return self
+        return replace(self, times=[t[:-steps] for t in self.times], values=[v[:-steps] for v in self.values])
 
     def frame(self, series: int = 0) -> pl.DataFrame:
         """One series as a polars table (time and every channel)."""

@@ -19,7 +19,7 @@ from . import artifact
 from .csvio import atomic_write
 from .errors import ExportError
 from .models import RecurrentForecaster
-from .train import predict
+from .train import predict_outputs
 
 OPSET = 17
 PARITY_BATCH = 64
@@ -69,8 +69,8 @@ def _torch_export(model: RecurrentForecaster, path: Path, windows: np.ndarray) -
             str(path),
             dynamo=False,
             input_names=["history"],
-            output_names=["forecast"],
-            dynamic_axes={"history": {0: "batch"}, "forecast": {0: "batch"}},
+            output_names=model.config.output_names,
+            dynamic_axes={name: {0: "batch"} for name in ["history", *model.config.output_names]},
             opset_version=OPSET,
             do_constant_folding=True,
         )
@@ -83,9 +83,8 @@ def _embed_metadata(path: Path, metadata: dict[str, Any]) -> None:
     entry.key, entry.value = artifact.METADATA_KEY, artifact.dumps(metadata)
     proto.producer_name = "tsrnn"
     proto.producer_version = str(metadata.get("tsrnn_version", ""))
-    proto.doc_string = (f"tsrnn {metadata.get('cell_name', metadata.get('cell'))} forecaster: history "
-                        f"[batch, {metadata['input_len']}, {len(metadata['inputs'])}] -> forecast "
-                        f"[batch, {metadata['horizon']}, {len(metadata['targets'])}], raw units")
+    proto.doc_string = (f"tsrnn {metadata.get('cell_name', metadata.get('cell'))} model ({metadata.get('task')}); "
+                        "raw units in and out; JSON metadata under the key 'tsrnn'")
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
 
@@ -103,13 +102,15 @@ def check_parity(model: RecurrentForecaster, path: Path, windows: np.ndarray) ->
     batches = (1, max(PARITY_BATCH, len(windows)))
     for n in batches:
         x = _batch(windows, n)
-        expected = predict(model, x)
-        got = session.run(["forecast"], {"history": x})[0]
-        if got.shape != expected.shape:
-            raise ExportError(f"exported model returned shape {got.shape} at batch {n}, expected {expected.shape}")
-        diff = float(np.max(np.abs(got - expected)))
-        worst_abs = max(worst_abs, diff)
-        worst_rel = max(worst_rel, diff / max(1.0, float(np.max(np.abs(expected)))))
+        expected = predict_outputs(model, x)
+        got = dict(zip(expected, session.run(list(expected), {"history": x}), strict=True))
+        for name, want in expected.items():
+            if got[name].shape != want.shape:
+                raise ExportError(f"exported model returned {name} of shape {got[name].shape} at batch {n}, "
+                                  f"expected {want.shape}")
+            diff = float(np.max(np.abs(got[name] - want)))
+            worst_abs = max(worst_abs, diff)
+            worst_rel = max(worst_rel, diff / max(1.0, float(np.max(np.abs(want)))))
     if not worst_rel <= TOLERANCE:
         raise ExportError(
             f"ONNX Runtime differs from PyTorch by {worst_abs:.3g} (relative {worst_rel:.3g}, tolerance "

@@ -106,13 +106,28 @@ class Forecaster:
     def freq(self) -> Frequency:
         return Frequency(**self.meta["freq"])
 
-    def predict(self, history: np.ndarray) -> np.ndarray:
-        """Raw history (N, input_len, n_inputs) -> raw forecast (N, horizon, n_targets)."""
+    @property
+    def quantiles(self) -> list[float]:
+        return list(self.meta.get("quantiles") or [])
+
+    @property
+    def task(self) -> str:
+        return str(self.meta.get("task", "forecast"))
+
+    def predict_outputs(self, history: np.ndarray) -> dict[str, np.ndarray]:
+        """Raw history (N, input_len, n_inputs) -> every output: forecast (N, horizon, n_targets), and
+        quantiles (N, horizon, n_targets, Q) or probability (N, 1) where the model has them."""
         x = np.ascontiguousarray(history, dtype=np.float32)
         want = (self.input_len, len(self.inputs))
         if x.ndim != 3 or x.shape[1:] != want:
             raise ConfigError(f"history must have shape (batch, {want[0]}, {want[1]}), got {x.shape}")
-        return self.session.run(["forecast"], {"history": x})[0]
+        names = [o.name for o in self.session.get_outputs()]
+        return dict(zip(names, self.session.run(names, {"history": x}), strict=True))
+
+    def predict(self, history: np.ndarray) -> np.ndarray:
+        """Raw history (N, input_len, n_inputs) -> the first output: the raw point forecast
+        (N, horizon, n_targets), or the probability of a rise (N, 1) for a direction model."""
+        return next(iter(self.predict_outputs(history).values()))
 
     def load_history(self, csv: str | os.PathLike[str]) -> SeriesSet:
         """Read a CSV with the model's own columns; name any the file lacks."""
@@ -143,21 +158,31 @@ class Forecaster:
             raise DataError(f"{data.path.name}: {who} has {n} rows; the model needs the last {self.input_len}")
         history = np.stack([v[-self.input_len:] for v in data.values])
         t0 = time.perf_counter()
-        forecast = self.predict(history)
+        outputs = self.predict_outputs(history)
         latency = (time.perf_counter() - t0) * 1000
-        table = self._table(data, forecast)
+        table = self._table(data, outputs)
         return ForecastResult(table, self.provider, latency, data.n_series, data)
 
-    def _table(self, data: SeriesSet, forecast: np.ndarray) -> pl.DataFrame:
+    def _table(self, data: SeriesSet, outputs: dict[str, np.ndarray]) -> pl.DataFrame:
         freq = self.freq
         stamps = np.concatenate([future_times(t[-1], freq, self.horizon) for t in data.times])
         cols: dict[str, Any] = {}
         if data.id_col:
             cols[data.id_col] = np.repeat(np.asarray(data.ids, dtype=object), self.horizon)
         cols[data.time_col] = format_times(stamps, data.utc)
-        for j, name in enumerate(self.targets):
-            cols[name] = forecast[:, :, j].reshape(-1)
+        cols.update(self.value_columns(outputs))
         return pl.DataFrame(cols)
+
+    def value_columns(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Forecast columns, flattened over series and steps: one per target, one per target and quantile
+        (passengers_q10, ...), or the probability of a rise."""
+        if "probability" in outputs:
+            return {f"{self.targets[0]}_up_probability": outputs["probability"][:, 0]}
+        if "quantiles" in outputs:
+            q = outputs["quantiles"]
+            return {f"{name}_q{level * 100:g}": q[:, :, j, k].reshape(-1)
+                    for j, name in enumerate(self.targets) for k, level in enumerate(self.quantiles)}
+        return {name: outputs["forecast"][:, :, j].reshape(-1) for j, name in enumerate(self.targets)}
 
 
 def save_table(table: pl.DataFrame, path: str | os.PathLike[str]) -> Path:

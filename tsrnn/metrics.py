@@ -77,16 +77,21 @@ def baselines(insample: list[np.ndarray], horizon: int, season: int) -> dict[str
     }
 
 
+LABELS = {"mase": "MASE", "smape": "sMAPE %", "mae": "MAE", "rmse": "RMSE", "coverage": "coverage",
+          "msis": "MSIS", "accuracy": "accuracy"}
+
+
 def format_table(scores: dict[str, dict[str, dict[str, float]]]) -> str:
-    """A plain-text table: one row per method and target."""
+    """A plain-text table: one row per method and target; the columns are the model's metrics."""
     targets = next(iter(scores.values())).keys()
     multi = len(targets) > 1
-    header = ["method"] + (["target"] if multi else []) + ["MASE", "sMAPE %", "MAE", "RMSE"]
+    keys = list(next(iter(next(iter(scores.values())).values())))
+    header = ["method"] + (["target"] if multi else []) + [LABELS.get(k, k) for k in keys]
     rows = []
     for method, per in scores.items():
         for t, m in per.items():
             cells = [method] + ([t] if multi else [])
-            cells += [f"{m['mase']:.3f}", f"{m['smape']:.2f}", _num(m["mae"]), _num(m["rmse"])]
+            cells += [_fmt(k, m[k]) if k in m else "" for k in keys]
             rows.append(cells)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     return "\n".join(_row(r, widths) for r in [header, *rows])
@@ -97,5 +102,35 @@ def _row(cells: list[str], widths: list[int]) -> str:
     return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
 
+def _fmt(key: str, x: float) -> str:
+    if key in ("mase", "msis", "accuracy", "coverage"):
+        return f"{x:.3f}"
+    if key == "smape":
+        return f"{x:.2f}"
+    return _num(x)
+
+
 def _num(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.4e}"
+
+
+def interval_scores(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, coverage_level: float,
+                    scale: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-target coverage of [lower, upper] and MSIS (interval score scaled like MASE)."""
+    alpha = 1.0 - coverage_level
+    inside = (actual >= lower) & (actual <= upper)
+    score = (upper - lower) + 2 / alpha * ((lower - actual) * (actual < lower) + (actual - upper) * (actual > upper))
+    safe = np.where(scale > 0, scale, np.nan)
+    return {
+        "coverage": inside.mean(axis=(0, 1)),
+        "msis": np.nanmean(score.mean(axis=1) / safe, axis=0),
+    }
+
+
+def direction_scores(prob: np.ndarray, up: np.ndarray, train_up_share: float) -> dict[str, dict[str, float]]:
+    """Accuracy of p > 0.5 and of always predicting the training majority class."""
+    majority = train_up_share >= 0.5
+    return {
+        "model": {"accuracy": float(np.mean((prob > 0.5) == up))},
+        "majority": {"accuracy": float(np.mean(up == majority))},
+    }

@@ -65,31 +65,65 @@ class RecurrentForecaster(nn.Module):
             bidirectional=c.bidirectional,
         )
         directions = 2 if c.bidirectional else 1
-        self.head = nn.Linear(directions * c.hidden_size, c.horizon * c.n_targets)
+        self.n_quantiles = max(1, len(c.quantiles))
+        out = 1 if c.task == "direction" else c.horizon * c.n_targets * self.n_quantiles
+        self.head = nn.Linear(directions * c.hidden_size, out)
 
     def forward_scaled(self, x: torch.Tensor) -> torch.Tensor:
-        """Scaled input (B, L, C) -> scaled forecast (B, H, T)."""
+        """Scaled input (B, L, C) -> scaled forecast (B, H, T), quantiles (B, H, T, Q) or a logit (B, 1)."""
+        c = self.config
         _, state = self.rnn(x)
         h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
-        directions = 2 if self.config.bidirectional else 1
+        directions = 2 if c.bidirectional else 1
         # Last layer's final state of each direction: the backward one has read the window end to start.
         last = h_n[-directions:].transpose(0, 1).reshape(x.shape[0], -1)  # -> (B, dirs * H)
-        return self.head(last).reshape(x.shape[0], self.config.horizon, self.config.n_targets)
+        y = self.head(last)
+        if c.task == "direction":
+            return y  # -> (B, 1) logit
+        if not c.quantiles:
+            return y.reshape(x.shape[0], c.horizon, c.n_targets)
+        y = y.reshape(x.shape[0], c.horizon, c.n_targets, self.n_quantiles)
+        # Lowest quantile plus positive increments: the quantiles can never cross.
+        steps = nn.functional.softplus(y[..., 1:])
+        return torch.cat([y[..., :1], y[..., :1] + torch.cumsum(steps, dim=-1)], dim=-1)  # -> (B, H, T, Q)
 
-    def forward(self, history: torch.Tensor) -> torch.Tensor:
+    def forward(self, history: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
         loc, scale = self.scaler.stats(history)
         y = self.forward_scaled((history - loc) / scale)
+        if c.task == "direction":
+            return torch.sigmoid(y)
         t_loc, t_scale = self.scaler.target_stats(loc, scale)
-        return y * t_scale + t_loc
+        if not c.quantiles:
+            return y * t_scale + t_loc
+        q = y * t_scale.unsqueeze(-1) + t_loc.unsqueeze(-1)
+        return q[..., c.point_quantile], q
 
     def scaled_loss_inputs(self, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Window (B, L + H, C) -> (prediction, target), both in scaled units, for the loss."""
-        L = self.config.input_len
-        history, future = window[:, :L], window[:, L:, : self.config.n_targets]
+        c = self.config
+        L = c.input_len
+        history, future = window[:, :L], window[:, L:, : c.n_targets]
         loc, scale = self.scaler.stats(history)
         pred = self.forward_scaled((history - loc) / scale)
+        if c.task == "direction":
+            return pred, (future[:, 0, :1] > history[:, -1, :1]).float()
         t_loc, t_scale = self.scaler.target_stats(loc, scale)
         return pred, (future - t_loc) / t_scale
+
+
+class PinballLoss(nn.Module):
+    """Mean quantile loss of (B, H, T, Q) predictions against (B, H, T) targets."""
+
+    levels: torch.Tensor
+
+    def __init__(self, quantiles: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("levels", torch.tensor(quantiles, dtype=torch.float32))
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        err = target.unsqueeze(-1) - pred
+        return torch.maximum(self.levels * err, (self.levels - 1) * err).mean()
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -14,7 +14,7 @@ from . import __version__, artifact
 from .config import CELL_NAMES, ModelConfig, TrainConfig
 from .data import SeriesSet, gap_error
 from .errors import ConfigError, DataError
-from .metrics import baselines, score_table
+from .metrics import baselines, direction_scores, interval_scores, mase_scale, score_table
 from .windows import Split, default_val_len, rows_needed, split_series
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ class Experiment:
     scores: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     forecast: np.ndarray | None = None
     """The model's forecast of the test block, (series, horizon, targets)."""
+    extra_meta: dict[str, Any] = field(default_factory=dict)
+    """More metadata for the exported file (e.g. the backtest that chose this model)."""
 
     @property
     def name(self) -> str:
@@ -61,6 +63,9 @@ class Experiment:
             "input_len": c.input_len,
             "horizon": c.horizon,
             "scaling": c.scaling,
+            "task": c.task,
+            "quantiles": list(c.quantiles),
+            "outputs": c.output_names,
             "scaling_note": "window: each input window is normalised by its own mean and std"
             if c.scaling == "window" else "global: training-part mean and std per column",
             "time_col": d.time_col,
@@ -82,19 +87,21 @@ class Experiment:
             "test_metrics": self.scores,
             "split": {"val_len": self.split.val_len, "test_len": c.horizon},
             "torch_platform": platform.machine(),
+            **self.extra_meta,
         }
 
     def export(self, path: str | os.PathLike[str] | None = None) -> ExportResult:
         from .export import export_onnx
 
-        windows = np.concatenate([self.split.test[:, : self.model_cfg.input_len],
+        windows = np.concatenate([self.split.test[:256, : self.model_cfg.input_len],
                                   self.split.val[:256, : self.model_cfg.input_len]])
         return export_onnx(self.result.model, path or self.default_path(), self.metadata(), windows)
 
 
 def variant_name(c: ModelConfig) -> str:
-    """e.g. lstm2x64, bigru1x32."""
-    return f"{'bi' if c.bidirectional else ''}{c.cell}{c.num_layers}x{c.hidden_size}"
+    """e.g. lstm2x64, bigru1x32, lstm2x64q3 (three quantiles), lstm1x64dir (direction task)."""
+    suffix = "dir" if c.task == "direction" else f"q{len(c.quantiles)}" if c.quantiles else ""
+    return f"{'bi' if c.bidirectional else ''}{c.cell}{c.num_layers}x{c.hidden_size}{suffix}"
 
 
 def model_config(data: SeriesSet, input_len: int | None = None, horizon: int | None = None,
@@ -115,10 +122,11 @@ def check_gaps(data: SeriesSet, input_len: int) -> None:
         raise gap_error(data.path.name, data.report.longest_gap_where, input_len)
 
 
-def check_fit(data: SeriesSet, input_len: int, horizon: int) -> str | None:
+def check_fit(data: SeriesSet, input_len: int, horizon: int, task: str = "forecast") -> str | None:
     """None when the data is long enough, else a message with the rows needed."""
     shortest = int(data.lengths.min())
-    need = rows_needed(input_len, horizon, default_val_len(shortest, horizon))
+    test_len = default_val_len(shortest, 1) if task == "direction" else None
+    need = rows_needed(input_len, horizon, default_val_len(shortest, horizon), test_len)
     if shortest >= need:
         return None
     who = "the shortest series has" if data.n_series > 1 else "the series has"
@@ -129,24 +137,37 @@ def check_fit(data: SeriesSet, input_len: int, horizon: int) -> str | None:
 def validate(data: SeriesSet, model_cfg: ModelConfig) -> None:
     """Raise before training when the data cannot serve these settings."""
     check_gaps(data, model_cfg.input_len)
-    problem = check_fit(data, model_cfg.input_len, model_cfg.horizon)
+    problem = check_fit(data, model_cfg.input_len, model_cfg.horizon, model_cfg.task)
     if problem:
         raise DataError(f"{data.path.name}: {problem}; shorten --input-len or --horizon")
 
 
 def train_experiment(data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainConfig, season: int | None = None,
-                     on_epoch: ProgressFn | None = None, should_stop: StopFn | None = None) -> Experiment:
-    """Split, fit, and score the model and the baselines on the test block."""
-    from .train import fit, predict
+                     on_epoch: ProgressFn | None = None, should_stop: StopFn | None = None,
+                     holdout: bool = True) -> Experiment:
+    """Split, fit, and score the model and the baselines on the test block (no test block and no scores
+    when holdout is False: a backtest evaluates the model on later data instead)."""
+    from .train import fit, predict_outputs
 
     if model_cfg.n_inputs != len(data.channels) or model_cfg.n_targets != len(data.targets):
         raise ConfigError("model inputs and targets do not match the data; build the config with model_config()")
     check_gaps(data, model_cfg.input_len)
-    split = split_series(data, model_cfg.input_len, model_cfg.horizon)
+    direction = model_cfg.task == "direction"
+    test_len = default_val_len(int(data.lengths.min()), 1) if direction else None
+    split = split_series(data, model_cfg.input_len, model_cfg.horizon, test_len=test_len if holdout else 0)
     result = fit(model_cfg, train_cfg, split, on_epoch=on_epoch, should_stop=should_stop)
     exp = Experiment(data, split, model_cfg, train_cfg, season or data.freq.season, result)
-    exp.forecast = predict(result.model, split.test[:, : model_cfg.input_len])
-    exp.scores = score_experiment(exp.split, exp.forecast, exp.season, data.targets)
+    if not holdout:
+        return exp
+    outputs = predict_outputs(result.model, split.test[:, : model_cfg.input_len])
+    if direction:
+        exp.scores = score_direction(split, outputs["probability"][:, 0], data.targets[0])
+        return exp
+    exp.forecast = outputs["forecast"]
+    exp.scores = score_experiment(split, exp.forecast, exp.season, data.targets)
+    if model_cfg.quantiles:
+        add_interval_scores(exp.scores["model"], split, outputs["quantiles"], model_cfg.quantiles, exp.season,
+                            data.targets)
     return exp
 
 
@@ -154,3 +175,21 @@ def score_experiment(split: Split, forecast: np.ndarray, season: int, targets: l
     actual = split.test[:, split.input_len:, : len(targets)]
     methods = {"model": forecast, **baselines(split.insample, split.horizon, season)}
     return score_table(actual, methods, split.insample, season, targets)
+
+
+def add_interval_scores(model_scores: dict[str, dict[str, float]], split: Split, quantiles: np.ndarray,
+                        levels: tuple[float, ...], season: int, targets: list[str]) -> None:
+    """Coverage and MSIS of the outermost quantiles, added to each target's metrics."""
+    actual = split.test[:, split.input_len:, : len(targets)]
+    scale = mase_scale(split.insample, season)
+    per = interval_scores(actual, quantiles[..., 0], quantiles[..., -1], levels[-1] - levels[0], scale)
+    for i, t in enumerate(targets):
+        model_scores[t].update({k: float(v[i]) for k, v in per.items()})
+
+
+def score_direction(split: Split, prob: np.ndarray, target: str) -> dict[str, Any]:
+    """Accuracy on every test window, and the training majority class's."""
+    L = split.input_len
+    up = split.test[:, L, 0] > split.test[:, L - 1, 0]
+    train_up = float(np.mean(split.train[:, L, 0] > split.train[:, L - 1, 0]))
+    return {k: {target: v} for k, v in direction_scores(prob, up, train_up).items()}

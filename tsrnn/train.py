@@ -15,7 +15,7 @@ from torch import nn
 
 from .config import ModelConfig, TrainConfig
 from .errors import ConfigError, TrainingError
-from .models import RecurrentForecaster
+from .models import PinballLoss, RecurrentForecaster
 from .windows import Split
 
 
@@ -60,6 +60,15 @@ MIN_STEPS = 20
 _LOSSES: dict[str, Callable[[], nn.Module]] = {"mse": nn.MSELoss, "mae": nn.L1Loss, "huber": nn.HuberLoss}
 
 
+def make_loss(model_cfg: ModelConfig, train_cfg: TrainConfig) -> nn.Module:
+    """Binary cross-entropy for the direction task, pinball for quantiles, else the chosen loss."""
+    if model_cfg.task == "direction":
+        return nn.BCEWithLogitsLoss()
+    if model_cfg.quantiles:
+        return PinballLoss(model_cfg.quantiles)
+    return _LOSSES[train_cfg.loss]()
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -85,7 +94,7 @@ def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: 
         raise ConfigError("no training windows: the series is too short for this input window and horizon")
     opt = torch.optim.Adam(model.parameters(), lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(1, train_cfg.patience // 2))
-    loss_fn = _LOSSES[train_cfg.loss]()
+    loss_fn = make_loss(model_cfg, train_cfg)
     gen = torch.Generator().manual_seed(train_cfg.seed)
     result = TrainResult(model=model, device=str(device))
     best_state, best_val, since_best = copy.deepcopy(model.state_dict()), math.inf, 0
@@ -160,10 +169,19 @@ def _evaluate(model: RecurrentForecaster, data: torch.Tensor, loss_fn: nn.Module
 
 
 @torch.inference_mode()
-def predict(model: RecurrentForecaster, history: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    """Raw history (N, L, C) -> raw forecast (N, H, T) with the torch model."""
+def predict_outputs(model: RecurrentForecaster, history: np.ndarray, batch_size: int = 4096) -> dict[str, np.ndarray]:
+    """Raw history (N, L, C) -> every model output by its ONNX name, with the torch model."""
     model.eval()
     device = next(model.parameters()).device
-    out = [model(torch.from_numpy(np.ascontiguousarray(history[i:i + batch_size])).to(device)).cpu().numpy()
-           for i in range(0, len(history), batch_size)]
-    return np.concatenate(out)
+    names = model.config.output_names
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    for i in range(0, len(history), batch_size):
+        out = model(torch.from_numpy(np.ascontiguousarray(history[i:i + batch_size])).to(device))
+        for name, value in zip(names, out if isinstance(out, tuple) else (out,), strict=True):
+            parts[name].append(value.cpu().numpy())
+    return {n: np.concatenate(v) for n, v in parts.items()}
+
+
+def predict(model: RecurrentForecaster, history: np.ndarray) -> np.ndarray:
+    """Raw history (N, L, C) -> the first output: the point forecast (N, H, T) or the probability (N, 1)."""
+    return next(iter(predict_outputs(model, history).values()))

@@ -119,3 +119,38 @@ def test_ctrl_c_keeps_best_weights_and_still_exports(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "interrupted, best weights kept" in err
     assert "seasonal_naive" in out and (tmp_path / "m.onnx").is_file()
+
+
+def test_compare_json_leaderboard(tmp_path: Path) -> None:
+    out = run("compare", DATA / "real" / "lynx_annual.csv", "--variants", "gru,bilstm,rnn-2", "--hidden", "4",
+              "--epochs", "1", "--folds", "2", "--quantiles", "0.1,0.5,0.9", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    board = json.loads(out.stdout)
+    names = [r["name"] for r in board["rows"]]
+    assert sorted(names) == ["bilstm", "drift", "gru", "naive", "rnn-2", "seasonal_naive"]
+    assert board["protocol"]["folds"] == 2 and board["protocol"]["epochs"] == 1
+    model_rows = [r for r in board["rows"] if r["kind"] == "model"]
+    assert all({"mase", "mase_std", "coverage", "msis"} <= set(r["metrics"]) for r in model_rows)
+    assert (tmp_path / board["best_path"]).is_file()
+    assert (tmp_path / "exports" / "compare_lynx_annual" / "leaderboard.md").is_file()
+
+
+def test_compare_table_states_the_budget(tmp_path: Path) -> None:
+    out = run("compare", "demo", "--variants", "gru", "--hidden", "4", "--epochs", "1", "--out-dir", tmp_path / "c",
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "same budget for every variant: at most 1 epochs" in out.stdout
+    assert "seasonal_naive" in out.stdout and "best: gru" in out.stdout
+    assert (tmp_path / "c" / "leaderboard.csv").read_text().startswith("rank,variant,kind,mase,mase_std")
+
+
+def test_classic_lstm_preset(tmp_path: Path) -> None:
+    out = run("train", "demo", "--preset", "classic-lstm", "--epochs", "1", "--json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    m = report["model"]
+    assert (m["cell"], m["num_layers"], m["hidden_size"], m["input_len"], m["horizon"], m["task"]) == (
+        "lstm", 1, 64, 10, 1, "direction")
+    assert set(report["metrics"]["passengers"]) == {"accuracy"} and "majority" in report["baselines"]
+    fc = run("forecast", tmp_path / report["export_path"], "demo", "--json")
+    assert 0 <= json.loads(fc.stdout)["forecast"][0]["passengers_up_probability"] <= 1

@@ -1,0 +1,108 @@
+"""Accuracy benchmark: `tsrnn compare` on real datasets, MASE per variant and per baseline.
+
+Protocol (the same for every dataset): the last `folds` non-overlapping horizons of the series are the
+forecast origins (rolling-origin backtest); every variant trains once on the data before the first origin
+with early stopping on a validation block at the end of that data, the same seed, window, horizon, hidden
+size (64) and epoch budget; forecasts for all origins come from one batched ONNX Runtime call of the
+exported model. MASE is scaled by the in-sample seasonal-naive MAE with the season m below (as in
+shared/ANCHORS.md), averaged over the folds.
+
+Run: python -m bench.bench_accuracy [--data-dir ../shared/data] [--only airline,co2] [--folds 3]
+Writes bench/accuracy.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from tsrnn.compare import Leaderboard, parse_variants, run_compare
+from tsrnn.config import DEFAULT_VARIANTS, DataConfig, TrainConfig
+from tsrnn.data import load_series
+from tsrnn.pipeline import model_config
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    file: str
+    target: str
+    season: int
+    horizon: int
+    input_len: int
+    epochs: int
+    last_rows: int | None = None
+
+
+CASES = [
+    Case("airline", "airline_passengers_monthly.csv", "passengers", 12, 12, 24, 100),
+    Case("co2", "co2_weekly_mauna_loa.csv", "co2", 52, 13, 104, 20),
+    Case("sunspots", "sunspots_monthly.csv", "sunspots", 1, 12, 24, 20),
+    Case("us_gasoline", "us_gasoline_weekly.csv", "barrels", 52, 13, 104, 30),
+    Case("vic_elec (last 8760)", "vic_elec_halfhourly.csv", "demand", 48, 48, 96, 5, last_rows=8760),
+]
+
+
+def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path) -> tuple[Leaderboard, float]:
+    """Compare every variant on one dataset; return the leaderboard and the seconds it took."""
+    path = data_dir / case.file
+    if case.last_rows:
+        frame = pl.read_csv(path).tail(case.last_rows)
+        path = work / f"{path.stem}_last{case.last_rows}.csv"
+        frame.write_csv(path)
+    data = load_series(path, DataConfig(targets=(case.target,)))
+    base = model_config(data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1)
+    train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, lr=1e-3, seed=0)
+    t0 = time.perf_counter()
+    board = run_compare(data, parse_variants(variants), base, train_cfg, folds=folds, season=case.season,
+                        out_dir=work / case.name.split()[0], export_best=False)
+    return board, time.perf_counter() - t0
+
+
+def table(results: list[tuple[Case, Leaderboard, float]], variants: list[str]) -> str:
+    """Markdown: one row per dataset, MASE per variant and baseline, the best marked."""
+    cols = [*variants, "naive", "seasonal_naive", "drift"]
+    lines = ["| dataset | m | H | L | epochs | " + " | ".join(cols) + " | best vs seasonal naive | seconds |",
+             "|" + "---|" * (len(cols) + 7)]
+    for case, board, seconds in results:
+        mase = {r.name: r.metrics["mase"] for r in board.rows}
+        best = board.best
+        cells = [f"**{mase[c]:.3f}**" if c == best else f"{mase[c]:.3f}" for c in cols]
+        ratio = mase[best] / mase["seasonal_naive"]
+        verdict = f"{best} {ratio:.2f}x" + (" (beats)" if ratio < 1 else " (does not beat)")
+        lines.append(f"| {case.name} | {case.season} | {case.horizon} | {case.input_len} | {case.epochs} | "
+                     + " | ".join(cells) + f" | {verdict} | {seconds:.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path(__file__).parents[2] / "shared" / "data")
+    parser.add_argument("--only", help="comma-separated dataset names (default: all)")
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "accuracy.md")
+    args = parser.parse_args()
+    if not args.data_dir.is_dir():
+        raise SystemExit(f"no data folder {args.data_dir}: pass --data-dir with the real datasets")
+    cases = [c for c in CASES if not args.only or c.name.split()[0] in args.only.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            board, seconds = run_case(case, args.data_dir, args.folds, args.variants, Path(tmp))
+            print(f"{case.name}: best {board.best} in {seconds:.0f} s", flush=True)
+            results.append((case, board, seconds))
+    names = [v.name for v in parse_variants(args.variants)]
+    text = (f"# tsrnn accuracy: MASE, {args.folds}-origin rolling backtest\n\n" + __doc__.split("\n\n")[1] + "\n\n"
+            + table(results, names) + "\n")
+    print(text)
+    args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--preset", choices=sorted(PRESETS), help="classic-lstm: the textbook Keras LSTM: 64 units, "
                    "windows of 10 steps, Dense(1) + sigmoid, binary cross-entropy, accuracy")
     add_training_options(train)
+    train.add_argument("--quantize", choices=["int8"], help="also write an INT8 model beside the float one and "
+                                                            "report its drift on the test block")
     train.add_argument("--out", help="output .onnx path (default: exports/<data>_<variant>.onnx)")
     train.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     train.set_defaults(func=cmd_train)
@@ -122,6 +124,13 @@ def build_other_commands(parser: argparse.ArgumentParser, sub: Any) -> argparse.
     fc.add_argument("--json", action="store_true", help="print one JSON object")
     fc.set_defaults(func=cmd_forecast)
 
+    qz = sub.add_parser("quantize", help="write an INT8 dynamically quantized copy of a model")
+    qz.add_argument("model", metavar="MODEL.onnx")
+    qz.add_argument("data", nargs="?", metavar="DATA.csv", help="measure both models on this CSV's last horizon")
+    qz.add_argument("--out", help="INT8 model path (default: MODEL.int8.onnx)")
+    qz.add_argument("--json", action="store_true", help="print one JSON object")
+    qz.set_defaults(func=cmd_quantize)
+
     ins = sub.add_parser("inspect", help="show what an exported model holds")
     ins.add_argument("model", metavar="MODEL.onnx")
     ins.add_argument("--json", action="store_true", help="print the metadata as JSON")
@@ -181,6 +190,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if progress:
         progress.close(exp.result.stopped)
     export = exp.export(args.out)
+    drift = None
+    if args.quantize:
+        from .quantize import measure_drift, quantize_model
+
+        drift = measure_drift(export.path, quantize_model(export.path), args.data)
     seconds = time.perf_counter() - t0
     if args.json:
         print(json.dumps({
@@ -197,6 +211,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "device": exp.result.device,
             "model": mc.to_dict(),
             "season": exp.season,
+            "int8": drift.to_dict() if drift else None,
         }, indent=2))
         return 0
     if mc.task == "direction":
@@ -207,6 +222,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"\nexported {export.path} ({export.size_bytes / 1024:.0f} KiB)")
     print(f"ONNX Runtime vs PyTorch, batch {' and '.join(map(str, export.batches))}: "
           f"max abs error {export.max_abs_error:.2e} (relative {export.max_rel_error:.2e})")
+    if drift:
+        from .quantize import format_drift
+
+        print(format_drift(drift))
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    from .quantize import drift_json, format_drift, measure_drift, quantize_model
+
+    src = Path(args.model)
+    drift = measure_drift(src, quantize_model(src, args.out), args.data)
+    print(drift_json(drift) if args.json else format_drift(drift))
+    if drift.worse and not args.json:
+        print("tsrnn: warning: INT8 is materially worse on this data", file=sys.stderr)
     return 0
 
 

@@ -154,3 +154,14 @@ def test_classic_lstm_preset(tmp_path: Path) -> None:
     assert set(report["metrics"]["passengers"]) == {"accuracy"} and "majority" in report["baselines"]
     fc = run("forecast", tmp_path / report["export_path"], "demo", "--json")
     assert 0 <= json.loads(fc.stdout)["forecast"][0]["passengers_up_probability"] <= 1
+
+
+def test_train_with_int8_reports_drift(tmp_path: Path) -> None:
+    out = run("train", "demo", "--hidden", "8", "--layers", "1", "--epochs", "1", "--quantize", "int8", "--json",
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    int8 = json.loads(out.stdout)["int8"]
+    assert int8["int8_path"].endswith(".int8.onnx") and (tmp_path / int8["int8_path"]).is_file()
+    assert int8["float_metrics"]["mase"] > 0 and int8["int8_metrics"]["mase"] > 0
+    text = run("quantize", tmp_path / json.loads(out.stdout)["export_path"], "demo", "--out", tmp_path / "q.onnx")
+    assert text.returncode == 0 and "largest forecast difference" in text.stdout

@@ -1,0 +1,47 @@
+"""INT8 dynamic quantization: a smaller model with the same metadata, and its drift measured."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tsrnn.errors import ModelFileError
+from tsrnn.inference import Forecaster
+from tsrnn.quantize import format_drift, measure_drift, quantize_model
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+def test_quantize_lstm_and_measure_drift(demo_model: Path, tmp_path: Path) -> None:
+    src = tmp_path / "m.onnx"
+    shutil.copy(demo_model, src)
+    out = quantize_model(src)
+    assert out == tmp_path / "m.int8.onnx"
+    q, f = Forecaster.load(out), Forecaster.load(src)
+    assert q.meta == f.meta  # the metadata travels with the quantized file
+    x = np.stack([f.load_history("demo").values[0][-24:]] * 3)
+    assert np.max(np.abs(q.predict(x) - f.predict(x))) < 0.1 * np.max(np.abs(f.predict(x)))
+    d = measure_drift(src, out, "demo")
+    assert "DynamicQuantizeLSTM" in d.quantized_ops and d.float_recurrent == []
+    assert d.float_metrics and d.int8_metrics and d.max_abs_diff is not None and d.max_abs_diff > 0
+    assert set(d.int8_metrics) == {"mase", "smape", "mae", "rmse"}
+    text = format_drift(d)
+    assert "float" in text and "int8" in text and "largest forecast difference" in text
+
+
+def test_quantize_refuses_non_models_and_overwrite(demo_model: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="not a readable ONNX model"):
+        quantize_model(DATA / "not_a_model.onnx", tmp_path / "x.onnx")
+    with pytest.raises(ModelFileError, match="must not overwrite"):
+        quantize_model(demo_model, demo_model)
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_materially_worse_is_flagged(demo_model: Path, tmp_path: Path) -> None:
+    d = measure_drift(demo_model, quantize_model(demo_model, tmp_path / "q.onnx"), "demo")
+    assert d.float_metrics and d.int8_metrics
+    d.int8_metrics["mase"] = d.float_metrics["mase"] * 1.5 + 0.1
+    assert d.worse and "materially worse" in format_drift(d)

@@ -44,9 +44,9 @@ class Drift:
     def to_dict(self) -> dict[str, Any]:
         return {"float_path": str(self.float_path), "int8_path": str(self.int8_path),
                 "float_bytes": self.float_bytes, "int8_bytes": self.int8_bytes,
-                "quantized_ops": self.quantized_ops, "float_recurrent": self.float_recurrent, "float_metrics": self.float_metrics,
-                "int8_metrics": self.int8_metrics, "max_abs_diff": self.max_abs_diff,
-                "max_rel_diff": self.max_rel_diff, "materially_worse": self.worse}
+                "quantized_ops": self.quantized_ops, "float_recurrent": self.float_recurrent,
+                "float_metrics": self.float_metrics, "int8_metrics": self.int8_metrics,
+                "max_abs_diff": self.max_abs_diff, "max_rel_diff": self.max_rel_diff, "materially_worse": self.worse}
 
 
 def int8_path_for(path: Path) -> Path:

@@ -1,0 +1,197 @@
+"""The tsrnn terminal app: five tabs over one session (data -> model -> train -> export -> forecast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Input, TabbedContent, TabPane
+
+from tsrnn.config import DataConfig
+from tsrnn.errors import ConfigError
+
+from .keys import GLOBAL_KEYS
+from .screens.data import DataView
+from .screens.forecast import ForecastView
+from .screens.help import HelpView
+from .screens.model import ModelView
+from .screens.train import TrainView
+from .settings import Settings, SettingsStore, default_config_dir
+from .text import for_tui
+
+if TYPE_CHECKING:
+    from tsrnn.data import SeriesSet
+
+TABS = ("data", "model", "train", "forecast", "help")
+
+
+class TsrnnApp(App[None]):
+    """Holds the session (loaded data, trained experiment) and routes global keys to the screens."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tsrnn"
+    BINDINGS = [Binding(k.keys, k.action, k.label, priority=k.priority, id=k.action) for k in GLOBAL_KEYS]
+
+    def __init__(self, data_path: str | None = None, model_path: str | None = None,
+                 config_dir: Path | None = None) -> None:
+        super().__init__()
+        self.store = SettingsStore(config_dir or default_config_dir())
+        self.settings: Settings = self.store.load()
+        self._data_path = data_path
+        self._model_path = model_path
+        self.data: SeriesSet | None = None
+
+    def compose(self) -> ComposeResult:
+        start = self._data_path or self.settings.data.get("path")
+        folder = Path(start).expanduser().parent if start and Path(start).expanduser().parent.is_dir() else Path(".")
+        forecast = dict(self.settings.forecast)
+        if self._model_path:
+            forecast["model"] = self._model_path
+        with TabbedContent(initial="data", id="tabs"):
+            with TabPane("Data F1", id="data"):
+                yield DataView(folder, id="data-view")
+            with TabPane("Model F2", id="model"):
+                yield ModelView(self.settings.model, id="model-view")
+            with TabPane("Train F3", id="train"):
+                yield TrainView(id="train-view")
+            with TabPane("Forecast F4", id="forecast"):
+                yield ForecastView(forecast, id="forecast-view")
+            with TabPane("Help F5", id="help"):
+                yield HelpView(id="help-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.store.warning:
+            self.notify(self.store.warning, title="Settings ignored", severity="warning", timeout=10)
+        path = self._data_path or self.settings.data.get("path")
+        if path:
+            self.query_one(DataView).open_path(path, self._remembered_columns(str(path)))
+        else:
+            self.query_one("#data-path", Input).focus()
+        if self._model_path:
+            self.action_show_tab("forecast")
+
+    def _remembered_columns(self, path: str) -> DataConfig | None:
+        d = self.settings.data
+        if d.get("path") != path:
+            return None
+        return DataConfig(time_col=d.get("time_col"), id_col=d.get("id_col"), targets=tuple(d.get("targets") or ()),
+                          features=tuple(d.get("features") or ()))
+
+    # --- session ---------------------------------------------------------------------------------------
+
+    def on_data_view_loaded(self, msg: DataView.Loaded) -> None:
+        self.data = msg.data
+        self.query_one(ModelView).set_data(msg.data)
+        self.query_one(ForecastView).set_csv(msg.data.path)
+        self.save_settings()
+
+    def on_train_view_start_requested(self) -> None:
+        self.action_train()
+
+    def on_train_view_exported(self, msg: TrainView.Exported) -> None:
+        if msg.result is not None:
+            self.query_one(ForecastView).refresh_models(select=msg.result.path)
+        self.save_settings()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "forecast":
+            self.query_one(ForecastView).refresh_models()
+        self.refresh_bindings()
+
+    def save_settings(self) -> None:
+        self.settings.data = self.query_one(DataView).remembered()
+        self.settings.model = self.query_one(ModelView).texts()
+        self.settings.forecast = self.query_one(ForecastView).remembered()
+        problem = self.store.save(self.settings)
+        if problem:
+            self.notify(problem, title="Settings not saved", severity="warning")
+
+    # --- actions ---------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # False hides the key and lets it fall through to a focused Input (ctrl+x cut, ctrl+e end).
+        train = self.query_one(TrainView) if self.is_mounted else None
+        if train is None:
+            return True
+        if action == "cancel":
+            return train.training
+        if action == "export":
+            return train.experiment is not None and not train.training and not train.exporting
+        if action == "save":
+            return self.query_one(ForecastView).result is not None
+        if action == "train":
+            return None if train.training else True
+        return True
+
+    def action_show_tab(self, tab: str) -> None:
+        tabs = self.query_one(TabbedContent)
+        if tabs.active != tab:
+            # A focused widget left in a hidden pane would switch the tabs back when it is refocused.
+            self.set_focus(None)
+            tabs.active = tab
+            self.call_after_refresh(self._focus_in, tab)
+
+    def _focus_in(self, tab: str) -> None:
+        """Move focus into the shown pane; a focused widget left in a hidden pane would switch back to it."""
+        if self.query_one(TabbedContent).active != tab:
+            return  # another key switched again in the meantime
+        pane = self.query_one(f"#{tab}", TabPane)
+        first = next((w for w in pane.query("*") if w.focusable), None)
+        if first is not None:
+            first.focus()
+        else:
+            self.query_one(TabbedContent).query_one("ContentTabs").focus()
+
+    def action_open(self) -> None:
+        self.action_show_tab("data")
+        box = self.query_one("#data-path", Input)
+        box.focus()
+        box.select_all()
+
+    def action_train(self) -> None:
+        train = self.query_one(TrainView)
+        if train.training:
+            return
+        try:
+            model_cfg, train_cfg = self.query_one(ModelView).configs()
+        except ConfigError as exc:
+            self.notify(for_tui(exc.message), title="Cannot train yet", severity="error", timeout=8)
+            self.action_show_tab("data" if self.data is None else "model")
+            return
+        assert self.data is not None
+        self.action_show_tab("train")
+        self.save_settings()
+        train.start(self.data, model_cfg, train_cfg)
+
+    def action_cancel(self) -> None:
+        self.query_one(TrainView).cancel()
+
+    def action_export(self) -> None:
+        self.action_show_tab("train")
+        self.query_one(TrainView).export()
+
+    def action_forecast(self) -> None:
+        self.action_show_tab("forecast")
+        self.query_one(ForecastView).run_forecast()
+
+    def action_save(self) -> None:
+        self.action_show_tab("forecast")
+        self.query_one(ForecastView).save()
+        self.save_settings()
+
+    async def action_quit(self) -> None:
+        self.query_one(TrainView).cancel()
+        self.save_settings()
+        self.exit()
+
+
+def make_app(data_path: str | None = None, model_path: str | None = None, config_dir: Path | None = None) -> App[None]:
+    """The app the CLI runs and the tests drive; config_dir overrides where tui.json lives."""
+    return TsrnnApp(data_path, model_path, config_dir)
+
+
+def run_tui(data_path: str | None = None, model_path: str | None = None) -> None:
+    make_app(data_path, model_path).run()

@@ -1,0 +1,1 @@
+"""The five tabs: Data, Model, Train, Forecast, Help."""

@@ -1,0 +1,207 @@
+"""Forecast screen: pick an exported .onnx and a CSV, run ONNX Runtime, plot, tabulate and save."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.message import Message
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
+
+from tsrnn.errors import TsrnnError
+
+from ..text import for_tui
+from ..widgets.plots import SeriesPlot
+
+if TYPE_CHECKING:
+    from tsrnn.inference import ForecastResult
+
+EXPORT_DIR = Path("exports")
+PROVIDERS = (("auto (CUDA if available)", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
+MAX_TABLE_ROWS = 1000
+
+
+def list_models(folder: Path = EXPORT_DIR) -> list[Path]:
+    """The .onnx files in exports/, newest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+class ForecastView(Horizontal):
+    """Owns the forecast worker and the last result."""
+
+    class Done(Message):
+        def __init__(self, result: ForecastResult | None, meta: dict[str, Any] | None,
+                     error: TsrnnError | None) -> None:
+            super().__init__()
+            self.result, self.meta, self.error = result, meta, error
+
+    def __init__(self, values: dict[str, str], id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._initial = values
+        self.result: ForecastResult | None = None
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        v = self._initial
+        with Vertical(id="fc-left"):
+            yield Label("Exported models (exports/, newest first)", classes="section")
+            yield OptionList(id="fc-models")
+            yield Label("Model file (.onnx)", classes="section")
+            yield Input(v.get("model", ""), placeholder="exports/model.onnx", id="fc-model", compact=True)
+            yield Label("CSV with the recent history", classes="section")
+            yield Input(v.get("csv", ""), placeholder="the data file on the Data screen", id="fc-csv",
+                        compact=True)
+            yield Label("Provider", classes="section")
+            provider = v.get("provider", "auto")
+            yield Select(PROVIDERS, value=provider if provider in ("auto", "cpu", "cuda") else "auto",
+                         allow_blank=False, id="fc-provider", compact=True)
+            yield Button("Forecast  ^f", id="fc-run", variant="primary", compact=True)
+            yield Label("Save the forecast to", classes="section")
+            yield Input(v.get("out", "forecast.csv"), placeholder="forecast.csv", id="fc-out", compact=True)
+            yield Button("Save CSV  ^s", id="fc-save", variant="success", compact=True, disabled=True)
+        with Vertical(id="fc-right"):
+            yield Static("Pick a model and a CSV, then press Ctrl+F or Forecast.", id="fc-status")
+            yield SeriesPlot(id="fc-plot")
+            yield DataTable(id="fc-table", zebra_stripes=True, cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.refresh_models()
+        self.query_one(SeriesPlot).show_message("history and forecast appear here")
+
+    def refresh_models(self, select: Path | None = None) -> None:
+        models = list_models()
+        box = self.query_one("#fc-models", OptionList)
+        box.clear_options()
+        if not models:
+            box.add_option(Option("(none yet: train and export on the Train screen)", id="", disabled=True))
+        for p in models:
+            box.add_option(Option(p.name, id=str(p)))
+        if select is not None:
+            self.query_one("#fc-model", Input).value = str(select)
+
+    def set_csv(self, path: Path) -> None:
+        """Follow the Data screen's file unless another was typed."""
+        box = self.query_one("#fc-csv", Input)
+        if not box.value.strip() or box.value == getattr(self, "_auto_csv", None):
+            box.value = str(path)
+            self._auto_csv = str(path)
+
+    @on(OptionList.OptionSelected, "#fc-models")
+    def _model_picked(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.query_one("#fc-model", Input).value = event.option.id
+
+    # --- forecasting --------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#fc-run")
+    @on(Input.Submitted, "#fc-model, #fc-csv")
+    def run_forecast(self) -> None:
+        model = self.query_one("#fc-model", Input).value.strip()
+        csv = self.query_one("#fc-csv", Input).value.strip()
+        if not model:
+            self._error("No model chosen", "pick an exported model in the list or type the path of a .onnx file")
+            return
+        if not csv:
+            self._error("No CSV chosen", "type the path of a CSV with the model's columns")
+            return
+        if self.running:
+            return
+        self.running = True
+        provider = str(self.query_one("#fc-provider", Select).value)
+        self.query_one("#fc-status", Static).update(f"Forecasting with {escape(Path(model).name)} …")
+        self.forecast(model, csv, provider)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="forecast")
+    def forecast(self, model: str, csv: str, provider: str) -> None:
+        from tsrnn.inference import Forecaster
+
+        try:
+            fc = Forecaster.load(model, device=provider)
+            result = fc.forecast_csv(csv)
+        except TsrnnError as exc:
+            self.post_message(self.Done(None, None, exc))
+        else:
+            self.post_message(self.Done(result, fc.meta, None))
+
+    @on(Done)
+    def _done(self, msg: Done) -> None:
+        self.running = False
+        if msg.error is not None:
+            self._error(msg.error.title, for_tui(msg.error.message))
+            return
+        r, meta = msg.result, msg.meta
+        assert r is not None and meta is not None
+        self.result = r
+        self.query_one("#fc-save", Button).disabled = False
+        self.app.refresh_bindings()
+        bi = "bidirectional " if meta.get("bidirectional") else ""
+        self.query_one("#fc-status", Static).update(
+            f"[b $success]Ran on {r.provider}[/] in {r.latency_ms:.2f} ms for {r.n_series} series · model: {bi}"
+            f"{meta.get('cell_name', meta['cell'])} {meta.get('num_layers')}×{meta.get('hidden_size')}, "
+            f"window {meta['input_len']} → horizon {meta['horizon']}, trained on {meta.get('train_file', '?')}"
+        )
+        self._show_plot(r, meta)
+        self._show_table(r)
+
+    def _show_plot(self, r: ForecastResult, meta: dict[str, Any]) -> None:
+        h = r.history
+        keep = max(3 * int(meta["input_len"]), 2 * int(meta["horizon"]))
+        times = h.times[0][-keep:]
+        horizon = int(meta["horizon"])
+        targets = list(meta["targets"])[:4]
+        first = r.table.head(horizon)
+        series = {t: h.values[0][-keep:, h.channels.index(t)] for t in targets}
+        forecast = {t: first[t].to_numpy() for t in targets}
+        which = f" — series '{h.ids[0]}' (1 of {h.n_series})" if h.id_col else ""
+        self.query_one(SeriesPlot).show_series(f"recent history and forecast{which}", times, series, forecast,
+                                               first[h.time_col].to_list())
+
+    def _show_table(self, r: ForecastResult) -> None:
+        table = self.query_one("#fc-table", DataTable)
+        table.clear(columns=True)
+        table.add_columns(*r.table.columns)
+        for row in r.table.head(MAX_TABLE_ROWS).rows():
+            table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+
+    def _error(self, title: str, text: str) -> None:
+        self.query_one("#fc-status", Static).update(f"[b $error]{escape(title)}:[/] {escape(text)}")
+        self.app.notify(text, title=title, severity="error", timeout=10)
+
+    # --- saving ---------------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#fc-save")
+    @on(Input.Submitted, "#fc-out")
+    def save(self) -> None:
+        if self.result is None:
+            self._error("Nothing to save", "run a forecast first (Ctrl+F)")
+            return
+        from tsrnn.inference import save_table
+
+        out = self.query_one("#fc-out", Input).value.strip()
+        if not out:
+            self._error("No output path", "type where to save the forecast, e.g. forecast.csv")
+            return
+        try:
+            path = save_table(self.result.table, out)
+        except TsrnnError as exc:
+            self._error(exc.title, for_tui(exc.message))
+            return
+        self.app.notify(f"Saved {len(self.result.table)} rows to {path}", title="Forecast saved")
+
+    def remembered(self) -> dict[str, str]:
+        return {"model": self.query_one("#fc-model", Input).value, "csv": self.query_one("#fc-csv", Input).value,
+                "provider": str(self.query_one("#fc-provider", Select).value),
+                "out": self.query_one("#fc-out", Input).value}
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "forecast" and event.state == WorkerState.ERROR:
+            self.running = False
+            self._error("Unexpected error", repr(event.worker.error))

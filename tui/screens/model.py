@@ -1,0 +1,225 @@
+"""Model screen: the recurrent cell, its sizes, the window and the training settings, checked as typed."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Markdown, Select, Static
+
+from tsrnn.config import CELL_NAMES, CELLS, DEVICES, ModelConfig, TrainConfig
+from tsrnn.errors import ConfigError
+
+from ..text import CELL_HELP, OPTION_HELP, for_tui
+from ..widgets.field import FieldRow
+
+if TYPE_CHECKING:
+    from tsrnn.data import SeriesSet
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    label: str
+    kind: str
+    """int, float, cell, device, bool; an int field with default None falls back to the data's default."""
+    default: str
+    owner: str = "model"
+    """Which config checks it: model or train."""
+
+
+FIELDS = (
+    Field("cell", "Cell", "cell", "lstm"),
+    Field("bidirectional", "Bidirectional", "bool", "false"),
+    Field("num_layers", "Layers", "int", "2"),
+    Field("hidden_size", "Hidden size", "int", "64"),
+    Field("dropout", "Dropout", "float", "0.0"),
+    Field("input_len", "Input window", "int", ""),
+    Field("horizon", "Horizon", "int", ""),
+    Field("epochs", "Epochs", "int", "100", "train"),
+    Field("batch_size", "Batch size", "int", "32", "train"),
+    Field("lr", "Learning rate", "float", "0.001", "train"),
+    Field("patience", "Patience", "int", "15", "train"),
+    Field("seed", "Seed", "int", "0", "train"),
+    Field("device", "Device", "device", "cpu", "train"),
+)
+HINTS = {
+    "cell": "",
+    "bidirectional": "reads each window both ways",
+    "num_layers": "stacked recurrent layers",
+    "hidden_size": "units per layer and direction",
+    "dropout": "between layers, 0 to <1",
+    "epochs": "upper bound; early stopping may end sooner",
+    "batch_size": "windows per optimiser step",
+    "lr": "Adam step size",
+    "patience": "epochs without validation gain",
+    "seed": "same seed, same model (CPU)",
+    "device": "cuda needs a GPU build of torch",
+}
+
+
+def training_threads() -> int:
+    """Leave one core to the UI: torch spinning on every core made epochs ~100x slower under load."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+class ModelView(Horizontal):
+    """The settings form; `configs()` turns it into ModelConfig and TrainConfig or marks what is wrong."""
+
+    def __init__(self, values: dict[str, str], id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._initial = {f.id: str(values.get(f.id, f.default)) for f in FIELDS}
+        self.data: SeriesSet | None = None
+        self.errors: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="model-form"):
+            for f in FIELDS:
+                yield FieldRow(f.label, self._control(f), f.id)
+            yield Static("", id="model-status")
+        with VerticalScroll(id="model-help"):
+            yield Markdown("", id="cell-help")
+            yield Markdown(OPTION_HELP, id="option-help")
+
+    def _control(self, f: Field) -> Widget:
+        value = self._initial[f.id]
+        if f.kind == "cell":
+            return Select([(CELL_NAMES[c], c) for c in CELLS], value=value if value in CELLS else "lstm",
+                          allow_blank=False, id=f.id, compact=True, classes="field-control")
+        if f.kind == "device":
+            return Select([(d, d) for d in DEVICES], value=value if value in DEVICES else "cpu",
+                          allow_blank=False, id=f.id, compact=True, classes="field-control")
+        if f.kind == "bool":
+            return Checkbox("", value=value.lower() == "true", id=f.id, compact=True, classes="field-control")
+        return Input(value, id=f.id, compact=True, classes="field-control", select_on_focus=True)
+
+    def on_mount(self) -> None:
+        self.validate()
+
+    def set_data(self, data: SeriesSet | None) -> None:
+        self.data = data
+        if data is not None:
+            self.query_one("#input_len", Input).placeholder = f"{data.freq.default_input_len()} (default)"
+            self.query_one("#horizon", Input).placeholder = f"{data.freq.default_horizon()} (default)"
+        self.validate()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _changed(self) -> None:
+        self.validate()
+
+    # --- reading and checking -----------------------------------------------------------------------
+
+    def texts(self) -> dict[str, str]:
+        """The form as typed, for the settings file."""
+        out = {}
+        for f in FIELDS:
+            w = self.query_one(f"#{f.id}")
+            if isinstance(w, Checkbox):
+                out[f.id] = "true" if w.value else "false"
+            else:
+                out[f.id] = str(w.value)
+        return out
+
+    def _parse(self) -> tuple[dict[str, Any], dict[str, str]]:
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        texts = self.texts()
+        for f in FIELDS:
+            text = texts[f.id].strip()
+            if f.kind == "bool":
+                values[f.id] = text == "true"
+            elif f.kind in ("cell", "device"):
+                values[f.id] = text
+            elif f.kind == "int":
+                if text == "" and f.id in ("input_len", "horizon"):
+                    values[f.id] = None
+                    continue
+                try:
+                    values[f.id] = int(text)
+                except ValueError:
+                    errors[f.id] = f"'{text}' is not a whole number" if text else "type a whole number"
+            else:
+                try:
+                    values[f.id] = float(text)
+                except ValueError:
+                    errors[f.id] = f"'{text}' is not a number" if text else "type a number, e.g. 0.001"
+        return values, errors
+
+    def validate(self) -> dict[str, str]:
+        """Check every field on its own, then the window against the data; mark each row."""
+        values, errors = self._parse()
+        for f in FIELDS:
+            if f.id in errors or values.get(f.id) is None:
+                continue
+            try:
+                if f.owner == "model":
+                    ModelConfig(**{f.id: values[f.id]})
+                else:
+                    TrainConfig(**{f.id: values[f.id]})
+            except ConfigError as exc:
+                errors[f.id] = for_tui(exc.message)
+        if self.data is not None and not ({"input_len", "horizon"} & errors.keys()):
+            from tsrnn.pipeline import check_fit
+
+            input_len = values["input_len"] or self.data.freq.default_input_len()
+            horizon = values["horizon"] or self.data.freq.default_horizon()
+            if input_len < 2:
+                errors["input_len"] = "window scaling needs an input window of at least 2"
+            else:
+                problem = check_fit(self.data, input_len, horizon)
+                if problem:
+                    errors["input_len"] = problem
+        self.errors = errors
+        for f in FIELDS:
+            hint = HINTS.get(f.id, "")
+            if f.id == "dropout" and values.get("num_layers") == 1 and (values.get("dropout") or 0) > 0:
+                hint = "ignored with one layer"
+            if f.id in ("input_len", "horizon"):
+                hint = "steps read" if f.id == "input_len" else "steps forecast at once"
+                if self.data is None:
+                    hint += "; default follows the data's frequency"
+            self.query_one(f"#row-{f.id}", FieldRow).show_error(errors.get(f.id), hint)
+        self._show_status(values, errors)
+        self.query_one("#cell-help", Markdown).update(CELL_HELP.get(values.get("cell", "lstm"), ""))
+        return errors
+
+    def _show_status(self, values: dict[str, Any], errors: dict[str, str]) -> None:
+        status = self.query_one("#model-status", Static)
+        if errors:
+            names = ", ".join(f.label.lower() for f in FIELDS if f.id in errors)
+            status.update(f"[b $error]Fix {len(errors)} field{'s' if len(errors) > 1 else ''} before training:[/] "
+                          f"{names}")
+        elif self.data is None:
+            status.update("Load a CSV on the Data screen (F1) before training.")
+        else:
+            mc, tc = self.configs()
+            bi = "bidirectional " if mc.bidirectional else ""
+            status.update(f"[b $success]Ready:[/] {bi}{CELL_NAMES[mc.cell]} {mc.num_layers}×{mc.hidden_size}, "
+                          f"window {mc.input_len} → horizon {mc.horizon}, up to {tc.epochs} epochs. "
+                          "Press Ctrl+T to train.")
+
+    def configs(self) -> tuple[ModelConfig, TrainConfig]:
+        """The two configs; raises ConfigError when a field is wrong or no data is loaded."""
+        if self.data is None:
+            raise ConfigError("no data loaded: open a CSV on the Data screen (F1) first")
+        values, errors = self._parse()
+        errors = errors or self.errors
+        if errors:
+            first = next(f for f in FIELDS if f.id in errors)
+            raise ConfigError(f"{first.label}: {errors[first.id]} (fix the fields marked on the Model screen)")
+        from tsrnn.pipeline import model_config
+
+        mc = model_config(self.data, input_len=values["input_len"], horizon=values["horizon"], cell=values["cell"],
+                          hidden_size=values["hidden_size"], num_layers=values["num_layers"],
+                          bidirectional=values["bidirectional"], dropout=values["dropout"])
+        tc = TrainConfig(epochs=values["epochs"], batch_size=values["batch_size"], lr=values["lr"],
+                         patience=values["patience"], seed=values["seed"], device=values["device"],
+                         threads=training_threads())
+        return mc, tc

@@ -1,0 +1,1 @@
+"""Reusable widgets: plots and a form field with its error label."""

@@ -39,14 +39,35 @@ async def settle(pilot: Pilot, delay: float = 0.1) -> None:
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temporary current directory holding airline.csv, so exports/ and outputs land there."""
-    shutil.copy(demo_path(), tmp_path / "airline.csv")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(demo_path(), work / "airline.csv")
+    monkeypatch.chdir(work)
+    return work
 
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
+    """Outside workdir, so the file tree does not show it."""
     return tmp_path / "config"
+
+
+@pytest.fixture(scope="session")
+def exported_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny airline model exported once with the engine (not through the UI)."""
+    from tsrnn.config import TrainConfig
+    from tsrnn.data import load_series
+    from tsrnn.pipeline import model_config, train_experiment
+
+    data = load_series(demo_path())
+    exp = train_experiment(data, model_config(data, hidden_size=8, num_layers=1, cell="gru"),
+                           TrainConfig(epochs=1, threads=1))
+    return exp.export(tmp_path_factory.mktemp("model") / "airline_gru1x8.onnx").path
+
+
+def notes(app) -> list[str]:
+    """Every notification shown so far (title and message)."""
+    return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
 def text_of(app, selector: str) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from tsrnn.config import DataConfig
@@ -32,7 +33,7 @@ class TsrnnApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "tsrnn"
-    BINDINGS = [Binding(k.keys, k.action, k.label, priority=k.priority, id=k.action) for k in GLOBAL_KEYS]
+    BINDINGS = [Binding(k.keys, k.action, k.label, priority=k.priority, show=k.show, id=k.action) for k in GLOBAL_KEYS]
 
     def __init__(self, data_path: str | None = None, model_path: str | None = None,
                  config_dir: Path | None = None) -> None:
@@ -84,8 +85,11 @@ class TsrnnApp(App[None]):
 
     def on_data_view_loaded(self, msg: DataView.Loaded) -> None:
         self.data = msg.data
-        self.query_one(ModelView).set_data(msg.data)
-        self.query_one(ForecastView).set_csv(msg.data.path)
+        try:
+            self.query_one(ModelView).set_data(msg.data)
+            self.query_one(ForecastView).set_csv(msg.data.path)
+        except NoMatches:
+            return  # the app is closing and its widgets are gone
         self.save_settings()
 
     def on_train_view_start_requested(self) -> None:
@@ -102,6 +106,8 @@ class TsrnnApp(App[None]):
         self.refresh_bindings()
 
     def save_settings(self) -> None:
+        if not self.query(ForecastView):
+            return  # closing: the widgets holding the settings are gone
         self.settings.data = self.query_one(DataView).remembered()
         self.settings.model = self.query_one(ModelView).texts()
         self.settings.forecast = self.query_one(ForecastView).remembered()

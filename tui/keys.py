@@ -16,14 +16,16 @@ class Key:
     """What it does, for the Help screen."""
     priority: bool = True
     """Checked before the focused widget, so it works inside text inputs."""
+    show: bool = True
+    """Listed in the footer (the tab labels already name F1-F5)."""
 
 
 GLOBAL_KEYS = (
-    Key("f1", "show_tab('data')", "Data", "Data screen: open a CSV, choose columns"),
-    Key("f2", "show_tab('model')", "Model", "Model screen: cell, sizes, window, training settings"),
-    Key("f3", "show_tab('train')", "Train", "Train screen: progress, loss plot, metrics, export"),
-    Key("f4", "show_tab('forecast')", "Forecast", "Forecast screen: run an exported model on a CSV"),
-    Key("f5", "show_tab('help')", "Help", "Help screen (this page)"),
+    Key("f1", "show_tab('data')", "Data", "Data screen: open a CSV, choose columns", show=False),
+    Key("f2", "show_tab('model')", "Model", "Model screen: cell, sizes, window, training settings", show=False),
+    Key("f3", "show_tab('train')", "Train", "Train screen: progress, loss plot, metrics, export", show=False),
+    Key("f4", "show_tab('forecast')", "Forecast", "Forecast screen: run an exported model on a CSV", show=False),
+    Key("f5", "show_tab('help')", "Help", "Help screen (this page)", show=False),
     Key("ctrl+o", "open", "Open", "Jump to the CSV path box on the Data screen (Enter opens it)"),
     Key("ctrl+t", "train", "Train", "Start training with the Model screen's settings"),
     Key("ctrl+x", "cancel", "Cancel", "Cancel training after the current epoch (best weights are kept)"),

@@ -33,7 +33,7 @@ async def test_open_train_export_forecast_save(workdir: Path, config_dir: Path) 
         await settle(pilot)
         assert app.query_one("#tabs").active == "train"
         status = text_of(app, "#train-status")
-        assert "Finished all epochs after 2 epochs" in status
+        assert "Finished after 2 epochs" in status
         metrics = app.query_one("#metrics")
         methods = [metrics.get_row_at(i)[0] for i in range(metrics.row_count)]
         assert methods == ["model", "naive", "seasonal naive", "drift"]

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from tsrnn.train import EpochInfo
 
 METHOD_NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift"}
-STOP_WORDS = {"finished": "finished all epochs", "early_stopped": "stopped early (no validation gain)",
-              "cancelled": "cancelled"}
+STOP_WORDS = {"finished": "Finished", "early_stopped": "Stopped early (validation loss stopped improving)",
+              "cancelled": "Cancelled"}
 
 
 class TrainView(Vertical):
@@ -157,7 +157,7 @@ class TrainView(Vertical):
         self.query_one(ProgressBar).update(total=exp.train_cfg.epochs, progress=r.epochs_run)
         self.query_one(LossPlot).show_losses([h.train_loss for h in r.history], [h.val_loss for h in r.history],
                                              r.best_epoch)
-        status.update(f"[b]{STOP_WORDS.get(r.stopped, r.stopped).capitalize()}[/] after {r.epochs_run} epochs in "
+        status.update(f"[b]{STOP_WORDS.get(r.stopped, r.stopped)}[/] after {r.epochs_run} epochs in "
                       f"{seconds(r.seconds)}; kept the best weights (epoch {r.best_epoch}). "
                       "Export with Ctrl+E to forecast from the ONNX file.")
         self._show_metrics(exp)

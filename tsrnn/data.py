@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from . import grid
 from .config import DataConfig
 from .csvio import MISSING_TOKENS, RawTable, describe_lines, read_raw
 from .errors import ConfigError, DataError
-from .timefreq import TIME_NAMES, Frequency, infer_frequency, looks_like_time, parse_times, time_grid
+from .timefreq import TIME_NAMES, Frequency, infer_frequency, looks_like_time, parse_times
 
 ID_NAMES = ("id", "unique_id", "series", "series_id", "item_id")
 _DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
@@ -120,19 +121,23 @@ def load_series(path: str | os.PathLike[str], config: DataConfig | None = None) 
     features = _pick_features(raw, cfg.features, numeric, targets)
     channels = targets + features
     times, utc = parse_times(frame[time_col], raw.name, raw.lines)
-    ids = frame[id_col].fill_null("").to_numpy().astype(str) if id_col else np.zeros(frame.height, dtype=str)
+    id_values = frame[id_col].fill_null("") if id_col else pl.Series([""] * frame.height)
+    ids = id_values.unique(maintain_order=True)
+    codes = id_values.replace_strict(ids, pl.int_range(len(ids), eager=True), return_dtype=pl.Int64).to_numpy()
     values = np.column_stack([numeric[c] for c in channels]).astype(np.float64)
-    groups = _group(ids, times, values, raw, report, time_col)
-    freq = infer_frequency([g[1] for g in groups], raw.name)
-    _check_grid(groups, freq, raw, time_col)
-    out_ids, out_times, out_values = [], [], []
-    for sid, t, v, _ in groups:
-        t, v = _regularise(sid, t, v, freq, channels, raw.name, cfg.max_gap, report)
-        out_ids.append(sid)
-        out_times.append(t)
-        out_values.append(v.astype(np.float32))
+    report.filled_cells = {c: int(n) for c, n in zip(channels, np.isnan(values).sum(axis=0), strict=True)}
+    order = np.lexsort((times, codes))
+    report.sorted_rows = not np.all(np.diff(order) > 0) and _unsorted_within(codes, times)
+    codes, times, values, lines = codes[order], times[order], values[order], raw.lines[order]
+    names = ids.to_list()
+    _refuse_duplicates(codes, times, lines, names, raw.name, time_col)
+    freq = infer_frequency(times, codes, raw.name)
+    flat = _regularise(codes, times, values, lines, freq, names, raw.name, time_col, report)
+    _interpolate(flat, channels, names, raw.name, cfg.max_gap, report)
+    flat.values = flat.values.astype(np.float32)
+    out_times, out_values = flat.split()
     preview = pl.concat([frame.head(5), frame.tail(5)]) if frame.height > 10 else frame
-    return SeriesSet(raw.path, time_col, id_col, targets, features, freq, utc, out_ids, out_times,
+    return SeriesSet(raw.path, time_col, id_col, targets, features, freq, utc, [str(x) for x in names], out_times,
                      out_values, report, preview)
 
 
@@ -252,91 +257,62 @@ def _pick_features(raw: RawTable, wanted: tuple[str, ...] | str, numeric: dict[s
     return out
 
 
-Group = tuple[str, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _group(ids: np.ndarray, times: np.ndarray, values: np.ndarray, raw: RawTable, report: LoadReport,
-           time_col: str) -> list[Group]:
-    """Split rows by series id, sort each by time, refuse duplicated timestamps."""
-    order = np.lexsort((times, ids))
-    # Only an order problem within a series counts as unsorted; series may come in any order.
-    report.sorted_rows = _unsorted_within(ids, times)
-    ids, times, values, lines = ids[order], times[order], values[order], raw.lines[order]
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    ends = np.r_[starts[1:], len(ids)]
-    groups = []
-    for a, b in zip(starts, ends, strict=True):
-        t = times[a:b]
-        dup = np.flatnonzero(t[1:] == t[:-1])
-        if dup.size:
-            shown = ", ".join(str(x) for x in np.unique(t[dup])[:5])
-            where = f" in series '{ids[a]}'" if len(starts) > 1 else ""
-            raise DataError(
-                f"{raw.name}: duplicated timestamps{where} in column '{time_col}' ({shown}; "
-                f"{describe_lines(np.sort(np.r_[lines[a:b][dup], lines[a:b][dup + 1]]))}); keep one row per time"
-            )
-        groups.append((str(ids[a]), t, values[a:b], lines[a:b]))
-    return groups
-
-
-def _unsorted_within(ids: np.ndarray, times: np.ndarray) -> bool:
-    same = ids[1:] == ids[:-1]
+def _unsorted_within(codes: np.ndarray, times: np.ndarray) -> bool:
+    """Only an order problem within a series counts as unsorted; series may come in any order."""
+    same = codes[1:] == codes[:-1]
     return bool(np.any(same & (times[1:] < times[:-1])))
 
 
-def _check_grid(groups: list[Group], freq: Frequency, raw: RawTable, time_col: str) -> None:
-    """Every timestamp must sit on the series' grid."""
-    for sid, t, _, lines in groups:
-        grid = time_grid(t[0], t[-1], freq)
-        off = ~np.isin(t, grid)
-        if off.any():
-            where = f" of series '{sid}'" if len(groups) > 1 else ""
-            raise DataError(
-                f"{raw.name}: column '{time_col}'{where} is not on a regular {freq.label} grid "
-                f"({describe_lines(lines[off])}, e.g. {t[off][0]}); resample the data to one step"
-            )
+def _series_name(names: list[str], code: int) -> str:
+    return f" in series '{names[code]}'" if len(names) > 1 else ""
 
 
-def _regularise(sid: str, t: np.ndarray, v: np.ndarray, freq: Frequency, channels: list[str], file: str,
-                max_gap: int | None, report: LoadReport) -> tuple[np.ndarray, np.ndarray]:
-    """Put one series on its full grid and interpolate missing cells and steps."""
-    grid = time_grid(t[0], t[-1], freq)
-    full = np.full((len(grid), v.shape[1]), np.nan)
-    full[np.searchsorted(grid, t)] = v
-    report.filled_rows += len(grid) - len(t)
-    present = ~np.isnan(full).any(axis=1)
-    if not present.any():
-        raise DataError(f"{file}: series '{sid}' has no complete row of {', '.join(channels)}")
-    first, last = np.flatnonzero(present)[[0, -1]]
-    report.trimmed_rows += int(first + len(grid) - 1 - last)
-    grid, full = grid[first:last + 1], full[first:last + 1]
-    idx = np.arange(len(grid))
-    where = f" in series '{sid}'" if sid else ""
-    for j, col in enumerate(channels):
-        miss = np.isnan(full[:, j])
-        if not miss.any():
+def _refuse_duplicates(codes: np.ndarray, times: np.ndarray, lines: np.ndarray, names: list[str], file: str,
+                       time_col: str) -> None:
+    dup = np.flatnonzero((codes[1:] == codes[:-1]) & (times[1:] == times[:-1]))
+    if not dup.size:
+        return
+    first = dup[codes[dup] == codes[dup[0]]]
+    shown = ", ".join(str(x) for x in np.unique(times[first])[:5])
+    raise DataError(
+        f"{file}: duplicated timestamps{_series_name(names, int(codes[dup[0]]))} in column '{time_col}' ({shown}; "
+        f"{describe_lines(np.sort(np.r_[lines[first], lines[first + 1]]))}); keep one row per time"
+    )
+
+
+def _regularise(codes: np.ndarray, times: np.ndarray, values: np.ndarray, lines: np.ndarray, freq: Frequency,
+                names: list[str], file: str, time_col: str, report: LoadReport) -> grid.Flat:
+    """Every timestamp must sit on its series' grid; missing steps become NaN rows; incomplete ends go."""
+    starts = grid.series_starts(codes, times, len(names))
+    idx, on_grid = grid.grid_index(times, starts[codes], freq)
+    if not on_grid.all():
+        off = np.flatnonzero(~on_grid)
+        raise DataError(
+            f"{file}: column '{time_col}'{_series_name(names, int(codes[off[0]]))} is not on a regular "
+            f"{freq.label} grid ({describe_lines(lines[off])}, e.g. {times[off[0]]}); resample the data to one step"
+        )
+    flat, report.filled_rows = grid.fill_grid(codes, idx, values, starts, freq)
+    flat, report.trimmed_rows, empty = grid.trim_incomplete_ends(flat)
+    if empty.size:
+        raise DataError(f"{file}: series '{names[empty[0]]}' has no row with every value column filled")
+    return flat
+
+
+def _interpolate(flat: grid.Flat, channels: list[str], names: list[str], file: str, max_gap: int | None,
+                 report: LoadReport) -> None:
+    for gap in grid.interpolate(flat):
+        if gap is None or gap.length <= report.longest_gap:
             continue
-        run_start, run_len = _longest_run(miss)
-        if run_len > report.longest_gap:
-            report.longest_gap = run_len
-            report.longest_gap_where = (f"'{col}'{where} is missing for {run_len} consecutive steps "
-                                        f"({grid[run_start]} to {grid[run_start + run_len - 1]})")
-        if max_gap is not None and run_len > max_gap:
-            raise gap_error(file, report.longest_gap_where, max_gap)
-        full[miss, j] = np.interp(idx[miss], idx[~miss], full[~miss, j])
-    for j, col in enumerate(channels):
-        report.filled_cells[col] = report.filled_cells.get(col, 0) + int(np.isnan(v[:, j]).sum())
-    return grid, full
+        code = int(np.searchsorted(flat.offsets, gap.row, side="right") - 1)
+        report.longest_gap = gap.length
+        report.longest_gap_where = (
+            f"'{channels[gap.column]}'{_series_name(names, code)} is missing for {gap.length} consecutive steps "
+            f"({flat.times[gap.row]} to {flat.times[gap.row + gap.length - 1]})"
+        )
+    if max_gap is not None and report.longest_gap > max_gap:
+        raise gap_error(file, report.longest_gap_where, max_gap)
 
 
 def gap_error(file: str, where: str, input_len: int) -> DataError:
     return DataError(f"{file}: {where}, longer than the input window ({input_len}); interpolating it would "
                      "invent the data: split the file at the gap or fill it before training")
-
-
-def _longest_run(mask: np.ndarray) -> tuple[int, int]:
-    padded = np.r_[False, mask, False].astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    starts, stops = edges[::2], edges[1::2]
-    k = int(np.argmax(stops - starts))
-    return int(starts[k]), int(stops[k] - starts[k])

@@ -14,10 +14,11 @@ import polars as pl
 
 from . import artifact
 from .config import DataConfig
-from .csvio import atomic_write, read_raw
+from .csvio import atomic_write, read_header
 from .data import SeriesSet, load_series, resolve_demo
 from .errors import ConfigError, DataError, ModelFileError
-from .timefreq import Frequency, format_times, future_times
+from .grid import grid_times
+from .timefreq import Frequency, format_times
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -132,7 +133,7 @@ class Forecaster:
     def load_history(self, csv: str | os.PathLike[str]) -> SeriesSet:
         """Read a CSV with the model's own columns; name any the file lacks."""
         csv = resolve_demo(csv)
-        cols = read_raw(csv).frame.columns
+        cols = read_header(csv)
         needed = [self.meta["time_col"], *self.inputs] + ([self.meta["id_col"]] if self.meta.get("id_col") else [])
         missing = [c for c in needed if c not in cols]
         if missing:
@@ -164,8 +165,9 @@ class Forecaster:
         return ForecastResult(table, self.provider, latency, data.n_series, data)
 
     def _table(self, data: SeriesSet, outputs: dict[str, np.ndarray]) -> pl.DataFrame:
-        freq = self.freq
-        stamps = np.concatenate([future_times(t[-1], freq, self.horizon) for t in data.times])
+        last = np.array([t[-1] for t in data.times], dtype="datetime64[us]")
+        steps = np.tile(np.arange(1, self.horizon + 1), len(last))
+        stamps = grid_times(np.repeat(last, self.horizon), steps, self.freq)  # each series' next steps
         cols: dict[str, Any] = {}
         if data.id_col:
             cols[data.id_col] = np.repeat(np.asarray(data.ids, dtype=object), self.horizon)

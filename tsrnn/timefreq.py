@@ -108,15 +108,16 @@ def _pick_format(sample: list[str], min_share: float = 0.5) -> str | None:
     return fmt if share >= min_share else None
 
 
-def infer_frequency(series_times: list[np.ndarray], file: str) -> Frequency:
-    """Infer one frequency from the most common step across all series."""
-    diffs = np.concatenate([np.diff(t.astype(np.int64)) for t in series_times if len(t) > 1])
+def infer_frequency(times: np.ndarray, codes: np.ndarray | None = None, file: str = "") -> Frequency:
+    """Infer one frequency from the most common step within series (rows sorted by series, then time)."""
+    same = np.ones(max(len(times) - 1, 0), dtype=bool) if codes is None else codes[1:] == codes[:-1]
+    diffs = np.diff(times.astype(np.int64))[same]
     if diffs.size == 0:
         raise DataError(f"{file}: too few rows to infer a frequency")
     values, counts = np.unique(diffs, return_counts=True)
     step = int(values[np.argmax(counts)])
     days = step / DAY
-    all_times = np.concatenate(series_times)
+    all_times = times
     if 28 <= days <= 31 or 89 <= days <= 92 or 181 <= days <= 184 or 365 <= days <= 366:
         months = 1 if days <= 31 else 3 if days <= 92 else 6 if days <= 184 else 12
         return _calendar(months, all_times, file)
@@ -157,37 +158,6 @@ def _calendar(months: int, times: np.ndarray, file: str) -> Frequency:
 def _is_business_days(times: np.ndarray, diffs: np.ndarray) -> bool:
     weekday = (times.astype("datetime64[D]").astype(np.int64) + 3) % 7  # Monday = 0
     return bool(np.all(weekday < 5) and np.mean(diffs == 3 * DAY) > 0.1)
-
-
-def time_grid(start: np.datetime64, end: np.datetime64, freq: Frequency) -> np.ndarray:
-    """Every grid timestamp from start to end inclusive."""
-    if freq.step_us:
-        return np.arange(start, end + np.timedelta64(1, "us"), np.timedelta64(freq.step_us, "us"))
-    if freq.code == "1bd":
-        days = np.arange(start.astype("datetime64[D]"), end.astype("datetime64[D]") + 1)
-        return days[np.is_busday(days)].astype("datetime64[us]")
-    first = start.astype("datetime64[M]")
-    last = end.astype("datetime64[M]")
-    months = np.arange(first, last + 1, freq.months)
-    return _month_dates(months, freq.month_end)
-
-
-def future_times(last: np.datetime64, freq: Frequency, horizon: int) -> np.ndarray:
-    """The `horizon` grid timestamps after `last`."""
-    if freq.step_us:
-        return last + np.arange(1, horizon + 1) * np.timedelta64(freq.step_us, "us")
-    if freq.code == "1bd":
-        day = last.astype("datetime64[D]")
-        out = np.busday_offset(day, np.arange(1, horizon + 1), roll="forward")
-        return out.astype("datetime64[us]")
-    months = last.astype("datetime64[M]") + np.arange(1, horizon + 1) * freq.months
-    return _month_dates(months, freq.month_end)
-
-
-def _month_dates(months: np.ndarray, month_end: bool) -> np.ndarray:
-    if month_end:
-        return ((months + 1).astype("datetime64[D]") - 1).astype("datetime64[us]")
-    return months.astype("datetime64[D]").astype("datetime64[us]")
 
 
 def format_times(times: np.ndarray, utc: bool) -> list[str]:

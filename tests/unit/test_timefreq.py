@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsrnn.timefreq import format_times, future_times, infer_frequency, time_grid
+from tsrnn.grid import grid_times
+from tsrnn.timefreq import Frequency, format_times, infer_frequency
+
+
+def future_times(last: np.datetime64, freq: Frequency, horizon: int) -> np.ndarray:
+    return grid_times(np.repeat(last, horizon), np.arange(1, horizon + 1), freq)
 
 
 def _t(*values: str) -> np.ndarray:
@@ -25,12 +30,12 @@ def _t(*values: str) -> np.ndarray:
     ],
 )
 def test_infer_frequency(times: np.ndarray, code: str, season: int) -> None:
-    f = infer_frequency([times], "x.csv")
+    f = infer_frequency(times, file="x.csv")
     assert (f.code, f.season) == (code, season)
 
 
 def test_month_end_dates_continue_on_month_ends() -> None:
-    f = infer_frequency([_t("2020-01-31", "2020-02-29", "2020-03-31")], "x.csv")
+    f = infer_frequency(_t("2020-01-31", "2020-02-29", "2020-03-31"), file="x.csv")
     assert f.month_end
     assert [str(d)[:10] for d in future_times(np.datetime64("2020-03-31", "us"), f, 3)] == [
         "2020-04-30", "2020-05-31", "2020-06-30"]
@@ -39,16 +44,16 @@ def test_month_end_dates_continue_on_month_ends() -> None:
 def test_business_days_skip_weekends() -> None:
     days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-03-01"))
     days = days[np.is_busday(days)].astype("datetime64[us]")
-    f = infer_frequency([days], "x.csv")
+    f = infer_frequency(days, file="x.csv")
     assert f.code == "1bd" and f.season == 5
     nxt = future_times(np.datetime64("2024-03-01", "us"), f, 2)  # a Friday
     assert [str(d)[:10] for d in nxt] == ["2024-03-04", "2024-03-05"]
 
 
 def test_quarter_grid_and_future() -> None:
-    f = infer_frequency([_t("2019-01-01", "2019-04-01", "2019-07-01")], "x.csv")
-    grid = time_grid(np.datetime64("2019-01-01", "us"), np.datetime64("2020-01-01", "us"), f)
-    assert len(grid) == 5
+    f = infer_frequency(_t("2019-01-01", "2019-04-01", "2019-07-01"), file="x.csv")
+    grid = grid_times(np.repeat(np.datetime64("2019-01-01", "us"), 5), np.arange(5), f)
+    assert str(grid[-1])[:10] == "2020-01-01"
     assert str(future_times(grid[-1], f, 1)[0])[:10] == "2020-04-01"
 
 

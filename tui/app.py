@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import ScrollableContainer
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
@@ -145,7 +146,7 @@ class TsrnnApp(App[None]):
         if self.query_one(TabbedContent).active != tab:
             return  # another key switched again in the meantime
         pane = self.query_one(f"#{tab}", TabPane)
-        first = next((w for w in pane.query("*") if w.focusable), None)
+        first = next((w for w in pane.query("*") if w.focusable and not isinstance(w, ScrollableContainer)), None)
         if first is not None:
             first.focus()
         else:

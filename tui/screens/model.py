@@ -54,12 +54,12 @@ HINTS = {
     "num_layers": "stacked recurrent layers",
     "hidden_size": "units per layer and direction",
     "dropout": "between layers, 0 to <1",
-    "epochs": "upper bound; early stopping may end sooner",
+    "epochs": "at most; may stop early",
     "batch_size": "windows per optimiser step",
     "lr": "Adam step size",
     "patience": "epochs without validation gain",
     "seed": "same seed, same model (CPU)",
-    "device": "cuda needs a GPU build of torch",
+    "device": "cuda needs torch with CUDA",
 }
 
 
@@ -184,7 +184,7 @@ class ModelView(Horizontal):
             if f.id in ("input_len", "horizon"):
                 hint = "steps read" if f.id == "input_len" else "steps forecast at once"
                 if self.data is None:
-                    hint += "; default follows the data's frequency"
+                    hint += "; default from the data"
             self.query_one(f"#row-{f.id}", FieldRow).show_error(errors.get(f.id), hint)
         self._show_status(values, errors)
         self.query_one("#cell-help", Markdown).update(CELL_HELP.get(values.get("cell", "lstm"), ""))

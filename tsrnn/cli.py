@@ -326,11 +326,11 @@ class CompareBar:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    from .inference import Forecaster, save_table
+    from .inference import Forecaster
 
     model = Forecaster.load(args.model, device=args.device, threads=args.threads)
-    result = model.forecast_csv(args.data)
-    out = save_table(result.table, args.out) if args.out else None
+    result = model.forecast_csv(args.data, out=args.out, on_progress=None if args.json else _series_progress)
+    out = result.out
     if args.json:
         print(json.dumps({
             "provider": result.provider,
@@ -343,11 +343,20 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         return 0
     with _polars_display(len(result.table)):
         print(result.table)
-    print(f"{result.n_series} series x {model.horizon} steps in {result.latency_ms:.2f} ms on {result.provider}",
-          file=sys.stderr)
+    shown = "" if not out or result.table.height == result.n_series * model.horizon else \
+        f" (first {result.table.height} rows shown)"
+    print(f"{result.n_series} series x {model.horizon} steps in {result.latency_ms:.2f} ms on {result.provider}"
+          f"{shown}", file=sys.stderr)
     if out:
         print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def _series_progress(done: int, total: int) -> None:
+    if total > 65_536:
+        end = "\n" if done == total or not sys.stderr.isatty() else ""
+        sys.stderr.write(f"\rforecast {done:,}/{total:,} series{end}")
+        sys.stderr.flush()
 
 
 def _polars_display(rows: int) -> Any:

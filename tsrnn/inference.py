@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ from .errors import ConfigError, DataError, ModelFileError
 from .grid import grid_times
 from .timefreq import Frequency, format_times
 
+BATCH = 65_536
+"""Series per ONNX Runtime call when forecasting a file."""
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
@@ -31,6 +36,8 @@ class ForecastResult:
     latency_ms: float
     n_series: int
     history: SeriesSet
+    out: Path | None = None
+    """Where the rows were written, when forecast_csv streamed them to a file."""
 
 
 def choose_providers(device: str) -> list[str]:
@@ -149,28 +156,45 @@ class Forecaster:
         )
         return load_series(csv, data_cfg)
 
-    def forecast_csv(self, csv: str | os.PathLike[str]) -> ForecastResult:
-        """Forecast every series in the CSV from its last input_len rows, in one batched call."""
+    def forecast_csv(self, csv: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
+                     batch_size: int = BATCH, on_progress: Callable[[int, int], None] | None = None) -> ForecastResult:
+        """Forecast every series in the CSV from its last input_len rows, `batch_size` series per ONNX Runtime
+        call (one call for most files). With `out`, each batch's rows are written as soon as they exist (to a
+        temporary file renamed at the end) and the result keeps only the first batch's table."""
         data = self.load_history(csv)
         short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < self.input_len]
         if short:
             sid, n = short[0]
             who = f"series '{sid}'" if sid else "the series"
             raise DataError(f"{data.path.name}: {who} has {n} rows; the model needs the last {self.input_len}")
-        history = np.stack([v[-self.input_len:] for v in data.values])
-        t0 = time.perf_counter()
-        outputs = self.predict_outputs(history)
-        latency = (time.perf_counter() - t0) * 1000
-        table = self._table(data, outputs)
-        return ForecastResult(table, self.provider, latency, data.n_series, data)
+        tables: list[pl.DataFrame] = []
+        latency = 0.0
+        with contextlib.ExitStack() as stack:
+            sink = stack.enter_context(_csv_sink(out)) if out else None
+            for a in range(0, data.n_series, batch_size):
+                b = min(a + batch_size, data.n_series)
+                history = np.stack([v[-self.input_len:] for v in data.values[a:b]])
+                t0 = time.perf_counter()
+                outputs = self.predict_outputs(history)
+                latency += (time.perf_counter() - t0) * 1000
+                table = self._table(data, outputs, a, b)
+                if sink is None or not tables:
+                    tables.append(table)
+                if sink is not None:
+                    sink(table)
+                if on_progress:
+                    on_progress(b, data.n_series)
+        return ForecastResult(pl.concat(tables), self.provider, latency, data.n_series, data,
+                              Path(out) if out else None)
 
-    def _table(self, data: SeriesSet, outputs: dict[str, np.ndarray]) -> pl.DataFrame:
-        last = np.array([t[-1] for t in data.times], dtype="datetime64[us]")
+    def _table(self, data: SeriesSet, outputs: dict[str, np.ndarray], a: int, b: int) -> pl.DataFrame:
+        """Rows of series a..b: [id,] future time, forecast columns."""
+        last = np.array([t[-1] for t in data.times[a:b]], dtype="datetime64[us]")
         steps = np.tile(np.arange(1, self.horizon + 1), len(last))
         stamps = grid_times(np.repeat(last, self.horizon), steps, self.freq)  # each series' next steps
         cols: dict[str, Any] = {}
         if data.id_col:
-            cols[data.id_col] = np.repeat(np.asarray(data.ids, dtype=object), self.horizon)
+            cols[data.id_col] = np.repeat(np.asarray(data.ids[a:b], dtype=object), self.horizon)
         cols[data.time_col] = format_times(stamps, data.utc)
         cols.update(self.value_columns(outputs))
         return pl.DataFrame(cols)
@@ -185,6 +209,33 @@ class Forecaster:
             return {f"{name}_q{level * 100:g}": q[:, :, j, k].reshape(-1)
                     for j, name in enumerate(self.targets) for k, level in enumerate(self.quantiles)}
         return {name: outputs["forecast"][:, :, j].reshape(-1) for j, name in enumerate(self.targets)}
+
+
+@contextlib.contextmanager
+def _csv_sink(path: str | os.PathLike[str]) -> Iterator[Callable[[pl.DataFrame], None]]:
+    """Append tables to a temporary CSV beside `path`; rename it to `path` only when all went well."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}; choose another --out path") from None
+    written = [0]
+
+    def write(table: pl.DataFrame) -> None:
+        with open(fd, "ab", closefd=False) as fh:
+            table.write_csv(fh, include_header=written[0] == 0)
+        written[0] += table.height
+
+    done = False
+    try:
+        yield write
+        done = True
+    finally:
+        os.close(fd)
+        if not done:
+            Path(tmp).unlink(missing_ok=True)
+    os.replace(tmp, target)
 
 
 def save_table(table: pl.DataFrame, path: str | os.PathLike[str]) -> Path:

@@ -83,3 +83,28 @@ def test_providers_cpu_auto_and_missing_cuda() -> None:
 def test_predict_checks_shape(demo_model: Path) -> None:
     with pytest.raises(ConfigError, match=r"\(batch, 24, 1\)"):
         Forecaster.load(demo_model).predict(np.zeros((2, 10, 1)))
+
+
+def test_streamed_batches_equal_one_call(tmp_path: Path) -> None:
+    data = load_series(DATA / "long_format.csv")
+    exp = train_experiment(data, model_config(data, cell="lstm", hidden_size=4, num_layers=1, input_len=12,
+                                              horizon=6), TrainConfig(epochs=1))
+    f = Forecaster.load(exp.export(tmp_path / "m.onnx").path)
+    whole = f.forecast_csv(DATA / "long_format.csv").table
+    seen: list[tuple[int, int]] = []
+    res = f.forecast_csv(DATA / "long_format.csv", out=tmp_path / "out" / "fc.csv", batch_size=2,
+                         on_progress=lambda a, b: seen.append((a, b)))
+    assert seen == [(2, 3), (3, 3)] and res.out == tmp_path / "out" / "fc.csv"
+    assert res.table.height == 12  # only the first batch is kept in memory
+    import polars as pl
+
+    written = pl.read_csv(res.out)
+    assert written.columns == whole.columns and written.height == whole.height
+    np.testing.assert_allclose(written["value"].to_numpy(), whole["value"].to_numpy(), rtol=1e-5)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["fc.csv"]
+
+
+def test_unwritable_forecast_output(demo_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="cannot write"):
+        Forecaster.load(demo_model).forecast_csv("demo", out=tmp_path / "file" / "fc.csv")

@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tsrnn.config import DataConfig
 from tsrnn.errors import TsrnnError
+from tsrnn.timefreq import TIME_NAMES
 
 from ..text import for_tui
 from textual.markup import escape as _escape
@@ -126,7 +127,7 @@ class DataView(Horizontal):
             text = for_tui(msg.error.message)
             self.query_one("#data-summary", Static).update(
                 f"[b $error]{msg.error.title}[/]\n{_escape(text)}\n\n"
-                "Fix the file, or choose other columns on the right, then it reloads."
+                "Fix the file, or choose other columns on the left: it reloads on each change."
             )
             self.query_one("#data-preview", DataTable).clear(columns=True)
             self.query_one("#data-plot", SeriesPlot).show_message("nothing to plot")
@@ -197,6 +198,8 @@ class DataView(Horizontal):
     def _fill_columns(self, columns: list[str], data: SeriesSet | None, config: DataConfig) -> None:
         """Show the columns as loaded (or as requested when loading failed), without reloading."""
         time_col = data.time_col if data else config.time_col
+        if time_col is None:  # loading failed before the time column was found: guess it by name
+            time_col = next((c for c in columns if c.lower() in TIME_NAMES), None)
         id_col = data.id_col if data else config.id_col
         targets = data.targets if data else list(config.targets)
         features = data.features if data else [f for f in config.features if f != "all"]

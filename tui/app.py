@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, TabbedContent, TabPane
@@ -34,7 +34,9 @@ class TsrnnApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "tsrnn"
-    BINDINGS = [Binding(k.keys, k.action, k.label, priority=k.priority, show=k.show, id=k.action) for k in GLOBAL_KEYS]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(k.keys, k.action, k.label, priority=k.priority, show=k.show, id=k.action) for k in GLOBAL_KEYS
+    ]
 
     def __init__(self, data_path: str | None = None, model_path: str | None = None,
                  config_dir: Path | None = None) -> None:
@@ -120,9 +122,10 @@ class TsrnnApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the key and lets it fall through to a focused Input (ctrl+x cut, ctrl+e end).
-        train = self.query_one(TrainView) if self.is_mounted else None
-        if train is None:
-            return True
+        try:
+            train = self.query_one(TrainView)
+        except NoMatches:
+            return True  # not composed yet
         if action == "cancel":
             return train.training
         if action == "export":

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape as _escape
 from textual.message import Message
 from textual.widgets import Button, DataTable, DirectoryTree, Input, Label, Select, SelectionList, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -18,7 +19,6 @@ from tsrnn.errors import TsrnnError
 from tsrnn.timefreq import TIME_NAMES
 
 from ..text import for_tui
-from textual.markup import escape as _escape
 from ..widgets.plots import SeriesPlot, short_time
 
 if TYPE_CHECKING:

@@ -123,7 +123,7 @@ class ModelView(Horizontal):
             w = self.query_one(f"#{f.id}")
             if isinstance(w, Checkbox):
                 out[f.id] = "true" if w.value else "false"
-            else:
+            elif isinstance(w, (Input, Select)):
                 out[f.id] = str(w.value)
         return out
 

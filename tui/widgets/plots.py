@@ -20,7 +20,7 @@ def _thin(n: int) -> np.ndarray:
 def _ticks(labels: Sequence[str], n: int = 5) -> tuple[list[int], list[str]]:
     if not labels:
         return [], []
-    pos = sorted({int(round(p)) for p in np.linspace(0, len(labels) - 1, min(n, len(labels)))})
+    pos = sorted({round(float(p)) for p in np.linspace(0, len(labels) - 1, min(n, len(labels)))})
     return pos, [labels[p] for p in pos]
 
 
@@ -34,7 +34,7 @@ def short_time(value: object) -> str:
 class SeriesPlot(PlotextPlot):
     """One or more value series over time; an optional forecast continues the first one."""
 
-    def show_series(self, title: str, times: Sequence[object], series: dict[str, np.ndarray],
+    def show_series(self, title: str, times: Sequence[object] | np.ndarray, series: dict[str, np.ndarray],
                     forecast: dict[str, np.ndarray] | None = None,
                     forecast_times: Sequence[object] = ()) -> None:
         plt = self.plt
@@ -53,7 +53,7 @@ class SeriesPlot(PlotextPlot):
                 y = [last, *np.asarray(values, dtype=float).tolist()]
                 plt.plot(x, y, label=f"{name} forecast", marker="braille")
         pos, text = _ticks(labels)
-        plt.xticks(pos, text)
+        plt.xticks([float(p) for p in pos], text)
         self.refresh()
 
     def show_message(self, title: str) -> None:
@@ -81,7 +81,7 @@ class LossPlot(PlotextPlot):
             plt.plot(epochs, list(train), label="train", marker="braille")
             plt.plot(epochs[: len(val)], list(val), label="validation", marker="braille")
             step = max(1, len(epochs) // 8)
-            plt.xticks(epochs[::step])
+            plt.xticks([float(e) for e in epochs[::step]])
             if best_epoch:
                 plt.vline(best_epoch)
         self.refresh()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from tsrnn.train import EpochInfo
 
 METHOD_NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift"}
+UPDATE_EVERY_S = 0.12
 STOP_WORDS = {"finished": "Finished", "early_stopped": "Stopped early (validation loss stopped improving)",
               "cancelled": "Cancelled"}
 
@@ -115,11 +117,18 @@ class TrainView(Vertical):
 
         train: list[float] = []
         val: list[float] = []
+        last_post = 0.0
 
         def on_epoch(info: EpochInfo) -> None:
+            nonlocal last_post
             train.append(info.train_loss)
             val.append(info.val_loss)
-            self.post_message(self.Progress(info, list(train), list(val)))
+            # Short epochs (tens of ms) would redraw the plot faster than anyone reads it and keep the
+            # event loop busy; at most ~8 updates a second leaves it free for keys.
+            now = time.perf_counter()
+            if now - last_post >= UPDATE_EVERY_S or info.epoch == info.epochs:
+                last_post = now
+                self.post_message(self.Progress(info, list(train), list(val)))
 
         try:
             exp = train_experiment(data, model_cfg, train_cfg, on_epoch=on_epoch, should_stop=self._stop.is_set)

@@ -1,7 +1,8 @@
-"""The tsrnn terminal app: five tabs over one session (data -> model -> train -> export -> forecast)."""
+"""The tsrnn terminal app: six tabs over one session (data -> model -> train -> export -> forecast; compare)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -9,12 +10,14 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
 from textual.css.query import NoMatches
+from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 from tsrnn.config import DataConfig
 from tsrnn.errors import ConfigError
 
 from .keys import GLOBAL_KEYS
+from .screens.compare import CompareView
 from .screens.data import DataView
 from .screens.forecast import ForecastView
 from .screens.help import HelpView
@@ -26,7 +29,7 @@ from .text import for_tui
 if TYPE_CHECKING:
     from tsrnn.data import SeriesSet
 
-TABS = ("data", "model", "train", "forecast", "help")
+TABS = ("data", "model", "train", "forecast", "help", "compare")
 
 
 class TsrnnApp(App[None]):
@@ -64,6 +67,8 @@ class TsrnnApp(App[None]):
                 yield ForecastView(forecast, id="forecast-view")
             with TabPane("Help F5", id="help"):
                 yield HelpView(id="help-view")
+            with TabPane("Compare F6", id="compare"):
+                yield CompareView(self.settings.compare, id="compare-view")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -76,6 +81,7 @@ class TsrnnApp(App[None]):
             self.query_one("#data-path", Input).focus()
         if self._model_path:
             self.action_show_tab("forecast")
+        self._show_compare_settings()
 
     def _remembered_columns(self, path: str) -> DataConfig | None:
         d = self.settings.data
@@ -91,6 +97,7 @@ class TsrnnApp(App[None]):
         try:
             self.query_one(ModelView).set_data(msg.data)
             self.query_one(ForecastView).set_csv(msg.data.path)
+            self._show_compare_settings()
         except NoMatches:
             return  # the app is closing and its widgets are gone
         self.save_settings()
@@ -106,6 +113,8 @@ class TsrnnApp(App[None]):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "forecast":
             self.query_one(ForecastView).refresh_models()
+        if event.pane.id == "compare":
+            self._show_compare_settings()
         self.refresh_bindings()
 
     def save_settings(self) -> None:
@@ -114,6 +123,7 @@ class TsrnnApp(App[None]):
         self.settings.data = self.query_one(DataView).remembered()
         self.settings.model = self.query_one(ModelView).texts()
         self.settings.forecast = self.query_one(ForecastView).remembered()
+        self.settings.compare = self.query_one(CompareView).remembered()
         problem = self.store.save(self.settings)
         if problem:
             self.notify(problem, title="Settings not saved", severity="warning")
@@ -126,8 +136,13 @@ class TsrnnApp(App[None]):
             train = self.query_one(TrainView)
         except NoMatches:
             return True  # not composed yet
+        compare = self.query_one(CompareView)
+        if isinstance(self.screen, ModalScreen) and action not in ("quit", "cancel"):
+            return False  # the row dialog on the Compare screen is open
         if action == "cancel":
-            return train.training
+            return train.training or compare.running
+        if action == "compare":
+            return None if compare.running else True
         if action == "export":
             return train.experiment is not None and not train.training and not train.exporting
         if action == "save":
@@ -165,6 +180,10 @@ class TsrnnApp(App[None]):
         train = self.query_one(TrainView)
         if train.training:
             return
+        if self.query_one(CompareView).running:
+            self.notify("A comparison is running: cancel it (Ctrl+X) or wait for it before training.",
+                        title="Busy", severity="warning")
+            return
         try:
             model_cfg, train_cfg = self.query_one(ModelView).configs()
         except ConfigError as exc:
@@ -178,6 +197,48 @@ class TsrnnApp(App[None]):
 
     def action_cancel(self) -> None:
         self.query_one(TrainView).cancel()
+        self.query_one(CompareView).cancel()
+
+    async def action_compare(self) -> None:
+        compare = self.query_one(CompareView)
+        if compare.running:
+            return
+        self.action_show_tab("compare")
+        if self.query_one(TrainView).training:
+            self.notify("Training is running: cancel it (Ctrl+X) or wait for it before comparing.",
+                        title="Busy", severity="warning")
+            return
+        try:
+            variants, folds, refit, export_best = compare.options()
+            model_cfg, train_cfg = self.query_one(ModelView).configs()
+        except ConfigError as exc:
+            self.notify(for_tui(exc.message), title="Cannot compare yet", severity="error", timeout=8)
+            self._show_compare_settings()
+            return
+        assert self.data is not None
+        self.save_settings()
+        base = replace(model_cfg, num_layers=1, bidirectional=False)
+        await compare.start(self.data, variants, base, train_cfg, folds, refit, export_best)
+
+    def _show_compare_settings(self) -> None:
+        try:
+            model_cfg, train_cfg = self.query_one(ModelView).configs()
+        except ConfigError as exc:
+            self.query_one(CompareView).show_settings(None, None, for_tui(exc.message))
+        else:
+            self.query_one(CompareView).show_settings(model_cfg, train_cfg)
+
+    async def on_compare_view_start_requested(self) -> None:
+        await self.action_compare()
+
+    def on_compare_view_exported(self, msg: CompareView.Exported) -> None:
+        self.query_one(ForecastView).refresh_models(select=msg.path)
+
+    def on_compare_view_open_in_forecast(self, msg: CompareView.OpenInForecast) -> None:
+        forecast = self.query_one(ForecastView)
+        forecast.refresh_models(select=Path(msg.path))
+        self.action_show_tab("forecast")
+        forecast.run_forecast()
 
     def action_export(self) -> None:
         self.action_show_tab("train")
@@ -194,6 +255,7 @@ class TsrnnApp(App[None]):
 
     async def action_quit(self) -> None:
         self.query_one(TrainView).cancel()
+        self.query_one(CompareView).cancel()
         self.save_settings()
         self.exit()
 

@@ -29,6 +29,8 @@ class Settings:
     """Model and training fields as typed (field id -> text)."""
     forecast: dict[str, str] = field(default_factory=dict)
     """Last model file, forecast CSV, provider and output path."""
+    compare: dict[str, Any] = field(default_factory=dict)
+    """Compare screen: ticked variants, extra variants, folds, refit, export-best."""
 
 
 @dataclass
@@ -50,7 +52,8 @@ class SettingsStore:
             if not isinstance(raw, dict):
                 raise ValueError("not a JSON object")
             return Settings(
-                data=_dict(raw.get("data")), model=_dict(raw.get("model")), forecast=_dict(raw.get("forecast"))
+                data=_dict(raw.get("data")), model=_dict(raw.get("model")), forecast=_dict(raw.get("forecast")),
+                compare=_dict(raw.get("compare")),
             )
         except (OSError, ValueError) as exc:
             self.warning = f"{self.path}: could not read the saved settings ({exc}); starting with defaults"
@@ -58,7 +61,8 @@ class SettingsStore:
 
     def save(self, settings: Settings) -> str | None:
         """Write atomically; return an error message instead of raising."""
-        text = json.dumps({"data": settings.data, "model": settings.model, "forecast": settings.forecast}, indent=2)
+        text = json.dumps({"data": settings.data, "model": settings.model, "forecast": settings.forecast,
+                           "compare": settings.compare}, indent=2)
         try:
             atomic_write(self.path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
         except OSError as exc:

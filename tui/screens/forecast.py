@@ -27,6 +27,11 @@ PROVIDERS = (("auto (CUDA if available)", "auto"), ("CPU", "cpu"), ("CUDA", "cud
 MAX_TABLE_ROWS = 1000
 
 
+def quantile_column(target: str, level: float) -> str:
+    """The forecast table's column for one quantile, as the engine names it: passengers_q10."""
+    return f"{target}_q{level * 100:g}"
+
+
 def list_models(folder: Path = EXPORT_DIR) -> list[Path]:
     """The .onnx files in exports/, newest first."""
     if not folder.is_dir():
@@ -143,10 +148,16 @@ class ForecastView(Horizontal):
         self.query_one("#fc-save", Button).disabled = False
         self.app.refresh_bindings()
         bi = "bidirectional " if meta.get("bidirectional") else ""
+        if meta.get("task") == "direction":
+            output = "probability of a rise at the next step"
+        elif meta.get("quantiles"):
+            output = f"horizon {meta['horizon']}, quantiles {', '.join(f'{q:g}' for q in meta['quantiles'])}"
+        else:
+            output = f"horizon {meta['horizon']}"
         self.query_one("#fc-status", Static).update(
             f"[b $success]Ran on {r.provider}[/] in {r.latency_ms:.2f} ms for {r.n_series} series · model: {bi}"
             f"{meta.get('cell_name', meta['cell'])} {meta.get('num_layers')}×{meta.get('hidden_size')}, "
-            f"window {meta['input_len']} → horizon {meta['horizon']}, trained on {meta.get('train_file', '?')}"
+            f"window {meta['input_len']} → {output}, trained on {escape(str(meta.get('train_file', '?')))}"
         )
         self._show_plot(r, meta)
         self._show_table(r)
@@ -158,11 +169,29 @@ class ForecastView(Horizontal):
         horizon = int(meta["horizon"])
         targets = list(meta["targets"])[:4]
         first = r.table.head(horizon)
+        which = f" — series '{h.ids[0]}' (1 of {h.n_series})" if h.id_col else ""
+        plot = self.query_one(SeriesPlot)
+        if meta.get("task") == "direction":
+            column = f"{targets[0]}_up_probability"
+            p = float(first[column][0])
+            when = first[h.time_col][0]
+            plot.show_probability(f"chance that {targets[0]} rises at {when}: {p:.0%}{which}", ["fall", "rise"],
+                                  [1 - p, p])
+            return
+        levels = [float(q) for q in meta.get("quantiles") or []]
+        if levels:
+            t = targets[0]
+            names = [quantile_column(t, q) for q in levels]
+            middle = min(range(len(levels)), key=lambda i: abs(levels[i] - 0.5))
+            show = [0, middle, len(levels) - 1] if len(levels) > 2 else [0, len(levels) - 1]
+            lines = {names[i]: first[names[i]].to_numpy() for i in dict.fromkeys(show)}
+            more = f" (first of {len(meta['targets'])} targets)" if len(meta["targets"]) > 1 else ""
+            plot.show_band(f"{t}{more}: interval {levels[0]:g}–{levels[-1]:g} and median{which}", times, t,
+                           h.values[0][-keep:, h.channels.index(t)], first[h.time_col].to_list(), lines)
+            return
         series = {t: h.values[0][-keep:, h.channels.index(t)] for t in targets}
         forecast = {t: first[t].to_numpy() for t in targets}
-        which = f" — series '{h.ids[0]}' (1 of {h.n_series})" if h.id_col else ""
-        self.query_one(SeriesPlot).show_series(f"recent history and forecast{which}", times, series, forecast,
-                                               first[h.time_col].to_list())
+        plot.show_series(f"recent history and forecast{which}", times, series, forecast, first[h.time_col].to_list())
 
     def _show_table(self, r: ForecastResult) -> None:
         table = self.query_one("#fc-table", DataTable)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ class Field:
     id: str
     label: str
     kind: str
-    """int, float, cell, device, bool; an int field with default None falls back to the data's default."""
+    """int, float, quantiles, cell, device, bool; an int field with default None falls back to the data's default."""
     default: str
     owner: str = "model"
     """Which config checks it: model or train."""
@@ -41,6 +42,7 @@ FIELDS = (
     Field("dropout", "Dropout", "float", "0.0"),
     Field("input_len", "Input window", "int", ""),
     Field("horizon", "Horizon", "int", ""),
+    Field("quantiles", "Quantiles", "quantiles", ""),
     Field("epochs", "Epochs", "int", "100", "train"),
     Field("batch_size", "Batch size", "int", "32", "train"),
     Field("lr", "Learning rate", "float", "0.001", "train"),
@@ -54,6 +56,7 @@ HINTS = {
     "num_layers": "stacked recurrent layers",
     "hidden_size": "units per layer and direction",
     "dropout": "between layers, 0 to <1",
+    "quantiles": "blank: point forecast; e.g. 0.1,0.5,0.9",
     "epochs": "at most; may stop early",
     "batch_size": "windows per optimiser step",
     "lr": "Adam step size",
@@ -61,6 +64,17 @@ HINTS = {
     "seed": "same seed, same model (CPU)",
     "device": "cuda needs torch with CUDA",
 }
+
+
+def parse_quantiles(text: str) -> tuple[float, ...]:
+    """'0.1, 0.5, 0.9' -> (0.1, 0.5, 0.9); blank -> (); ValueError names the bad part."""
+    out = []
+    for part in (p for p in re.split(r"[,\s]+", text.strip()) if p):
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise ValueError(f"'{part}' is not a number: type levels like 0.1,0.5,0.9") from None
+    return tuple(out)
 
 
 def training_threads() -> int:
@@ -137,6 +151,11 @@ class ModelView(Horizontal):
                 values[f.id] = text == "true"
             elif f.kind in ("cell", "device"):
                 values[f.id] = text
+            elif f.kind == "quantiles":
+                try:
+                    values[f.id] = parse_quantiles(text)
+                except ValueError as exc:
+                    errors[f.id] = str(exc)
             elif f.kind == "int":
                 if text == "" and f.id in ("input_len", "horizon"):
                     values[f.id] = None
@@ -201,9 +220,10 @@ class ModelView(Horizontal):
         else:
             mc, tc = self.configs()
             bi = "bidirectional " if mc.bidirectional else ""
+            q = f", quantiles {', '.join(f'{x:g}' for x in mc.quantiles)}" if mc.quantiles else ""
             status.update(f"[b $success]Ready:[/] {bi}{CELL_NAMES[mc.cell]} {mc.num_layers}×{mc.hidden_size}, "
-                          f"window {mc.input_len} → horizon {mc.horizon}, up to {tc.epochs} epochs. "
-                          "Press Ctrl+T to train.")
+                          f"window {mc.input_len} → horizon {mc.horizon}{q}, up to {tc.epochs} epochs. "
+                          "Press Ctrl+T to train, or compare every cell on the Compare screen (F6).")
 
     def configs(self) -> tuple[ModelConfig, TrainConfig]:
         """The two configs; raises ConfigError when a field is wrong or no data is loaded."""
@@ -218,7 +238,8 @@ class ModelView(Horizontal):
 
         mc = model_config(self.data, input_len=values["input_len"], horizon=values["horizon"], cell=values["cell"],
                           hidden_size=values["hidden_size"], num_layers=values["num_layers"],
-                          bidirectional=values["bidirectional"], dropout=values["dropout"])
+                          bidirectional=values["bidirectional"], dropout=values["dropout"],
+                          quantiles=values["quantiles"])
         tc = TrainConfig(epochs=values["epochs"], batch_size=values["batch_size"], lr=values["lr"],
                          patience=values["patience"], seed=values["seed"], device=values["device"],
                          threads=training_threads())

@@ -56,6 +56,54 @@ class SeriesPlot(PlotextPlot):
         plt.xticks([float(p) for p in pos], text)
         self.refresh()
 
+    def show_band(self, title: str, times: Sequence[object] | np.ndarray, name: str, history: np.ndarray,
+                  forecast_times: Sequence[object], lines: dict[str, np.ndarray]) -> None:
+        """History of one target, then its quantile lines (lower, median, upper), each joined to the last value."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        labels = [short_time(t) for t in times] + [short_time(t) for t in forecast_times]
+        keep = _thin(len(times))
+        hist = np.asarray(history, dtype=float)
+        plt.plot(keep.tolist(), hist[keep].tolist(), label=name, marker="braille")
+        start = len(times) - 1
+        for label, values in lines.items():
+            x = list(range(start, start + len(values) + 1))
+            plt.plot(x, [float(hist[-1]), *np.asarray(values, dtype=float).tolist()], label=label, marker="braille")
+        pos, text = _ticks(labels)
+        plt.xticks([float(p) for p in pos], text)
+        self.refresh()
+
+    def show_backtest(self, title: str, times: Sequence[object] | np.ndarray, actual: np.ndarray, origin: int,
+                      forecasts: dict[str, np.ndarray], dotted: Sequence[str] = ()) -> None:
+        """Actual values over a window and horizon, with every forecast made at `origin` (the index of the
+        last value the models saw); the names in `dotted` (baselines) are drawn with dots."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        values = np.asarray(actual, dtype=float)
+        plt.plot(list(range(len(values))), values.tolist(), label="actual", marker="braille")
+        for name, fc in forecasts.items():
+            y = [float(values[origin]), *np.asarray(fc, dtype=float).tolist()]
+            plt.plot(list(range(origin, origin + len(y))), y, label=name,
+                     marker="dot" if name in dotted else "braille")
+        plt.vline(origin)
+        pos, text = _ticks([short_time(t) for t in times])
+        plt.xticks([float(p) for p in pos], text)
+        self.refresh()
+
+    def show_probability(self, title: str, labels: Sequence[str], probabilities: Sequence[float]) -> None:
+        """Bars of probabilities between 0 and 1 (a direction model's chance of a rise)."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        plt.bar(list(labels), [float(p) for p in probabilities], width=0.4)
+        plt.ylim(0, 1)
+        self.refresh()
+
     def show_message(self, title: str) -> None:
         plt = self.plt
         plt.clear_data()

@@ -231,6 +231,9 @@ class TsrnnApp(App[None]):
     async def on_compare_view_start_requested(self) -> None:
         await self.action_compare()
 
+    def on_model_view_checked(self) -> None:
+        self._show_compare_settings()
+
     def on_compare_view_exported(self, msg: CompareView.Exported) -> None:
         self.query_one(ForecastView).refresh_models(select=msg.path)
 

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from tsrnn.data import demo_path
 
 DATA = Path(__file__).parent / "data"
-GROUPS = ("load", "train", "export", "forecast")
+GROUPS = ("load", "train", "export", "forecast", "compare")
 SIZE = (120, 40)
 
 
@@ -82,3 +82,41 @@ async def set_small_model(pilot: Pilot, epochs: int = 2) -> None:
     for field, value in values.items():
         app.query_one(f"#{field}").value = value
     await pilot.pause()
+
+
+async def set_compare(pilot: Pilot, variants: tuple[str, ...] = ("gru", "lstm"), epochs: int = 1,
+                      folds: str = "3") -> None:
+    """A tiny comparison: hidden 4, a few epochs, two variants."""
+    app = pilot.app
+    values = {"hidden_size": "4", "num_layers": "1", "epochs": str(epochs), "patience": "50"}
+    for field, value in values.items():
+        app.query_one(f"#{field}").value = value
+    chosen = app.query_one("#cmp-variants")
+    chosen.deselect_all()
+    for v in variants:
+        chosen.select(v)
+    app.query_one("#cmp-folds").value = folds
+    await pilot.pause()
+
+
+def _export(path: Path, **model: object) -> Path:
+    from tsrnn.config import TrainConfig
+    from tsrnn.data import load_series
+    from tsrnn.pipeline import model_config, train_experiment
+
+    data = load_series(demo_path())
+    exp = train_experiment(data, model_config(data, hidden_size=4, num_layers=1, cell="gru", **model),
+                           TrainConfig(epochs=1, threads=1))
+    return exp.export(path).path
+
+
+@pytest.fixture(scope="session")
+def quantile_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An airline model forecasting the 0.1, 0.5 and 0.9 quantiles."""
+    return _export(tmp_path_factory.mktemp("qmodel") / "airline_gru1x4q3.onnx", quantiles=(0.1, 0.5, 0.9))
+
+
+@pytest.fixture(scope="session")
+def direction_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An airline model giving the probability that the next value rises."""
+    return _export(tmp_path_factory.mktemp("dmodel") / "airline_gru1x4dir.onnx", task="direction", horizon=1)

@@ -52,3 +52,7 @@ def test_forecast_screen_idle(snap_compare, workdir: Path, config_dir: Path) -> 
 
 def test_help_screen(snap_compare, workdir: Path, config_dir: Path) -> None:
     assert snap_compare(_app(config_dir), terminal_size=SIZE, run_before=_goto("f5"))
+
+
+def test_compare_screen(snap_compare, workdir: Path, config_dir: Path) -> None:
+    assert snap_compare(_app(config_dir), terminal_size=SIZE, run_before=_goto("f6"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -32,7 +33,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from tsrnn.config import DEFAULT_VARIANTS
+from tsrnn.config import CELL_NAMES, DEFAULT_VARIANTS
 from tsrnn.errors import ConfigError, TsrnnError
 
 from ..text import for_tui, seconds
@@ -50,11 +51,21 @@ BASELINE_WORDS = {"naive": "naive (last value)", "seasonal_naive": "seasonal nai
                   "drift": "drift (straight line)"}
 
 
-def variant_label(name: str) -> str:
-    """'bilstm' -> 'bidirectional LSTM' (without importing torch)."""
-    from tsrnn.compare import parse_variants
+SPEC = re.compile(r"^(bi)?(rnn|gru|lstm)(?:-(\d+))?$")
+"""The variant names tsrnn.compare.parse_variants accepts; checked here as typed, because importing
+tsrnn.compare loads ONNX Runtime, which the first screen should not wait for."""
 
-    return parse_variants(name)[0].label
+
+def variant_label(name: str) -> str:
+    """'bilstm' -> 'bidirectional LSTM', 'gru-3' -> 'GRU, 3 layers'."""
+    m = SPEC.match(name)
+    if not m:
+        raise ConfigError(f"unknown variant '{name}': write [bi]rnn|gru|lstm[-layers], e.g. gru, bilstm, lstm-3")
+    layers = int(m.group(3) or 1)
+    if layers < 1:
+        raise ConfigError(f"variant '{name}': layers must be at least 1")
+    return f"{'bidirectional ' if m.group(1) else ''}{CELL_NAMES[m.group(2)]}" + (
+        f", {layers} layers" if layers > 1 else "")
 
 
 def export_path(csv: Path, variant: str) -> Path:
@@ -104,12 +115,11 @@ class LeaderboardTable(DataTable[Any]):
     """A row table where one click chooses a row (DataTable needs a second click on the highlighted row)."""
 
     async def _on_click(self, event: events.Click) -> None:
-        before = self.cursor_row
-        await super()._on_click(event)
+        # Textual calls this before DataTable's own handler (which moves the cursor and, for a click on the
+        # highlighted row, posts RowSelected itself); so announce only a click on another data row here.
         row = event.style.meta.get("row")
-        if isinstance(row, int) and row >= 0 and self.cursor_row == row and row != before and self.row_count:
-            self.post_message(DataTable.RowSelected(self, self.cursor_row,
-                                                    self.coordinate_to_cell_key(self.cursor_coordinate).row_key))
+        if isinstance(row, int) and 0 <= row < self.row_count and row != self.cursor_row:
+            self.post_message(DataTable.RowSelected(self, row, self.ordered_rows[row].key))
 
 
 class RowChoice(ModalScreen[str | None]):
@@ -226,6 +236,7 @@ class CompareView(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(SeriesPlot).show_message("the variants' forecasts on the last fold appear here")
+        self.query_one("#cmp-overall-text", Label).update("not started")
         self._check_fields()
 
     # --- the form -------------------------------------------------------------------------------------
@@ -243,7 +254,7 @@ class CompareView(Vertical):
         """Mark a wrong variant list or fold count beside its field; return the problems by field."""
         errors: dict[str, str] = {}
         try:
-            self._variants()
+            self._variant_names()
         except ConfigError as exc:
             errors["variants"] = for_tui(exc.message)
         text = self.query_one("#cmp-folds", Input).value.strip()
@@ -260,16 +271,17 @@ class CompareView(Vertical):
         folds.set_class("folds" in errors, "-error")
         return errors
 
-    def _variants(self) -> list[Variant]:
-        from tsrnn.compare import parse_variants
-
+    def _variant_names(self) -> list[str]:
+        """The ticked and typed variants, each checked; ConfigError says what is wrong."""
         chosen = [n for n in VARIANT_NAMES if n in self.query_one("#cmp-variants", SelectionList).selected]
         extra = self.query_one("#cmp-extra", Input).value
-        names = chosen + [t.strip().lower() for t in extra.split(",") if t.strip()]
+        names = list(dict.fromkeys(  # a typed variant that is also ticked counts once
+            chosen + [t.strip().lower() for t in re.split(r"[,\s]+", extra) if t.strip()]))
         if not names:
             raise ConfigError("no variant chosen: tick at least one in the list")
-        seen = list(dict.fromkeys(names))  # a typed variant that is also ticked counts once
-        return parse_variants(",".join(seen))
+        for name in names:
+            variant_label(name)
+        return names
 
     def options(self) -> tuple[list[Variant], int, bool, bool]:
         """The variants, folds, refit and export-best choices; ConfigError names the first wrong field."""
@@ -278,7 +290,9 @@ class CompareView(Vertical):
             raise ConfigError(f"Variants: {errors['variants']}")
         if "folds" in errors:
             raise ConfigError(f"Folds: {errors['folds']}")
-        return (self._variants(), int(self.query_one("#cmp-folds", Input).value),
+        from tsrnn.compare import parse_variants
+
+        return (parse_variants(",".join(self._variant_names())), int(self.query_one("#cmp-folds", Input).value),
                 self.query_one("#cmp-refit", Checkbox).value, self.query_one("#cmp-export-best", Checkbox).value)
 
     def show_settings(self, model_cfg: ModelConfig | None, train_cfg: TrainConfig | None,
@@ -479,7 +493,7 @@ class CompareView(Vertical):
 
     @on(DataTable.RowSelected, "#cmp-table")
     def _row_chosen(self, event: DataTable.RowSelected) -> None:
-        if self.board is None or event.row_key.value is None:
+        if self.board is None or event.row_key.value is None or isinstance(self.app.screen, RowChoice):
             return
         row = next((r for r in self.board.rows if r.name == event.row_key.value), None)
         if row is None:

@@ -21,7 +21,16 @@ SCREENS = """\
   and shows how far ONNX Runtime is from PyTorch.
 - **Forecast (F4)**: pick an exported model (list or typed path), a CSV with the model's columns and a
   provider; Ctrl+F forecasts the next horizon steps and shows which provider ran and how long it took.
-  Ctrl+S saves the table to the typed CSV path.
+  Ctrl+S saves the table to the typed CSV path. A quantile model (Quantiles field on the Model screen) draws
+  its lower and upper quantiles and the median, and its table has one column per quantile
+  (e.g. passengers_q10); a direction model shows the probability that the next value rises.
+- **Compare (F6)**: tick the variants (rnn, gru, lstm, bigru, bilstm, gru-3, lstm-3, or type more, e.g.
+  gru-2), the number of folds (rolling origins) and whether to refit at each origin; Ctrl+R trains every
+  variant on the Data screen's file with the Model screen's window, hidden size and training budget,
+  with a bar per variant and one overall (Ctrl+X cancels). The leaderboard ranks the variants and the
+  naive, seasonal-naive and drift baselines by mean MASE over the folds (* marks the best variant); the plot
+  overlays their forecasts of the last fold on the actual values. Enter (or a click) on a variant's row
+  exports its model to exports/<file>_<variant>.onnx or opens it in the Forecast screen.
 
 Settings of the last session (file, columns, model fields, forecast paths) are kept in
 `$XDG_CONFIG_HOME/tsrnn/tui.json` (default `~/.config/tsrnn/tui.json`).

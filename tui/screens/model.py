@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Markdown, Select, Static
 
@@ -84,6 +85,9 @@ def training_threads() -> int:
 
 class ModelView(Horizontal):
     """The settings form; `configs()` turns it into ModelConfig and TrainConfig or marks what is wrong."""
+
+    class Checked(Message):
+        """The form was checked again (a field or the data changed); the Compare screen shows the result."""
 
     def __init__(self, values: dict[str, str], id: str | None = None) -> None:
         super().__init__(id=id)
@@ -207,6 +211,7 @@ class ModelView(Horizontal):
             self.query_one(f"#row-{f.id}", FieldRow).show_error(errors.get(f.id), hint)
         self._show_status(values, errors)
         self.query_one("#cell-help", Markdown).update(CELL_HELP.get(values.get("cell", "lstm"), ""))
+        self.post_message(self.Checked())
         return errors
 
     def _show_status(self, values: dict[str, Any], errors: dict[str, str]) -> None:

@@ -3,7 +3,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench check venv clean
+.PHONY: run test bench bench-accuracy check venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.bench_speed
+
+bench-accuracy: $(STAMP)
+	$(PY) -m bench.bench_accuracy
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check tsrnn tui tests bench

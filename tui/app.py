@@ -164,7 +164,11 @@ class TsrnnApp(App[None]):
         if self.query_one(TabbedContent).active != tab:
             return  # another key switched again in the meantime
         pane = self.query_one(f"#{tab}", TabPane)
-        first = next((w for w in pane.query("*") if w.focusable and not isinstance(w, ScrollableContainer)), None)
+        first_of: dict[str, str] = {"data": DataView.FOCUS_FIRST, "forecast": ForecastView.FOCUS_FIRST,
+                                    "compare": CompareView.FOCUS_FIRST}
+        preferred = [pane.query_one(first_of[tab])] if tab in first_of else []
+        first = preferred[0] if preferred else next(
+            (w for w in pane.query("*") if w.focusable and not isinstance(w, ScrollableContainer)), None)
         if first is not None:
             first.focus()
         else:

@@ -89,8 +89,12 @@ async def test_click_chooses_a_row(workdir: Path, config_dir: Path) -> None:
         await pilot.click("#cmp-start")
         await settle(pilot)
         table = app.query_one("#cmp-table")
-        row = table.get_row_index("gru")
-        await pilot.click("#cmp-table", offset=(8, row + 1))  # one click, header is line 0
+        assert table.cursor_row == table.get_row_index("gru")  # the best variant is highlighted
+        naive = table.get_row_index("naive")
+        await pilot.click("#cmp-table", offset=(8, naive + 1))  # one click on another row; the header is line 0
+        await pilot.pause()
+        assert table.cursor_row == naive and any("is a baseline" in n for n in notes(app))
+        await pilot.click("#cmp-table", offset=(8, table.get_row_index("gru") + 1))
         await pilot.pause()
         assert isinstance(app.screen, RowChoice)
         await pilot.press("escape")
@@ -121,6 +125,7 @@ async def test_cancel_compare(workdir: Path, config_dir: Path) -> None:
         names = [r[1].removesuffix(" *") for r in _rows(app)]
         assert sorted(names) == ["drift", "gru", "naive", "seasonal_naive"]
         assert text_of(app, "#bartext-lstm") == "skipped"
+        assert text_of(app, "#bartext-gru").startswith("cancelled at")
         assert not app.query_one("#cmp-start").disabled  # ready to run again
 
 

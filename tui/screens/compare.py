@@ -115,10 +115,12 @@ class LeaderboardTable(DataTable[Any]):
     """A row table where one click chooses a row (DataTable needs a second click on the highlighted row)."""
 
     async def _on_click(self, event: events.Click) -> None:
-        # Textual calls this before DataTable's own handler (which moves the cursor and, for a click on the
-        # highlighted row, posts RowSelected itself); so announce only a click on another data row here.
-        row = event.style.meta.get("row")
-        if isinstance(row, int) and 0 <= row < self.row_count and row != self.cursor_row:
+        # Textual calls this before DataTable's own handler, which moves the cursor and posts RowSelected
+        # itself only for a click on the cell under the cursor; announce every other click on a row here.
+        row, column = event.style.meta.get("row"), event.style.meta.get("column")
+        if not (isinstance(row, int) and 0 <= row < self.row_count):
+            return
+        if (row, column) != tuple(self.cursor_coordinate):  # DataTable selects only on the highlighted cell
             self.post_message(DataTable.RowSelected(self, row, self.ordered_rows[row].key))
 
 
@@ -158,6 +160,9 @@ class RowChoice(ModalScreen[str | None]):
 
 class CompareView(Vertical):
     """Owns the compare worker, its progress bars, the leaderboard and the overlay plot."""
+
+    FOCUS_FIRST = "#cmp-variants"
+    """What the app focuses when the tab is shown."""
 
     class Progress(Message):
         """A full snapshot of every bar, so a newer message may replace an older one."""
@@ -386,9 +391,11 @@ class CompareView(Vertical):
         except TsrnnError as exc:
             self.post_message(self.Done(None, None, exc, self._stop.is_set(), bars, time.perf_counter() - t0))
             return
+        cancelled = self._stop.is_set()
         for b in bars:
             if b.state == "training":
-                b.state, b.done = "done", b.total
+                b.state = "stopped" if cancelled else "done"
+                b.done = b.done if cancelled else b.total
             elif b.state == "waiting":
                 b.state = "skipped"
         self.post_message(self.Done(board, overlay, None, self._stop.is_set(), bars, time.perf_counter() - t0))
@@ -415,8 +422,8 @@ class CompareView(Vertical):
             key = b.name.replace("-", "_")
             try:
                 self.query_one(f"#bar-{key}", ProgressBar).update(total=b.total, progress=b.done)
-                text = {"waiting": "waiting", "skipped": "skipped", "done": f"done, {b.epochs} epochs"}.get(
-                    b.state, f"{b.done}/{b.total} epochs")
+                text = {"waiting": "waiting", "skipped": "skipped", "done": f"done, {b.epochs} epochs",
+                        "stopped": f"cancelled at {b.epochs} epochs"}.get(b.state, f"{b.done}/{b.total} epochs")
                 self.query_one(f"#bartext-{key}", Label).update(text)
             except NoMatches:  # the rows are being replaced by a newer run
                 return
@@ -427,7 +434,7 @@ class CompareView(Vertical):
     def _done(self, msg: Done) -> None:
         self.running = False
         self._set_buttons()
-        self._show_bars(msg.bars, sum(b.state == "done" for b in msg.bars))
+        self._show_bars(msg.bars, sum(b.state in ("done", "stopped") for b in msg.bars))
         status = self.query_one("#cmp-status", Static)
         if msg.error is not None:
             text = for_tui(msg.error.message)
@@ -442,7 +449,7 @@ class CompareView(Vertical):
             self.query_one("#cmp-table", DataTable).focus()  # so that Enter chooses a row at once
         models = [r for r in board.rows if r.kind == "model"]
         if msg.cancelled:
-            last = next((b for b in reversed(msg.bars) if b.state == "done"), None)
+            last = next((b for b in msg.bars if b.state == "stopped"), None)
             status.update(f"[b $warning]Cancelled[/] after {seconds(msg.seconds)}: {len(models)} of {len(msg.bars)} "
                           f"variants ranked" + (f"; {last.name} stopped early and may be undertrained" if last else "")
                           + ". Press Ctrl+R to run again.")
@@ -478,7 +485,8 @@ class CompareView(Vertical):
             style = "bold" if r.name == board.best else "italic dim" if r.kind == "baseline" else ""
             table.add_row(*[Text(c, style=style, justify="right" if i in right else "left")
                             for i, c in enumerate(cells)], key=r.name)
-        table.cursor_coordinate = table.cursor_coordinate._replace(row=0)
+        best = next((i for i, r in enumerate(board.rows) if r.name == board.best), 0)
+        table.move_cursor(row=best)  # Enter at once offers the best variant
         p = board.protocol
         files = board.files.get("md") or board.files.get("csv")
         where = f" Saved in {escape(str(Path(files).parent))}/." if files else ""

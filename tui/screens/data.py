@@ -38,6 +38,9 @@ class CsvTree(DirectoryTree):
 class DataView(Horizontal):
     """Owns the loading worker; tells the app about each successful load."""
 
+    FOCUS_FIRST = "#data-path"
+    """What the app focuses when the tab is shown (Inputs and lists are skipped otherwise: they scroll)."""
+
     class Loaded(Message):
         def __init__(self, data: SeriesSet) -> None:
             super().__init__()

@@ -42,6 +42,9 @@ def list_models(folder: Path = EXPORT_DIR) -> list[Path]:
 class ForecastView(Horizontal):
     """Owns the forecast worker and the last result."""
 
+    FOCUS_FIRST = "#fc-models"
+    """What the app focuses when the tab is shown (Inputs and lists are skipped otherwise: they scroll)."""
+
     class Done(Message):
         def __init__(self, result: ForecastResult | None, meta: dict[str, Any] | None,
                      error: TsrnnError | None) -> None:
@@ -196,9 +199,14 @@ class ForecastView(Horizontal):
     def _show_table(self, r: ForecastResult) -> None:
         table = self.query_one("#fc-table", DataTable)
         table.clear(columns=True)
-        table.add_columns(*r.table.columns)
-        for row in r.table.head(MAX_TABLE_ROWS).rows():
-            table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        rows = [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
+                for row in r.table.head(MAX_TABLE_ROWS).rows()]
+        # Explicit widths: the automatic ones were sometimes left at the header's width ("1961" for a date)
+        # when the table filled while the tab was being switched.
+        for i, name in enumerate(r.table.columns):
+            table.add_column(name, width=max([len(name), *(len(row[i]) for row in rows)]))
+        for row in rows:
+            table.add_row(*row)
 
     def _error(self, title: str, text: str) -> None:
         self.query_one("#fc-status", Static).update(f"[b $error]{escape(title)}:[/] {escape(text)}")

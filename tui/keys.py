@@ -36,7 +36,7 @@ GLOBAL_KEYS = (
     Key("ctrl+e", "export", "Export", "Export the trained model to ONNX and check it against PyTorch"),
     Key("ctrl+f", "forecast", "Forecast", "Forecast with the chosen .onnx model and CSV"),
     Key("ctrl+s", "save", "Save", "Save the forecast table to the CSV path typed on the Forecast screen"),
-    Key("ctrl+q", "quit", "Quit", "Quit (a running training is cancelled first)"),
+    Key("ctrl+q", "quit", "Quit", "Quit (a running training or comparison is cancelled first)"),
 )
 
 LOCAL_KEYS = (

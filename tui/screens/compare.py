@@ -459,7 +459,8 @@ class CompareView(Vertical):
             if top is not None and top.kind == "baseline":
                 best += (f", but the {top.name.replace('_', ' ')} baseline beats every variant: try more epochs, "
                          "another window or more hidden units")
-            status.update(f"[b $success]Done[/] in {seconds(msg.seconds)}: {len(models)} variants and 3 baselines "
+            n = f"{len(models)} variant{'s' if len(models) != 1 else ''}"
+            status.update(f"[b $success]Done[/] in {seconds(msg.seconds)}: {n} and 3 baselines "
                           f"ranked on {board.protocol['folds']} folds; {best}. Enter on a row exports it or opens "
                           "it in the Forecast screen.")
         if board.best_path:

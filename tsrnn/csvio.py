@@ -153,6 +153,12 @@ def _short_blank(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
     return out
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def describe_lines(lines: np.ndarray, limit: int = 5) -> str:
     """'lines 12, 40, 41' or 'lines 12, 40, 41, 55, 60 and 7 more'."""
     shown = ", ".join(str(int(x)) for x in lines[:limit])
@@ -169,6 +175,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) 
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it the usual mode
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -235,6 +235,7 @@ def _csv_sink(path: str | os.PathLike[str]) -> Iterator[Callable[[pl.DataFrame],
         os.close(fd)
         if not done:
             Path(tmp).unlink(missing_ok=True)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, target)
 
 

@@ -108,3 +108,19 @@ def test_unwritable_forecast_output(demo_model: Path, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="cannot write"):
         Forecaster.load(demo_model).forecast_csv("demo", out=tmp_path / "file" / "fc.csv")
+
+
+def test_written_files_get_the_usual_mode(demo_model: Path, tmp_path: Path) -> None:
+    import os
+
+    out = save_table(Forecaster.load(demo_model).forecast_csv("demo").table, tmp_path / "fc.csv")
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert oct(os.stat(out).st_mode)[-3:] != "600"
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -344,7 +344,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     with _polars_display(len(result.table)):
         print(result.table)
     shown = "" if not out or result.table.height == result.n_series * model.horizon else \
-        f" (first {result.table.height} rows shown)"
+        f" (the first batch is shown; every row is in {out})"
     print(f"{result.n_series} series x {model.horizon} steps in {result.latency_ms:.2f} ms on {result.provider}"
           f"{shown}", file=sys.stderr)
     if out:

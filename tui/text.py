@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from textual.markup import escape
+from textual.widgets import Static
+
 CELL_HELP = {
     "rnn": (
         "**Simple RNN (tanh)**: one hidden state, updated each step as tanh(W·x + U·h). Few weights and fast, "
@@ -59,3 +62,11 @@ def seconds(value: float) -> str:
     if value < 60:
         return f"{value:.0f} s"
     return f"{int(value // 60)} min {int(value % 60)} s"
+
+
+def show_error(target: Static, title: str, message: str) -> str:
+    """Put an engine error beside the action that failed and raise a notification; return the TUI text."""
+    text = for_tui(message)
+    target.update(f"[b $error]{escape(title)}:[/] {escape(text)}")
+    target.app.notify(text, title=title, severity="error", timeout=10)
+    return text

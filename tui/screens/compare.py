@@ -36,7 +36,7 @@ from textual.worker import Worker, WorkerState
 from tsrnn.config import CELL_NAMES, DEFAULT_VARIANTS
 from tsrnn.errors import ConfigError, TsrnnError
 
-from ..text import for_tui, seconds
+from ..text import for_tui, seconds, show_error
 from ..widgets.plots import SeriesPlot
 
 if TYPE_CHECKING:
@@ -437,9 +437,7 @@ class CompareView(Vertical):
         self._show_bars(msg.bars, sum(b.state in ("done", "stopped") for b in msg.bars))
         status = self.query_one("#cmp-status", Static)
         if msg.error is not None:
-            text = for_tui(msg.error.message)
-            status.update(f"[b $error]{escape(msg.error.title)}:[/] {escape(text)}")
-            self.app.notify(text, title=msg.error.title, severity="error", timeout=10)
+            show_error(status, msg.error.title, msg.error.message)
             return
         board = msg.board
         assert board is not None

@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from tsrnn.errors import TsrnnError
 
-from ..text import for_tui
+from ..text import show_error
 from ..widgets.plots import SeriesPlot
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ class ForecastView(Horizontal):
     def _done(self, msg: Done) -> None:
         self.running = False
         if msg.error is not None:
-            self._error(msg.error.title, for_tui(msg.error.message))
+            self._error(msg.error.title, msg.error.message)
             return
         r, meta = msg.result, msg.meta
         assert r is not None and meta is not None
@@ -209,8 +209,7 @@ class ForecastView(Horizontal):
             table.add_row(*row)
 
     def _error(self, title: str, text: str) -> None:
-        self.query_one("#fc-status", Static).update(f"[b $error]{escape(title)}:[/] {escape(text)}")
-        self.app.notify(text, title=title, severity="error", timeout=10)
+        show_error(self.query_one("#fc-status", Static), title, text)
 
     # --- saving ---------------------------------------------------------------------------------------
 
@@ -229,7 +228,7 @@ class ForecastView(Horizontal):
         try:
             path = save_table(self.result.table, out)
         except TsrnnError as exc:
-            self._error(exc.title, for_tui(exc.message))
+            self._error(exc.title, exc.message)
             return
         self.app.notify(f"Saved {len(self.result.table)} rows to {path}", title="Forecast saved")
 

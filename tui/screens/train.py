@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from tsrnn.errors import TsrnnError
 
-from ..text import for_tui, seconds
+from ..text import seconds, show_error
 from ..widgets.plots import LossPlot
 
 if TYPE_CHECKING:
@@ -153,9 +153,7 @@ class TrainView(Vertical):
         self.training = False
         status = self.query_one("#train-status", Static)
         if msg.error is not None:
-            text = for_tui(msg.error.message)
-            status.update(f"[b $error]{msg.error.title}:[/] {text}")
-            self.app.notify(text, title=msg.error.title, severity="error", timeout=10)
+            show_error(status, msg.error.title, msg.error.message)
             self._set_buttons()
             return
         exp = msg.experiment
@@ -219,9 +217,7 @@ class TrainView(Vertical):
         self._set_buttons()
         out = self.query_one("#export-result", Static)
         if msg.error is not None:
-            text = for_tui(msg.error.message)
-            out.update(f"[b $error]{msg.error.title}:[/] {text}")
-            self.app.notify(text, title=msg.error.title, severity="error", timeout=10)
+            show_error(out, msg.error.title, msg.error.message)
             return
         r = msg.result
         assert r is not None

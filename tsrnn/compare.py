@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import time
 from collections.abc import Callable
@@ -15,14 +14,13 @@ import numpy as np
 import polars as pl
 
 from .backtest import Folds, baseline_forecasts, fold_interval_scores, fold_scores, make_folds, summarise
-from .config import CELL_NAMES, ModelConfig, TrainConfig
+from .config import CELL_NAMES, VARIANT_SPEC, ModelConfig, TrainConfig
 from .csvio import atomic_write
 from .data import SeriesSet
 from .errors import ConfigError
 from .inference import Forecaster
 from .pipeline import EXPORT_DIR, Experiment, train_experiment, validate
 
-_SPEC = re.compile(r"^(bi)?(rnn|gru|lstm)(?:-(\d+))?$")
 BASELINES = ("naive", "seasonal_naive", "drift")
 
 
@@ -44,7 +42,7 @@ def parse_variants(text: str, layers: int = 1) -> list[Variant]:
     """'rnn,gru,bilstm,lstm-3': a cell, 'bi' for bidirectional, '-N' for N stacked layers."""
     out = []
     for token in (t.strip().lower() for t in text.split(",") if t.strip()):
-        m = _SPEC.match(token)
+        m = VARIANT_SPEC.match(token)
         if not m:
             raise ConfigError(f"unknown variant '{token}': write [bi]rnn|gru|lstm[-LAYERS], e.g. gru, bilstm, lstm-3")
         out.append(Variant(token, m.group(2), bool(m.group(1)), int(m.group(3) or layers)))

@@ -33,7 +33,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from tsrnn.config import CELL_NAMES, DEFAULT_VARIANTS
+from tsrnn.config import CELL_NAMES, DEFAULT_VARIANTS, VARIANT_SPEC
 from tsrnn.errors import ConfigError, TsrnnError
 
 from ..text import for_tui, seconds, show_error
@@ -51,8 +51,8 @@ BASELINE_WORDS = {"naive": "naive (last value)", "seasonal_naive": "seasonal nai
                   "drift": "drift (straight line)"}
 
 
-SPEC = re.compile(r"^(bi)?(rnn|gru|lstm)(?:-(\d+))?$")
-"""The variant names tsrnn.compare.parse_variants accepts; checked here as typed, because importing
+SPEC = VARIANT_SPEC
+"""The variant names tsrnn.compare.parse_variants accepts, from the light tsrnn.config: importing
 tsrnn.compare loads ONNX Runtime, which the first screen should not wait for."""
 
 

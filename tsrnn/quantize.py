@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,47 @@ def quantize_model(src: str | os.PathLike[str], dst: str | os.PathLike[str] | No
     level = root.level
     root.setLevel(logging.ERROR)  # the quantizer logs advice about image models through the root logger
     try:
-        return atomic_write(target, lambda tmp: quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8))
+        return atomic_write(target, lambda tmp: _quantize(source, tmp, quantize_dynamic, QuantType.QInt8))
     finally:
         root.setLevel(level)
+
+
+def _quantize(source: Path, tmp: Path, quantize_dynamic: Any, weight_type: Any) -> None:
+    """The quantizer does not enter If branches: a model with the batch dispatch is split into its two
+    graphs, each is quantized on its own, and the two are joined again."""
+    import onnx
+
+    from .graph import dispatch_on_batch, split_dispatch
+
+    proto = onnx.load(str(source))
+    parts = split_dispatch(proto)
+    if parts is None:
+        quantize_dynamic(str(source), str(tmp), weight_type=weight_type)
+        return
+    small, large, threshold = parts
+    done = []
+    for i, part in enumerate((small, large)):
+        src, dst = tmp.with_name(f"{tmp.name}.{i}.in"), tmp.with_name(f"{tmp.name}.{i}.out")
+        try:
+            onnx.save(part, str(src))
+            quantize_dynamic(str(src), str(dst), weight_type=weight_type)
+            done.append(onnx.load(str(dst)))
+        finally:
+            src.unlink(missing_ok=True)
+            dst.unlink(missing_ok=True)
+    joined = dispatch_on_batch(done[0], done[1], threshold)
+    joined.metadata_props.extend(proto.metadata_props)
+    joined.doc_string = proto.doc_string
+    onnx.save(joined, str(tmp))
+
+
+def _nodes(graph: Any) -> Iterator[Any]:
+    """Every node of an ONNX graph, those inside If branches included."""
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.HasField("g"):
+                yield from _nodes(attr.g)
 
 
 def measure_drift(float_path: Path, int8_path: Path, csv: str | os.PathLike[str] | None = None) -> Drift:
@@ -76,7 +115,7 @@ def measure_drift(float_path: Path, int8_path: Path, csv: str | os.PathLike[str]
     import onnx
 
     fm, qm = Forecaster.load(float_path), Forecaster.load(int8_path)
-    nodes = {n.op_type for n in onnx.load(str(int8_path)).graph.node}
+    nodes = {n.op_type for n in _nodes(onnx.load(str(int8_path)).graph)}
     ops = sorted(n for n in nodes if n.startswith(("DynamicQuantize", "MatMulInteger", "QLinear")))
     drift = Drift(float_path, int8_path, float_path.stat().st_size, int8_path.stat().st_size, ops,
                   float_recurrent=sorted(nodes & {"RNN", "GRU", "LSTM"}))
@@ -107,11 +146,13 @@ def _mean(per_target: dict[str, np.ndarray]) -> dict[str, float]:
 
 
 def format_drift(d: Drift) -> str:
+    ratio = d.float_bytes / max(d.int8_bytes, 1)
+    size = f"{ratio:.1f}x smaller" if ratio >= 1.05 else "no smaller"
     lines = [f"INT8 model: {d.int8_path} ({d.int8_bytes / 1024:.0f} KiB, float {d.float_bytes / 1024:.0f} KiB, "
-             f"{d.float_bytes / max(d.int8_bytes, 1):.1f}x smaller); quantized ops: {', '.join(d.quantized_ops)}"]
+             f"{size}); quantized ops: {', '.join(d.quantized_ops) or 'none'}"]
     if d.float_recurrent:
         lines.append(f"the {'/'.join(d.float_recurrent)} layers stay float (ONNX Runtime quantizes only LSTM "
-                     "layers dynamically); the dense head is INT8")
+                     "layers dynamically); only the dense head is INT8, so expect little gain: quantize LSTM models")
     if d.float_metrics and d.int8_metrics:
         lines.append("        MASE    sMAPE %   MAE        RMSE")
         for name, m in (("float", d.float_metrics), ("int8", d.int8_metrics)):

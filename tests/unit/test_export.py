@@ -13,6 +13,7 @@ import pytest
 from tsrnn.config import DataConfig, TrainConfig
 from tsrnn.data import load_series
 from tsrnn.errors import ExportError, TrainingError
+from tsrnn.export import WIDE_FROM
 from tsrnn.inference import Forecaster
 from tsrnn.pipeline import model_config, train_experiment
 
@@ -40,8 +41,19 @@ def test_variant_exports_with_parity(demo, tmp_path: Path, cell: str, bi: bool, 
     assert got.shape == (100, 12, 1)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
     assert session.get_inputs()[0].shape[0] == "batch"
-    node_types = {n.op_type for n in onnx.load(str(res.path)).graph.node}
-    assert {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}[cell] in node_types
+    native = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM"}[cell]
+    graph = onnx.load(str(res.path)).graph
+    wide_from = WIDE_FROM.get(cell)
+    if wide_from is None:
+        assert native in {n.op_type for n in graph.node}
+        return
+    # rnn and gru: the native kernel below `wide_from` windows, the unrolled graph from there; both match torch.
+    (dispatch,) = [n for n in graph.node if n.op_type == "If"]
+    branches = {a.name: {n.op_type for n in a.g.node} for a in dispatch.attribute}
+    assert native in branches["else_branch"] and native not in branches["then_branch"]
+    assert Forecaster.load(res.path).meta["wide_graph_from_batch"] == wide_from
+    for n in (1, wide_from - 1, wide_from):
+        np.testing.assert_allclose(session.run(None, {"history": x[:n]})[0], expected[:n], rtol=1e-4, atol=1e-3)
 
 
 def test_metadata_carries_what_inference_needs(demo, tmp_path: Path) -> None:

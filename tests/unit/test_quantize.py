@@ -45,3 +45,22 @@ def test_materially_worse_is_flagged(demo_model: Path, tmp_path: Path) -> None:
     assert d.float_metrics and d.int8_metrics
     d.int8_metrics["mase"] = d.float_metrics["mase"] * 1.5 + 0.1
     assert d.worse and "materially worse" in format_drift(d)
+
+
+def test_quantize_gru_keeps_both_graphs(tmp_path: Path) -> None:
+    from tsrnn.config import TrainConfig
+    from tsrnn.data import load_series
+    from tsrnn.export import WIDE_FROM
+    from tsrnn.pipeline import model_config, train_experiment
+
+    demo = load_series("demo")
+    exp = train_experiment(demo, model_config(demo, cell="gru", hidden_size=8, num_layers=1), TrainConfig(epochs=1))
+    src = exp.export(tmp_path / "gru.onnx").path
+    out = quantize_model(src)
+    d = measure_drift(src, out, "demo")
+    assert "MatMulInteger" in d.quantized_ops and d.float_recurrent == ["GRU"]  # the head, in both graphs
+    q, f = Forecaster.load(out), Forecaster.load(src)
+    x = np.stack([demo.values[0][i:i + 24] for i in range(WIDE_FROM["gru"] + 1)])
+    for n in (1, len(x)):  # the native graph below the threshold, the unrolled one above
+        assert np.max(np.abs(q.predict(x[:n]) - f.predict(x[:n]))) < 0.05 * np.max(np.abs(f.predict(x[:n])))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gru.int8.onnx", "gru.onnx"]

@@ -27,7 +27,7 @@ from tsrnn import __version__
 from tsrnn.config import CELL_NAMES, DataConfig, ModelConfig, TrainConfig
 from tsrnn.data import demo_path, load_series
 from tsrnn.export import export_onnx
-from tsrnn.inference import Forecaster
+from tsrnn.inference import SHARD_ROWS, Forecaster
 from tsrnn.models import RecurrentForecaster
 from tsrnn.train import fit
 from tsrnn.windows import Split, make_windows
@@ -229,14 +229,25 @@ def metadata(cfg: ModelConfig, data: BenchData) -> dict[str, Any]:
 
 
 def onnx_op_summary(path: Path) -> str:
-    """The exported graph's node types, most frequent first, e.g. 'LSTM x2, Sub, Div'."""
+    """The exported graph's recurrent nodes and size, e.g. 'LSTM x2; 68 nodes', or both graphs of a model
+    that dispatches on the batch size, e.g. 'RNN x2; 61 nodes below batch 4, unrolled 600 nodes from 4'."""
     import onnx
 
-    counts: dict[str, int] = {}
-    for node in onnx.load(str(path)).graph.node:
-        counts[node.op_type] = counts.get(node.op_type, 0) + 1
-    recurrent = [op for op in ("RNN", "GRU", "LSTM") if op in counts]
-    return ", ".join(f"{op} x{counts[op]}" for op in recurrent) + f"; {sum(counts.values())} nodes"
+    from tsrnn.graph import split_dispatch
+
+    def summary(graph: onnx.GraphProto) -> str:
+        counts: dict[str, int] = {}
+        for node in graph.node:
+            counts[node.op_type] = counts.get(node.op_type, 0) + 1
+        recurrent = [op for op in ("RNN", "GRU", "LSTM") if op in counts]
+        return ", ".join(f"{op} x{counts[op]}" for op in recurrent) + f"; {sum(counts.values())} nodes"
+
+    model = onnx.load(str(path))
+    parts = split_dispatch(model)
+    if parts is None:
+        return summary(model.graph)
+    small, large, threshold = parts
+    return f"{summary(small.graph)} below batch {threshold}, unrolled {len(large.graph.node)} nodes from {threshold}"
 
 
 def bench_variant(cell: str, bidirectional: bool, data: BenchData, threads: int, workdir: Path) -> Row:
@@ -320,8 +331,10 @@ def render(rows: list[Row], data: BenchData, threads: int, seconds: float, backg
         f"training windows / `EpochInfo.samples_per_s`, the {VAL_WINDOWS}-window validation pass included), then "
         "exported with `tsrnn.export.export_onnx` (parity = max |ORT - torch| over batch 1 and 256 real windows). "
         "Torch eager: the same `RecurrentForecaster` (scaling included) under `torch.inference_mode()`, numpy in "
-        "and out. ONNX Runtime: `Forecaster.load(...).predict` (ORT_ENABLE_ALL, CPUExecutionProvider). "
-        f"torch threads = ORT intra-op threads = {threads}. Torch and ORT are timed in alternating blocks after "
+        "and out. ONNX Runtime: `Forecaster.load(...).predict` (ORT_ENABLE_ALL, CPUExecutionProvider): "
+        f"{threads} worker threads, each running single-threaded sessions on its slices of the batch (at most "
+        f"{SHARD_ROWS} windows a slice); torch threads = {threads}. Torch and ORT are timed in alternating blocks "
+        "after "
         f"a warm-up: batch 1 median of {SMALL_ROUNDS} x {SMALL_CALLS} calls each (50 warm-up calls), batch "
         f"{BIG_BATCH} median of {BIG_ROUNDS} calls each (2 warm-up calls), reported as windows/s. "
         '"other load" is the CPU that other processes used while those timings ran.',
@@ -384,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         "--threads",
         type=int,
         default=default_threads(),
-        help="torch and ORT intra-op threads (default: nproc, %(default)s)",
+        help="torch threads and ORT worker threads (default: nproc, %(default)s)",
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()

@@ -120,7 +120,9 @@ def build_other_commands(parser: argparse.ArgumentParser, sub: Any) -> argparse.
     fc.add_argument("data", metavar="DATA.csv", help="CSV with the model's columns, or 'demo'")
     fc.add_argument("--out", help="write the forecast to this CSV")
     fc.add_argument("--device", choices=DEVICES, default="cpu", help="ONNX Runtime provider (default: cpu)")
-    fc.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: ORT's choice)")
+    fc.add_argument("--threads", type=int,
+                    help="CPU cores to use: slices of a large batch run at once, one single-threaded ONNX Runtime "
+                         "call each (default: all cores)")
     fc.add_argument("--json", action="store_true", help="print one JSON object")
     fc.set_defaults(func=cmd_forecast)
 

@@ -124,3 +124,29 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 63, 64, 300, 601])
+def test_batch_slices_on_worker_threads_equal_one_call(demo_model: Path, n: int) -> None:
+    from tsrnn import inference
+
+    one, sliced = Forecaster.load(demo_model, threads=1), Forecaster.load(demo_model, threads=3)
+    assert one.workers == 1 and sliced.workers == 3
+    values = load_series("demo").values[0]
+    x = np.stack([values[i % 100:i % 100 + 24] for i in range(n)])
+    calls: list[int] = []
+    run = sliced.session.run
+    sliced.session = type("Spy", (), {"run": lambda self, names, feed: calls.append(len(feed["history"]))
+                                      or run(names, feed), "get_outputs": lambda self: one.session.get_outputs()})()
+    np.testing.assert_allclose(sliced.predict(x), one.predict(x), rtol=1e-5, atol=1e-4)
+    assert sum(calls) == n
+    if n >= 2 * inference.MIN_SHARD:  # every slice between MIN_SHARD and SHARD_ROWS rows, at least one per worker
+        assert len(calls) >= 3 or n // inference.MIN_SHARD < 3
+        assert min(calls) >= inference.MIN_SHARD and max(calls) <= inference.SHARD_ROWS
+    else:
+        assert calls == [n]
+
+
+def test_threads_below_one_is_refused(demo_model: Path) -> None:
+    with pytest.raises(ConfigError, match="at least 1"):
+        Forecaster.load(demo_model, threads=0)

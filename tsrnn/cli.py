@@ -186,6 +186,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     validate(data, mc)
     if not args.json:
         _describe_data(data, mc)
+        from .train import device_fallback
+
+        if note := device_fallback(tc.device):
+            print(f"note: {note}", file=sys.stderr)
     progress = None if args.json else ProgressBar()
     t0 = time.perf_counter()
     exp = train_experiment(data, mc, tc, season=args.season, on_epoch=progress)
@@ -211,6 +215,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "seconds": round(seconds, 3),
             "train_seconds": round(exp.result.seconds, 3),
             "device": exp.result.device,
+            "device_note": exp.result.device_note,
             "model": mc.to_dict(),
             "season": exp.season,
             "int8": drift.to_dict() if drift else None,
@@ -331,11 +336,14 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from .inference import Forecaster
 
     model = Forecaster.load(args.model, device=args.device, threads=args.threads)
+    if model.fallback:
+        print(f"note: {model.fallback}", file=sys.stderr)
     result = model.forecast_csv(args.data, out=args.out, on_progress=None if args.json else _series_progress)
     out = result.out
     if args.json:
         print(json.dumps({
             "provider": result.provider,
+            "fallback": model.fallback,
             "latency_ms": round(result.latency_ms, 3),
             "n_series": result.n_series,
             "horizon": model.horizon,

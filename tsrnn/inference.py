@@ -34,6 +34,8 @@ each slice's working set stays in cache. Measured on 2 cores at batch 1024 again
 threads: LSTM 1.2x, GRU 1.3x, RNN 1.5x faster; batch 1 is unchanged."""
 MIN_SHARD = 4
 """Smallest slice worth a worker thread."""
+IOBIND_FROM = 1024
+"""On a GPU, batches of this many windows or more run through I/O binding."""
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
@@ -57,19 +59,19 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+NO_CUDA = ("CUDA was asked for, but this onnxruntime offers no CUDA provider (install the gpu extra: "
+           "pip install 'tsrnn[gpu]', with an NVIDIA driver); forecasting on the CPU instead")
+CUDA_FAILED = ("CUDA was asked for, but ONNX Runtime could not start its CUDA provider here (no GPU, or a driver or "
+               "CUDA library missing); forecasting on the CPU instead")
+
+
 def choose_providers(device: str) -> list[str]:
-    """ONNX Runtime providers for cpu, cuda or auto; cuda that is not offered is an error."""
+    """ONNX Runtime providers for cpu, cuda or auto: CUDA first where onnxruntime offers it, the CPU always last
+    (cuda falls back to the CPU; `Forecaster.fallback` says so)."""
     available = ort.get_available_providers()
     if device == "cpu":
         return ["CPUExecutionProvider"]
-    if device == "cuda":
-        if "CUDAExecutionProvider" not in available:
-            raise ConfigError(
-                "--device cuda: this onnxruntime offers no CUDA provider (install the gpu extra: "
-                "pip install 'tsrnn[gpu]'); use --device cpu or auto"
-            )
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if device == "auto":
+    if device in ("cuda", "auto"):
         return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
     raise ConfigError(f"unknown device '{device}': choose cpu, cuda or auto")
 
@@ -77,12 +79,18 @@ def choose_providers(device: str) -> list[str]:
 class Forecaster:
     """A loaded model: its metadata and one reusable ONNX Runtime session."""
 
-    def __init__(self, path: Path, session: ort.InferenceSession, meta: dict[str, Any], workers: int = 1) -> None:
+    def __init__(self, path: Path, session: ort.InferenceSession, meta: dict[str, Any], workers: int = 1,
+                 fallback: str | None = None) -> None:
         self.path = path
         self.session = session
         self.meta = meta
         self.workers = workers if self.provider == "CPUExecutionProvider" else 1
         """CPU worker threads that run slices of a large batch at once (1 on a GPU)."""
+        self.fallback = fallback
+        """Why the model runs on the CPU although CUDA was asked for; None when it runs where asked."""
+        self.io_binding = self.provider == "CUDAExecutionProvider"
+        """Bind batches of IOBIND_FROM windows or more with ONNX Runtime's I/O binding: the input is copied to
+        the device once and the outputs are allocated there, then copied back in one step."""
         self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
@@ -118,7 +126,10 @@ class Forecaster:
             meta = artifact.loads(custom[artifact.METADATA_KEY], p.name)
         except ValueError as exc:
             raise ModelFileError(str(exc)) from None
-        return cls(p, session, meta, workers=threads or available_cores())
+        fallback = None
+        if device == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
+            fallback = NO_CUDA if "CUDAExecutionProvider" not in ort.get_available_providers() else CUDA_FAILED
+        return cls(p, session, meta, workers=threads or available_cores(), fallback=fallback)
 
     @property
     def provider(self) -> str:
@@ -161,6 +172,8 @@ class Forecaster:
             raise ConfigError(f"history must have shape (batch, {want[0]}, {want[1]}), got {x.shape}")
         names = [o.name for o in self.session.get_outputs()]
         n = len(x)
+        if self.io_binding and n >= IOBIND_FROM:
+            return dict(zip(names, self._run_bound(names, x), strict=True))
         if self.workers <= 1 or n < 2 * MIN_SHARD:
             return dict(zip(names, self.session.run(names, {"history": x}), strict=True))
         slices = max(min(self.workers, n // MIN_SHARD), -(-n // SHARD_ROWS))
@@ -170,6 +183,15 @@ class Forecaster:
         parts = list(self._pool.map(lambda ab: self.session.run(names, {"history": x[ab[0]:ab[1]]}),
                                     itertools.pairwise(bounds)))
         return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(names)}
+
+    def _run_bound(self, names: list[str], x: np.ndarray) -> list[np.ndarray]:
+        device = "cuda" if self.provider == "CUDAExecutionProvider" else "cpu"
+        binding = self.session.io_binding()
+        binding.bind_cpu_input("history", x)
+        for name in names:
+            binding.bind_output(name, device)
+        self.session.run_with_iobinding(binding)
+        return list(binding.copy_outputs_to_cpu())
 
     def predict(self, history: np.ndarray) -> np.ndarray:
         """Raw history (N, input_len, n_inputs) -> the first output: the raw point forecast

@@ -47,6 +47,8 @@ class TrainResult:
     """finished, early_stopped or cancelled."""
     seconds: float = 0.0
     device: str = "cpu"
+    device_note: str | None = None
+    """Why it trained on the CPU although CUDA was asked for."""
 
     @property
     def epochs_run(self) -> int:
@@ -69,11 +71,18 @@ def make_loss(model_cfg: ModelConfig, train_cfg: TrainConfig) -> nn.Module:
     return _LOSSES[train_cfg.loss]()
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def device_fallback(name: str) -> str | None:
+    """Why training asked for cuda runs on the CPU, or None when it runs where asked."""
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA GPU is available to torch here; use --device cpu or auto")
+        build = "this torch is a CPU build" if torch.version.cuda is None else "torch sees no CUDA GPU here"
+        return f"CUDA was asked for, but {build}; training on the CPU instead"
+    return None
+
+
+def resolve_device(name: str) -> torch.device:
+    """cpu, cuda or auto -> the device that trains: cuda where torch has a GPU, else the CPU."""
+    if name in ("auto", "cuda"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
 
 
@@ -96,7 +105,7 @@ def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: 
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(1, train_cfg.patience // 2))
     loss_fn = make_loss(model_cfg, train_cfg)
     gen = torch.Generator().manual_seed(train_cfg.seed)
-    result = TrainResult(model=model, device=str(device))
+    result = TrainResult(model=model, device=str(device), device_note=device_fallback(train_cfg.device))
     best_state, best_val, since_best = copy.deepcopy(model.state_dict()), math.inf, 0
     start = time.perf_counter()
     try:

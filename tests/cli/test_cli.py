@@ -165,3 +165,26 @@ def test_train_with_int8_reports_drift(tmp_path: Path) -> None:
     assert int8["float_metrics"]["mase"] > 0 and int8["int8_metrics"]["mase"] > 0
     text = run("quantize", tmp_path / json.loads(out.stdout)["export_path"], "demo", "--out", tmp_path / "q.onnx")
     assert text.returncode == 0 and "largest forecast difference" in text.stdout
+
+
+def test_cuda_without_gpu_falls_back_to_cpu_and_says_so(trained: tuple[Path, dict], tmp_path: Path) -> None:
+    import onnxruntime
+    import torch
+
+    work, report = trained
+    model = work / report["export_path"]
+    lynx = DATA / "real" / "lynx_annual.csv"
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        out = run("forecast", model, lynx, "--device", "cuda")
+        assert out.returncode == 0, out.stderr
+        assert "note: CUDA was asked for" in out.stderr and "on CPUExecutionProvider" in out.stderr
+        js = json.loads(run("forecast", model, lynx, "--device", "cuda", "--json").stdout)
+        assert js["provider"] == "CPUExecutionProvider" and "no CUDA provider" in js["fallback"]
+    if not torch.cuda.is_available():
+        out = run("train", lynx, "--hidden", "4", "--layers", "1", "--epochs", "1", "--device", "cuda",
+                  "--out", tmp_path / "m.onnx")
+        assert out.returncode == 0, out.stderr
+        assert "note: CUDA was asked for" in out.stderr and "training on the CPU instead" in out.stderr
+        js = json.loads(run("train", lynx, "--hidden", "4", "--layers", "1", "--epochs", "1", "--device", "cuda",
+                            "--out", tmp_path / "m.onnx", "--json").stdout)
+        assert js["device"] == "cpu" and "CPU" in js["device_note"]

@@ -104,7 +104,9 @@ async def test_cuda_provider_unavailable(workdir: Path, config_dir: Path, export
         app.query_one("#fc-provider").value = "cuda"
         await pilot.press("ctrl+f")
         await settle(pilot)
-        assert "this onnxruntime offers no CUDA provider" in text_of(app, "#fc-status")
+        status = text_of(app, "#fc-status")
+        assert "Ran on CPUExecutionProvider" in status  # the forecast still runs, on the CPU, and says why
+        assert "this onnxruntime offers no CUDA provider" in status and "on the CPU instead" in status
 
 
 async def test_unwritable_export_and_save_paths(workdir: Path, config_dir: Path, exported_model: Path) -> None:

@@ -70,14 +70,33 @@ def test_onnx_without_tsrnn_metadata(demo_model: Path, tmp_path: Path) -> None:
         Forecaster.load(tmp_path / "plain.onnx")
 
 
-def test_providers_cpu_auto_and_missing_cuda() -> None:
+def test_providers_cpu_auto_and_cuda_fallback(demo_model: Path) -> None:
     import onnxruntime as ort
 
     assert choose_providers("cpu") == ["CPUExecutionProvider"]
     assert choose_providers("auto")[-1] == "CPUExecutionProvider"
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        with pytest.raises(ConfigError, match="no CUDA provider"):
-            choose_providers("cuda")
+    assert choose_providers("cuda")[-1] == "CPUExecutionProvider"
+    with pytest.raises(ConfigError, match="unknown device 'tpu'"):
+        choose_providers("tpu")
+    cpu, cuda = Forecaster.load(demo_model, device="cpu"), Forecaster.load(demo_model, device="cuda")
+    assert cpu.fallback is None
+    if "CUDAExecutionProvider" not in ort.get_available_providers():  # this machine: the CPU, said clearly
+        assert cuda.provider == "CPUExecutionProvider" and cuda.fallback is not None
+        assert "no CUDA provider" in cuda.fallback and "on the CPU instead" in cuda.fallback
+        assert Forecaster.load(demo_model, device="auto").fallback is None  # auto promises nothing
+    else:
+        assert cuda.fallback is None or "could not start" in cuda.fallback
+
+
+def test_io_binding_path_equals_plain_run(demo_model: Path) -> None:
+    from tsrnn import inference
+
+    f = Forecaster.load(demo_model, threads=1)
+    x = np.stack([load_series("demo").values[0][i:i + 24] for i in range(100)] * 11)  # >= IOBIND_FROM
+    assert len(x) >= inference.IOBIND_FROM
+    plain = f.predict(x)
+    f.io_binding = True  # the GPU path, bound to CPU memory here
+    np.testing.assert_array_equal(f.predict(x), plain)
 
 
 def test_predict_checks_shape(demo_model: Path) -> None:

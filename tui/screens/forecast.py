@@ -47,9 +47,9 @@ class ForecastView(Horizontal):
 
     class Done(Message):
         def __init__(self, result: ForecastResult | None, meta: dict[str, Any] | None,
-                     error: TsrnnError | None) -> None:
+                     error: TsrnnError | None, fallback: str | None = None) -> None:
             super().__init__()
-            self.result, self.meta, self.error = result, meta, error
+            self.result, self.meta, self.error, self.fallback = result, meta, error, fallback
 
     def __init__(self, values: dict[str, str], id: str | None = None) -> None:
         super().__init__(id=id)
@@ -137,7 +137,7 @@ class ForecastView(Horizontal):
         except TsrnnError as exc:
             self.post_message(self.Done(None, None, exc))
         else:
-            self.post_message(self.Done(result, fc.meta, None))
+            self.post_message(self.Done(result, fc.meta, None, fc.fallback))
 
     @on(Done)
     def _done(self, msg: Done) -> None:
@@ -157,10 +157,13 @@ class ForecastView(Horizontal):
             output = f"horizon {meta['horizon']}, quantiles {', '.join(f'{q:g}' for q in meta['quantiles'])}"
         else:
             output = f"horizon {meta['horizon']}"
+        note = f"\n[b $warning]Note:[/] {escape(msg.fallback)}" if msg.fallback else ""
+        if msg.fallback:
+            self.app.notify(msg.fallback, title="Running on the CPU", severity="warning")
         self.query_one("#fc-status", Static).update(
             f"[b $success]Ran on {r.provider}[/] in {r.latency_ms:.2f} ms for {r.n_series} series · model: {bi}"
             f"{meta.get('cell_name', meta['cell'])} {meta.get('num_layers')}×{meta.get('hidden_size')}, "
-            f"window {meta['input_len']} → {output}, trained on {escape(str(meta.get('train_file', '?')))}"
+            f"window {meta['input_len']} → {output}, trained on {escape(str(meta.get('train_file', '?')))}{note}"
         )
         self._show_plot(r, meta)
         self._show_table(r)

@@ -132,3 +132,32 @@ def test_export_above_tolerance_is_refused_and_not_written(demo, tmp_path: Path,
     with pytest.raises(ExportError, match=r"differs from PyTorch.*not saved"):
         exp.export(tmp_path / "m.onnx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dispatch_threshold_can_be_overridden_at_load(demo, tmp_path: Path) -> None:
+    """A GPU session moves the switch out of reach; the override really picks the branch that runs."""
+    import json
+
+    from tsrnn.inference import NEVER, override_dispatch
+    from tsrnn.train import predict
+
+    exp = train_experiment(demo, model_config(demo, cell="rnn", hidden_size=8, num_layers=1), TrainConfig(epochs=1))
+    path = exp.export(tmp_path / "rnn.onnx").path
+    x = np.stack([demo.values[0][i:i + 24] for i in range(40)])
+    expected = predict(exp.result.model, x)
+    ran = {}
+    for name, threshold in (("native", NEVER), ("wide", 1)):
+        opts = ort.SessionOptions()
+        opts.enable_profiling = True
+        opts.profile_file_prefix = str(tmp_path / name)
+        keep = override_dispatch(opts, path, threshold)
+        assert len(keep) == 1
+        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        np.testing.assert_allclose(session.run(None, {"history": x})[0], expected, rtol=1e-4, atol=1e-3)
+        events = json.loads(Path(session.end_profiling()).read_text())
+        ran[name] = {e["name"].split("/")[0] for e in events if e.get("cat") == "Node"}
+    assert "native" in ran["native"] and "wide" not in ran["native"]
+    assert "wide" in ran["wide"] and "native" not in ran["wide"]
+    plain = tmp_path / "plain.onnx"
+    plain.write_bytes(b"not a dispatch model")
+    assert override_dispatch(ort.SessionOptions(), plain, 1) == []

@@ -18,6 +18,7 @@ def _as_branch(graph: onnx.GraphProto, prefix: str, outer: set[str]) -> onnx.Gra
     branch.CopyFrom(graph)
     branch.name = prefix + graph.name
     del branch.input[:]
+    del branch.value_info[:]  # intermediate shapes (the quantizer writes hundreds): ONNX Runtime infers them
     for node in branch.node:
         node.name = prefix + node.name
         node.input[:] = [name(n) for n in node.input]

@@ -1,17 +1,20 @@
-"""Train screen: start and cancel training, live loss plot and progress, test metrics, ONNX export."""
+"""Train screen: start and cancel training, live loss plot and progress, test metrics, ONNX export (and an
+optional INT8 copy with its drift from the float model)."""
 
 from __future__ import annotations
 
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
 from textual.message import Message
-from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from tsrnn.errors import TsrnnError
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from tsrnn.data import SeriesSet
     from tsrnn.export import ExportResult
     from tsrnn.pipeline import Experiment
+    from tsrnn.quantize import Drift
     from tsrnn.train import EpochInfo
 
 METHOD_NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift"}
@@ -34,6 +38,10 @@ STOP_WORDS = {"finished": "Finished", "early_stopped": "Stopped early (validatio
 
 class TrainView(Vertical):
     """Owns the training and export workers and what they produce."""
+
+    DEFAULT_CSS = """
+    TrainView #int8-result { height: auto; margin-top: 1; }
+    """
 
     class Progress(Message):
         """One epoch done; carries the whole loss history so a newer message can replace an older one."""
@@ -54,9 +62,20 @@ class TrainView(Vertical):
             self.experiment, self.error = experiment, error
 
     class Exported(Message):
-        def __init__(self, result: ExportResult | None, error: TsrnnError | None, path: str) -> None:
+        """The float export ended; with `int8_pending` the worker goes on to quantize the file."""
+
+        def __init__(self, result: ExportResult | None, error: TsrnnError | None, path: str,
+                     int8_pending: bool = False) -> None:
             super().__init__()
-            self.result, self.error, self.path = result, error, path
+            self.result, self.error, self.path, self.int8_pending = result, error, path, int8_pending
+
+    class Quantized(Message):
+        """The INT8 copy of an exported model: its drift, or why it could not be written."""
+
+        def __init__(self, float_path: Path, drift: Drift | None, error: tuple[str, str] | None,
+                     note: str | None = None) -> None:
+            super().__init__()
+            self.float_path, self.drift, self.error, self.note = float_path, drift, error, note
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -73,15 +92,19 @@ class TrainView(Vertical):
             yield Button("Export  ^e", id="train-export", variant="success", compact=True, disabled=True)
             yield Label(" to ", classes="inline-label")
             yield Input(placeholder="exports/<file>_<model>.onnx (train first)", id="export-path", compact=True)
+            yield Checkbox("INT8 copy", value=False, id="export-int8", compact=True,
+                           tooltip="After the export, also write <model>.int8.onnx (weights quantized to INT8) "
+                                   "and compare its test metrics with the float model's")
         yield Static("Set up the model on the Model screen (F2), then press Ctrl+T or Train.", id="train-status")
         yield ProgressBar(total=1, show_eta=False, id="train-progress")
         with Horizontal(id="train-body"):
             yield LossPlot(id="loss-plot")
-            with Vertical(id="train-results"):
+            with VerticalScroll(id="train-results"):  # scrolls when the INT8 report is long
                 yield Label("Test metrics (last horizon steps; lower is better)", classes="section")
                 yield DataTable(id="metrics", cursor_type="row")
                 yield Static("MASE < 1 beats the seasonal-naive forecast's in-sample error.", id="metrics-note")
                 yield Static("", id="export-result")
+                yield Static("", id="int8-result")
 
     def on_mount(self) -> None:
         self.query_one(LossPlot).show_losses([], [])
@@ -97,6 +120,7 @@ class TrainView(Vertical):
         self._set_buttons()
         self.query_one("#metrics", DataTable).clear(columns=True)
         self.query_one("#export-result", Static).update("")
+        self.query_one("#int8-result", Static).update("")
         self.query_one(LossPlot).show_losses([], [])
         bar = self.query_one(ProgressBar)
         bar.update(total=train_cfg.epochs, progress=0)
@@ -199,21 +223,48 @@ class TrainView(Vertical):
         path = self.query_one("#export-path", Input).value.strip() or str(self.experiment.default_path())
         self.exporting = True
         self._set_buttons()
-        self.query_one("#export-result", Static).update(f"Exporting to {path} …")
-        self.export_model(self.experiment, path)
+        int8 = self.query_one("#export-int8", Checkbox).value
+        self.query_one("#export-result", Static).update(f"Exporting to {escape(path)} …")
+        self.query_one("#int8-result", Static).update("")
+        self.export_model(self.experiment, path, int8)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
-    def export_model(self, exp: Experiment, path: str) -> None:
+    def export_model(self, exp: Experiment, path: str, int8: bool = False) -> None:
         try:
             result = exp.export(path)
         except TsrnnError as exc:
             self.post_message(self.Exported(None, exc, path))
-        else:
-            self.post_message(self.Exported(result, None, path))
+            return
+        self.post_message(self.Exported(result, None, path, int8_pending=int8))
+        if int8:
+            self.post_message(self._quantize(result.path, exp.data.path))
+
+    def _quantize(self, float_path: Path, csv: Path) -> Quantized:
+        """Runs on the export worker's thread: quantization and the two models' forecasts take seconds."""
+        from tsrnn.quantize import measure_drift, quantize_model
+
+        try:
+            int8_path = quantize_model(float_path)
+        except TsrnnError as exc:
+            return self.Quantized(float_path, None, ("INT8 copy failed", exc.message))
+        except OSError as exc:
+            where = exc.filename or float_path
+            return self.Quantized(float_path, None, ("INT8 copy failed",
+                                                     f"cannot write the INT8 copy of {where}: {exc.strerror or exc}"))
+        try:
+            return self.Quantized(float_path, measure_drift(float_path, int8_path, csv), None)
+        except (TsrnnError, OSError) as exc:
+            why = exc.message if isinstance(exc, TsrnnError) else (exc.strerror or str(exc))
+            note = f"not scored on {csv.name}: {why}"
+        try:  # the CSV could not be read again: still report sizes and quantized ops
+            return self.Quantized(float_path, measure_drift(float_path, int8_path, None), None, note)
+        except (TsrnnError, OSError) as exc:
+            why = exc.message if isinstance(exc, TsrnnError) else (exc.strerror or str(exc))
+            return self.Quantized(float_path, None, ("INT8 copy unreadable", f"{int8_path}: {why}"))
 
     @on(Exported)
     def _exported(self, msg: Exported) -> None:
-        self.exporting = False
+        self.exporting = msg.error is None and msg.int8_pending
         self._set_buttons()
         out = self.query_one("#export-result", Static)
         if msg.error is not None:
@@ -222,10 +273,38 @@ class TrainView(Vertical):
         r = msg.result
         assert r is not None
         self.last_export = r
-        out.update(f"[b $success]Exported[/] {r.path} ({r.size_bytes / 1024:.0f} KiB)\n"
+        out.update(f"[b $success]Exported[/] {escape(str(r.path))} ({r.size_bytes / 1024:.0f} KiB)\n"
                    f"ONNX Runtime vs PyTorch: max abs error {r.max_abs_error:.2e}, relative {r.max_rel_error:.2e} "
                    f"(batches {', '.join(str(b) for b in r.batches)})\nForecast with it on the Forecast screen (F4).")
         self.app.notify(f"Saved {r.path}", title="Exported")
+        if msg.int8_pending:
+            self.query_one("#int8-result", Static).update("Writing the INT8 copy and comparing it with the float "
+                                                          "model on the training CSV …")
+
+    @on(Quantized)
+    def _quantized(self, msg: Quantized) -> None:
+        self.exporting = False
+        self._set_buttons()
+        out = self.query_one("#int8-result", Static)
+        if msg.error is not None:
+            title, message = msg.error
+            show_error(out, title, f"{message}; the float model {msg.float_path} is kept")
+            return
+        d = msg.drift
+        assert d is not None
+        from tsrnn.quantize import format_drift
+
+        lines = [f"[b $warning]{escape(line)}[/]" if line.startswith("warning:") else escape(line)
+                 for line in format_drift(d).splitlines()]
+        if msg.note:
+            lines.append(f"[$text-muted]{escape(msg.note)}[/]")
+        out.update("\n".join(lines))
+        out.scroll_visible()
+        if d.worse:
+            self.app.notify(f"{d.int8_path}: the INT8 model forecasts materially worse than the float model; "
+                            "keep using the float model.", title="INT8 copy is worse", severity="warning", timeout=10)
+        else:
+            self.app.notify(f"Saved {d.int8_path}", title="INT8 copy")
 
     # --- buttons and errors ---------------------------------------------------------------------------
 
@@ -256,6 +335,10 @@ class TrainView(Vertical):
             self.training = False
         elif event.worker.group == "export":
             self.exporting = False
+            int8 = self.query_one("#int8-result", Static)
+            if str(int8.render()).startswith("Writing the INT8 copy"):
+                int8.update("[b $error]INT8 copy failed[/]: an unexpected error (see the status line above); "
+                            "the float model is kept.")
         self._set_buttons()
         self.query_one("#train-status", Static).update(f"[b $error]Unexpected error:[/] {event.worker.error!r}")
         self.app.notify(f"{event.worker.error!r}", title="Unexpected error", severity="error", timeout=10)

@@ -1,0 +1,160 @@
+"""Topic 3: one epoch of `tsrnn.train.fit` against a bare PyTorch loop doing the same training steps."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from tsrnn.config import TrainConfig
+from tsrnn.models import RecurrentForecaster
+from tsrnn.train import MIN_STEPS, fit
+from tsrnn.windows import Split
+
+from .speed_common import VAL_WINDOWS, CpuMonitor, ModelStore, Settings, Variant, cores, table
+
+BATCHES = (32, 256)
+TARGET = 1.1
+"""tsrnn's epoch may take at most this many times the bare loop's."""
+
+
+@dataclass
+class TrainingRow:
+    name: str
+    batch: int
+    tsrnn_s: float
+    """Best epoch time through `fit`: training steps, validation pass and bookkeeping (from EpochInfo)."""
+    fit_s: float
+    """Best wall time of the whole `fit` call (model built, state copies, final reload included)."""
+    bare_s: float
+    """Best epoch time of the bare loop: training steps only."""
+    val_s: float
+    """Best time of the validation pass alone, as `fit` runs it (timed in the bare harness)."""
+    tsrnn_windows: int
+    """Windows `fit` trains on per epoch: whole batches, the last one filled from the next shuffle."""
+    train_windows: int
+    load: float | None
+
+    @property
+    def ratio(self) -> float:
+        return self.tsrnn_s / self.bare_s
+
+    @property
+    def same_work(self) -> float:
+        """tsrnn against what the bare loop would take for fit's work: its windows per epoch and the validation
+        pass (an estimate from the bare timings, not a third measurement)."""
+        return self.tsrnn_s / (self.bare_s * self.tsrnn_windows / self.train_windows + self.val_s)
+
+    @property
+    def missed(self) -> bool:
+        """Above the target as printed (two decimals)."""
+        return round(self.ratio, 2) > TARGET
+
+
+def tsrnn_windows(n: int, batch: int) -> int:
+    """What `tsrnn.train._train_epoch` trains on: at least MIN_STEPS steps of whole batches."""
+    return max(MIN_STEPS, -(-n // batch)) * batch
+
+
+def tsrnn_epoch(variant: Variant, split: Split, tc: TrainConfig) -> tuple[float, float, RecurrentForecaster]:
+    """(epoch seconds from EpochInfo, wall seconds of the fit call, the model)."""
+    t0 = time.perf_counter()
+    result = fit(variant.config, tc, split)
+    wall = time.perf_counter() - t0
+    return len(split.train) / result.history[0].samples_per_s, wall, result.model
+
+
+def bare_epoch(variant: Variant, split: Split, tc: TrainConfig) -> tuple[float, float]:
+    """(seconds of one pass over the shuffled training windows, seconds of the validation pass): the same
+    model class, seed, Adam, MSE on scaled values, clipping and thread count as `fit`, nothing else."""
+    assert tc.loss == "mse" and tc.weight_decay == 0.0, "the bare loop mirrors fit's default loss and optimiser"
+    torch.manual_seed(tc.seed)
+    torch.set_num_threads(tc.threads or 1)
+    model = RecurrentForecaster(variant.config, split.mean, split.std)
+    train, val = torch.from_numpy(split.train), torch.from_numpy(split.val)
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
+    loss_fn = nn.MSELoss()
+    gen = torch.Generator().manual_seed(tc.seed)
+    model.train()
+    t0 = time.perf_counter()
+    order = torch.randperm(len(train), generator=gen)
+    for i in range(0, len(train), tc.batch_size):
+        pred, target = model.scaled_loss_inputs(train[order[i:i + tc.batch_size]])
+        loss = loss_fn(pred, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), tc.clip_norm)
+        opt.step()
+    epoch = time.perf_counter() - t0
+    model.eval()
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        step = tc.batch_size * 8  # fit's validation batch
+        for i in range(0, len(val), step):
+            pred, target = model.scaled_loss_inputs(val[i:i + step])
+            loss_fn(pred, target).item()
+    return epoch, time.perf_counter() - t0
+
+
+def run_training(store: ModelStore, settings: Settings, variants: tuple[Variant, ...]) -> list[TrainingRow]:
+    """Per variant and batch size, `fit` and the bare loop alternately, settings.train_rounds times each; the
+    best time of each side. The last `fit` at the largest batch is kept for the inference topics."""
+    split = store.data.split
+    rows = []
+    for variant in variants:
+        for batch in BATCHES:
+            tc = TrainConfig(epochs=1, batch_size=batch, threads=settings.threads)
+            monitor = CpuMonitor()
+            ours: list[tuple[float, float]] = []
+            bare: list[tuple[float, float]] = []
+            for _ in range(settings.train_rounds):
+                epoch_s, wall_s, model = tsrnn_epoch(variant, split, tc)
+                ours.append((epoch_s, wall_s))
+                bare.append(bare_epoch(variant, split, tc))
+            store.trained[variant] = model
+            rows.append(TrainingRow(
+                variant.name, batch, min(o[0] for o in ours), min(o[1] for o in ours), min(b[0] for b in bare),
+                min(b[1] for b in bare), tsrnn_windows(len(split.train), batch), len(split.train), monitor.stop(),
+            ))
+            print(f"  training {variant.name} batch {batch}: {rows[-1].ratio:.2f}x", file=sys.stderr)
+    return rows
+
+
+def render_training(rows: list[TrainingRow], settings: Settings) -> list[str]:
+    n = rows[0].train_windows if rows else 0
+    tc = TrainConfig()
+    extra = "; ".join(f"batch {r.batch}: {r.tsrnn_windows:,}" for r in rows[:len(BATCHES)])
+    lines = [
+        "## 3. Training: one epoch of `tsrnn.train.fit` against a bare PyTorch loop",
+        "",
+        f"Both sides train the same `RecurrentForecaster` config from the same seed on the same {n:,} windows "
+        f"with torch threads = {settings.threads}: Adam (lr {tc.lr:g}), {tc.loss.upper()} on scaled values "
+        f"through `model.scaled_loss_inputs`, backward, gradient-norm clipping at {tc.clip_norm:g}, step. "
+        "**tsrnn** = one epoch of `fit(cfg, TrainConfig(epochs=1, batch_size=B, threads=T), split)`, its time "
+        "taken from `EpochInfo.samples_per_s` (training windows / samples per second): the training steps plus, "
+        f"as fit does every epoch, the validation pass over {VAL_WINDOWS} windows (batch 8 x B, inference mode), "
+        "the LR scheduler step and the copy of the best weights; fit also trains on whole batches only, the last "
+        f"one filled from the next shuffle ({extra} windows). **bare** = one shuffled pass in batches of B "
+        "(the last one partial), training steps only, no validation. The validation column times fit's "
+        "validation pass alone in the bare harness. \"same work\" divides tsrnn's time by the bare epoch scaled "
+        "to fit's window count plus that validation pass (an estimate, not a third measurement): near 1.00x "
+        "means the gap is the extra work fit does, not overhead in its loop. "
+        f"The two sides run alternately, {settings.train_rounds} times each per row; every figure is the best "
+        "(fastest) of those runs. \"fit() call\" is the whole call's wall time (model built, state copies, final "
+        f"reload). Target: tsrnn / bare within {TARGET}x.",
+        "",
+    ]
+    header = ["variant", "batch", "tsrnn / bare", "tsrnn / bare, same work", "tsrnn (s/epoch)", "bare (s/epoch)",
+              "validation pass (s)", "fit() call (s)", "tsrnn (windows/s)", "bare (windows/s)", "other load (cores)"]
+    body = [[
+        r.name, str(r.batch), f"{r.ratio:.2f}x", f"{r.same_work:.2f}x", f"{r.tsrnn_s:.2f}", f"{r.bare_s:.2f}",
+        f"{r.val_s:.3f}", f"{r.fit_s:.2f}", f"{r.train_windows / r.tsrnn_s:,.0f}",
+        f"{r.train_windows / r.bare_s:,.0f}", cores(r.load),
+    ] for r in rows]
+    missed = [f"{r.name} batch {r.batch} ({r.ratio:.2f}x)" for r in rows if r.missed]
+    verdict = (f"Target missed (tsrnn above {TARGET}x the bare loop): " + "; ".join(missed) + "." if missed
+               else f"Target reached: every tsrnn epoch is within {TARGET}x of the bare loop.")
+    return [*lines, *table(header, "l" + "r" * 10, body), "", verdict]

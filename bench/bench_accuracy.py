@@ -5,7 +5,10 @@ forecast origins (rolling-origin backtest); every variant trains once on the dat
 with early stopping on a validation block at the end of that data, the same seed, window, horizon, hidden
 size (64) and epoch budget; forecasts for all origins come from one batched ONNX Runtime call of the
 exported model. MASE is scaled by the in-sample seasonal-naive MAE with the season m below (as in
-shared/ANCHORS.md), averaged over the folds.
+shared/ANCHORS.md), averaged over the folds. Windows and horizons are those of shared/ANCHORS.md.
+
+Ablations (`--input-len N`, `--loss mae`, usually with `--variants`) print their table and leave
+bench/accuracy.md alone: the README's accuracy section gives what they showed for sunspots and vic_elec.
 
 Run: python -m bench.bench_accuracy [--data-dir ../shared/data] [--only airline,co2] [--folds 3]
 Writes bench/accuracy.md.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -48,7 +51,8 @@ CASES = [
 ]
 
 
-def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path) -> tuple[Leaderboard, float]:
+def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
+             loss: str = "mse") -> tuple[Leaderboard, float]:
     """Compare every variant on one dataset; return the leaderboard and the seconds it took."""
     path = data_dir / case.file
     if case.last_rows:
@@ -57,7 +61,7 @@ def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path) 
         frame.write_csv(path)
     data = load_series(path, DataConfig(targets=(case.target,)))
     base = model_config(data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1)
-    train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, lr=1e-3, seed=0)
+    train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, lr=1e-3, seed=0, loss=loss)
     t0 = time.perf_counter()
     board = run_compare(data, parse_variants(variants), base, train_cfg, folds=folds, season=case.season,
                         out_dir=work / case.name.split()[0], export_best=False)
@@ -87,21 +91,45 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--variants", default=DEFAULT_VARIANTS)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "accuracy.md")
+    parser.add_argument("--input-len", type=int, help="ablation: this window for every dataset (prints only)")
+    parser.add_argument("--loss", default="mse", choices=("mse", "mae", "huber"),
+                        help="ablation: training loss (prints only unless mse)")
     args = parser.parse_args()
     if not args.data_dir.is_dir():
         raise SystemExit(f"no data folder {args.data_dir}: pass --data-dir with the real datasets")
     cases = [c for c in CASES if not args.only or c.name.split()[0] in args.only.split(",")]
+    ablation = args.input_len is not None or args.loss != "mse"
+    if args.input_len:
+        cases = [replace(c, input_len=args.input_len) for c in cases]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
-            board, seconds = run_case(case, args.data_dir, args.folds, args.variants, Path(tmp))
+            board, seconds = run_case(case, args.data_dir, args.folds, args.variants, Path(tmp), args.loss)
             print(f"{case.name}: best {board.best} in {seconds:.0f} s", flush=True)
             results.append((case, board, seconds))
     names = [v.name for v in parse_variants(args.variants)]
+    rows = table(results, names)
+    if args.only and args.out.is_file():  # replace these datasets' rows, keep the others' from earlier runs
+        rows = merge_rows(args.out.read_text(), rows)
     text = (f"# tsrnn accuracy: MASE, {args.folds}-origin rolling backtest\n\n" + __doc__.split("\n\n")[1] + "\n\n"
-            + table(results, names) + "\n")
+            + rows + "\n")
     print(text)
+    if ablation:
+        print(f"(ablation: loss {args.loss}; {args.out} left as it was)")
+        return
     args.out.write_text(text)
+
+
+def merge_rows(old: str, new: str) -> str:
+    """The table `new`, plus the rows of `old` for datasets `new` lacks, in CASES order."""
+    def by_name(text: str) -> dict[str, str]:
+        return {line.split("|")[1].strip(): line for line in text.splitlines()
+                if line.startswith("| ") and not line.startswith("| dataset")}
+
+    fresh, earlier = by_name(new), by_name(old)
+    head = new.splitlines()[:2]
+    body = [fresh.get(c.name) or earlier.get(c.name) for c in CASES]
+    return "\n".join(head + [line for line in body if line])
 
 
 if __name__ == "__main__":

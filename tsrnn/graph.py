@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import onnx
 from onnx import TensorProto, helper
 
@@ -9,24 +12,27 @@ PREFIXES = ("wide/", "native/")
 """Name prefixes of the large-batch (then) and small-batch (else) branches."""
 
 
-def _as_branch(graph: onnx.GraphProto, prefix: str, outer: set[str]) -> onnx.GraphProto:
-    """A copy of `graph` as an If branch: no inputs (it reads the outer ones), every other name prefixed."""
-    def name(n: str) -> str:
-        return n if (not n or n in outer) else prefix + n
-
-    branch = onnx.GraphProto()
-    branch.CopyFrom(graph)
-    branch.name = prefix + graph.name
-    del branch.input[:]
-    del branch.value_info[:]  # intermediate shapes (the quantizer writes hundreds): ONNX Runtime infers them
-    for node in branch.node:
-        node.name = prefix + node.name
+def _renamed(graph: onnx.GraphProto, name: Callable[[str], str]) -> onnx.GraphProto:
+    """A copy of `graph` with `name` applied to the graph's, its nodes', values' and initializers' names."""
+    out = onnx.GraphProto()
+    out.CopyFrom(graph)
+    out.name = name(graph.name)
+    for node in out.node:
+        node.name = name(node.name)
         node.input[:] = [name(n) for n in node.input]
         node.output[:] = [name(n) for n in node.output]
-    for init in branch.initializer:
+    for init in out.initializer:
         init.name = name(init.name)
-    for info in [*branch.output, *branch.value_info]:
+    for info in [*out.output, *out.value_info]:
         info.name = name(info.name)
+    return out
+
+
+def _as_branch(graph: onnx.GraphProto, prefix: str, outer: set[str]) -> onnx.GraphProto:
+    """A copy of `graph` as an If branch: no inputs (it reads the outer ones), every other name prefixed."""
+    branch = _renamed(graph, lambda n: n if (not n or n in outer) else prefix + n)
+    del branch.input[:]
+    del branch.value_info[:]  # intermediate shapes (the quantizer writes hundreds): ONNX Runtime infers them
     return branch
 
 
@@ -63,26 +69,12 @@ def split_dispatch(model: onnx.ModelProto) -> tuple[onnx.ModelProto, onnx.ModelP
     branches = {a.name: a.g for a in node.attribute}
     out = []
     for key, prefix in (("else_branch", PREFIXES[1]), ("then_branch", PREFIXES[0])):
-        graph = _strip(branches[key], prefix)
+        graph = _renamed(branches[key], partial(_unprefixed, prefix))
         graph.input.extend(model.graph.input)
         standalone = helper.make_model(graph, opset_imports=list(model.opset_import), ir_version=model.ir_version)
         out.append(standalone)
     return out[0], out[1], threshold
 
 
-def _strip(branch: onnx.GraphProto, prefix: str) -> onnx.GraphProto:
-    def name(n: str) -> str:
-        return n[len(prefix):] if n.startswith(prefix) else n
-
-    graph = onnx.GraphProto()
-    graph.CopyFrom(branch)
-    graph.name = name(graph.name)
-    for node in graph.node:
-        node.name = name(node.name)
-        node.input[:] = [name(n) for n in node.input]
-        node.output[:] = [name(n) for n in node.output]
-    for init in graph.initializer:
-        init.name = name(init.name)
-    for info in [*graph.output, *graph.value_info]:
-        info.name = name(info.name)
-    return graph
+def _unprefixed(prefix: str, name: str) -> str:
+    return name[len(prefix):] if name.startswith(prefix) else name

@@ -36,7 +36,6 @@ MIN_SHARD = 4
 """Smallest slice worth a worker thread."""
 IOBIND_FROM = 1024
 """On a GPU, batches of this many windows or more run through I/O binding."""
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
 @dataclass
@@ -97,7 +96,7 @@ class Forecaster:
     """A loaded model: its metadata and one reusable ONNX Runtime session."""
 
     def __init__(self, path: Path, session: ort.InferenceSession, meta: dict[str, Any], workers: int = 1,
-                 fallback: str | None = None) -> None:
+                 fallback: str | None = None, keep: list[Any] | None = None) -> None:
         self.path = path
         self.session = session
         self.meta = meta
@@ -109,7 +108,8 @@ class Forecaster:
         """Bind batches of IOBIND_FROM windows or more with ONNX Runtime's I/O binding: the input is copied to
         the device once and the outputs are allocated there, then copied back in one step."""
         self._pool: ThreadPoolExecutor | None = None
-        self._keep: list[Any] = []
+        self._keep = keep or []
+        """Session option values (initializer overrides) that must outlive the session."""
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], device: str = "cpu", threads: int | None = None) -> Forecaster:
@@ -152,9 +152,7 @@ class Forecaster:
         fallback = None
         if device == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
             fallback = NO_CUDA if "CUDAExecutionProvider" not in ort.get_available_providers() else CUDA_FAILED
-        forecaster = cls(p, session, meta, workers=threads or available_cores(), fallback=fallback)
-        forecaster._keep = keep  # initializer overrides must outlive the session
-        return forecaster
+        return cls(p, session, meta, workers=threads or available_cores(), fallback=fallback, keep=keep)
 
     @property
     def provider(self) -> str:

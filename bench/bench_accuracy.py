@@ -7,8 +7,9 @@ size (64) and epoch budget; forecasts for all origins come from one batched ONNX
 exported model. MASE is scaled by the in-sample seasonal-naive MAE with the season m below (as in
 shared/ANCHORS.md), averaged over the folds. Windows and horizons are those of shared/ANCHORS.md.
 
-Ablations (`--input-len N`, `--loss mae`, usually with `--variants`) print their table and leave
-bench/accuracy.md alone: the README's accuracy section gives what they showed for sunspots and vic_elec.
+Ablations (`--input-len N`, `--epochs N`, `--loss mae`, `--drop-last N`, usually with `--variants`) print
+their table and leave bench/accuracy.md alone: the README's accuracy section gives what they showed for
+sunspots and vic_elec.
 
 Run: python -m bench.bench_accuracy [--data-dir ../shared/data] [--only airline,co2] [--folds 3]
 Writes bench/accuracy.md.
@@ -52,12 +53,13 @@ CASES = [
 
 
 def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
-             loss: str = "mse") -> tuple[Leaderboard, float]:
+             loss: str = "mse", drop_last: int = 0) -> tuple[Leaderboard, float]:
     """Compare every variant on one dataset; return the leaderboard and the seconds it took."""
     path = data_dir / case.file
-    if case.last_rows:
-        frame = pl.read_csv(path).tail(case.last_rows)
-        path = work / f"{path.stem}_last{case.last_rows}.csv"
+    if case.last_rows or drop_last:
+        frame = pl.read_csv(path)
+        frame = frame.head(frame.height - drop_last).tail(case.last_rows or frame.height)
+        path = work / f"{path.stem}_last{case.last_rows}_drop{drop_last}.csv"
         frame.write_csv(path)
     data = load_series(path, DataConfig(targets=(case.target,)))
     base = model_config(data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1)
@@ -92,24 +94,30 @@ def main() -> None:
     parser.add_argument("--variants", default=DEFAULT_VARIANTS)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "accuracy.md")
     parser.add_argument("--input-len", type=int, help="ablation: this window for every dataset (prints only)")
+    parser.add_argument("--epochs", type=int, help="ablation: this epoch budget for every dataset (prints only)")
+    parser.add_argument("--drop-last", type=int, default=0,
+                        help="ablation: end every series this many rows earlier, so the folds fall on other dates")
     parser.add_argument("--loss", default="mse", choices=("mse", "mae", "huber"),
                         help="ablation: training loss (prints only unless mse)")
     args = parser.parse_args()
     if not args.data_dir.is_dir():
         raise SystemExit(f"no data folder {args.data_dir}: pass --data-dir with the real datasets")
     cases = [c for c in CASES if not args.only or c.name.split()[0] in args.only.split(",")]
-    ablation = args.input_len is not None or args.loss != "mse"
+    ablation = args.input_len is not None or args.epochs is not None or args.loss != "mse" or args.drop_last > 0
     if args.input_len:
         cases = [replace(c, input_len=args.input_len) for c in cases]
+    if args.epochs:
+        cases = [replace(c, epochs=args.epochs) for c in cases]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
-            board, seconds = run_case(case, args.data_dir, args.folds, args.variants, Path(tmp), args.loss)
+            board, seconds = run_case(case, args.data_dir, args.folds, args.variants, Path(tmp), args.loss,
+                                      args.drop_last)
             print(f"{case.name}: best {board.best} in {seconds:.0f} s", flush=True)
             results.append((case, board, seconds))
     names = [v.name for v in parse_variants(args.variants)]
     rows = table(results, names)
-    if args.only and args.out.is_file():  # replace these datasets' rows, keep the others' from earlier runs
+    if args.only and args.out.is_file() and not ablation:  # these datasets' rows new, the others' kept
         rows = merge_rows(args.out.read_text(), rows)
     text = (f"# tsrnn accuracy: MASE, {args.folds}-origin rolling backtest\n\n" + __doc__.split("\n\n")[1] + "\n\n"
             + rows + "\n")

@@ -12,7 +12,7 @@ import polars as pl
 
 from . import grid
 from .config import DataConfig
-from .csvio import MISSING_TOKENS, RawTable, describe_lines, read_raw
+from .csvio import MISSING_TOKENS, RawTable, describe_lines, read_header, read_raw
 from .errors import ConfigError, DataError
 from .timefreq import TIME_NAMES, Frequency, infer_frequency, looks_like_time, parse_times
 
@@ -111,34 +111,65 @@ def demo_path() -> Path:
 def load_series(path: str | os.PathLike[str], config: DataConfig | None = None) -> SeriesSet:
     """Read, validate and regularise a CSV time series."""
     cfg = config or DataConfig()
-    raw = read_raw(resolve_demo(path))
-    frame = raw.frame
-    report = LoadReport(rows=frame.height)
+    file = resolve_demo(path)
+    header = read_header(file)
+    raw = read_raw(file, typed=True, ids=[c for c in header if c == cfg.id_col or c.lower() in ID_NAMES],
+                   times=[c for c in header if c == cfg.time_col or c.lower() in TIME_NAMES])
+    report = LoadReport(rows=raw.frame.height)
+    preview = raw.preview
     time_col = _pick_time_col(raw, cfg.time_col)
     id_col = _pick_id_col(raw, cfg.id_col, time_col)
     numeric, report.decimal_comma = _numeric_columns(raw, exclude={time_col, id_col})
     targets = _pick_targets(raw, cfg.targets, numeric, time_col, id_col)
     features = _pick_features(raw, cfg.features, numeric, targets)
     channels = targets + features
-    times, utc = parse_times(frame[time_col], raw.name, raw.lines)
-    id_values = frame[id_col].fill_null("") if id_col else pl.Series([""] * frame.height)
-    ids = id_values.unique(maintain_order=True)
-    codes = id_values.replace_strict(ids, pl.int_range(len(ids), eager=True), return_dtype=pl.Int64).to_numpy()
-    values = np.column_stack([numeric[c] for c in channels]).astype(np.float64)
+    values = np.column_stack([numeric.pop(c) for c in channels]).astype(np.float64, copy=False)
+    del numeric
+    # Each column goes as soon as it is parsed: a long file is held once, not twice.
+    raw.frame = raw.frame.select(time_col, *([id_col] if id_col else []))
+    times, utc = parse_times(raw.frame[time_col], raw.name, raw.lines)
+    raw.frame = raw.frame.drop(time_col)
+    names, codes = _series_codes(raw.frame[id_col] if id_col else None, len(times))
+    raw.frame = raw.frame.clear()
     report.filled_cells = {c: int(n) for c, n in zip(channels, np.isnan(values).sum(axis=0), strict=True)}
-    order = np.lexsort((times, codes))
-    report.sorted_rows = not np.all(np.diff(order) > 0) and _unsorted_within(codes, times)
-    codes, times, values, lines = codes[order], times[order], values[order], raw.lines[order]
-    names = ids.to_list()
+    lines = raw.lines
+    if not _in_order(codes, times):
+        order = np.lexsort((times, codes))
+        report.sorted_rows = _unsorted_within(codes, times)
+        codes, times, values, lines = codes[order], times[order], values[order], lines[order]
+        del order
     _refuse_duplicates(codes, times, lines, names, raw.name, time_col)
     freq = infer_frequency(times, codes, raw.name)
     flat = _regularise(codes, times, values, lines, freq, names, raw.name, time_col, report)
+    del codes, times, values, lines
     _interpolate(flat, channels, names, raw.name, cfg.max_gap, report)
     flat.values = flat.values.astype(np.float32)
     out_times, out_values = flat.split()
-    preview = pl.concat([frame.head(5), frame.tail(5)]) if frame.height > 10 else frame
     return SeriesSet(raw.path, time_col, id_col, targets, features, freq, utc, [str(x) for x in names], out_times,
                      out_values, report, preview)
+
+
+def _series_codes(ids: pl.Series | None, rows: int) -> tuple[list[str], np.ndarray]:
+    """The series names in order of first appearance, and each row's series number."""
+    if ids is None:
+        return [""], np.zeros(rows, dtype=np.int64)
+    if ids.null_count():
+        ids = ids.cast(pl.String).fill_null("")
+    runs = ids.rle()  # series written one after another: one run each, no lookup of every row needed
+    names = runs.struct.field("value")
+    if names.n_unique() == len(names):
+        lengths = runs.struct.field("len").to_numpy()
+        return names.to_list(), np.repeat(np.arange(len(names), dtype=np.int64), lengths)
+    ids = ids.cast(pl.String)
+    names = ids.unique(maintain_order=True)
+    codes = ids.replace_strict(names, pl.int_range(len(names), eager=True), return_dtype=pl.Int64).to_numpy()
+    return names.to_list(), codes
+
+
+def _in_order(codes: np.ndarray, times: np.ndarray) -> bool:
+    """Whether rows already come series by series (in order of first appearance), each in time order."""
+    step = np.diff(codes)
+    return bool(np.all((step > 0) | ((step == 0) & (times[1:] > times[:-1]))))
 
 
 def _pick_time_col(raw: RawTable, wanted: str | None) -> str:
@@ -150,7 +181,8 @@ def _pick_time_col(raw: RawTable, wanted: str | None) -> str:
     by_name = [c for c in cols if c.lower() in TIME_NAMES]
     if by_name:
         return by_name[0]
-    parsed = [c for c in cols if looks_like_time(raw.frame[c])]
+    parsed = [c for c in cols if raw.frame[c].dtype == pl.Date
+              or (raw.frame[c].dtype == pl.String and looks_like_time(raw.frame[c]))]
     if len(parsed) == 1:
         return parsed[0]
     hint = f"candidates: {', '.join(parsed)}" if parsed else "no column holds ISO dates"
@@ -172,9 +204,16 @@ def _pick_id_col(raw: RawTable, wanted: str | None, time_col: str) -> str | None
 def _numeric_columns(raw: RawTable, exclude: set[str | None]) -> tuple[dict[str, np.ndarray], bool]:
     """Parse every value column that is meant to be numeric; refuse stray text in it."""
     cols = [c for c in raw.frame.columns if c not in exclude]
-    decimal_comma = raw.delimiter != "," and _uses_decimal_comma(raw.frame, cols)
+    text_cols = [c for c in cols if raw.frame[c].dtype == pl.String]
+    decimal_comma = raw.delimiter != "," and _uses_decimal_comma(raw.frame, text_cols)
     out: dict[str, np.ndarray] = {}
     for c in cols:
+        if raw.frame[c].dtype in (pl.Date, pl.Categorical):
+            continue  # read as dates or ids: not a value column
+        if c not in text_cols:  # read as numbers already: finite values and nulls
+            if raw.frame[c].null_count() < raw.frame.height:
+                out[c] = raw.frame[c].to_numpy().astype(np.float64, copy=False)
+            continue
         parsed, bad = _to_float(raw.frame[c], decimal_comma)
         n_present = int((~_missing(raw.frame[c])).sum())
         if n_present == 0 or (bad.sum() > 0.5 * n_present):
@@ -284,14 +323,14 @@ def _regularise(codes: np.ndarray, times: np.ndarray, values: np.ndarray, lines:
                 names: list[str], file: str, time_col: str, report: LoadReport) -> grid.Flat:
     """Every timestamp must sit on its series' grid; missing steps become NaN rows; incomplete ends go."""
     starts = grid.series_starts(codes, times, len(names))
-    idx, on_grid = grid.grid_index(times, starts[codes], freq)
+    idx, on_grid = grid.rows_on_grid(times, codes, starts, freq)
     if not on_grid.all():
         off = np.flatnonzero(~on_grid)
         raise DataError(
             f"{file}: column '{time_col}'{_series_name(names, int(codes[off[0]]))} is not on a regular "
             f"{freq.label} grid ({describe_lines(lines[off])}, e.g. {times[off[0]]}); resample the data to one step"
         )
-    flat, report.filled_rows = grid.fill_grid(codes, idx, values, starts, freq)
+    flat, report.filled_rows = grid.fill_grid(codes, idx, values, starts, freq, times)
     flat, report.trimmed_rows, empty = grid.trim_incomplete_ends(flat)
     if empty.size:
         raise DataError(f"{file}: series '{names[empty[0]]}' has no row with every value column filled")

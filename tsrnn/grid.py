@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .timefreq import Frequency
+from .timefreq import PIECE, Frequency
 
 
 @dataclass
@@ -29,8 +29,19 @@ class Flat:
 def series_starts(codes: np.ndarray, times: np.ndarray, n_series: int) -> np.ndarray:
     """The first timestamp of every series."""
     start = np.full(n_series, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(start, codes, times.astype(np.int64))
+    np.minimum.at(start, codes, times.view(np.int64))
     return start.astype("datetime64[us]")
+
+
+def rows_on_grid(times: np.ndarray, codes: np.ndarray, starts: np.ndarray,
+                 freq: Frequency) -> tuple[np.ndarray, np.ndarray]:
+    """grid_index of every row against its series' start, a piece of rows at a time."""
+    idx = np.empty(len(times), dtype=np.int64)
+    on = np.empty(len(times), dtype=bool)
+    for a in range(0, len(times), PIECE):
+        b = min(a + PIECE, len(times))
+        idx[a:b], on[a:b] = grid_index(times[a:b], starts[codes[a:b]], freq)
+    return idx, on
 
 
 def grid_index(times: np.ndarray, start: np.ndarray, freq: Frequency) -> tuple[np.ndarray, np.ndarray]:
@@ -63,12 +74,17 @@ def grid_times(start: np.ndarray, idx: np.ndarray, freq: Frequency) -> np.ndarra
 
 
 def fill_grid(codes: np.ndarray, idx: np.ndarray, values: np.ndarray, starts: np.ndarray,
-              freq: Frequency) -> tuple[Flat, int]:
-    """Scatter rows onto each series' full grid (missing steps are NaN); return it and the steps inserted."""
+              freq: Frequency, times: np.ndarray | None = None) -> tuple[Flat, int]:
+    """Scatter rows onto each series' full grid (missing steps are NaN); return it and the steps inserted.
+
+    With `times`, rows are taken to be sorted by series and time without duplicates: when no step is missing,
+    they already are the grid and are kept as they are."""
     n_series = len(starts)
     length = np.zeros(n_series, dtype=np.int64)
     np.maximum.at(length, codes, idx + 1)
     offsets = np.concatenate([[0], np.cumsum(length)])
+    if times is not None and offsets[-1] == len(values):
+        return Flat(offsets, times, values), 0
     full = np.full((int(offsets[-1]), values.shape[1]), np.nan)
     full[offsets[codes] + idx] = values
     series_of_row = np.repeat(np.arange(n_series), length)
@@ -83,6 +99,8 @@ def trim_incomplete_ends(flat: Flat) -> tuple[Flat, int, np.ndarray]:
     Returns the trimmed grid, the rows dropped, and the codes of series with no complete row at all."""
     complete = ~np.isnan(flat.values).any(axis=1)
     n = len(flat.offsets) - 1
+    if complete.all():
+        return flat, 0, np.zeros(0, dtype=np.int64)
     series_of_row = np.repeat(np.arange(n), np.diff(flat.offsets))
     pos = np.arange(len(complete))
     first = np.full(n, np.iinfo(np.int64).max)

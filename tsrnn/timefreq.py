@@ -24,6 +24,8 @@ _ISO_FORMATS = (
 _AMBIGUOUS = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})")
 
 US = 1_000_000  # microseconds per second
+PIECE = 1 << 20
+"""Rows per piece for arithmetic over every timestamp, so a long file's temporaries stay small."""
 DAY = 86_400 * US
 
 
@@ -54,6 +56,11 @@ _DEFAULT_HORIZON = {"1h": 24, "1d": 14, "1bd": 10, "1w": 13, "1mo": 12, "3mo": 8
 
 def parse_times(values: pl.Series, file: str, lines: np.ndarray) -> tuple[np.ndarray, bool]:
     """Parse ISO dates or datetimes to datetime64[us]; return (times, utc)."""
+    if values.dtype == pl.Date:  # parsed while reading, without a gap
+        return values.cast(pl.Datetime("us")).to_numpy(), False
+    fast = _parse_clean(values)
+    if fast is not None:
+        return fast, False
     text = values.str.strip_chars()
     missing = text.is_null() | (text == "")
     if missing.any():
@@ -91,7 +98,20 @@ def parse_times(values: pl.Series, file: str, lines: np.ndarray) -> tuple[np.nda
             f"{file}: column '{values.name}' has unparseable timestamps on {describe_lines(lines[bad_mask])} "
             f"(e.g. {', '.join(repr(v) for v in first)}); fix them or remove those rows"
         )
-    return parsed.to_numpy().astype("datetime64[us]"), bool(utc.all())
+    return parsed.to_numpy().astype("datetime64[us]", copy=False), bool(utc.all())
+
+
+def _parse_clean(values: pl.Series) -> np.ndarray | None:
+    """A column of local ISO timestamps that all parse as they are, without a copy of the text; else None
+    (then parse_times cleans the text and names the bad rows)."""
+    sample = values.drop_nulls().head(200).to_list()
+    fmt = _pick_format(sample, min_share=1.0)
+    if fmt is None or any(_AMBIGUOUS.match(s) for s in sample) or values.str.ends_with("Z").any():
+        return None
+    parsed = values.str.to_datetime(None if fmt == "iso" else fmt, time_unit="us", strict=False)
+    if parsed.null_count():
+        return None
+    return parsed.to_numpy().astype("datetime64[us]", copy=False)
 
 
 def looks_like_time(values: pl.Series) -> bool:
@@ -110,12 +130,16 @@ def _pick_format(sample: list[str], min_share: float = 0.5) -> str | None:
 
 def infer_frequency(times: np.ndarray, codes: np.ndarray | None = None, file: str = "") -> Frequency:
     """Infer one frequency from the most common step within series (rows sorted by series, then time)."""
-    same = np.ones(max(len(times) - 1, 0), dtype=bool) if codes is None else codes[1:] == codes[:-1]
-    diffs = np.diff(times.astype(np.int64))[same]
+    steps = []
+    for a in range(0, max(len(times) - 1, 0), PIECE):  # in pieces: a long file's temporaries stay small
+        b = min(a + PIECE, len(times) - 1)
+        diffs = np.diff(times[a:b + 1].view(np.int64))
+        steps.append(diffs if codes is None else diffs[codes[a + 1:b + 1] == codes[a:b]])
+    diffs = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
     if diffs.size == 0:
         raise DataError(f"{file}: too few rows to infer a frequency")
-    values, counts = np.unique(diffs, return_counts=True)
-    step = int(values[np.argmax(counts)])
+    counts = pl.Series("step", diffs).value_counts().sort(["count", "step"], descending=[True, False])
+    step = int(counts["step"][0])  # the most common step; the smallest of a tie
     days = step / DAY
     all_times = times
     if 28 <= days <= 31 or 89 <= days <= 92 or 181 <= days <= 184 or 365 <= days <= 366:
@@ -143,13 +167,16 @@ def infer_frequency(times: np.ndarray, codes: np.ndarray | None = None, file: st
 
 
 def _calendar(months: int, times: np.ndarray, file: str) -> Frequency:
-    days = times.astype("datetime64[D]")
-    if np.any(times != days.astype("datetime64[us]")):
-        raise DataError(f"{file}: monthly or longer steps must be whole dates without a time of day")
-    month_start = days.astype("datetime64[M]").astype("datetime64[D]")
-    month_end = (days.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+    starts = ends = 0
+    for a in range(0, len(times), PIECE):
+        days = times[a:a + PIECE].astype("datetime64[D]")
+        if np.any(times[a:a + PIECE] != days.astype("datetime64[us]")):
+            raise DataError(f"{file}: monthly or longer steps must be whole dates without a time of day")
+        month = days.astype("datetime64[M]")
+        starts += int(np.count_nonzero(days == month.astype("datetime64[D]")))
+        ends += int(np.count_nonzero(days == (month + 1).astype("datetime64[D]") - 1))
     # The majority convention wins; rows off it are reported with their lines by the grid check.
-    end = bool(np.mean(days == month_end) > np.mean(days == month_start))
+    end = ends > starts
     label, season, code = {1: ("monthly", 12, "1mo"), 3: ("quarterly", 4, "3mo"), 6: ("half-yearly", 2, "6mo"),
                            12: ("yearly", 1, "1y")}[months]
     return Frequency(code, label + (" (month end)" if end else ""), season, months=months, month_end=end)

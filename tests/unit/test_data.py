@@ -109,3 +109,90 @@ def test_long_gap_is_refused_with_its_span() -> None:
         load_series(DATA / "long_gap.csv", DataConfig(max_gap=24))
     msg = str(info.value)
     assert "long_gap.csv" in msg and "30 consecutive steps" in msg and "2005-01-01" in msg and "2007-06-01" in msg
+
+
+def _long_file(path: Path, series: int = 3, length: int = 1000, id_fmt: str = "s{}") -> Path:
+    """A long-format daily file, series one after another, values i + step / 10."""
+    rows = ["date,id,value"]
+    days = np.datetime64("2020-01-01") + np.arange(length)
+    for i in range(series):
+        rows += [f"{d},{id_fmt.format(i)},{i + t / 10}" for t, d in enumerate(days)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_typed_read_equals_text_read(tmp_path: Path) -> None:
+    """A long file parsed as it is read (dates, categorical ids, numbers) loads exactly as its text would."""
+    from tsrnn import csvio
+
+    path = _long_file(tmp_path / "long.csv")
+    typed = csvio.read_raw(path, typed=True, ids=["id"], times=["date"])
+    assert [str(t) for t in typed.frame.dtypes] == ["Date", "Categorical", "Float64"]
+    s = load_series(path)
+    assert s.ids == ["s0", "s1", "s2"] and s.freq.code == "1d"
+    assert s.times[2][0] == np.datetime64("2020-01-01") and len(s.times[2]) == 1000
+    np.testing.assert_allclose(s.values[1][:, 0], 1 + np.arange(1000) / 10, rtol=1e-6)
+
+
+def test_numeric_ids_stay_names(tmp_path: Path) -> None:
+    s = load_series(_long_file(tmp_path / "ids.csv", series=2, length=30, id_fmt="{}"))
+    assert s.ids == ["0", "1"]
+
+
+def test_interleaved_series_are_grouped(tmp_path: Path) -> None:
+    rows = ["date,id,value"] + [f"2020-01-{d:02d},{s},{d}" for d in range(1, 21) for s in ("b", "a")]
+    (tmp_path / "mixed.csv").write_text("\n".join(rows) + "\n")
+    s = load_series(tmp_path / "mixed.csv")
+    assert s.ids == ["b", "a"] and s.lengths.tolist() == [20, 20]
+    assert not s.report.sorted_rows
+
+
+@pytest.mark.parametrize(("bad", "shown"), [("abc", "'abc'"), ("inf", "'inf'"), ("NaNx", "'NaNx'")])
+def test_bad_value_after_the_sample_is_named_with_its_line(tmp_path: Path, bad: str, shown: str) -> None:
+    """The typed read samples the first rows; a bad cell further down still gets the text path's message."""
+    path = _long_file(tmp_path / "late.csv", series=3, length=1000)
+    lines = path.read_text().splitlines()
+    lines[2500] = lines[2500].rsplit(",", 1)[0] + f",{bad}"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as err:
+        load_series(path)
+    assert "late.csv" in err.value.message and "line 2501" in err.value.message and shown in err.value.message
+
+
+def test_bad_date_after_the_sample_is_named_with_its_line(tmp_path: Path) -> None:
+    path = _long_file(tmp_path / "late_date.csv", series=3, length=1000)
+    lines = path.read_text().splitlines()
+    lines[2600] = "2021-02-30" + lines[2600][10:]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"line 2601.*'2021-02-30'"):
+        load_series(path)
+
+
+def test_file_is_checked_piece_by_piece(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Field counts and UTF-8 are checked in pieces that end at line ends; the line and offset stay exact."""
+    from tsrnn import csvio
+
+    monkeypatch.setattr(csvio, "CHUNK", 37)
+    path = tmp_path / "pieces.csv"
+    rows = ["time,value", *(f"2020-01-{d:02d},{d}" for d in range(1, 29))]
+    path.write_text("\n".join(rows) + "\n")
+    assert load_series(path).lengths.tolist() == [28]
+    rows[20] += ",7"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="line 21 has 3 fields, expected 2"):
+        load_series(path)
+    data = ("\n".join(rows[:20]) + "\n").encode()
+    path.write_bytes(data + b"2020-01-20,\xff\n")
+    with pytest.raises(DataError, match=f"bad byte at offset {len(data) + 11}"):
+        load_series(path)
+
+
+def test_preview_shows_cells_as_written(tmp_path: Path) -> None:
+    """The typed read keeps the first and last rows as text for display ('1.50', not 1.5)."""
+    rows = ["time;value", *(f"2020-01-{d:02d};{d}.50" for d in range(1, 29)), "2020-01-29;", "2020-01-30;7.25"]
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
+    preview = load_series(tmp_path / "p.csv").raw_preview
+    assert preview is not None
+    assert preview.rows()[0] == ("2020-01-01", "1.50") and preview.rows()[-2:] == [("2020-01-29", None),
+                                                                                   ("2020-01-30", "7.25")]
+    assert preview.height == 10

@@ -107,13 +107,13 @@ class DataView(Horizontal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, path: Path, config: DataConfig) -> None:
-        from tsrnn.csvio import read_raw
+        from tsrnn.csvio import read_header
         from tsrnn.data import load_series
 
         columns: list[str] = []
         data, error = None, None
         try:
-            columns = list(read_raw(path).frame.columns)
+            columns = read_header(path)
             data = load_series(path, config)
         except TsrnnError as exc:
             error = exc

@@ -101,8 +101,8 @@ def _typed_preview(p: Path, delimiter: str, frame: pl.DataFrame) -> pl.DataFrame
         fh.seek(max(0, size - (1 << 16)))
         end = fh.read().decode("utf-8", errors="replace").splitlines()
     lines = (line for line in end[1:] if line.strip())
-    rows = [r for r in csv.reader(lines, delimiter=delimiter) if len(r) == frame.width]
-    rows = [[cell if cell.strip() else None for cell in r] for r in rows[-PREVIEW_ROWS:]]
+    parsed = [r for r in csv.reader(lines, delimiter=delimiter) if len(r) == frame.width]
+    rows = [[cell if cell.strip() else None for cell in r] for r in parsed[-PREVIEW_ROWS:]]
     tail = pl.DataFrame(rows, schema=dict.fromkeys(head.columns, pl.String), orient="row")
     return pl.concat([head.head(PREVIEW_ROWS), tail])
 

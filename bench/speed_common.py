@@ -60,7 +60,7 @@ class Settings:
         if quick:
             # 5,200 windows keep 20+ full steps at batch 256, so tsrnn's MIN_STEPS cycling stays out of it.
             return cls(True, threads, 5_200, 3, 20, 3, 1024, 2, 3, series or 5_000, 3)
-        return cls(False, threads, 10_000, 8, 50, 9, 1024, 3, 7, series or 100_000, 5)
+        return cls(False, threads, 10_000, 8, 50, 9, 1024, 5, 7, series or 100_000, 5)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -424,7 +425,14 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return 0
 
 
+POLARS_ALLOCATOR = "dirty_decay_ms:0,muzzy_decay_ms:0"
+"""polars' jemalloc returns freed pages to the system at once instead of keeping them for a while (polars
+puts its own default first; the last setting wins): forecasting a 188 MiB long CSV then peaks at about 560 MiB
+instead of 820–960 MiB, at the same speed."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("_RJEM_MALLOC_CONF", POLARS_ALLOCATOR)  # read when polars loads, which is later
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -173,8 +173,8 @@ def _calendar(months: int, times: np.ndarray, file: str) -> Frequency:
     # reported with their lines by the grid check.
     days = times[:: -(-len(times) // PIECE)].astype("datetime64[D]")
     month = days.astype("datetime64[M]")
-    end = np.count_nonzero(days == (month + 1).astype("datetime64[D]") - 1) > \
-        np.count_nonzero(days == month.astype("datetime64[D]"))
+    end = int(np.count_nonzero(days == (month + 1).astype("datetime64[D]") - 1)) > \
+        int(np.count_nonzero(days == month.astype("datetime64[D]")))
     label, season, code = {1: ("monthly", 12, "1mo"), 3: ("quarterly", 4, "3mo"), 6: ("half-yearly", 2, "6mo"),
                            12: ("yearly", 1, "1y")}[months]
     return Frequency(code, label + (" (month end)" if end else ""), season, months=months, month_end=end)

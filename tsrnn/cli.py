@@ -196,6 +196,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     exp = train_experiment(data, mc, tc, season=args.season, on_epoch=progress)
     if progress:
         progress.close(exp.result.stopped)
+        print(f"{exp.result.samples_per_s:,.0f} training windows/s on {exp.result.device} "
+              f"({tc.threads or os.cpu_count()} torch threads)", file=sys.stderr)
     export = exp.export(args.out)
     drift = None
     if args.quantize:
@@ -215,6 +217,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             "stopped": exp.result.stopped,
             "seconds": round(seconds, 3),
             "train_seconds": round(exp.result.seconds, 3),
+            "samples_per_s": round(exp.result.samples_per_s, 1),
+            "torch_threads": tc.threads or os.cpu_count(),
             "device": exp.result.device,
             "device_note": exp.result.device_note,
             "model": mc.to_dict(),
@@ -275,7 +279,8 @@ class ProgressBar:
         done = int(self.width * info.epoch / info.epochs)
         bar = "#" * done + "-" * (self.width - done)
         line = (f"[{bar}] epoch {info.epoch}/{info.epochs}  train {info.train_loss:.4f}  val {info.val_loss:.4f}"
-                f"  best {info.best_val:.4f}  {info.elapsed:.0f}s, <= {info.eta:.0f}s left")
+                f"  best {info.best_val:.4f}  {info.samples_per_s:,.0f} windows/s  {info.elapsed:.0f}s, "
+                f"<= {info.eta:.0f}s left")
         if self.tty:
             sys.stderr.write("\r" + line + "\x1b[K")
         elif info.epoch == 1 or info.epoch % 10 == 0:

@@ -54,6 +54,11 @@ class TrainResult:
     def epochs_run(self) -> int:
         return len(self.history)
 
+    @property
+    def samples_per_s(self) -> float:
+        """Training windows per second, the median over the epochs (each epoch's validation pass included)."""
+        return float(np.median([h.samples_per_s for h in self.history])) if self.history else 0.0
+
 
 ProgressFn = Callable[[EpochInfo], None]
 StopFn = Callable[[], bool]

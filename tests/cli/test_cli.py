@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,7 @@ def test_train_json_reports_metrics_and_export(trained: tuple[Path, dict]) -> No
     assert (work / report["export_path"]).is_file()
     assert report["parity_max_rel_error"] < 1e-4 and report["epochs_run"] >= 1
     assert report["model"]["input_len"] == 10 and report["model"]["horizon"] == 5  # yearly defaults
+    assert report["samples_per_s"] > 0 and report["torch_threads"] == os.cpu_count()
 
 
 def test_forecast_and_inspect(trained: tuple[Path, dict], tmp_path: Path) -> None:
@@ -60,6 +62,7 @@ def test_train_prints_table_on_long_format(tmp_path: Path) -> None:
               "--epochs", "2", "--out", tmp_path / "t.onnx", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "12 series" in out.stderr and "quarterly" in out.stderr
+    assert re.search(r"[\d,]+ training windows/s on cpu \(\d+ torch threads\)", out.stderr), out.stderr
     assert "seasonal_naive" in out.stdout and "max abs error" in out.stdout
     fc = run("forecast", tmp_path / "t.onnx", DATA / "real" / "tourism_12_series.csv", "--json")
     rows = json.loads(fc.stdout)["forecast"]

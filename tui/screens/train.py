@@ -168,7 +168,8 @@ class TrainView(Vertical):
         if not self._stop.is_set():
             self.query_one("#train-status", Static).update(
                 f"epoch {info.epoch}/{info.epochs} · train {info.train_loss:.4f} · validation {info.val_loss:.4f} "
-                f"(best {info.best_val:.4f}) · lr {info.lr:.2g} · {seconds(info.eta)} left at most"
+                f"(best {info.best_val:.4f}) · lr {info.lr:.2g} · {info.samples_per_s:,.0f} windows/s · "
+                f"{seconds(info.eta)} left at most"
             )
         self.query_one(LossPlot).show_losses(msg.train, msg.val)
 

@@ -226,11 +226,15 @@ class TsrnnApp(App[None]):
 
     def _show_compare_settings(self) -> None:
         try:
-            model_cfg, train_cfg = self.query_one(ModelView).configs()
+            model, compare = self.query_one(ModelView), self.query_one(CompareView)
+        except NoMatches:
+            return  # a late message while the app closes: its widgets are gone
+        try:
+            model_cfg, train_cfg = model.configs()
         except ConfigError as exc:
-            self.query_one(CompareView).show_settings(None, None, for_tui(exc.message))
+            compare.show_settings(None, None, for_tui(exc.message))
         else:
-            self.query_one(CompareView).show_settings(model_cfg, train_cfg)
+            compare.show_settings(model_cfg, train_cfg)
 
     async def on_compare_view_start_requested(self) -> None:
         await self.action_compare()

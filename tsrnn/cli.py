@@ -26,7 +26,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {"cell": "lstm", "layers": 2, "hidden": 64, "ta
 
 EPILOG_DEFAULTS = """\
 defaults when not given:
-  --input-len   2 seasons or 2 horizons, whichever is longer (monthly: 24, weekly: 104, 30 min: 96)
+  --input-len   2 seasons or 2 horizons, whichever is longer (monthly: 24, weekly: 104, 30 min: 96);
+                one cycle instead where the series has a longer cycle the calendar does not explain
+                (monthly sunspots: 125)
   --horizon     by frequency: 30 min 48, hourly 24, daily 14, business days 10, weekly 13,
                 monthly 12, quarterly 8, yearly 5
   --season      by frequency: 30 min 48, hourly 24, daily 7, business days 5, weekly 52,

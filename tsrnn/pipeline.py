@@ -104,11 +104,59 @@ def variant_name(c: ModelConfig) -> str:
     return f"{'bi' if c.bidirectional else ''}{c.cell}{c.num_layers}x{c.hidden_size}{suffix}"
 
 
+CYCLE_MIN_ACF = 0.3
+"""A cycle counts when the autocorrelation at its period is at least this."""
+
+
+def detected_cycle(data: SeriesSet) -> int | None:
+    """The period, in steps, of a strong cycle that the calendar does not explain (the ~11-year sunspot cycle
+    in monthly data): no multiple of the season nor of a year. From the first target of the first series; None
+    when there is none. The highest autocorrelation after its first drop below zero, up to a quarter of the
+    series."""
+    v = data.values[0][:, 0].astype(np.float64)
+    n = len(v)
+    if n < 40:
+        return None
+    x = v - v.mean()
+    spec = np.fft.rfft(x, 2 * n)
+    acf = np.fft.irfft(spec * np.conj(spec))[: n // 4]
+    if acf[0] <= 0:
+        return None
+    acf = acf / acf[0]
+    below = np.flatnonzero(acf < 0)
+    if not below.size:
+        return None  # a trend or one slow swing: no cycle to see
+    lag = int(below[0] + np.argmax(acf[below[0]:]))
+    if acf[lag] < CYCLE_MIN_ACF or _calendar_bound(lag, data.freq.season) or \
+            _calendar_bound(lag, data.freq.steps_per_year):
+        return None
+    return lag
+
+
+def _calendar_bound(lag: int, period: float) -> bool:
+    """Whether lag is within 3 % (at least one step) of a whole number of periods."""
+    if period <= 1:
+        return False
+    k = max(1, round(lag / period))
+    return abs(lag - k * period) <= max(1.0, 0.03 * k * period)
+
+
+def default_input_len(data: SeriesSet, horizon: int | None = None) -> int:
+    """Two seasons or two horizons (the frequency's default), or one detected cycle when the series has a longer
+    one that is not calendar-bound and the data is long enough for it."""
+    base = data.freq.default_input_len()
+    cycle = detected_cycle(data)
+    if cycle is None or cycle <= base:
+        return base
+    return cycle if check_fit(data, cycle, horizon or data.freq.default_horizon()) is None else base
+
+
 def model_config(data: SeriesSet, input_len: int | None = None, horizon: int | None = None,
                  **kwargs: Any) -> ModelConfig:
-    """A ModelConfig sized for the data, with frequency-based defaults for window and horizon."""
+    """A ModelConfig sized for the data, with defaults for window (default_input_len) and horizon (by
+    frequency)."""
     return ModelConfig(
-        input_len=input_len or data.freq.default_input_len(),
+        input_len=input_len or default_input_len(data, horizon),
         horizon=horizon or data.freq.default_horizon(),
         n_inputs=len(data.channels),
         n_targets=len(data.targets),

@@ -44,6 +44,15 @@ class Frequency:
     """Step in months for calendar frequencies."""
     month_end: bool = False
 
+    @property
+    def steps_per_year(self) -> float:
+        """About how many steps make a year."""
+        if self.months:
+            return 12 / self.months
+        if self.code == "1bd":
+            return 261.0
+        return 365.25 * DAY / self.step_us if self.step_us else 1.0
+
     def default_horizon(self) -> int:
         return _DEFAULT_HORIZON.get(self.code, max(self.season, 8) if self.season > 1 else 8)
 

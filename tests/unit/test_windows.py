@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from tsrnn.data import load_series
+from tsrnn.data import SeriesSet, load_series
 from tsrnn.errors import DataError
 from tsrnn.windows import make_windows, split_series
 
@@ -35,3 +37,34 @@ def test_too_short_says_how_many_rows() -> None:
     data = load_series("demo")
     with pytest.raises(DataError, match=r"144 rows but needs at least 180.*--input-len"):
         split_series(data, input_len=120, horizon=12, val_len=36)
+
+
+def _monthly(path: Path, values: np.ndarray) -> SeriesSet:
+    times = np.datetime64("1900-01", "M") + np.arange(len(values))
+    path.write_text("time,value\n" + "\n".join(f"{t}-01,{v:.4f}" for t, v in zip(times, values, strict=True)))
+    return load_series(path)
+
+
+def test_default_window_covers_a_cycle_the_calendar_does_not_explain(tmp_path: Path) -> None:
+    """Real sunspots: the ~11-year cycle (about 125 months in the autocorrelation) becomes the default window
+    instead of two years; a calendar-bound cycle, a trend, or data too short for the cycle's window keep the
+    frequency's default."""
+    from tsrnn.pipeline import default_input_len, detected_cycle, model_config
+
+    real = Path(__file__).parents[1] / "data" / "real"
+    sun = load_series(real / "sunspots_monthly.csv")
+    assert sun.freq.default_input_len() == 24 and 120 <= detected_cycle(sun) <= 135
+    assert model_config(sun).input_len == default_input_len(sun) == detected_cycle(sun)
+    assert model_config(sun, input_len=24).input_len == 24
+    rng = np.random.default_rng(0)
+    steps = np.arange(600)
+    made = _monthly(tmp_path / "c50.csv", 10 + np.sin(2 * np.pi * steps / 50) + 0.1 * rng.standard_normal(600))
+    assert detected_cycle(made) in (49, 50, 51)
+    yearly = _monthly(tmp_path / "c36.csv", 10 + np.sin(2 * np.pi * steps / 36) + 0.1 * rng.standard_normal(600))
+    assert detected_cycle(yearly) is None and default_input_len(yearly) == 24  # three years: calendar-bound
+    trend = _monthly(tmp_path / "trend.csv", steps * 0.5 + rng.standard_normal(600))
+    assert detected_cycle(trend) is None
+    assert default_input_len(made) == detected_cycle(made)
+    assert default_input_len(made, horizon=200) == 24  # 50 + 3 x 200 steps are more than the 600 there are
+    lynx = load_series(real / "lynx_annual.csv")
+    assert default_input_len(lynx) == lynx.freq.default_input_len() == 10  # its 10-year cycle is the default

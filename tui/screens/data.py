@@ -226,6 +226,8 @@ class DataView(Horizontal):
             fl.add_options([(c, c, c in features) for c in values if c not in targets])
 
     def _show_summary(self, data: SeriesSet) -> None:
+        from tsrnn.pipeline import default_input_len
+
         rep = data.report
         start, end = data.span()
         filled = sum(rep.filled_cells.values())
@@ -244,7 +246,7 @@ class DataView(Horizontal):
             f"inputs      {_escape(', '.join(data.channels))}",
             f"filled      {filled} missing values interpolated",
             f"gaps        {gaps}",
-            f"defaults    window {data.freq.default_input_len()}, horizon {data.freq.default_horizon()}",
+            f"defaults    window {default_input_len(data)}, horizon {data.freq.default_horizon()}",
         ]
         notes = rep.notes()
         lines.append("notes       " + (_escape("; ".join(notes)) if notes else "none"))

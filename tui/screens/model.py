@@ -122,7 +122,9 @@ class ModelView(Horizontal):
     def set_data(self, data: SeriesSet | None) -> None:
         self.data = data
         if data is not None:
-            self.query_one("#input_len", Input).placeholder = f"{data.freq.default_input_len()} (default)"
+            from tsrnn.pipeline import default_input_len
+
+            self.query_one("#input_len", Input).placeholder = f"{default_input_len(data)} (default)"
             self.query_one("#horizon", Input).placeholder = f"{data.freq.default_horizon()} (default)"
         self.validate()
 
@@ -189,10 +191,10 @@ class ModelView(Horizontal):
             except ConfigError as exc:
                 errors[f.id] = for_tui(exc.message)
         if self.data is not None and not ({"input_len", "horizon"} & errors.keys()):
-            from tsrnn.pipeline import check_fit
+            from tsrnn.pipeline import check_fit, default_input_len
 
-            input_len = values["input_len"] or self.data.freq.default_input_len()
             horizon = values["horizon"] or self.data.freq.default_horizon()
+            input_len = values["input_len"] or default_input_len(self.data, horizon)
             if input_len < 2:
                 errors["input_len"] = "window scaling needs an input window of at least 2"
             else:

@@ -199,7 +199,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if progress:
         progress.close(exp.result.stopped)
         print(f"{exp.result.samples_per_s:,.0f} training windows/s on {exp.result.device} "
-              f"({tc.threads or os.cpu_count()} torch threads)", file=sys.stderr)
+              f"({exp.result.threads} torch threads)", file=sys.stderr)
     export = exp.export(args.out)
     drift = None
     if args.quantize:
@@ -220,7 +220,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "seconds": round(seconds, 3),
             "train_seconds": round(exp.result.seconds, 3),
             "samples_per_s": round(exp.result.samples_per_s, 1),
-            "torch_threads": tc.threads or os.cpu_count(),
+            "torch_threads": exp.result.threads,
             "device": exp.result.device,
             "device_note": exp.result.device_note,
             "model": mc.to_dict(),

@@ -65,13 +65,16 @@ def read_raw(path: str | os.PathLike[str], typed: bool = False, ids: Collection[
     quoted, lines = _scan(p, delimiter)
     if quoted:
         lines = _check_fields(p, _decode(p, p.read_bytes().removeprefix(b"\xef\xbb\xbf")), delimiter)
-    frame = _read_typed(p, delimiter, set(ids), set(times)) if typed and not quoted else None
+    frame = None
+    if typed and not quoted:
+        sample = _drop_empty_rows(pl.read_csv(p, separator=delimiter, infer_schema=False, n_rows=SAMPLE_ROWS))
+        frame = _read_typed(p, delimiter, sample, set(ids), set(times))
     if frame is None:
-        frame = pl.read_csv(p, separator=delimiter, infer_schema=False)
+        frame = _drop_empty_rows(pl.read_csv(p, separator=delimiter, infer_schema=False))
         preview = _ends(frame)
     else:
-        preview = _typed_preview(p, delimiter, frame)
-    frame = _drop_empty_rows(frame)
+        frame = _drop_empty_rows(frame)
+        preview = _typed_preview(p, delimiter, sample, frame)
     if frame.height != len(lines):  # polars and csv disagree (blank lines): fall back to indices
         lines = np.arange(2, frame.height + 2, dtype=lines.dtype)
     names = {c: c.strip() for c in frame.columns}
@@ -84,16 +87,15 @@ def _drop_empty_rows(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _ends(frame: pl.DataFrame) -> pl.DataFrame:
-    frame = _drop_empty_rows(frame)
     if frame.height <= 2 * PREVIEW_ROWS:
         return frame
     return pl.concat([frame.head(PREVIEW_ROWS), frame.tail(PREVIEW_ROWS)])
 
 
-def _typed_preview(p: Path, delimiter: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """The first and last rows as text: the head from a short text read, the tail from the file's last bytes
+def _typed_preview(p: Path, delimiter: str, sample: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """The first and last rows as text: the head from the text sample, the tail from the file's last bytes
     (a typed read holds numbers and dates, not the cells as written)."""
-    head = _ends(pl.read_csv(p, separator=delimiter, infer_schema=False, n_rows=4 * PREVIEW_ROWS))
+    head = _ends(sample)
     if frame.height <= 2 * PREVIEW_ROWS:
         return head
     size = p.stat().st_size
@@ -114,9 +116,10 @@ def _head_text(p: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _read_typed(p: Path, delimiter: str, ids: set[str], times: set[str]) -> pl.DataFrame | None:
-    """The file with number, date and id columns parsed, or None when it must be read as text."""
-    sample = pl.read_csv(p, separator=delimiter, infer_schema=False, n_rows=SAMPLE_ROWS)
+def _read_typed(p: Path, delimiter: str, sample: pl.DataFrame, ids: set[str],
+                times: set[str]) -> pl.DataFrame | None:
+    """The file with number, date and id columns parsed (as the text sample of its first rows suggests), or
+    None when it must be read as text."""
     schema: dict[str, pl.DataType] = {}
     for c in sample.columns:
         name = c.strip()
@@ -183,14 +186,22 @@ def _check_fields(p: Path, text: str, delimiter: str) -> np.ndarray:
         if not any(field.strip() for field in row):
             continue  # blank line
         if len(row) != width:
-            raise DataError(
-                f"{p.name}: line {reader.line_num} has {len(row)} fields, expected {width} "
-                f"({DELIMITER_NAMES[delimiter]}-separated header: {', '.join(header)}); fix or remove that line"
-            )
+            raise _ragged(p, reader.line_num, len(row), header, delimiter)
         lines.append(reader.line_num)
     if not lines:
-        raise DataError(f"{p.name}: only a header row (line {start}); the file has no data rows")
+        raise _header_only(p, start)
     return np.asarray(lines, dtype=np.int64)
+
+
+def _ragged(p: Path, line: int, fields: int, header: list[str], delimiter: str) -> DataError:
+    return DataError(
+        f"{p.name}: line {line} has {fields} fields, expected {len(header)} "
+        f"({DELIMITER_NAMES[delimiter]}-separated header: {', '.join(header)}); fix or remove that line"
+    )
+
+
+def _header_only(p: Path, line: int) -> DataError:
+    return DataError(f"{p.name}: only a header row (line {line}); the file has no data rows")
 
 
 def _scan(p: Path, delimiter: str) -> tuple[bool, np.ndarray]:
@@ -198,7 +209,7 @@ def _scan(p: Path, delimiter: str) -> tuple[bool, np.ndarray]:
     non-blank line. Returns whether it holds quotes (then csv must check it) and the line number of each
     data row."""
     width = header_line = 0
-    header_text = ""
+    header: list[str] = []
     rows: list[np.ndarray] = []
     done_lines = 0
     offset = 0
@@ -225,7 +236,7 @@ def _scan(p: Path, delimiter: str) -> tuple[bool, np.ndarray]:
                 if filled.size:
                     h = int(filled[0])
                     width, header_line = int(fields[h]), int(numbers[h])
-                    header_text = piece.split(b"\n")[h].decode().strip()
+                    header = piece.split(b"\n")[h].decode().strip().split(delimiter)
                     if width < 2:
                         return True, np.zeros(0, dtype=np.int64)  # one-column header: csv words the error
                     blank[: h + 1] = True
@@ -233,11 +244,7 @@ def _scan(p: Path, delimiter: str) -> tuple[bool, np.ndarray]:
             bad = data_rows[fields[data_rows] != width]
             if bad.size:
                 i = int(bad[0])
-                raise DataError(
-                    f"{p.name}: line {numbers[i]} has {int(fields[i])} fields, expected {width} "
-                    f"({DELIMITER_NAMES[delimiter]}-separated header: {header_text.replace(delimiter, ', ')}); "
-                    "fix or remove that line"
-                )
+                raise _ragged(p, int(numbers[i]), int(fields[i]), header, delimiter)
             rows.append(numbers[data_rows])
             done_lines += len(fields)
             offset += len(piece)
@@ -245,7 +252,7 @@ def _scan(p: Path, delimiter: str) -> tuple[bool, np.ndarray]:
                 break
     lines = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     if not lines.size:
-        raise DataError(f"{p.name}: only a header row (line {header_line or 1}); the file has no data rows")
+        raise _header_only(p, header_line or 1)
     return False, lines
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .timefreq import PIECE, Frequency
+from .timefreq import Frequency, pieces
 
 
 @dataclass
@@ -38,8 +38,7 @@ def rows_on_grid(times: np.ndarray, codes: np.ndarray, starts: np.ndarray,
     """grid_index of every row against its series' start, a piece of rows at a time."""
     idx = np.empty(len(times), dtype=np.int64)
     on = np.empty(len(times), dtype=bool)
-    for a in range(0, len(times), PIECE):
-        b = min(a + PIECE, len(times))
+    for a, b in pieces(len(times)):
         idx[a:b], on[a:b] = grid_index(times[a:b], starts[codes[a:b]], freq)
     return idx, on
 

@@ -151,8 +151,9 @@ def format_drift(d: Drift) -> str:
     lines = [f"INT8 model: {d.int8_path} ({d.int8_bytes / 1024:.0f} KiB, float {d.float_bytes / 1024:.0f} KiB, "
              f"{size}); quantized ops: {', '.join(d.quantized_ops) or 'none'}"]
     if d.float_recurrent:
-        lines.append(f"the {'/'.join(d.float_recurrent)} layers stay float (ONNX Runtime quantizes only LSTM "
-                     "layers dynamically); only the dense head is INT8, so expect little gain: quantize LSTM models")
+        lines.append(f"the {'/'.join(d.float_recurrent)} layers of the small-batch graph stay float (ONNX Runtime "
+                     "quantizes only LSTM layers dynamically), so expect little gain at small batches; the "
+                     "large-batch graph's matrix products are INT8")
     if d.float_metrics and d.int8_metrics:
         lines.append("        MASE    sMAPE %   MAE        RMSE")
         for name, m in (("float", d.float_metrics), ("int8", d.int8_metrics)):

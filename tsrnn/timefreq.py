@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,12 @@ US = 1_000_000  # microseconds per second
 PIECE = 1 << 20
 """Rows per piece for arithmetic over every timestamp, so a long file's temporaries stay small."""
 DAY = 86_400 * US
+
+
+def pieces(n: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive pieces of at most PIECE rows covering n rows."""
+    for a in range(0, n, PIECE):
+        yield a, min(a + PIECE, n)
 
 
 @dataclass(frozen=True)
@@ -140,8 +147,7 @@ def _pick_format(sample: list[str], min_share: float = 0.5) -> str | None:
 def infer_frequency(times: np.ndarray, codes: np.ndarray | None = None, file: str = "") -> Frequency:
     """Infer one frequency from the most common step within series (rows sorted by series, then time)."""
     steps = []
-    for a in range(0, max(len(times) - 1, 0), PIECE):  # in pieces: a long file's temporaries stay small
-        b = min(a + PIECE, len(times) - 1)
+    for a, b in pieces(len(times) - 1):  # a long file's temporaries stay small
         diffs = np.diff(times[a:b + 1].view(np.int64))
         steps.append(diffs if codes is None else diffs[codes[a + 1:b + 1] == codes[a:b]])
     diffs = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
@@ -176,7 +182,7 @@ def infer_frequency(times: np.ndarray, codes: np.ndarray | None = None, file: st
 
 
 def _calendar(months: int, times: np.ndarray, file: str) -> Frequency:
-    if any(np.any(times[a:a + PIECE].view(np.int64) % DAY) for a in range(0, len(times), PIECE)):
+    if any(np.any(times[a:b].view(np.int64) % DAY) for a, b in pieces(len(times))):
         raise DataError(f"{file}: monthly or longer steps must be whole dates without a time of day")
     # The majority convention wins (counted on at most PIECE rows spread over the file); rows off it are
     # reported with their lines by the grid check.

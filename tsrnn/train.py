@@ -49,6 +49,8 @@ class TrainResult:
     device: str = "cpu"
     device_note: str | None = None
     """Why it trained on the CPU although CUDA was asked for."""
+    threads: int = 1
+    """torch's CPU threads while it trained."""
 
     @property
     def epochs_run(self) -> int:
@@ -110,7 +112,8 @@ def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: 
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(1, train_cfg.patience // 2))
     loss_fn = make_loss(model_cfg, train_cfg)
     gen = torch.Generator().manual_seed(train_cfg.seed)
-    result = TrainResult(model=model, device=str(device), device_note=device_fallback(train_cfg.device))
+    result = TrainResult(model=model, device=str(device), device_note=device_fallback(train_cfg.device),
+                         threads=torch.get_num_threads())
     best_state, best_val, since_best = copy.deepcopy(model.state_dict()), math.inf, 0
     start = time.perf_counter()
     try:

@@ -3,7 +3,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench bench-accuracy check venv clean
+.PHONY: run test fuzz bench bench-accuracy check venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,6 +19,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+fuzz: $(STAMP)
+	TSRNN_FUZZ=long $(PY) -m pytest -q tests/unit/test_loader_fuzz.py -p no:cacheprovider
 
 bench: $(STAMP)
 	$(PY) -m bench.bench_speed

@@ -29,7 +29,10 @@ import polars as pl
 from tsrnn.compare import Leaderboard, parse_variants, run_compare
 from tsrnn.config import DEFAULT_VARIANTS, DataConfig, TrainConfig
 from tsrnn.data import load_series
+from tsrnn.known import choose_known
 from tsrnn.pipeline import model_config
+
+from .statistical import mstl_mase
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,12 @@ class Case:
     input_len: int
     epochs: int
     last_rows: int | None = None
+    holidays: str | None = None
+    """--holidays for the calendar run (the country the data comes from)."""
+    mstl: tuple[int, ...] = ()
+    """Seasons of an MSTL reference on the same folds (statsforecast, when installed)."""
+    tz: str | None = None
+    """--tz for the calendar run (UTC data recorded in this zone)."""
 
 
 CASES = [
@@ -49,13 +58,15 @@ CASES = [
     Case("co2", "co2_weekly_mauna_loa.csv", "co2", 52, 13, 104, 20),
     Case("sunspots", "sunspots_monthly.csv", "sunspots", 1, 12, 132, 20),
     Case("us_gasoline", "us_gasoline_weekly.csv", "barrels", 52, 13, 104, 30),
-    Case("vic_elec (last 8760)", "vic_elec_halfhourly.csv", "demand", 48, 48, 96, 5, last_rows=8760),
+    Case("vic_elec (last 8760)", "vic_elec_halfhourly.csv", "demand", 48, 48, 96, 5, last_rows=8760,
+         holidays="AU:VIC", tz="Australia/Melbourne", mstl=(48, 336)),
 ]
 
 
 def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
-             loss: str = "mse", drop_last: int = 0) -> tuple[Leaderboard, float]:
-    """Compare every variant on one dataset; return the leaderboard and the seconds it took."""
+             loss: str = "mse", drop_last: int = 0, calendar: str = "none") -> tuple[Leaderboard, float, float | None]:
+    """Compare every variant on one dataset; return the leaderboard, the seconds it took and MSTL's MASE on the
+    same folds (None where the case has no MSTL reference or statsforecast is missing)."""
     path = data_dir / case.file
     if case.last_rows or drop_last:
         frame = pl.read_csv(path)
@@ -63,27 +74,31 @@ def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
         path = work / f"{path.stem}_last{case.last_rows}_drop{drop_last}.csv"
         frame.write_csv(path)
     data = load_series(path, DataConfig(targets=(case.target,)))
+    if calendar != "none":
+        data = data.with_known(choose_known(data.freq, data.times, calendar, case.holidays, case.tz))
     base = model_config(data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1)
     train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, lr=1e-3, seed=0, loss=loss)
     t0 = time.perf_counter()
     board = run_compare(data, parse_variants(variants), base, train_cfg, folds=folds, season=case.season,
                         out_dir=work / case.name.split()[0], export_best=False)
-    return board, time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    mstl = mstl_mase(data, case.input_len, case.horizon, folds, case.season, list(case.mstl)) if case.mstl else None
+    return board, seconds, mstl
 
 
-def table(results: list[tuple[Case, Leaderboard, float]], variants: list[str]) -> str:
-    """Markdown: one row per dataset, MASE per variant and baseline, the best marked."""
+def table(results: list[tuple[Case, Leaderboard, float, float | None]], variants: list[str]) -> str:
+    """Markdown: one row per dataset, MASE per variant and baseline, the best marked, MSTL where measured."""
     cols = [*variants, "naive", "seasonal_naive", "drift"]
-    lines = ["| dataset | m | H | L | epochs | " + " | ".join(cols) + " | best vs seasonal naive | seconds |",
-             "|" + "---|" * (len(cols) + 7)]
-    for case, board, seconds in results:
+    lines = ["| dataset | m | H | L | epochs | " + " | ".join(cols) + " | best vs seasonal naive | MSTL | seconds |",
+             "|" + "---|" * (len(cols) + 8)]
+    for case, board, seconds, mstl in results:
         mase = {r.name: r.metrics["mase"] for r in board.rows}
         best = board.best
         cells = [f"**{mase[c]:.3f}**" if c == best else f"{mase[c]:.3f}" for c in cols]
         ratio = mase[best] / mase["seasonal_naive"]
         verdict = f"{best} {ratio:.2f}x" + (" (beats)" if ratio < 1 else " (does not beat)")
         lines.append(f"| {case.name} | {case.season} | {case.horizon} | {case.input_len} | {case.epochs} | "
-                     + " | ".join(cells) + f" | {verdict} | {seconds:.0f} |")
+                     + " | ".join(cells) + f" | {verdict} | {'–' if mstl is None else f'{mstl:.3f}'} | {seconds:.0f} |")
     return "\n".join(lines)
 
 
@@ -100,6 +115,9 @@ def main() -> None:
                         help="ablation: end every series this many rows earlier, so the folds fall on other dates")
     parser.add_argument("--loss", default="mse", choices=("mse", "mae", "huber"),
                         help="ablation: training loss (prints only unless mse)")
+    parser.add_argument("--calendar", default="none", choices=("none", "auto"),
+                        help="auto: calendar features by frequency, and holidays where the data has a country; "
+                             "writes bench/accuracy_calendar.md beside the table without them")
     args = parser.parse_args()
     if not args.data_dir.is_dir():
         raise SystemExit(f"no data folder {args.data_dir}: pass --data-dir with the real datasets")
@@ -112,16 +130,21 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
-            board, seconds = run_case(case, args.data_dir, args.folds, args.variants, Path(tmp), args.loss,
-                                      args.drop_last)
+            board, seconds, mstl = run_case(case, args.data_dir, args.folds, args.variants, Path(tmp), args.loss,
+                                            args.drop_last, args.calendar)
             print(f"{case.name}: best {board.best} in {seconds:.0f} s", flush=True)
-            results.append((case, board, seconds))
+            results.append((case, board, seconds, mstl))
     names = [v.name for v in parse_variants(args.variants)]
     rows = table(results, names)
+    if args.calendar != "none" and args.out.name == "accuracy.md":
+        args.out = args.out.with_name("accuracy_calendar.md")
     if args.only and args.out.is_file() and not ablation:  # these datasets' rows new, the others' kept
         rows = merge_rows(args.out.read_text(), rows)
-    text = (f"# tsrnn accuracy: MASE, {args.folds}-origin rolling backtest\n\n" + __doc__.split("\n\n")[1] + "\n\n"
-            + rows + "\n")
+    title = f"MASE, {args.folds}-origin rolling backtest"
+    if args.calendar != "none":
+        title += (", with calendar features (--calendar auto) and, for vic_elec, Victorian public holidays "
+                  "(--holidays AU:VIC --tz Australia/Melbourne)")
+    text = f"# tsrnn accuracy: {title}\n\n" + __doc__.split("\n\n")[1] + "\n\n" + rows + "\n"
     print(text)
     if ablation:
         print(f"(ablation: loss {args.loss}; {args.out} left as it was)")

@@ -20,6 +20,8 @@ class Folds:
     horizon: int
     history: np.ndarray
     """(folds * series, input_len, channels): the input window before each origin, fold-major."""
+    known: np.ndarray | None
+    """(folds * series, input_len + horizon, known inputs), or None for data without known inputs."""
     actual: np.ndarray
     """(folds * series, horizon, targets)."""
     insample: list[np.ndarray]
@@ -46,15 +48,19 @@ def make_folds(data: SeriesSet, input_len: int, horizon: int, folds: int) -> Fol
             f"{data.path.name}: a backtest of {folds} folds x horizon {horizon} with input window {input_len} "
             f"needs {need} rows per series, the shortest has {shortest}; use fewer --folds or a shorter window"
         )
-    history, actual, insample = [], [], []
+    C = len(data.channels)
+    windows, actual, insample = [], [], []
     for k in range(folds):
         back = (folds - k) * horizon
-        for v in data.values:
+        for i in range(data.n_series):
+            v = data.model_values(i)
             origin = len(v) - back
-            history.append(v[origin - input_len:origin])
+            windows.append(v[origin - input_len:origin + horizon])
             actual.append(v[origin:origin + horizon, :n_t])
             insample.append(v[:origin, :n_t])
-    return Folds(folds, horizon, np.stack(history).astype(np.float32), np.stack(actual), insample)
+    w = np.stack(windows).astype(np.float32)
+    known = np.ascontiguousarray(w[:, :, C:]) if data.known is not None else None
+    return Folds(folds, horizon, np.ascontiguousarray(w[:, :input_len, :C]), known, np.stack(actual), insample)
 
 
 def fold_scores(folds: Folds, forecast: np.ndarray, season: int) -> list[dict[str, np.ndarray]]:

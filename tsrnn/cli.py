@@ -18,6 +18,8 @@ from typing import Any, Literal
 from . import __version__
 from .config import CELLS, DEFAULT_VARIANTS, DEVICES, LOSSES, SCALINGS, TASKS, DataConfig, TrainConfig
 from .errors import TsrnnError
+from .extras import needs_extras, require
+from .safeio import check_out_dir, check_out_path
 
 PRESETS: dict[str, dict[str, Any]] = {
     "classic-lstm": {"cell": "lstm", "layers": 1, "hidden": 64, "input_len": 10, "horizon": 1, "task": "direction"},
@@ -80,7 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_training_options(cmp)
     cmp.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
     cmp.set_defaults(func=cmd_compare)
-    return build_other_commands(parser, sub)
+    build_other_commands(parser, sub)
+    for command in sub.choices.values():  # --debug before or after the command
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks on errors")
+    return parser
 
 
 def add_model_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -126,6 +132,9 @@ def build_other_commands(parser: argparse.ArgumentParser, sub: Any) -> argparse.
     fc.add_argument("--threads", type=int,
                     help="CPU cores to use: slices of a large batch run at once, one single-threaded ONNX Runtime "
                          "call each (default: all cores)")
+    fc.add_argument("--allow-freq-mismatch", action="store_true",
+                    help="forecast data whose frequency differs from the model's (refused by default); the dates then "
+                         "follow the data's grid")
     fc.add_argument("--json", action="store_true", help="print one JSON object")
     fc.set_defaults(func=cmd_forecast)
 
@@ -159,11 +168,31 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
                    help="extra numeric input columns, or 'all'")
     g.add_argument("--time-col", metavar="COL", help="time column (default: found by name or by parsing)")
     g.add_argument("--id-col", metavar="COL", help="series id column for long format (default: id, unique_id, series)")
+    k = p.add_argument_group("calendar (inputs known in advance, computed from the timestamps)")
+    k.add_argument("--calendar", default="auto", metavar="auto|none|LIST",
+                   help="cyclic calendar features for the window and the horizon: auto (by frequency: sub-daily "
+                        "hour,dow; daily dow,doy; weekly woy; monthly month; quarterly quarter), none, or a list of "
+                        "hour, dow, "
+                        "dom, doy, woy, month, quarter (default: auto)")
+    k.add_argument("--holidays", metavar="CC[:SUB]",
+                   help="public-holiday flags (holiday, day before, day after) for a country and optional subdivision "
+                        "(ISO codes: AU:VIC, US, DE:BY); the dates are stored in the model")
+    k.add_argument("--tz", metavar="ZONE",
+                   help="read UTC timestamps in this IANA time zone for the calendar (e.g. Australia/Melbourne)")
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
                        seed=args.seed, device=args.device, loss=args.loss, threads=args.threads)
+
+
+def load_data(args: argparse.Namespace) -> Any:
+    """The CSV's series with the known inputs that --calendar, --holidays and --tz ask for."""
+    from .data import load_series
+    from .known import choose_known
+
+    data = load_series(args.data, data_config(args))
+    return data.with_known(choose_known(data.freq, data.times, args.calendar, args.holidays, args.tz))
 
 
 def data_config(args: argparse.Namespace) -> DataConfig:
@@ -173,15 +202,18 @@ def data_config(args: argparse.Namespace) -> DataConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .data import load_series
     from .metrics import format_table
     from .pipeline import model_config, train_experiment, validate
 
+    require("torch", "onnx")
+    from .pipeline import EXPORT_DIR
+
+    check_out_path(args.out or EXPORT_DIR / "model.onnx")  # before any long work
     preset = PRESETS.get(args.preset or "", {})
     for key, default in [*TRAIN_DEFAULTS.items(), ("input_len", None), ("horizon", None)]:
         if getattr(args, key) is None:
             setattr(args, key, preset.get(key, default))
-    data = load_series(args.data, data_config(args))
+    data = load_data(args)
     mc = model_config(data, input_len=args.input_len, horizon=args.horizon, cell=args.cell, hidden_size=args.hidden,
                       num_layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
                       scaling=args.scaling, quantiles=args.quantiles, task=args.task)
@@ -224,6 +256,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             "device": exp.result.device,
             "device_note": exp.result.device_note,
             "model": mc.to_dict(),
+            "known_inputs": data.known_spec.columns,
+            "calendar": list(data.known_spec.calendar),
+            "holidays": data.known_spec.holidays.spec if data.known_spec.holidays else None,
             "season": exp.season,
             "int8": drift.to_dict() if drift else None,
         }, indent=2))
@@ -244,7 +279,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
-    from .quantize import drift_json, format_drift, measure_drift, quantize_model
+    require("onnx")
+    from .quantize import drift_json, format_drift, int8_path_for, measure_drift, quantize_model
+
+    check_out_path(args.out or int8_path_for(Path(args.model)))
 
     src = Path(args.model)
     drift = measure_drift(src, quantize_model(src, args.out), args.data)
@@ -268,6 +306,7 @@ def _describe_data(data: Any, mc: Any) -> None:
 
     print(f"model {variant_name(mc)}: input {mc.input_len} steps -> horizon {mc.horizon}, {mc.scaling} scaling",
           file=err)
+    print(data.known_spec.describe(), file=err)
 
 
 class ProgressBar:
@@ -299,11 +338,13 @@ class ProgressBar:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import format_text, parse_variants, run_compare
-    from .data import load_series
     from .pipeline import model_config
 
+    require("torch", "onnx")
+    if args.out_dir:
+        check_out_dir(args.out_dir)
     variants = parse_variants(args.variants, args.layers)
-    data = load_series(args.data, data_config(args))
+    data = load_data(args)
     base = model_config(data, input_len=args.input_len, horizon=args.horizon, hidden_size=args.hidden or 64,
                         num_layers=args.layers, dropout=args.dropout, scaling=args.scaling, quantiles=args.quantiles)
     tc = train_config(args)
@@ -343,15 +384,24 @@ class CompareBar:
 def cmd_forecast(args: argparse.Namespace) -> int:
     from .inference import Forecaster
 
+    if args.out:
+        check_out_path(args.out, example="forecast.csv")
     model = Forecaster.load(args.model, device=args.device, threads=args.threads)
     if model.fallback:
         print(f"note: {model.fallback}", file=sys.stderr)
-    result = model.forecast_csv(args.data, out=args.out, on_progress=None if args.json else _series_progress)
+    result = model.forecast_csv(args.data, out=args.out, on_progress=None if args.json else _series_progress,
+                                allow_freq_mismatch=args.allow_freq_mismatch)
     out = result.out
+    if args.allow_freq_mismatch and result.history.freq.code != model.meta.freq.code and not args.json:
+        print(f"warning: the data is {result.history.freq.label} but the model was trained on "
+              f"{model.meta.freq.label} data; forecasting anyway (--allow-freq-mismatch)", file=sys.stderr)
     if args.json:
         print(json.dumps({
             "provider": result.provider,
             "fallback": model.fallback,
+            "warnings": [w.to_dict() for w in result.warnings],
+            "data_frequency": result.history.freq.code,
+            "model_frequency": model.meta.freq.code,
             "latency_ms": round(result.latency_ms, 3),
             "n_series": result.n_series,
             "horizon": model.horizon,
@@ -361,6 +411,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         return 0
     with _polars_display(len(result.table)):
         print(result.table)
+    for w in result.warnings[:MAX_WARNINGS]:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if len(result.warnings) > MAX_WARNINGS:
+        print(f"warning: ... and {len(result.warnings) - MAX_WARNINGS} more series (every one is listed by --json)",
+              file=sys.stderr)
     shown = "" if not out or result.table.height == result.n_series * model.horizon else \
         f" (the first batch is shown; every row is in {out})"
     print(f"{result.n_series} series x {model.horizon} steps in {result.latency_ms:.2f} ms on {result.provider}"
@@ -368,6 +423,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if out:
         print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+MAX_WARNINGS = 10
+"""History warnings printed one per line; --json lists them all."""
 
 
 def _series_progress(done: int, total: int) -> None:
@@ -389,22 +448,24 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     model = Forecaster.load(args.model)
     meta = model.meta
     if args.json:
-        print(json.dumps(meta, indent=2))
+        print(json.dumps(meta.to_dict(), indent=2))
         return 0
-    inputs = model.session.get_inputs()[0]
+    inputs = model.session.get_inputs()
     outputs = model.session.get_outputs()[0]
-    print(f"{model.path.name}: {meta.get('cell_name', meta['cell'])}"
-          f"{', bidirectional' if meta.get('bidirectional') else ''}, {meta.get('num_layers')} layer(s) x "
-          f"{meta.get('hidden_size')} units, {meta.get('scaling')} scaling")
-    print(f"input  {inputs.name} {inputs.shape} float32 raw units: {', '.join(meta['inputs'])}")
-    print(f"output {outputs.name} {outputs.shape} float32 raw units: {', '.join(meta['targets'])}")
-    print(f"window {meta['input_len']} -> horizon {meta['horizon']}, frequency {meta['freq']['label']}, "
-          f"season {meta.get('season')}, time column '{meta['time_col']}'"
-          + (f", id column '{meta['id_col']}'" if meta.get("id_col") else ""))
-    print(f"trained on {meta.get('train_file')} ({meta.get('n_series')} series), seed {meta.get('seed')}, "
-          f"{meta.get('epochs_run')} epochs ({meta.get('stopped')}), created {meta.get('created')}, "
-          f"tsrnn {meta.get('tsrnn_version')}")
-    scores = meta.get("test_metrics") or {}
+    print(f"{model.path.name}: {meta.cell_name}{', bidirectional' if meta.bidirectional else ''}, "
+          f"{meta.num_layers} layer(s) x {meta.hidden_size} units, {meta.scaling} scaling")
+    print(f"input  {inputs[0].name} {inputs[0].shape} float32 raw units: {', '.join(meta.inputs)}")
+    for extra in inputs[1:]:
+        print(f"input  {extra.name} {extra.shape} float32, window and horizon: {', '.join(meta.known)}")
+    print(model.known_spec.describe())
+    print(f"output {outputs.name} {outputs.shape} float32 raw units: {', '.join(meta.targets)}")
+    print(f"window {meta.input_len} -> horizon {meta.horizon}, frequency {meta.freq.label}, "
+          f"season {meta.season}, time column '{meta.time_col}'"
+          + (f", id column '{meta.id_col}'" if meta.id_col else ""))
+    print(f"trained on {meta.train_file} ({meta.n_series} series), seed {meta.seed}, "
+          f"{meta.epochs_run} epochs ({meta.stopped}), created {meta.created}, "
+          f"tsrnn {meta.tsrnn_version or '?'}, metadata schema {meta.schema_version}")
+    scores = meta.test_metrics
     if scores:
         from .metrics import format_table
 
@@ -421,6 +482,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    require("textual", "textual_plotext")
     from tui.app import run_tui
 
     data = None
@@ -447,12 +509,19 @@ def lean_allocator() -> None:
         os.environ["_RJEM_MALLOC_CONF"] = ",".join(x for x in (conf, POLARS_ALLOCATOR) if x)
 
 
+ISSUES_URL = "https://github.com/tsrnn/tsrnn/issues"
+BUG_EXIT = 70
+"""Exit code of an unexpected error (a bug): sysexits' EX_SOFTWARE, distinct from 1 (training or export failed)
+and 2 (bad input or setting)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     lean_allocator()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        with needs_extras(f"tsrnn {args.command}"):
+            return int(args.func(args))
     except TsrnnError as exc:
         if args.debug:
             raise
@@ -461,6 +530,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tsrnn: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`tsrnn forecast ... | head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        if args.debug:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        print(f"tsrnn: internal error: {type(exc).__name__}{': ' + first if first else ''}. This is a bug in tsrnn, "
+              f"not in your input: please report it at {ISSUES_URL} with the command you ran; add --debug to see "
+              "the traceback", file=sys.stderr)
+        return BUG_EXIT
 
 
 def entry() -> None:

@@ -161,7 +161,8 @@ def _variant_row(v: Variant, cfg: ModelConfig, train_cfg: TrainConfig, data: Ser
         model = Forecaster.load(exp.export(path).path)
         rows = slice(k * folds.n_series, None) if not refit else folds.fold_slice(k)
         t0 = time.perf_counter()
-        for name, value in model.predict_outputs(folds.history[rows]).items():
+        known = folds.known[rows] if folds.known is not None else None
+        for name, value in model.predict_outputs(folds.history[rows], known).items():
             outputs.setdefault(name, []).append(value)
         backtest_ms += (time.perf_counter() - t0) * 1000
     joined = {n: np.concatenate(parts) for n, parts in outputs.items()}
@@ -171,7 +172,8 @@ def _variant_row(v: Variant, cfg: ModelConfig, train_cfg: TrainConfig, data: Ser
         metrics.update(summarise(fold_interval_scores(folds, joined["quantiles"], list(cfg.quantiles), season),
                                  ("coverage", "msis")))
     return Row(v.name, "model", metrics, params=_params(exp), train_seconds=seconds,
-               latency_ms=_latency(model, folds.history[:1]), backtest_ms=backtest_ms, epochs=epochs,
+               latency_ms=_latency(model, folds.history[:1], None if folds.known is None else folds.known[:1]),
+               backtest_ms=backtest_ms, epochs=epochs,
                model_path=str(path), label=v.label)
 
 
@@ -179,12 +181,12 @@ def _params(exp: Experiment) -> int:
     return sum(p.numel() for p in exp.result.model.parameters())
 
 
-def _latency(model: Forecaster, one: np.ndarray, repeats: int = 50) -> float:
-    model.predict(one)
+def _latency(model: Forecaster, one: np.ndarray, known: np.ndarray | None, repeats: int = 50) -> float:
+    model.predict(one, known)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        model.predict(one)
+        model.predict(one, known)
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
 
@@ -195,7 +197,7 @@ def _export_best(best: Row, variants: list[Variant], base: ModelConfig, train_cf
     v = next(x for x in variants if x.name == best.name)
     cfg = replace(base, cell=v.cell, bidirectional=v.bidirectional, num_layers=v.num_layers)
     exp = train_experiment(data, cfg, train_cfg, season)
-    exp.extra_meta = {"backtest": {"protocol": board.protocol, "metrics": best.metrics}}
+    exp.backtest = {"protocol": board.protocol, "metrics": best.metrics}
     return exp.export().path
 
 

@@ -58,6 +58,8 @@ class ModelConfig:
     """Input channels: targets first, then features."""
     n_targets: int = 1
     """Forecast channels."""
+    n_known: int = 0
+    """Inputs known in advance for the window and the horizon (calendar features, holiday flags)."""
     scaling: str = "window"
     """window: each input window normalised by its own mean and std; global: training statistics."""
     quantiles: tuple[float, ...] = ()
@@ -74,6 +76,8 @@ class ModelConfig:
         _positive("layers", self.num_layers)
         _positive("input length", self.input_len)
         _positive("horizon", self.horizon)
+        if not isinstance(self.n_known, int) or self.n_known < 0:
+            raise ConfigError(f"known inputs must be a whole number of at least 0, got {self.n_known}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.input_len < 2 and self.scaling == "window":

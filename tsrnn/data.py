@@ -12,8 +12,9 @@ import polars as pl
 
 from . import grid
 from .config import DataConfig
-from .csvio import MISSING_TOKENS, RawTable, describe_lines, read_header, read_raw
+from .csvio import MISSING_TOKENS, RawTable, describe_lines, read_header, read_raw, shorten
 from .errors import ConfigError, DataError
+from .known import KnownSpec
 from .timefreq import TIME_NAMES, Frequency, infer_frequency, looks_like_time, parse_times
 
 ID_NAMES = ("id", "unique_id", "series", "series_id", "item_id")
@@ -34,6 +35,8 @@ class LoadReport:
     longest_gap_where: str = ""
     decimal_comma: bool = False
     warnings: list[str] = field(default_factory=list)
+    tail_dropped: dict[str, tuple[int, np.datetime64]] = field(default_factory=dict)
+    """Series whose last rows had an empty value cell and were dropped: rows dropped and the first dropped time."""
 
     def notes(self) -> list[str]:
         out = []
@@ -68,6 +71,35 @@ class SeriesSet:
     values: list[np.ndarray]
     report: LoadReport
     raw_preview: pl.DataFrame | None = None
+    filled: list[np.ndarray] | None = None
+    """Per series, the steps where at least one value was interpolated (None: none was)."""
+    known_spec: KnownSpec = field(default_factory=KnownSpec)
+    """The known-in-advance inputs (calendar features, holiday flags) that `known` holds."""
+    known: list[np.ndarray] | None = None
+    """Per series, (T, known_spec.n) float32 known inputs at each step (None: none)."""
+
+    def with_known(self, spec: KnownSpec) -> SeriesSet:
+        """The same series with the known inputs of `spec` computed at every step."""
+        if not spec.n:
+            return replace(self, known_spec=spec, known=None)
+        flat = spec.compute(np.concatenate(self.times))
+        return replace(self, known_spec=spec, known=np.split(flat, np.cumsum(self.lengths)[:-1]))
+
+    def subset(self, keep: list[int]) -> SeriesSet:
+        """Only the series numbered in `keep`, in that order."""
+        if keep == list(range(self.n_series)):
+            return self
+
+        def pick(xs: list[np.ndarray] | None) -> list[np.ndarray] | None:
+            return None if xs is None else [xs[i] for i in keep]
+
+        return replace(self, ids=[self.ids[i] for i in keep], times=[self.times[i] for i in keep],
+                       values=[self.values[i] for i in keep], filled=pick(self.filled), known=pick(self.known))
+
+    def model_values(self, series: int) -> np.ndarray:
+        """(T, channels + known) values of one series with its known inputs beside them: what windows cut."""
+        v = self.values[series]
+        return v if self.known is None else np.concatenate([v, self.known[series]], axis=1)
 
     @property
     def channels(self) -> list[str]:
@@ -88,7 +120,10 @@ class SeriesSet:
         """The same series without their last `steps` time steps (data before a forecast origin)."""
         if steps == 0:
             return self
-        return replace(self, times=[t[:-steps] for t in self.times], values=[v[:-steps] for v in self.values])
+        filled = None if self.filled is None else [f[:-steps] for f in self.filled]
+        known = None if self.known is None else [k[:-steps] for k in self.known]
+        return replace(self, times=[t[:-steps] for t in self.times], values=[v[:-steps] for v in self.values],
+                       filled=filled, known=known)
 
     def frame(self, series: int = 0) -> pl.DataFrame:
         """One series as a polars table (time and every channel)."""
@@ -113,8 +148,8 @@ def load_series(path: str | os.PathLike[str], config: DataConfig | None = None) 
     cfg = config or DataConfig()
     file = resolve_demo(path)
     header = read_header(file)
-    raw = read_raw(file, typed=True, ids=[c for c in header if c == cfg.id_col or c.lower() in ID_NAMES],
-                   times=[c for c in header if c == cfg.time_col or c.lower() in TIME_NAMES])
+    ids = [c for c in header if (c == cfg.id_col or c.lower() in ID_NAMES) and c != cfg.time_col]
+    raw = read_raw(file, typed=True, ids=ids, times=[c for c in header if c == cfg.time_col or c.lower() in TIME_NAMES])
     report = LoadReport(rows=raw.frame.height)
     preview = raw.preview
     time_col = _pick_time_col(raw, cfg.time_col)
@@ -125,6 +160,7 @@ def load_series(path: str | os.PathLike[str], config: DataConfig | None = None) 
     channels = targets + features
     values = np.column_stack([numeric.pop(c) for c in channels]).astype(np.float64, copy=False)
     del numeric
+    _refuse_huge(values, channels, raw.lines, raw.name)
     # Each column goes as soon as it is parsed: a long file is held once, not twice.
     raw.frame = raw.frame.select(time_col, *([id_col] if id_col else []))
     times, utc = parse_times(raw.frame[time_col], raw.name, raw.lines)
@@ -145,8 +181,27 @@ def load_series(path: str | os.PathLike[str], config: DataConfig | None = None) 
     _interpolate(flat, channels, names, raw.name, cfg.max_gap, report)
     flat.values = flat.values.astype(np.float32)
     out_times, out_values = flat.split()
+    filled = None
+    if flat.filled is not None and flat.filled.any():
+        filled = np.split(flat.filled, flat.offsets[1:-1])
     return SeriesSet(raw.path, time_col, id_col, targets, features, freq, utc, [str(x) for x in names], out_times,
-                     out_values, report, preview)
+                     out_values, report, preview, filled)
+
+
+def _refuse_huge(values: np.ndarray, channels: list[str], lines: np.ndarray, file: str) -> None:
+    """Series are kept as 32-bit floats: a value beyond their range would become infinite."""
+    limit = float(np.finfo(np.float32).max)
+    if not len(values):
+        return
+    far = np.maximum(np.fmax.reduce(values, axis=0), -np.fmin.reduce(values, axis=0))  # NaN-blind, no copy
+    for j in np.flatnonzero(far > limit):
+        c = channels[j]
+        huge = np.abs(values[:, j]) > limit
+        if huge.any():
+            raise DataError(
+                f"{file}: column '{c}' has values too large for 32-bit floats (above {limit:.3g}) on "
+                f"{describe_lines(lines[huge])} (e.g. {values[huge, j][0]:g}); rescale the column"
+            )
 
 
 def _series_codes(ids: pl.Series | None, rows: int) -> tuple[list[str], np.ndarray]:
@@ -254,7 +309,7 @@ def _to_float(s: pl.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray
 
 def _bad_token_message(raw: RawTable, col: str, bad: np.ndarray, decimal_comma: bool) -> str:
     tokens = raw.frame[col].filter(pl.Series(bad)).head(3).to_list()
-    shown = ", ".join(repr(t) for t in tokens)
+    shown = ", ".join(repr(shorten(t)) for t in tokens)
     msg = f"{raw.name}: column '{col}' has non-numeric values on {describe_lines(raw.lines[bad])} ({shown})"
     if decimal_comma:
         return msg + "; the file uses ',' as the decimal separator, so write numbers like 10,9 or 1.234,5"
@@ -330,11 +385,38 @@ def _regularise(codes: np.ndarray, times: np.ndarray, values: np.ndarray, lines:
             f"{file}: column '{time_col}'{_series_name(names, int(codes[off[0]]))} is not on a regular "
             f"{freq.label} grid ({describe_lines(lines[off])}, e.g. {times[off[0]]}); resample the data to one step"
         )
+    _refuse_huge_grid(codes, times, idx, lines, freq, names, file, time_col)
     flat, report.filled_rows = grid.fill_grid(codes, idx, values, starts, freq, times)
-    flat, report.trimmed_rows, empty = grid.trim_incomplete_ends(flat)
-    if empty.size:
-        raise DataError(f"{file}: series '{names[empty[0]]}' has no row with every value column filled")
+    flat, trimmed = grid.trim_incomplete_ends(flat)
+    report.trimmed_rows = trimmed.rows
+    if trimmed.empty.size:
+        raise DataError(f"{file}: series '{names[trimmed.empty[0]]}' has no row with every value column filled")
+    report.tail_dropped = {str(names[c]): (int(trimmed.tail[c]), trimmed.tail_from[c])
+                           for c in np.flatnonzero(trimmed.tail)}
     return flat
+
+
+GRID_ROWS = 1_000_000
+GRID_RATIO = 100
+"""A grid of more than GRID_ROWS rows and GRID_RATIO times the rows of the file is refused: its gaps are
+typos in the timestamps (a wrong year), not data to interpolate."""
+
+
+def _refuse_huge_grid(codes: np.ndarray, times: np.ndarray, idx: np.ndarray, lines: np.ndarray, freq: Frequency,
+                      names: list[str], file: str, time_col: str) -> None:
+    """Refuse timestamps so far apart that filling the steps between them would dwarf the data."""
+    last = np.r_[np.flatnonzero(codes[1:] != codes[:-1]), len(codes) - 1]  # rows are sorted by series
+    size = int(idx[last].sum()) + len(last)
+    if size <= max(GRID_ROWS, GRID_RATIO * len(times)):
+        return
+    jump = np.diff(idx)
+    jump[codes[1:] != codes[:-1]] = 0
+    k = int(np.argmax(jump))
+    raise DataError(
+        f"{file}: column '{time_col}'{_series_name(names, int(codes[k]))} jumps {int(jump[k]):,} steps of the "
+        f"{freq.label} grid from {times[k]} (line {lines[k]}) to {times[k + 1]} (line {lines[k + 1]}); filling "
+        f"the steps between would make {size:,} rows out of {len(times):,}: fix the timestamps or split the file"
+    )
 
 
 def _interpolate(flat: grid.Flat, channels: list[str], names: list[str], file: str, max_gap: int | None,

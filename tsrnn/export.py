@@ -19,7 +19,7 @@ from . import artifact
 from .csvio import atomic_write
 from .errors import ExportError
 from .graph import dispatch_on_batch
-from .models import RecurrentForecaster
+from .models import RecurrentForecaster, split_inputs
 from .train import predict_outputs
 from .unrolled import UnrolledRecurrence
 
@@ -44,7 +44,7 @@ class ExportResult:
     size_bytes: int
 
 
-def export_onnx(model: RecurrentForecaster, path: str | os.PathLike[str], metadata: dict[str, Any],
+def export_onnx(model: RecurrentForecaster, path: str | os.PathLike[str], metadata: artifact.ModelMeta,
                 windows: np.ndarray) -> ExportResult:
     """Write `path` atomically; refuse it when ONNX Runtime disagrees with PyTorch on real windows."""
     cpu_model = copy.deepcopy(model).cpu().eval()
@@ -52,7 +52,7 @@ def export_onnx(model: RecurrentForecaster, path: str | os.PathLike[str], metada
 
     wide_from = WIDE_FROM.get(cpu_model.config.cell)
     if wide_from is not None:
-        metadata = {**metadata, "wide_graph_from_batch": wide_from}
+        metadata = metadata.with_changes(wide_graph_from_batch=wide_from)
 
     def write(tmp: Path) -> None:
         _torch_export(cpu_model, tmp, windows)
@@ -62,7 +62,7 @@ def export_onnx(model: RecurrentForecaster, path: str | os.PathLike[str], metada
         result.update(check_parity(cpu_model, tmp, windows))
 
     try:
-        out = atomic_write(path, write)
+        out = atomic_write(path, write, example="model.onnx")
     except ExportError:
         raise
     except (OSError, PermissionError) as exc:
@@ -73,21 +73,32 @@ def export_onnx(model: RecurrentForecaster, path: str | os.PathLike[str], metada
 def _torch_export(model: RecurrentForecaster, path: Path, windows: np.ndarray) -> None:
     # The TorchScript exporter keeps nn.RNN as one native RNN node (the dynamo exporter unrolls it per
     # step) and takes ~0.1 s; an example batch of 2 keeps the batch axis dynamic.
-    example = torch.from_numpy(np.ascontiguousarray(_batch(windows, 2)))
+    feeds = model_feeds(model, _batch(windows, 2))
+    example = tuple(torch.from_numpy(np.ascontiguousarray(x)) for x in feeds.values())
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             model,
-            (example,),
+            example,
             str(path),
             dynamo=False,
-            input_names=["history"],
+            input_names=list(feeds),
             output_names=model.config.output_names,
-            dynamic_axes={name: {0: "batch"} for name in ["history", *model.config.output_names]},
+            dynamic_axes={name: {0: "batch"} for name in [*feeds, *model.config.output_names]},
             opset_version=OPSET,
             do_constant_folding=True,
         )
+
+
+def model_feeds(model: RecurrentForecaster, windows: np.ndarray) -> dict[str, np.ndarray]:
+    """The exported graph's inputs for raw windows (N, >= L, C [+ K]): history, and known where the model has
+    known inputs."""
+    history, known = split_inputs(model.config, windows)
+    feeds = {artifact.HISTORY_INPUT: np.ascontiguousarray(history, dtype=np.float32)}
+    if known is not None:
+        feeds[artifact.KNOWN_INPUT] = np.ascontiguousarray(known, dtype=np.float32)
+    return feeds
 
 
 def _add_wide_branch(model: RecurrentForecaster, path: Path, windows: np.ndarray, wide_from: int) -> None:
@@ -103,14 +114,14 @@ def _add_wide_branch(model: RecurrentForecaster, path: Path, windows: np.ndarray
     onnx.save(dispatch_on_batch(native_proto, wide_proto, wide_from), str(path))
 
 
-def _embed_metadata(path: Path, metadata: dict[str, Any]) -> None:
+def _embed_metadata(path: Path, metadata: artifact.ModelMeta) -> None:
     proto = onnx.load(str(path))
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
     entry.key, entry.value = artifact.METADATA_KEY, artifact.dumps(metadata)
     proto.producer_name = "tsrnn"
-    proto.producer_version = str(metadata.get("tsrnn_version", ""))
-    proto.doc_string = (f"tsrnn {metadata.get('cell_name', metadata.get('cell'))} model ({metadata.get('task')}); "
+    proto.producer_version = metadata.tsrnn_version
+    proto.doc_string = (f"tsrnn {metadata.cell_name} model ({metadata.task}); "
                         "raw units in and out; JSON metadata under the key 'tsrnn'")
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
@@ -130,7 +141,7 @@ def check_parity(model: RecurrentForecaster, path: Path, windows: np.ndarray) ->
     for n in batches:
         x = _batch(windows, n)
         expected = predict_outputs(model, x)
-        got = dict(zip(expected, session.run(list(expected), {"history": x}), strict=True))
+        got = dict(zip(expected, session.run(list(expected), model_feeds(model, x)), strict=True))
         for name, want in expected.items():
             if got[name].shape != want.shape:
                 raise ExportError(f"exported model returned {name} of shape {got[name].shape} at batch {n}, "

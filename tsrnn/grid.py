@@ -20,6 +20,8 @@ class Flat:
     offsets: np.ndarray
     times: np.ndarray
     values: np.ndarray
+    filled: np.ndarray | None = None
+    """Rows where interpolate() filled at least one cell (None before it ran)."""
 
     def split(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         cuts = self.offsets[1:-1]
@@ -45,6 +47,8 @@ def rows_on_grid(times: np.ndarray, codes: np.ndarray, starts: np.ndarray,
 
 def grid_index(times: np.ndarray, start: np.ndarray, freq: Frequency) -> tuple[np.ndarray, np.ndarray]:
     """Steps from each row's series start, and whether the row sits on the grid."""
+    if freq.sessions is not None:
+        return freq.sessions.index(times, start)
     if freq.step_us:
         rel = (times - start).astype(np.int64)
         return rel // freq.step_us, rel % freq.step_us == 0
@@ -62,6 +66,8 @@ def grid_index(times: np.ndarray, start: np.ndarray, freq: Frequency) -> tuple[n
 
 def grid_times(start: np.ndarray, idx: np.ndarray, freq: Frequency) -> np.ndarray:
     """Timestamps of grid index `idx` for series starting at `start` (arrays of one length)."""
+    if freq.sessions is not None:
+        return freq.sessions.times(start, idx)
     if freq.step_us:
         return start + idx * np.timedelta64(freq.step_us, "us")
     if freq.code == "1bd":
@@ -92,14 +98,27 @@ def fill_grid(codes: np.ndarray, idx: np.ndarray, values: np.ndarray, starts: np
     return Flat(offsets, times, full), int(offsets[-1]) - len(values)
 
 
-def trim_incomplete_ends(flat: Flat) -> tuple[Flat, int, np.ndarray]:
-    """Drop leading and trailing rows of each series where any channel is missing.
+@dataclass
+class Trimmed:
+    """What trim_incomplete_ends dropped."""
 
-    Returns the trimmed grid, the rows dropped, and the codes of series with no complete row at all."""
+    rows: int
+    """Rows dropped in all."""
+    empty: np.ndarray
+    """Codes of series with no complete row at all."""
+    tail: np.ndarray
+    """Rows dropped at the end of each series (by code)."""
+    tail_from: np.ndarray
+    """The first dropped time at the end of each series (meaningful where tail > 0)."""
+
+
+def trim_incomplete_ends(flat: Flat) -> tuple[Flat, Trimmed]:
+    """Drop leading and trailing rows of each series where any channel is missing."""
     complete = ~np.isnan(flat.values).any(axis=1)
     n = len(flat.offsets) - 1
     if complete.all():
-        return flat, 0, np.zeros(0, dtype=np.int64)
+        none = np.zeros(n, dtype=np.int64)
+        return flat, Trimmed(0, np.zeros(0, dtype=np.int64), none, np.zeros(n, dtype="datetime64[us]"))
     series_of_row = np.repeat(np.arange(n), np.diff(flat.offsets))
     pos = np.arange(len(complete))
     first = np.full(n, np.iinfo(np.int64).max)
@@ -110,7 +129,11 @@ def trim_incomplete_ends(flat: Flat) -> tuple[Flat, int, np.ndarray]:
     keep = (pos >= first[series_of_row]) & (pos <= last[series_of_row])
     kept_per_series = np.bincount(series_of_row[keep], minlength=n)
     offsets = np.concatenate([[0], np.cumsum(kept_per_series)])
-    return Flat(offsets, flat.times[keep], flat.values[keep]), int((~keep).sum()), empty
+    ends = flat.offsets[1:] - 1
+    tail = np.where(last >= 0, ends - last, 0)
+    tail_from = flat.times[np.clip(last + 1, 0, len(flat.times) - 1)]
+    trimmed = Trimmed(int((~keep).sum()), empty, tail, tail_from)
+    return Flat(offsets, flat.times[keep], flat.values[keep]), trimmed
 
 
 @dataclass
@@ -127,6 +150,7 @@ def interpolate(flat: Flat) -> list[Gap | None]:
     Each series starts and ends with a complete row (see trim_incomplete_ends), so interpolating along the
     flat array never reaches across two series."""
     longest: list[Gap | None] = []
+    flat.filled = np.isnan(flat.values).any(axis=1)
     pos = np.arange(len(flat.values))
     for j in range(flat.values.shape[1]):
         col = flat.values[:, j]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
+import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,15 @@ import numpy as np
 import onnxruntime as ort
 import polars as pl
 
-from . import artifact
+from . import artifact, safeio
+from .artifact import ModelMeta
 from .config import DataConfig
-from .csvio import atomic_write, read_header
+from .csvio import read_header
 from .data import SeriesSet, load_series, resolve_demo
 from .errors import ConfigError, DataError, ModelFileError
 from .grid import grid_times
+from .known import KnownSpec, window_times
+from .sessions import SessionCalendar
 from .timefreq import Frequency, format_times
 
 BATCH = 65_536
@@ -48,6 +52,22 @@ class ForecastResult:
     history: SeriesSet
     out: Path | None = None
     """Where the rows were written, when forecast_csv streamed them to a file."""
+    warnings: list[HistoryWarning] = field(default_factory=list)
+    """What the user should know about the history the forecast starts from."""
+
+
+@dataclass(frozen=True)
+class HistoryWarning:
+    """One series' note: its trailing rows were dropped, or its last window holds interpolated values."""
+
+    series: str
+    kind: str
+    """tail_dropped or interpolated."""
+    steps: int
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"series": self.series, "kind": self.kind, "steps": self.steps, "message": self.message}
 
 
 NEVER = 2**62
@@ -95,7 +115,7 @@ def choose_providers(device: str) -> list[str]:
 class Forecaster:
     """A loaded model: its metadata and one reusable ONNX Runtime session."""
 
-    def __init__(self, path: Path, session: ort.InferenceSession, meta: dict[str, Any], workers: int = 1,
+    def __init__(self, path: Path, session: ort.InferenceSession, meta: ModelMeta, workers: int = 1,
                  fallback: str | None = None, keep: list[Any] | None = None) -> None:
         self.path = path
         self.session = session
@@ -117,8 +137,7 @@ class Forecaster:
         number of slices of a large batch that run at once, each in a single-threaded session; on a GPU it is
         ONNX Runtime's intra-op thread count for the CPU parts."""
         p = Path(path)
-        if not p.is_file():
-            raise ModelFileError(f"{p}: model file not found")
+        check_model_path(p)
         if threads is not None and threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {threads}")
         providers = choose_providers(device)
@@ -138,17 +157,10 @@ class Forecaster:
             keep += override_dispatch(opts, p, NEVER)
         try:
             session = ort.InferenceSession(str(p), sess_options=opts, providers=providers)
-        except ConfigError:
-            raise
         except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable files
-            raise ModelFileError(f"{p.name}: not a readable ONNX model ({str(exc).splitlines()[0][:160]})") from None
-        custom = session.get_modelmeta().custom_metadata_map
-        if artifact.METADATA_KEY not in custom:
-            raise ModelFileError(f"{p.name}: an ONNX model, but not one exported by tsrnn (no tsrnn metadata)")
-        try:
-            meta = artifact.loads(custom[artifact.METADATA_KEY], p.name)
-        except ValueError as exc:
-            raise ModelFileError(str(exc)) from None
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelFileError(f"{p.name}: not a readable ONNX model ({first[:160]})") from None
+        meta = read_meta(session, p)
         fallback = None
         if device == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
             fallback = NO_CUDA if "CUDAExecutionProvider" not in ort.get_available_providers() else CUDA_FAILED
@@ -160,72 +172,120 @@ class Forecaster:
 
     @property
     def input_len(self) -> int:
-        return int(self.meta["input_len"])
+        return self.meta.input_len
 
     @property
     def horizon(self) -> int:
-        return int(self.meta["horizon"])
+        return self.meta.horizon
 
     @property
     def targets(self) -> list[str]:
-        return list(self.meta["targets"])
+        return list(self.meta.targets)
 
     @property
     def inputs(self) -> list[str]:
-        return list(self.meta["inputs"])
+        return list(self.meta.inputs)
 
-    @property
+    @functools.cached_property
     def freq(self) -> Frequency:
-        return Frequency(**self.meta["freq"])
+        spec = asdict(self.meta.freq)
+        if spec["sessions"] is not None:
+            spec["sessions"] = SessionCalendar.from_dict(spec["sessions"])
+        return Frequency(**spec)
 
     @property
     def quantiles(self) -> list[float]:
-        return list(self.meta.get("quantiles") or [])
+        return list(self.meta.quantiles)
 
     @property
     def task(self) -> str:
-        return str(self.meta.get("task", "forecast"))
+        return self.meta.task
 
-    def predict_outputs(self, history: np.ndarray) -> dict[str, np.ndarray]:
-        """Raw history (N, input_len, n_inputs) -> every output: forecast (N, horizon, n_targets), and
-        quantiles (N, horizon, n_targets, Q) or probability (N, 1) where the model has them."""
-        x = np.ascontiguousarray(history, dtype=np.float32)
-        want = (self.input_len, len(self.inputs))
-        if x.ndim != 3 or x.shape[1:] != want:
-            raise ConfigError(f"history must have shape (batch, {want[0]}, {want[1]}), got {x.shape}")
+    @functools.cached_property
+    def known_spec(self) -> KnownSpec:
+        return KnownSpec.from_meta(self.meta)
+
+    def predict_outputs(self, history: np.ndarray, known: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Raw history (N, input_len, n_inputs) [and, for a model with known inputs, known (N, input_len + horizon,
+        n_known): `known_inputs` computes them from timestamps] -> every output: forecast (N, horizon, n_targets),
+        and quantiles (N, horizon, n_targets, Q) or probability (N, 1) where the model has them."""
+        feeds = self._feeds(history, known)
         names = [o.name for o in self.session.get_outputs()]
-        n = len(x)
+        n = len(feeds[artifact.HISTORY_INPUT])
         if self.io_binding and n >= IOBIND_FROM:
-            return dict(zip(names, self._run_bound(names, x), strict=True))
+            return dict(zip(names, self._run_bound(names, feeds), strict=True))
         if self.workers <= 1 or n < 2 * MIN_SHARD:
-            return dict(zip(names, self.session.run(names, {"history": x}), strict=True))
+            return dict(zip(names, self.session.run(names, feeds), strict=True))
         slices = max(min(self.workers, n // MIN_SHARD), -(-n // SHARD_ROWS))
         bounds = np.linspace(0, n, slices + 1).round().astype(int)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tsrnn-ort")
-        parts = list(self._pool.map(lambda ab: self.session.run(names, {"history": x[ab[0]:ab[1]]}),
+        parts = list(self._pool.map(lambda ab: self.session.run(names, {k: v[ab[0]:ab[1]] for k, v in feeds.items()}),
                                     itertools.pairwise(bounds)))
         return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(names)}
 
-    def _run_bound(self, names: list[str], x: np.ndarray) -> list[np.ndarray]:
+    def _feeds(self, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
+        x = np.ascontiguousarray(history, dtype=np.float32)
+        want = (self.input_len, len(self.inputs))
+        if x.ndim != 3 or x.shape[1:] != want:
+            raise ConfigError(f"history must have shape (batch, {want[0]}, {want[1]}), got {x.shape}")
+        feeds = {artifact.HISTORY_INPUT: x}
+        k = self.meta.known
+        if not k:
+            if known is not None:
+                raise ConfigError(f"{self.path.name} has no known inputs; call predict without them")
+            return feeds
+        if known is None:
+            raise ConfigError(f"{self.path.name} also reads known inputs ({', '.join(k)}) for the window and the "
+                              "horizon: pass known=Forecaster.known_inputs(...), or use forecast_csv")
+        kn = np.ascontiguousarray(known, dtype=np.float32)
+        want_k = (len(x), self.input_len + self.horizon, len(k))
+        if kn.shape != want_k:
+            raise ConfigError(f"known inputs must have shape {want_k}, got {kn.shape}")
+        feeds[artifact.KNOWN_INPUT] = kn
+        return feeds
+
+    def known_inputs(self, history_times: np.ndarray, freq: Frequency | None = None) -> np.ndarray | None:
+        """(N, input_len + horizon, n_known) known inputs for windows whose timestamps are history_times
+        (N, input_len), the horizon continuing each on `freq` (default: the model's); None for a model without."""
+        if not self.meta.known:
+            return None
+        times = np.asarray(history_times, dtype="datetime64[us]")
+        full = window_times(times[:, -1], times, self.horizon, freq or self.freq)
+        return self.known_spec.compute(full.reshape(-1)).reshape(len(times), full.shape[1], -1)
+
+    def _run_bound(self, names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         device = "cuda" if self.provider == "CUDAExecutionProvider" else "cpu"
         binding = self.session.io_binding()
-        binding.bind_cpu_input("history", x)
+        for name, value in feeds.items():
+            binding.bind_cpu_input(name, value)
         for name in names:
             binding.bind_output(name, device)
         self.session.run_with_iobinding(binding)
         return list(binding.copy_outputs_to_cpu())
 
-    def predict(self, history: np.ndarray) -> np.ndarray:
-        """Raw history (N, input_len, n_inputs) -> the first output: the raw point forecast
+    def predict(self, history: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+        """Raw history (N, input_len, n_inputs) [and known inputs] -> the first output: the raw point forecast
         (N, horizon, n_targets), or the probability of a rise (N, 1) for a direction model."""
-        return next(iter(self.predict_outputs(history).values()))
+        return next(iter(self.predict_outputs(history, known).values()))
+
+    def window_inputs(self, data: SeriesSet, back: int = 0, series: slice = slice(None)
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
+        """History (N, L, C) and known inputs of the windows ending `back` steps before each series' end."""
+        L = self.input_len
+        end = [len(v) - back for v in data.values[series]]
+        history = np.stack([v[e - L:e] for v, e in zip(data.values[series], end, strict=True)])
+        if not self.meta.known:
+            return history, None
+        times = np.stack([t[e - L:e] for t, e in zip(data.times[series], end, strict=True)])
+        return history, self.known_inputs(times, data.freq)
 
     def load_history(self, csv: str | os.PathLike[str]) -> SeriesSet:
         """Read a CSV with the model's own columns; name any the file lacks."""
         csv = resolve_demo(csv)
         cols = read_header(csv)
-        needed = [self.meta["time_col"], *self.inputs] + ([self.meta["id_col"]] if self.meta.get("id_col") else [])
+        m = self.meta
+        needed = [m.time_col, *self.inputs] + ([m.id_col] if m.id_col else [])
         missing = [c for c in needed if c not in cols]
         if missing:
             raise DataError(
@@ -233,33 +293,37 @@ class Forecaster:
                 f"{self.path.name} needs {', '.join(needed)}"
             )
         data_cfg = DataConfig(
-            time_col=self.meta["time_col"],
-            id_col=self.meta.get("id_col"),
+            time_col=m.time_col,
+            id_col=m.id_col,
             targets=tuple(self.targets),
             features=tuple(c for c in self.inputs if c not in self.targets),
         )
         return load_series(csv, data_cfg)
 
     def forecast_csv(self, csv: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
-                     batch_size: int = BATCH, on_progress: Callable[[int, int], None] | None = None) -> ForecastResult:
+                     batch_size: int = BATCH, on_progress: Callable[[int, int], None] | None = None,
+                     allow_freq_mismatch: bool = False) -> ForecastResult:
         """Forecast every series in the CSV from its last input_len rows, `batch_size` series per ONNX Runtime
         call (one call for most files). With `out`, each batch's rows are written as soon as they exist (to a
-        temporary file renamed at the end) and the result keeps only the first batch's table."""
+        temporary file renamed at the end) and the result keeps only the first batch's table. Data at another
+        frequency than the model's is refused unless `allow_freq_mismatch` (the dates then follow the data)."""
         data = self.load_history(csv)
+        self.check_frequency(data, allow_freq_mismatch)
         short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < self.input_len]
         if short:
             sid, n = short[0]
             who = f"series '{sid}'" if sid else "the series"
             raise DataError(f"{data.path.name}: {who} has {n} rows; the model needs the last {self.input_len}")
+        warnings = self.history_warnings(data)
         tables: list[pl.DataFrame] = []
         latency = 0.0
         with contextlib.ExitStack() as stack:
             sink = stack.enter_context(_csv_sink(out)) if out else None
             for a in range(0, data.n_series, batch_size):
                 b = min(a + batch_size, data.n_series)
-                history = np.stack([v[-self.input_len:] for v in data.values[a:b]])
+                history, known = self.window_inputs(data, 0, slice(a, b))
                 t0 = time.perf_counter()
-                outputs = self.predict_outputs(history)
+                outputs = self.predict_outputs(history, known)
                 latency += (time.perf_counter() - t0) * 1000
                 table = self._table(data, outputs, a, b)
                 if sink is None or not tables:
@@ -269,13 +333,59 @@ class Forecaster:
                 if on_progress:
                     on_progress(b, data.n_series)
         return ForecastResult(pl.concat(tables), self.provider, latency, data.n_series, data,
-                              Path(out) if out else None)
+                              Path(out) if out else None, warnings)
+
+    def check_frequency(self, data: SeriesSet, allow_mismatch: bool = False) -> None:
+        """Refuse data on another time grid than the model's (a daily file for a monthly model)."""
+        model = self.meta.freq
+        if data.freq.code == model.code:
+            return
+        if allow_mismatch:
+            return
+        raise DataError(
+            f"{data.path.name}: the data is {data.freq.label} ({data.freq.code}) but the model {self.path.name} was "
+            f"trained on {model.label} data ({model.code}); its forecast steps would not mean what the dates say. "
+            f"Forecast {model.label} data, or pass --allow-freq-mismatch to forecast anyway (dates then follow the "
+            "data's grid)"
+        )
+
+    def history_warnings(self, data: SeriesSet) -> list[HistoryWarning]:
+        """What the user should know about the history a forecast starts from: series whose trailing rows had an
+        empty value and were dropped (the forecast starts before them), and series whose last window holds
+        interpolated values."""
+        out: list[HistoryWarning] = []
+        for sid, (rows, first) in data.report.tail_dropped.items():
+            when = format_times(np.array([first], dtype="datetime64[us]"), data.utc)[0]
+            who = f"series '{sid}'" if sid else "the series"
+            out.append(HistoryWarning(sid, "tail_dropped", rows,
+                                      f"{who}: the last {rows} row(s) from {when} have an empty value and were left "
+                                      "out; the forecast starts after the last complete row"))
+        if self.known_spec.holidays is not None and data.n_series:
+            last = max(t[-1] for t in data.times)
+            beyond = self.known_spec.uncovered(window_times(np.array([last]), None, self.horizon, data.freq)[0])
+            if beyond is not None:
+                h = self.known_spec.holidays
+                out.append(HistoryWarning("", "holidays_beyond", 0,
+                                          f"the forecast reaches {beyond}, past the holiday dates stored in the model "
+                                          f"({h.spec}, {h.first_year}–{h.last_year}): holiday flags read 0 there; "
+                                          "retrain to extend them"))
+        if data.filled is not None:
+            L = self.input_len
+            for sid, mask in zip(data.ids, data.filled, strict=True):
+                n = int(np.count_nonzero(mask[-L:]))
+                if n:
+                    who = f"series '{sid}'" if sid else "the series"
+                    much = "; most of the window is invented: treat this forecast with care" if 2 * n > L else ""
+                    out.append(HistoryWarning(sid, "interpolated", n,
+                                              f"{who}: {n} of the last {L} steps the model reads were missing and "
+                                              f"interpolated{much}"))
+        return out
 
     def _table(self, data: SeriesSet, outputs: dict[str, np.ndarray], a: int, b: int) -> pl.DataFrame:
         """Rows of series a..b: [id,] future time, forecast columns."""
         last = np.array([t[-1] for t in data.times[a:b]], dtype="datetime64[us]")
         steps = np.tile(np.arange(1, self.horizon + 1), len(last))
-        stamps = grid_times(np.repeat(last, self.horizon), steps, self.freq)  # each series' next steps
+        stamps = grid_times(np.repeat(last, self.horizon), steps, data.freq)  # each series' next steps
         cols: dict[str, Any] = {}
         if data.id_col:
             cols[data.id_col] = np.repeat(np.asarray(data.ids[a:b], dtype=object), self.horizon)
@@ -285,47 +395,83 @@ class Forecaster:
 
     def value_columns(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Forecast columns, flattened over series and steps: one per target, one per target and quantile
-        (passengers_q10, ...), or the probability of a rise."""
+        (passengers_q10, ...), or the probability of a rise (ModelMeta.output_columns names them)."""
+        names = self.meta.output_columns()
         if "probability" in outputs:
-            return {f"{self.targets[0]}_up_probability": outputs["probability"][:, 0]}
+            return {names[0]: outputs["probability"][:, 0]}
         if "quantiles" in outputs:
             q = outputs["quantiles"]
-            return {f"{name}_q{level * 100:g}": q[:, :, j, k].reshape(-1)
-                    for j, name in enumerate(self.targets) for k, level in enumerate(self.quantiles)}
-        return {name: outputs["forecast"][:, :, j].reshape(-1) for j, name in enumerate(self.targets)}
+            nq = len(self.quantiles)
+            return {names[j * nq + k]: q[:, :, j, k].reshape(-1)
+                    for j in range(len(self.targets)) for k in range(nq)}
+        return {name: outputs["forecast"][:, :, j].reshape(-1) for j, name in enumerate(names)}
+
+
+def check_model_path(p: Path) -> None:
+    """A model path must be an existing file."""
+    if p.is_dir():
+        raise ModelFileError(f"{p}: is a folder, not a model file; give the .onnx file inside it")
+    if not p.exists():
+        raise ModelFileError(f"{p}: model file not found")
+    if not p.is_file():
+        raise ModelFileError(f"{p}: is not a regular file; give an .onnx model file")
+
+
+def read_meta(session: ort.InferenceSession, p: Path) -> ModelMeta:
+    """The checked metadata of a loaded model: against itself and against the graph's shapes."""
+    custom = session.get_modelmeta().custom_metadata_map
+    if artifact.METADATA_KEY not in custom:
+        raise ModelFileError(f"{p.name}: an ONNX model, but not one exported by tsrnn (no tsrnn metadata)")
+    damaged = "the file was edited or damaged: export the model again"
+    try:
+        meta = artifact.loads(custom[artifact.METADATA_KEY])
+        artifact.check_graph(meta, {i.name: list(i.shape) for i in session.get_inputs()},
+                             {o.name: list(o.shape) for o in session.get_outputs()})
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{p.name}: the tsrnn metadata is not valid JSON ({exc.msg} at line {exc.lineno} "
+                             f"column {exc.colno}); {damaged}") from None
+    except artifact.MetadataError as exc:
+        raise ModelFileError(f"{p.name}: {exc}; {damaged}") from None
+    return meta
 
 
 @contextlib.contextmanager
 def _csv_sink(path: str | os.PathLike[str]) -> Iterator[Callable[[pl.DataFrame], None]]:
-    """Append tables to a temporary CSV beside `path`; rename it to `path` only when all went well."""
-    target = Path(path)
+    """Append tables to `path` under `safeio`'s rules: a temporary CSV beside it renamed to it only when all
+    went well (a device, FIFO or /dev/stdout is written through); a folder or an unwritable place is a
+    ConfigError, and no temporary file stays behind."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        stream = safeio.StreamWriter(path, example="forecast.csv")
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}; choose another --out path") from None
+        raise ConfigError(_cannot_write(path, exc)) from None
     written = [0]
 
     def write(table: pl.DataFrame) -> None:
-        with open(fd, "ab", closefd=False) as fh:
-            table.write_csv(fh, include_header=written[0] == 0)
+        try:
+            table.write_csv(stream.file, include_header=written[0] == 0)
+            stream.file.flush()  # a pipe's reader gets each batch as it is made
+        except OSError as exc:
+            raise ConfigError(_cannot_write(path, exc)) from None
         written[0] += table.height
 
-    done = False
     try:
         yield write
-        done = True
-    finally:
-        os.close(fd)
-        if not done:
-            Path(tmp).unlink(missing_ok=True)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
+    except BaseException:
+        stream.abort()
+        raise
+    try:
+        stream.commit()
+    except OSError as exc:
+        raise ConfigError(_cannot_write(path, exc)) from None
+
+
+def _cannot_write(path: str | os.PathLike[str], exc: OSError) -> str:
+    return f"cannot write {path}: {exc.strerror or exc}; choose another --out path"
 
 
 def save_table(table: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a forecast CSV atomically."""
+    """Write a forecast CSV with `safeio.atomic_write` (never half a file; devices and pipes written through)."""
     try:
-        return atomic_write(path, lambda tmp: table.write_csv(tmp))
+        return safeio.atomic_write(path, lambda tmp: table.write_csv(tmp), example="forecast.csv")
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}; choose another --out path") from None
+        raise ConfigError(_cannot_write(path, exc)) from None

@@ -45,7 +45,12 @@ class Scaler(nn.Module):
 
 
 class RecurrentForecaster(nn.Module):
-    """history (B, L, n_inputs) raw -> forecast (B, H, n_targets) raw."""
+    """history (B, L, n_inputs) raw [and known (B, L + H, n_known)] -> forecast (B, H, n_targets) raw.
+
+    Known-in-advance inputs (calendar features, holiday flags) join the scaled history at every step of the
+    window, and a decoder shared by the horizon steps reads each future step's known inputs beside the final
+    state: y_h = head(state)_h + out(relu(mix([state, known_{L+h}]))). Without known inputs the model is the
+    recurrent stack and the direct head alone."""
 
     def __init__(self, config: ModelConfig, mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
         super().__init__()
@@ -58,7 +63,7 @@ class RecurrentForecaster(nn.Module):
             c.n_targets,
         )
         self.rnn = RNN_CELLS[c.cell](
-            input_size=c.n_inputs,
+            input_size=c.n_inputs + c.n_known,
             hidden_size=c.hidden_size,
             num_layers=c.num_layers,
             batch_first=True,
@@ -69,16 +74,28 @@ class RecurrentForecaster(nn.Module):
         self.n_quantiles = max(1, len(c.quantiles))
         out = 1 if c.task == "direction" else c.horizon * c.n_targets * self.n_quantiles
         self.head = nn.Linear(directions * c.hidden_size, out)
+        if c.n_known:
+            per_step = out // c.horizon
+            self.mix = nn.Linear(directions * c.hidden_size + c.n_known, c.hidden_size)
+            self.out = nn.Linear(c.hidden_size, per_step)
 
-    def forward_scaled(self, x: torch.Tensor) -> torch.Tensor:
-        """Scaled input (B, L, C) -> scaled forecast (B, H, T), quantiles (B, H, T, Q) or a logit (B, 1)."""
+    def forward_scaled(self, x: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+        """Scaled input (B, L, C) [and known inputs (B, L + H, K)] -> scaled forecast (B, H, T), quantiles
+        (B, H, T, Q) or a logit (B, 1)."""
         c = self.config
+        L = x.shape[1]
+        if known is not None:
+            x = torch.cat([x, known[:, :L]], dim=-1)
         _, state = self.rnn(x)
         h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
         directions = 2 if c.bidirectional else 1
         # Last layer's final state of each direction: the backward one has read the window end to start.
         last = h_n[-directions:].transpose(0, 1).reshape(x.shape[0], -1)  # -> (B, dirs * H)
         y = self.head(last)
+        if known is not None:
+            future = known[:, L:]  # (B, H, K)
+            steps = torch.cat([last.unsqueeze(1).expand(-1, future.shape[1], -1), future], dim=-1)
+            y = y + self.out(torch.relu(self.mix(steps))).reshape(x.shape[0], -1)
         if c.task == "direction":
             return y  # -> (B, 1) logit
         if not c.quantiles:
@@ -88,10 +105,11 @@ class RecurrentForecaster(nn.Module):
         steps = nn.functional.softplus(y[..., 1:])
         return torch.cat([y[..., :1], y[..., :1] + torch.cumsum(steps, dim=-1)], dim=-1)  # -> (B, H, T, Q)
 
-    def forward(self, history: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, history: torch.Tensor, known: torch.Tensor | None = None
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         c = self.config
         loc, scale = self.scaler.stats(history)
-        y = self.forward_scaled((history - loc) / scale)
+        y = self.forward_scaled((history - loc) / scale, known)
         if c.task == "direction":
             return torch.sigmoid(y)
         t_loc, t_scale = self.scaler.target_stats(loc, scale)
@@ -101,12 +119,13 @@ class RecurrentForecaster(nn.Module):
         return q[..., c.point_quantile], q
 
     def scaled_loss_inputs(self, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Window (B, L + H, C) -> (prediction, target), both in scaled units, for the loss."""
+        """Window (B, L + H, C + K) -> (prediction, target), both in scaled units, for the loss."""
         c = self.config
         L = c.input_len
-        history, future = window[:, :L], window[:, L:, : c.n_targets]
+        history, future = window[:, :L, : c.n_inputs], window[:, L:, : c.n_targets]
+        known = window[:, :, c.n_inputs:] if c.n_known else None
         loc, scale = self.scaler.stats(history)
-        pred = self.forward_scaled((history - loc) / scale)
+        pred = self.forward_scaled((history - loc) / scale, known)
         if c.task == "direction":
             return pred, (future[:, 0, :1] > history[:, -1, :1]).float()
         t_loc, t_scale = self.scaler.target_stats(loc, scale)
@@ -127,5 +146,11 @@ class PinballLoss(nn.Module):
         return torch.maximum(self.levels * err, (self.levels - 1) * err).mean()
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+
+def split_inputs(config: ModelConfig, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Windows (N, >= L, C [+ K]) -> the model's inputs: history (N, L, C), and known (N, L + H, K) for a
+    model with known inputs (then the windows must span L + H steps)."""
+    L, C = config.input_len, config.n_inputs
+    if not config.n_known:
+        return windows[:, :L, :C], None
+    return windows[:, :L, :C], windows[:, : L + config.horizon, C:]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import __version__, artifact
-from .config import CELL_NAMES, ModelConfig, TrainConfig
+from .config import ModelConfig, TrainConfig
 from .data import SeriesSet, gap_error
 from .errors import ConfigError, DataError
 from .metrics import baselines, direction_scores, interval_scores, mase_scale, score_table
@@ -37,8 +37,8 @@ class Experiment:
     scores: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     forecast: np.ndarray | None = None
     """The model's forecast of the test block, (series, horizon, targets)."""
-    extra_meta: dict[str, Any] = field(default_factory=dict)
-    """More metadata for the exported file (e.g. the backtest that chose this model)."""
+    backtest: dict[str, Any] | None = None
+    """The backtest that chose this model, for the exported file's metadata."""
 
     @property
     def name(self) -> str:
@@ -47,54 +47,54 @@ class Experiment:
     def default_path(self) -> Path:
         return EXPORT_DIR / f"{self.name}.onnx"
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> artifact.ModelMeta:
         c, d = self.model_cfg, self.data
         last = {sid: str(t[-1]) for sid, t in zip(d.ids[: artifact.MAX_LISTED_SERIES], d.times, strict=False)}
-        return {
-            "format": artifact.FORMAT_VERSION,
-            "tsrnn_version": __version__,
-            "created": artifact.now_iso(),
-            "cell": c.cell,
-            "cell_name": CELL_NAMES[c.cell],
-            "bidirectional": c.bidirectional,
-            "num_layers": c.num_layers,
-            "hidden_size": c.hidden_size,
-            "dropout": c.dropout,
-            "input_len": c.input_len,
-            "horizon": c.horizon,
-            "scaling": c.scaling,
-            "task": c.task,
-            "quantiles": list(c.quantiles),
-            "outputs": c.output_names,
-            "scaling_note": "window: each input window is normalised by its own mean and std"
-            if c.scaling == "window" else "global: training-part mean and std per column",
-            "time_col": d.time_col,
-            "id_col": d.id_col,
-            "targets": d.targets,
-            "inputs": d.channels,
-            "freq": {"code": d.freq.code, "label": d.freq.label, "season": d.freq.season,
-                     "step_us": d.freq.step_us, "months": d.freq.months, "month_end": d.freq.month_end},
-            "utc": d.utc,
-            "season": self.season,
-            "n_series": d.n_series,
-            "last_timestamps": last,
-            "train_file": d.path.name,
-            "seed": self.train_cfg.seed,
-            "epochs_run": self.result.epochs_run,
-            "best_epoch": self.result.best_epoch,
-            "stopped": self.result.stopped,
-            "loss": self.train_cfg.loss,
-            "test_metrics": self.scores,
-            "split": {"val_len": self.split.val_len, "test_len": c.horizon},
-            "torch_platform": platform.machine(),
-            **self.extra_meta,
-        }
+        f = d.freq
+        return artifact.ModelMeta(
+            tsrnn_version=__version__,
+            created=artifact.now_iso(),
+            cell=c.cell,
+            bidirectional=c.bidirectional,
+            num_layers=c.num_layers,
+            hidden_size=c.hidden_size,
+            dropout=c.dropout,
+            input_len=c.input_len,
+            horizon=c.horizon,
+            scaling=c.scaling,
+            task=c.task,
+            quantiles=tuple(c.quantiles),
+            outputs=tuple(c.output_names),
+            time_col=d.time_col,
+            id_col=d.id_col,
+            targets=tuple(d.targets),
+            inputs=tuple(d.channels),
+            freq=artifact.FreqSpec(f.code, f.label, f.season, f.step_us, f.months, f.month_end,
+                                   f.sessions.to_dict() if f.sessions is not None else None),
+            utc=d.utc,
+            season=self.season,
+            n_series=d.n_series,
+            last_timestamps=last,
+            train_file=d.path.name,
+            seed=self.train_cfg.seed,
+            epochs_run=self.result.epochs_run,
+            best_epoch=self.result.best_epoch,
+            stopped=self.result.stopped,
+            loss=self.train_cfg.loss,
+            test_metrics=self.scores,
+            split={"val_len": self.split.val_len, "test_len": c.horizon},
+            torch_platform=platform.machine(),
+            backtest=self.backtest,
+            calendar=d.known_spec.calendar,
+            holidays=d.known_spec.holidays.to_dict() if d.known_spec.holidays else None,
+            tz=d.known_spec.tz,
+            known=tuple(d.known_spec.columns),
+        )
 
     def export(self, path: str | os.PathLike[str] | None = None) -> ExportResult:
         from .export import export_onnx
 
-        windows = np.concatenate([self.split.test[:256, : self.model_cfg.input_len],
-                                  self.split.val[:256, : self.model_cfg.input_len]])
+        windows = np.concatenate([self.split.test[:256], self.split.val[:256]])
         return export_onnx(self.result.model, path or self.default_path(), self.metadata(), windows)
 
 
@@ -160,6 +160,7 @@ def model_config(data: SeriesSet, input_len: int | None = None, horizon: int | N
         horizon=horizon or data.freq.default_horizon(),
         n_inputs=len(data.channels),
         n_targets=len(data.targets),
+        n_known=data.known_spec.n,
         **kwargs,
     )
 
@@ -197,7 +198,8 @@ def train_experiment(data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainCo
     when holdout is False: a backtest evaluates the model on later data instead)."""
     from .train import fit, predict_outputs
 
-    if model_cfg.n_inputs != len(data.channels) or model_cfg.n_targets != len(data.targets):
+    if model_cfg.n_inputs != len(data.channels) or model_cfg.n_targets != len(data.targets) or \
+            model_cfg.n_known != data.known_spec.n:
         raise ConfigError("model inputs and targets do not match the data; build the config with model_config()")
     check_gaps(data, model_cfg.input_len)
     direction = model_cfg.task == "direction"
@@ -207,7 +209,7 @@ def train_experiment(data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainCo
     exp = Experiment(data, split, model_cfg, train_cfg, season or data.freq.season, result)
     if not holdout:
         return exp
-    outputs = predict_outputs(result.model, split.test[:, : model_cfg.input_len])
+    outputs = predict_outputs(result.model, split.test)
     if direction:
         exp.scores = score_direction(split, outputs["probability"][:, 0], data.targets[0])
         return exp

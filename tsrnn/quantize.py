@@ -123,14 +123,14 @@ def measure_drift(float_path: Path, int8_path: Path, csv: str | os.PathLike[str]
     if data is None or fm.task != "forecast":
         return drift
     L, H, n_t = fm.input_len, fm.horizon, len(fm.targets)
-    usable = [v for v in data.values if len(v) >= L + H]
-    if not usable:
+    data = data.subset([i for i, v in enumerate(data.values) if len(v) >= L + H])
+    if not data.n_series:
         return drift
-    history = np.stack([v[-H - L:-H] for v in usable])
-    actual = np.stack([v[-H:, :n_t] for v in usable])
-    insample = [v[:-H, :n_t] for v in usable]
-    a, b = fm.predict(history), qm.predict(history)
-    season = int(fm.meta.get("season", 1))
+    history, known = fm.window_inputs(data, back=H)
+    actual = np.stack([v[-H:, :n_t] for v in data.values])
+    insample = [v[:-H, :n_t] for v in data.values]
+    a, b = fm.predict(history, known), qm.predict(history, known)
+    season = fm.meta.season
     scale = mase_scale(insample, season)
     drift.float_metrics = _mean(evaluate(actual, a, scale))
     drift.int8_metrics = _mean(evaluate(actual, b, scale))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
 
-from .csvio import describe_lines
+from .csvio import describe_lines, shorten
 from .errors import DataError
+from .sessions import SessionCalendar
 
 TIME_NAMES = ("time", "date", "ds", "timestamp", "datetime", "period", "month", "week", "day")
 
@@ -50,17 +51,27 @@ class Frequency:
     months: int = 0
     """Step in months for calendar frequencies."""
     month_end: bool = False
+    sessions: SessionCalendar | None = None
+    """The open slots of the week, for data that exists only while something is open (None: every step)."""
+
+    def with_sessions(self, cal: SessionCalendar) -> Frequency:
+        """The same step on the open slots of `cal` only: the season becomes a typical open day."""
+        return replace(self, sessions=cal, season=cal.steps_per_day, label=f"{self.label}, sessions {cal.describe()}")
 
     @property
     def steps_per_year(self) -> float:
         """About how many steps make a year."""
         if self.months:
             return 12 / self.months
+        if self.sessions is not None:
+            return self.sessions.steps_per_week * 52.18
         if self.code == "1bd":
             return 261.0
         return 365.25 * DAY / self.step_us if self.step_us else 1.0
 
     def default_horizon(self) -> int:
+        if self.sessions is not None:
+            return max(self.season, 8)  # one typical open day
         return _DEFAULT_HORIZON.get(self.code, max(self.season, 8) if self.season > 1 else 8)
 
     def default_input_len(self) -> int:
@@ -74,6 +85,8 @@ def parse_times(values: pl.Series, file: str, lines: np.ndarray) -> tuple[np.nda
     """Parse ISO dates or datetimes to datetime64[us]; return (times, utc)."""
     if values.dtype == pl.Date:  # parsed while reading, without a gap
         return values.cast(pl.Datetime("us")).to_numpy(), False
+    if values.dtype != pl.String:  # a column typed as numbers or ids, named as the time by the user
+        values = values.cast(pl.String)
     fast = _parse_clean(values)
     if fast is not None:
         return fast, False
@@ -86,14 +99,14 @@ def parse_times(values: pl.Series, file: str, lines: np.ndarray) -> tuple[np.nda
     ambiguous = [s for s in sample if _AMBIGUOUS.match(s)]
     if ambiguous:
         raise DataError(
-            f"{file}: column '{values.name}' has dates like '{ambiguous[0]}' that could be day-first or "
+            f"{file}: column '{values.name}' has dates like '{shorten(ambiguous[0])}' that could be day-first or "
             "month-first; write them as ISO dates (YYYY-MM-DD)"
         )
     fmt = _pick_format(sample)
     if fmt is None:
         raise DataError(
             f"{file}: column '{values.name}' does not hold ISO dates or datetimes (first value "
-            f"'{sample[0]}'); use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
+            f"'{shorten(sample[0])}'); use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
         )
     utc = text.str.ends_with("Z")
     if bool(utc.any()) and not bool(utc.all()):
@@ -112,7 +125,7 @@ def parse_times(values: pl.Series, file: str, lines: np.ndarray) -> tuple[np.nda
         first = text.filter(pl.Series(bad_mask)).head(3).to_list()
         raise DataError(
             f"{file}: column '{values.name}' has unparseable timestamps on {describe_lines(lines[bad_mask])} "
-            f"(e.g. {', '.join(repr(v) for v in first)}); fix them or remove those rows"
+            f"(e.g. {', '.join(repr(shorten(v)) for v in first)}); fix them or remove those rows"
         )
     return parsed.to_numpy().astype("datetime64[us]", copy=False), bool(utc.all())
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from .config import ModelConfig, TrainConfig
 from .errors import ConfigError, TrainingError
-from .models import PinballLoss, RecurrentForecaster
+from .models import PinballLoss, RecurrentForecaster, split_inputs
 from .windows import Split
 
 
@@ -186,19 +186,23 @@ def _evaluate(model: RecurrentForecaster, data: torch.Tensor, loss_fn: nn.Module
 
 
 @torch.inference_mode()
-def predict_outputs(model: RecurrentForecaster, history: np.ndarray, batch_size: int = 4096) -> dict[str, np.ndarray]:
-    """Raw history (N, L, C) -> every model output by its ONNX name, with the torch model."""
+def predict_outputs(model: RecurrentForecaster, windows: np.ndarray, batch_size: int = 4096) -> dict[str, np.ndarray]:
+    """Raw windows (N, >= L, C [+ K]) -> every model output by its ONNX name, with the torch model (a model with
+    known inputs reads them over L + H steps: `models.split_inputs`)."""
     model.eval()
     device = next(model.parameters()).device
     names = model.config.output_names
+    history, known = split_inputs(model.config, windows)
     parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
     for i in range(0, len(history), batch_size):
-        out = model(torch.from_numpy(np.ascontiguousarray(history[i:i + batch_size])).to(device))
+        args = [torch.from_numpy(np.ascontiguousarray(a[i:i + batch_size])).to(device)
+                for a in (history, known) if a is not None]
+        out = model(*args)
         for name, value in zip(names, out if isinstance(out, tuple) else (out,), strict=True):
             parts[name].append(value.cpu().numpy())
     return {n: np.concatenate(v) for n, v in parts.items()}
 
 
-def predict(model: RecurrentForecaster, history: np.ndarray) -> np.ndarray:
-    """Raw history (N, L, C) -> the first output: the point forecast (N, H, T) or the probability (N, 1)."""
-    return next(iter(predict_outputs(model, history).values()))
+def predict(model: RecurrentForecaster, windows: np.ndarray) -> np.ndarray:
+    """Raw windows (N, >= L, C [+ K]) -> the first output: the point forecast (N, H, T) or the probability (N, 1)."""
+    return next(iter(predict_outputs(model, windows).values()))

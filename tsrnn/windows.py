@@ -13,7 +13,7 @@ from .errors import DataError
 
 @dataclass
 class Split:
-    """Windows [N, input_len + horizon, channels] per part, and what evaluation needs."""
+    """Windows [N, input_len + horizon, channels + known inputs] per part, and what evaluation needs."""
 
     input_len: int
     horizon: int
@@ -56,7 +56,9 @@ def split_series(data: SeriesSet, input_len: int, horizon: int, val_len: int | N
     size = input_len + horizon
     too_short = []
     train, val, test, insample, train_parts = [], [], [], [], []
-    for sid, v in zip(data.ids, data.values, strict=True):
+    n_channels = len(data.channels)
+    for i, sid in enumerate(data.ids):
+        v = data.model_values(i)  # channels, then the known inputs
         vl = val_len or default_val_len(len(v), horizon)
         need = rows_needed(input_len, horizon, vl, test_len)
         if len(v) < need:
@@ -64,7 +66,7 @@ def split_series(data: SeriesSet, input_len: int, horizon: int, val_len: int | N
             continue
         cut_test = len(v) - test_len
         cut_val = cut_test - vl
-        train_parts.append(v[:cut_val])
+        train_parts.append(v[:cut_val, :n_channels])
         train.append(make_windows(v[:cut_val], size))
         val.append(make_windows(v[cut_val - input_len:cut_test], size))
         test.append(make_windows(v[cut_test - input_len:], size))

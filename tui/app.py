@@ -189,15 +189,14 @@ class TsrnnApp(App[None]):
                         title="Busy", severity="warning")
             return
         try:
-            model_cfg, train_cfg = self.query_one(ModelView).configs()
+            data, model_cfg, train_cfg = self.query_one(ModelView).prepared()
         except ConfigError as exc:
             self.notify(for_tui(exc.message), title="Cannot train yet", severity="error", timeout=8)
             self.action_show_tab("data" if self.data is None else "model")
             return
-        assert self.data is not None
         self.action_show_tab("train")
         self.save_settings()
-        train.start(self.data, model_cfg, train_cfg)
+        train.start(data, model_cfg, train_cfg)
 
     def action_cancel(self) -> None:
         self.query_one(TrainView).cancel()
@@ -214,15 +213,14 @@ class TsrnnApp(App[None]):
             return
         try:
             variants, folds, refit, export_best = compare.options()
-            model_cfg, train_cfg = self.query_one(ModelView).configs()
+            data, model_cfg, train_cfg = self.query_one(ModelView).prepared()
         except ConfigError as exc:
             self.notify(for_tui(exc.message), title="Cannot compare yet", severity="error", timeout=8)
             self._show_compare_settings()
             return
-        assert self.data is not None
         self.save_settings()
         base = replace(model_cfg, num_layers=1, bidirectional=False)
-        await compare.start(self.data, variants, base, train_cfg, folds, refit, export_best)
+        await compare.start(data, variants, base, train_cfg, folds, refit, export_best)
 
     def _show_compare_settings(self) -> None:
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tsrnn.csvio import atomic_write
+from tsrnn.errors import TsrnnError
 
 FILE_NAME = "tui.json"
 
@@ -67,6 +68,8 @@ class SettingsStore:
             atomic_write(self.path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
         except OSError as exc:
             return f"could not save settings to {self.path}: {exc.strerror or exc}"
+        except TsrnnError as exc:
+            return f"could not save settings: {exc.message}"
         return None
 
 

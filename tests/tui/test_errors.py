@@ -150,3 +150,31 @@ async def test_corrupt_settings_are_ignored(workdir: Path, config_dir: Path) -> 
     import json
 
     assert json.loads((config_dir / "tui.json").read_text())["data"]["path"] == "airline.csv"
+
+
+async def test_calendar_fields_are_checked_and_reach_the_model(workdir: Path, config_dir: Path) -> None:
+    app = make_app("airline.csv", config_dir=config_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "calendar    month (auto" in text_of(app, "#data-summary")
+        await pilot.press("f2")
+        app.query_one("#calendar").value = "hour"
+        app.query_one("#holidays").value = "XX"
+        await pilot.pause()
+        assert "'hour' is constant on monthly data" in text_of(app, "#msg-calendar")
+        app.query_one("#calendar").value = "month,quarter"
+        await pilot.pause()
+        assert "unknown country code 'XX'" in text_of(app, "#msg-holidays")
+        app.query_one("#holidays").value = "US"
+        app.query_one("#tz").value = "Mars/Base"
+        await pilot.pause()
+        assert "unknown time zone 'Mars/Base'" in text_of(app, "#msg-tz")
+        app.query_one("#tz").value = ""
+        await set_small_model(pilot, epochs=1)
+        status = text_of(app, "#model-status")
+        assert "calendar features: month, quarter (sin/cos); holidays US" in status, status
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        exp = app.query_one("#train-view").experiment
+        assert exp is not None and exp.model_cfg.n_known == 7
+        assert exp.data.known_spec.columns[-3:] == ["holiday", "day_before", "day_after"]

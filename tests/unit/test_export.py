@@ -51,7 +51,7 @@ def test_variant_exports_with_parity(demo, tmp_path: Path, cell: str, bi: bool, 
     (dispatch,) = [n for n in graph.node if n.op_type == "If"]
     branches = {a.name: {n.op_type for n in a.g.node} for a in dispatch.attribute}
     assert native in branches["else_branch"] and native not in branches["then_branch"]
-    assert Forecaster.load(res.path).meta["wide_graph_from_batch"] == wide_from
+    assert Forecaster.load(res.path).meta.wide_graph_from_batch == wide_from
     for n in (1, wide_from - 1, wide_from):
         np.testing.assert_allclose(session.run(None, {"history": x[:n]})[0], expected[:n], rtol=1e-4, atol=1e-3)
 
@@ -60,7 +60,8 @@ def test_metadata_carries_what_inference_needs(demo, tmp_path: Path) -> None:
     cfg = model_config(demo, cell="gru", hidden_size=8, num_layers=1)
     exp = train_experiment(demo, cfg, TrainConfig(epochs=2, seed=3))
     path = exp.export(tmp_path / "gru.onnx").path
-    meta = Forecaster.load(path).meta
+    meta = Forecaster.load(path).meta.to_dict()
+    assert meta["schema_version"] == 2
     for key in ["tsrnn_version", "cell", "bidirectional", "num_layers", "hidden_size", "input_len", "horizon",
                 "time_col", "targets", "inputs", "id_col", "freq", "last_timestamps", "season", "scaling", "seed",
                 "test_metrics", "created"]:

@@ -35,6 +35,7 @@ from textual.worker import Worker, WorkerState
 
 from tsrnn.config import CELL_NAMES, DEFAULT_VARIANTS, VARIANT_SPEC
 from tsrnn.errors import ConfigError, TsrnnError
+from tsrnn.extras import needs_extras
 
 from ..text import for_tui, seconds, show_error
 from ..widgets.plots import SeriesPlot
@@ -385,8 +386,9 @@ class CompareView(Vertical):
                 self.post_message(self.Progress(snapshot, p.index, p.variant, p.epoch))
 
         try:
-            board = run_compare(data, variants, base, train_cfg, folds=folds, refit=refit,
-                                on_progress=on_progress, should_stop=self._stop.is_set, export_best=export_best)
+            with needs_extras("Compare"):
+                board = run_compare(data, variants, base, train_cfg, folds=folds, refit=refit,
+                                    on_progress=on_progress, should_stop=self._stop.is_set, export_best=export_best)
             overlay = last_fold_overlay(data, board, base, folds)
         except TsrnnError as exc:
             self.post_message(self.Done(None, None, exc, self._stop.is_set(), bars, time.perf_counter() - t0))
@@ -529,9 +531,9 @@ class CompareView(Vertical):
         if choice == "export":
             try:
                 copy_model(str(row.model_path), target)
-            except OSError as exc:
-                self.app.notify(f"cannot write {target}: {exc.strerror or exc}", title="Export failed",
-                                severity="error", timeout=10)
+            except (OSError, TsrnnError) as exc:
+                why = exc.message if isinstance(exc, TsrnnError) else f"cannot write {target}: {exc.strerror or exc}"
+                self.app.notify(why, title="Export failed", severity="error", timeout=10)
                 return
             self.app.notify(f"Saved {target}; it is listed on the Forecast screen (F4).", title="Exported")
             self.post_message(self.Exported(target))
@@ -572,12 +574,13 @@ def last_fold_overlay(data: SeriesSet, board: Leaderboard, base: ModelConfig, fo
     f = make_folds(data, L, H, folds)
     first = f.fold_slice(f.folds - 1).start
     history = f.history[first:first + 1]
+    known = None if f.known is None else f.known[first:first + 1]
     baselines = baseline_forecasts(f, int(board.protocol["season"]))
     best_baseline = next((r.name for r in board.rows if r.kind == "baseline"), None)
     forecasts: dict[str, np.ndarray] = {}
     for r in board.rows:  # in rank order; only the best baseline, or ten lines hide each other
         if r.kind == "model" and r.model_path:
-            forecasts[r.name] = Forecaster.load(r.model_path).predict(history)[0, :, 0]
+            forecasts[r.name] = Forecaster.load(r.model_path).predict(history, known)[0, :, 0]
         elif r.name == best_baseline and r.name in baselines:
             forecasts[r.name] = baselines[r.name][first, :, 0]
     if not forecasts:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,6 +14,7 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Select,
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from tsrnn.artifact import ModelMeta, quantile_column
 from tsrnn.errors import TsrnnError
 
 from ..text import show_error
@@ -25,11 +26,8 @@ if TYPE_CHECKING:
 EXPORT_DIR = Path("exports")
 PROVIDERS = (("auto (CUDA if available)", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
 MAX_TABLE_ROWS = 1000
-
-
-def quantile_column(target: str, level: float) -> str:
-    """The forecast table's column for one quantile, as the engine names it: passengers_q10."""
-    return f"{target}_q{level * 100:g}"
+MAX_WARNINGS = 5
+"""History warnings shown under the result (the trailing rows dropped, interpolated steps in the last window)."""
 
 
 def list_models(folder: Path = EXPORT_DIR) -> list[Path]:
@@ -46,7 +44,7 @@ class ForecastView(Horizontal):
     """What the app focuses when the tab is shown (Inputs and lists are skipped otherwise: they scroll)."""
 
     class Done(Message):
-        def __init__(self, result: ForecastResult | None, meta: dict[str, Any] | None,
+        def __init__(self, result: ForecastResult | None, meta: ModelMeta | None,
                      error: TsrnnError | None, fallback: str | None = None) -> None:
             super().__init__()
             self.result, self.meta, self.error, self.fallback = result, meta, error, fallback
@@ -150,48 +148,52 @@ class ForecastView(Horizontal):
         self.result = r
         self.query_one("#fc-save", Button).disabled = False
         self.app.refresh_bindings()
-        bi = "bidirectional " if meta.get("bidirectional") else ""
-        if meta.get("task") == "direction":
+        bi = "bidirectional " if meta.bidirectional else ""
+        if meta.task == "direction":
             output = "probability of a rise at the next step"
-        elif meta.get("quantiles"):
-            output = f"horizon {meta['horizon']}, quantiles {', '.join(f'{q:g}' for q in meta['quantiles'])}"
+        elif meta.quantiles:
+            output = f"horizon {meta.horizon}, quantiles {', '.join(f'{q:g}' for q in meta.quantiles)}"
         else:
-            output = f"horizon {meta['horizon']}"
+            output = f"horizon {meta.horizon}"
         note = f"\n[b $warning]Note:[/] {escape(msg.fallback)}" if msg.fallback else ""
+        for w in r.warnings[:MAX_WARNINGS]:
+            note += f"\n[b $warning]Warning:[/] {escape(w.message)}"
+        if len(r.warnings) > MAX_WARNINGS:
+            note += f"\n[b $warning]Warning:[/] … and {len(r.warnings) - MAX_WARNINGS} more series"
         if msg.fallback:
             self.app.notify(msg.fallback, title="Running on the CPU", severity="warning")
         self.query_one("#fc-status", Static).update(
             f"[b $success]Ran on {r.provider}[/] in {r.latency_ms:.2f} ms for {r.n_series} series · model: {bi}"
-            f"{meta.get('cell_name', meta['cell'])} {meta.get('num_layers')}×{meta.get('hidden_size')}, "
-            f"window {meta['input_len']} → {output}, trained on {escape(str(meta.get('train_file', '?')))}{note}"
+            f"{meta.cell_name} {meta.num_layers}×{meta.hidden_size}, "
+            f"window {meta.input_len} → {output}, trained on {escape(meta.train_file or '?')}{note}"
         )
         self._show_plot(r, meta)
         self._show_table(r)
 
-    def _show_plot(self, r: ForecastResult, meta: dict[str, Any]) -> None:
+    def _show_plot(self, r: ForecastResult, meta: ModelMeta) -> None:
         h = r.history
-        keep = max(3 * int(meta["input_len"]), 2 * int(meta["horizon"]))
+        keep = max(3 * meta.input_len, 2 * meta.horizon)
         times = h.times[0][-keep:]
-        horizon = int(meta["horizon"])
-        targets = list(meta["targets"])[:4]
+        horizon = meta.horizon
+        targets = list(meta.targets)[:4]
         first = r.table.head(horizon)
         which = f" — series '{h.ids[0]}' (1 of {h.n_series})" if h.id_col else ""
         plot = self.query_one(SeriesPlot)
-        if meta.get("task") == "direction":
-            column = f"{targets[0]}_up_probability"
+        if meta.task == "direction":
+            column = meta.output_columns()[0]
             p = float(first[column][0])
             when = first[h.time_col][0]
             plot.show_probability(f"chance that {targets[0]} rises at {when}: {p:.0%}{which}", ["fall", "rise"],
                                   [1 - p, p])
             return
-        levels = [float(q) for q in meta.get("quantiles") or []]
+        levels = list(meta.quantiles)
         if levels:
             t = targets[0]
             names = [quantile_column(t, q) for q in levels]
             middle = min(range(len(levels)), key=lambda i: abs(levels[i] - 0.5))
             show = [0, middle, len(levels) - 1] if len(levels) > 2 else [0, len(levels) - 1]
             lines = {names[i]: first[names[i]].to_numpy() for i in dict.fromkeys(show)}
-            more = f" (first of {len(meta['targets'])} targets)" if len(meta["targets"]) > 1 else ""
+            more = f" (first of {len(meta.targets)} targets)" if len(meta.targets) > 1 else ""
             plot.show_band(f"{t}{more}: interval {levels[0]:g}–{levels[-1]:g} and median{which}", times, t,
                            h.values[0][-keep:, h.channels.index(t)], first[h.time_col].to_list(), lines)
             return

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.markup import escape
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Markdown, Select, Static
@@ -22,6 +23,7 @@ from ..widgets.field import FieldRow
 
 if TYPE_CHECKING:
     from tsrnn.data import SeriesSet
+    from tsrnn.known import KnownSpec
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Field:
     """int, float, quantiles, cell, device, bool; an int field with default None falls back to the data's default."""
     default: str
     owner: str = "model"
-    """Which config checks it: model or train."""
+    """Which config checks it: model, train, or known (the calendar inputs, checked against the data)."""
 
 
 FIELDS = (
@@ -44,6 +46,9 @@ FIELDS = (
     Field("input_len", "Input window", "int", ""),
     Field("horizon", "Horizon", "int", ""),
     Field("quantiles", "Quantiles", "quantiles", ""),
+    Field("calendar", "Calendar", "text", "auto", "known"),
+    Field("holidays", "Holidays", "text", "", "known"),
+    Field("tz", "Time zone", "text", "", "known"),
     Field("epochs", "Epochs", "int", "100", "train"),
     Field("batch_size", "Batch size", "int", "32", "train"),
     Field("lr", "Learning rate", "float", "0.001", "train"),
@@ -58,6 +63,9 @@ HINTS = {
     "hidden_size": "units per layer and direction",
     "dropout": "between layers, 0 to <1",
     "quantiles": "blank: point forecast; e.g. 0.1,0.5,0.9",
+    "calendar": "auto, none, or e.g. hour,dow",
+    "holidays": "blank: none; country, e.g. AU:VIC, US",
+    "tz": "blank: as written; e.g. Australia/Melbourne",
     "epochs": "at most; may stop early",
     "batch_size": "windows per optimiser step",
     "lr": "Adam step size",
@@ -94,6 +102,9 @@ class ModelView(Horizontal):
         self._initial = {f.id: str(values.get(f.id, f.default)) for f in FIELDS}
         self.data: SeriesSet | None = None
         self.errors: dict[str, str] = {}
+        self._known: KnownSpec | None = None
+        self._known_key: tuple[str, str, str, int] | None = None
+        self._known_last: tuple[KnownSpec | None, tuple[str, str] | None] = (None, None)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="model-form"):
@@ -155,7 +166,7 @@ class ModelView(Horizontal):
             text = texts[f.id].strip()
             if f.kind == "bool":
                 values[f.id] = text == "true"
-            elif f.kind in ("cell", "device"):
+            elif f.kind in ("cell", "device", "text"):
                 values[f.id] = text
             elif f.kind == "quantiles":
                 try:
@@ -186,10 +197,15 @@ class ModelView(Horizontal):
             try:
                 if f.owner == "model":
                     ModelConfig(**{f.id: values[f.id]})
-                else:
+                elif f.owner == "train":
                     TrainConfig(**{f.id: values[f.id]})
             except ConfigError as exc:
                 errors[f.id] = for_tui(exc.message)
+        self._known = None
+        if self.data is not None:
+            self._known, wrong = self._check_known(values)
+            if wrong:
+                errors[wrong[0]] = wrong[1]
         if self.data is not None and not ({"input_len", "horizon"} & errors.keys()):
             from tsrnn.pipeline import check_fit, default_input_len
 
@@ -216,6 +232,38 @@ class ModelView(Horizontal):
         self.post_message(self.Checked())
         return errors
 
+    def _check_known(self, values: dict[str, Any]) -> tuple[KnownSpec | None, tuple[str, str] | None]:
+        """The calendar inputs for the loaded data, or the field that is wrong and why."""
+        from tsrnn.known import choose_known
+
+        assert self.data is not None
+        key = (values["calendar"], values["holidays"], values["tz"], id(self.data))
+        if self._known_key == key:
+            return self._known_last
+        field = "calendar"
+        try:
+            from tsrnn.calendar import check_zone, parse_calendar
+
+            if values["tz"]:
+                field = "tz"
+                check_zone(values["tz"])
+            field = "calendar"
+            parse_calendar(values["calendar"] or "auto", self.data.freq)
+            field = "holidays"
+            spec = choose_known(self.data.freq, self.data.times, values["calendar"] or "auto",
+                                values["holidays"] or None, values["tz"] or None)
+            result: tuple[KnownSpec | None, tuple[str, str] | None] = (spec, None)
+        except ConfigError as exc:
+            result = (None, (field, for_tui(exc.message)))
+        self._known_key, self._known_last = key, result
+        return result
+
+    def prepared(self) -> tuple[SeriesSet, ModelConfig, TrainConfig]:
+        """The data with its calendar inputs and the two configs, ready to train or compare."""
+        mc, tc = self.configs()
+        assert self.data is not None and self._known is not None
+        return self.data.with_known(self._known), mc, tc
+
     def _show_status(self, values: dict[str, Any], errors: dict[str, str]) -> None:
         status = self.query_one("#model-status", Static)
         if errors:
@@ -228,9 +276,10 @@ class ModelView(Horizontal):
             mc, tc = self.configs()
             bi = "bidirectional " if mc.bidirectional else ""
             q = f", quantiles {', '.join(f'{x:g}' for x in mc.quantiles)}" if mc.quantiles else ""
+            known = self._known.describe() if self._known is not None else ""
             status.update(f"[b $success]Ready:[/] {bi}{CELL_NAMES[mc.cell]} {mc.num_layers}×{mc.hidden_size}, "
-                          f"window {mc.input_len} → horizon {mc.horizon}{q}, up to {tc.epochs} epochs. "
-                          "Press Ctrl+T to train, or compare every cell on the Compare screen (F6).")
+                          f"window {mc.input_len} → horizon {mc.horizon}{q}, up to {tc.epochs} epochs; "
+                          f"{escape(known)}. Press Ctrl+T to train, or compare every cell on the Compare screen (F6).")
 
     def configs(self) -> tuple[ModelConfig, TrainConfig]:
         """The two configs; raises ConfigError when a field is wrong or no data is loaded."""
@@ -247,6 +296,7 @@ class ModelView(Horizontal):
                           hidden_size=values["hidden_size"], num_layers=values["num_layers"],
                           bidirectional=values["bidirectional"], dropout=values["dropout"],
                           quantiles=values["quantiles"])
+        mc = replace(mc, n_known=self._known.n if self._known is not None else 0)
         tc = TrainConfig(epochs=values["epochs"], batch_size=values["batch_size"], lr=values["lr"],
                          patience=values["patience"], seed=values["seed"], device=values["device"],
                          threads=training_threads())

@@ -18,6 +18,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, ProgressB
 from textual.worker import Worker, WorkerState
 
 from tsrnn.errors import TsrnnError
+from tsrnn.extras import needs_extras
 
 from ..text import seconds, show_error
 from ..widgets.plots import LossPlot
@@ -155,7 +156,8 @@ class TrainView(Vertical):
                 self.post_message(self.Progress(info, list(train), list(val)))
 
         try:
-            exp = train_experiment(data, model_cfg, train_cfg, on_epoch=on_epoch, should_stop=self._stop.is_set)
+            with needs_extras("Training"):
+                exp = train_experiment(data, model_cfg, train_cfg, on_epoch=on_epoch, should_stop=self._stop.is_set)
         except TsrnnError as exc:
             self.post_message(self.Finished(None, exc))
         else:
@@ -232,7 +234,8 @@ class TrainView(Vertical):
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def export_model(self, exp: Experiment, path: str, int8: bool = False) -> None:
         try:
-            result = exp.export(path)
+            with needs_extras("Export"):
+                result = exp.export(path)
         except TsrnnError as exc:
             self.post_message(self.Exported(None, exc, path))
             return

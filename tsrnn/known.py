@@ -1,0 +1,94 @@
+"""Inputs known in advance: which calendar features and holiday flags a model reads, and their values for any
+timestamps (numpy only: the forecaster computes them from the model's metadata, never from a second file)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .calendar import (
+    HolidayCalendar,
+    build_holidays,
+    calendar_columns,
+    calendar_features,
+    check_zone,
+    holiday_years,
+    parse_calendar,
+)
+
+if TYPE_CHECKING:
+    from .artifact import ModelMeta
+    from .timefreq import Frequency
+
+
+@dataclass(frozen=True)
+class KnownSpec:
+    """The known inputs of a model: calendar features (sin/cos pairs), then holiday flags."""
+
+    calendar: tuple[str, ...] = ()
+    holidays: HolidayCalendar | None = None
+    tz: str | None = None
+    """Time zone in which UTC timestamps are read (None: as written)."""
+
+    @property
+    def columns(self) -> list[str]:
+        return calendar_columns(self.calendar, self.holidays is not None)
+
+    @property
+    def n(self) -> int:
+        return len(self.columns)
+
+    def compute(self, times: np.ndarray) -> np.ndarray:
+        """(T, n) float32 for datetime64[us] timestamps."""
+        if not self.n:
+            return np.zeros((len(times), 0), dtype=np.float32)
+        return calendar_features(times, self.calendar, self.holidays, tz=self.tz)
+
+    def describe(self) -> str:
+        """One line for the train output, inspect and the TUI."""
+        if not self.n:
+            return "calendar features: none"
+        parts = [f"calendar features: {', '.join(self.calendar) or 'none'}"
+                 + (" (sin/cos)" if self.calendar else "")]
+        if self.holidays is not None:
+            h = self.holidays
+            parts.append(f"holidays {h.spec} ({len(h.dates)} dates {h.first_year}–{h.last_year}, holidays "
+                         f"{h.package_version})")
+        if self.tz:
+            parts.append(f"local time {self.tz}")
+        return "; ".join(parts)
+
+    def uncovered(self, times: np.ndarray) -> np.datetime64 | None:
+        """The first date past the stored holiday years (its flags read as 0), or None."""
+        if self.holidays is None or not len(times):
+            return None
+        return self.holidays.first_date_beyond(times, self.tz)
+
+    @classmethod
+    def from_meta(cls, meta: ModelMeta) -> KnownSpec:
+        holidays = HolidayCalendar.from_dict(meta.holidays) if meta.holidays is not None else None
+        return cls(tuple(meta.calendar), holidays, meta.tz)
+
+
+def choose_known(freq: Frequency, times: Sequence[np.ndarray], calendar: str = "auto",
+                 holidays: str | None = None, tz: str | None = None) -> KnownSpec:
+    """The spec for `--calendar`, `--holidays` and `--tz` on data of this frequency and these timestamps."""
+    if tz:
+        check_zone(tz)
+    names = parse_calendar(calendar, freq)
+    table = build_holidays(holidays, holiday_years(times)) if holidays else None
+    return KnownSpec(names, table, tz or None)
+
+
+def window_times(last: np.ndarray, history: np.ndarray | None, horizon: int, freq: Frequency) -> np.ndarray:
+    """(N, L + H) timestamps: each row's history times (N, L) and the H grid steps after its last time."""
+    from .grid import grid_times  # numpy only
+
+    steps = np.tile(np.arange(1, horizon + 1), len(last))
+    future = grid_times(np.repeat(last, horizon), steps, freq).reshape(len(last), horizon)
+    if history is None:
+        return future
+    return np.concatenate([history, future], axis=1)

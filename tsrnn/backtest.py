@@ -9,7 +9,7 @@ import numpy as np
 from .data import SeriesSet
 from .errors import DataError
 from .metrics import METRICS, baselines, evaluate, interval_scores, mase_scale
-from .windows import default_val_len, rows_needed
+from .windows import bridge_for, default_val_len, long_gap_rows, rows_needed
 
 
 @dataclass
@@ -26,6 +26,9 @@ class Folds:
     """(folds * series, horizon, targets)."""
     insample: list[np.ndarray]
     """Per fold and series, every target value before the origin (MASE scale and baselines)."""
+    valid: np.ndarray | None = None
+    """(folds * series,) whether the window and its horizon hold no long interpolated gap; the others are left
+    out of the scores (None: every one is scored)."""
 
     @property
     def n_series(self) -> int:
@@ -49,18 +52,24 @@ def make_folds(data: SeriesSet, input_len: int, horizon: int, folds: int) -> Fol
             f"needs {need} rows per series, the shortest has {shortest}; use fewer --folds or a shorter window"
         )
     C = len(data.channels)
-    windows, actual, insample = [], [], []
+    windows, actual, insample, valid = [], [], [], []
+    bad = [long_gap_rows(f, bridge_for(input_len)) for f in data.filled] if data.filled is not None else None
     for k in range(folds):
         back = (folds - k) * horizon
         for i in range(data.n_series):
             v = data.model_values(i)
             origin = len(v) - back
+            valid.append(bad is None or not bad[i][origin - input_len:origin + horizon].any())
             windows.append(v[origin - input_len:origin + horizon])
             actual.append(v[origin:origin + horizon, :n_t])
             insample.append(v[:origin, :n_t])
     w = np.stack(windows).astype(np.float32)
     known = np.ascontiguousarray(w[:, :, C:]) if data.known is not None else None
-    return Folds(folds, horizon, np.ascontiguousarray(w[:, :input_len, :C]), known, np.stack(actual), insample)
+    ok = np.array(valid)
+    if not ok.any():
+        ok[:] = True  # every fold window is invented: score them all rather than none
+    return Folds(folds, horizon, np.ascontiguousarray(w[:, :input_len, :C]), known, np.stack(actual), insample,
+                 None if ok.all() else ok)
 
 
 def fold_scores(folds: Folds, forecast: np.ndarray, season: int) -> list[dict[str, np.ndarray]]:
@@ -68,8 +77,11 @@ def fold_scores(folds: Folds, forecast: np.ndarray, season: int) -> list[dict[st
     out = []
     for k in range(folds.folds):
         s = folds.fold_slice(k)
-        scale = mase_scale(folds.insample[s], season)
-        out.append(evaluate(folds.actual[s], forecast[s], scale))
+        keep = np.arange(s.start, s.stop) if folds.valid is None else np.flatnonzero(folds.valid[s]) + s.start
+        if not len(keep):
+            continue  # every series of this fold overlaps a long gap
+        scale = mase_scale([folds.insample[i] for i in keep], season)
+        out.append(evaluate(folds.actual[keep], forecast[keep], scale))
     return out
 
 
@@ -79,9 +91,12 @@ def fold_interval_scores(folds: Folds, quantiles: np.ndarray, levels: list[float
     out = []
     for k in range(folds.folds):
         s = folds.fold_slice(k)
-        scale = mase_scale(folds.insample[s], season)
-        q = quantiles[s]
-        out.append(interval_scores(folds.actual[s], q[..., 0], q[..., -1], levels[-1] - levels[0], scale))
+        keep = np.arange(s.start, s.stop) if folds.valid is None else np.flatnonzero(folds.valid[s]) + s.start
+        if not len(keep):
+            continue
+        scale = mase_scale([folds.insample[i] for i in keep], season)
+        q = quantiles[keep]
+        out.append(interval_scores(folds.actual[keep], q[..., 0], q[..., -1], levels[-1] - levels[0], scale))
     return out
 
 

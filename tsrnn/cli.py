@@ -168,6 +168,10 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
                    help="extra numeric input columns, or 'all'")
     g.add_argument("--time-col", metavar="COL", help="time column (default: found by name or by parsing)")
     g.add_argument("--id-col", metavar="COL", help="series id column for long format (default: id, unique_id, series)")
+    g.add_argument("--sessions", choices=("auto", "none"), default="auto",
+                   help="auto: intraday data observed only while something is open (opening hours, trading "
+                        "sessions) is kept on its open slots, and forecast from the next opening; none: every step "
+                        "of the day, closed hours interpolated (default: auto)")
     k = p.add_argument_group("calendar (inputs known in advance, computed from the timestamps)")
     k.add_argument("--calendar", default="auto", metavar="auto|none|LIST",
                    help="cyclic calendar features for the window and the horizon: auto (by frequency: sub-daily "
@@ -198,12 +202,12 @@ def load_data(args: argparse.Namespace) -> Any:
 def data_config(args: argparse.Namespace) -> DataConfig:
     features: tuple[str, ...] | Literal["all"] = "all" if args.features == ["all"] else tuple(args.features)
     return DataConfig(time_col=args.time_col, targets=tuple(args.target), features=features,
-                      id_col=args.id_col)
+                      id_col=args.id_col, sessions=args.sessions)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .metrics import format_table
-    from .pipeline import model_config, train_experiment, validate
+    from .pipeline import gap_note, model_config, train_experiment, validate
 
     require("torch", "onnx")
     from .pipeline import EXPORT_DIR
@@ -230,6 +234,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     exp = train_experiment(data, mc, tc, season=args.season, on_epoch=progress)
     if progress:
         progress.close(exp.result.stopped)
+        if note := gap_note(exp.split, data):
+            print(f"note: {note}", file=sys.stderr)
         print(f"{exp.result.samples_per_s:,.0f} training windows/s on {exp.result.device} "
               f"({exp.result.threads} torch threads)", file=sys.stderr)
     export = exp.export(args.out)
@@ -257,6 +263,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "device_note": exp.result.device_note,
             "model": mc.to_dict(),
             "known_inputs": data.known_spec.columns,
+            "left_out_windows": exp.split.left_out,
             "calendar": list(data.known_spec.calendar),
             "holidays": data.known_spec.holidays.spec if data.known_spec.holidays else None,
             "season": exp.season,
@@ -358,7 +365,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(f"\n{p['data']}: {p['series']} series, {p['frequency']}; window {p['input_len']} -> horizon "
           f"{p['horizon']}, {p['folds']} rolling origins; training {p['training']}")
     print(f"same budget for every variant: at most {p['epochs']} epochs, early stopping after {p['patience']}, "
-          f"hidden {p['hidden_size']}, batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}\n")
+          f"hidden {p['hidden_size']}, batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}; {p['calendar']}")
+    if p["unscored_fold_windows"]:
+        print(f"{p['unscored_fold_windows']} fold windows overlap a long interpolated gap and are not scored")
+    print()
     print(format_text(board))
     print(f"\nbest: {board.best}, retrained on all the data and exported to {board.best_path}")
     print(f"leaderboard: {', '.join(board.files.values())}")

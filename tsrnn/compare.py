@@ -132,6 +132,8 @@ def run_compare(data: SeriesSet, variants: list[Variant], base: ModelConfig, tra
         "lr": train_cfg.lr, "seed": train_cfg.seed,
         "training": ("at each origin, on the data before it" if refit else
                      f"once, on the data before the first origin (the last {folds} x {base.horizon} steps held out)"),
+        "calendar": data.known_spec.describe(),
+        "unscored_fold_windows": 0 if fold_data.valid is None else int((~fold_data.valid).sum()),
     }
     board = Leaderboard(rows, protocol, best.name if best else "")
     if best and export_best:

@@ -34,6 +34,10 @@ class DataConfig:
     """Series id column for long-format files; found by name (id, unique_id, series) when None."""
     max_gap: int | None = None
     """Longest run of missing steps that is interpolated; longer runs are an error."""
+    sessions: Any = "auto"
+    """auto: detect a session calendar in intraday data observed only while something is open (opening hours,
+    trading sessions) and keep the open slots only; none: every step of the day; or a
+    `tsrnn.sessions.SessionCalendar` to lay the data on (a model's own, at forecast time)."""
 
 
 @dataclass(frozen=True)

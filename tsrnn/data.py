@@ -15,7 +15,8 @@ from .config import DataConfig
 from .csvio import MISSING_TOKENS, RawTable, describe_lines, read_header, read_raw, shorten
 from .errors import ConfigError, DataError
 from .known import KnownSpec
-from .timefreq import TIME_NAMES, Frequency, infer_frequency, looks_like_time, parse_times
+from .sessions import SessionCalendar, detect_sessions
+from .timefreq import DAY, TIME_NAMES, Frequency, format_times, infer_frequency, looks_like_time, parse_times
 
 ID_NAMES = ("id", "unique_id", "series", "series_id", "item_id")
 _DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
@@ -35,11 +36,20 @@ class LoadReport:
     longest_gap_where: str = ""
     decimal_comma: bool = False
     warnings: list[str] = field(default_factory=list)
+    sessions: str = ""
+    """The session calendar the data follows, in words ('' when it has none)."""
+    outside_sessions: int = 0
+    """Rows left out because they fall in a closed slot of the session calendar."""
+    outside_example: str = ""
     tail_dropped: dict[str, tuple[int, np.datetime64]] = field(default_factory=dict)
     """Series whose last rows had an empty value cell and were dropped: rows dropped and the first dropped time."""
 
     def notes(self) -> list[str]:
         out = []
+        if self.sessions:
+            out.append(f"sessions: {self.sessions}")
+        if self.outside_sessions:
+            out.append(f"{self.outside_sessions} rows outside the sessions (e.g. {self.outside_example}) were left out")
         if self.decimal_comma:
             out.append("read ',' as the decimal separator")
         if self.sorted_rows:
@@ -144,14 +154,53 @@ def demo_path() -> Path:
 
 
 def load_series(path: str | os.PathLike[str], config: DataConfig | None = None) -> SeriesSet:
-    """Read, validate and regularise a CSV time series."""
+    """Read, validate and regularise a CSV time series, in five stages with one job each: read the table; parse
+    the times and infer the frequency or the session calendar; lay each series on its grid; fill the gaps;
+    make the series set."""
     cfg = config or DataConfig()
-    file = resolve_demo(path)
+    table = read_table(resolve_demo(path), cfg)
+    rows = parse_rows(table, cfg)
+    flat = lay_grid(rows, table)
+    fill_gaps(flat, table, rows.names, cfg.max_gap)
+    return series_set(table, rows, flat)
+
+
+@dataclass
+class Table:
+    """Stage 1: the file's value columns as numbers, its time and id columns as read, and each row's line."""
+
+    raw: RawTable
+    time_col: str
+    id_col: str | None
+    targets: list[str]
+    features: list[str]
+    values: np.ndarray
+    report: LoadReport
+
+    @property
+    def channels(self) -> list[str]:
+        return self.targets + self.features
+
+
+@dataclass
+class Rows:
+    """Stage 2: rows sorted by series and time, without duplicates, and the grid they follow."""
+
+    codes: np.ndarray
+    times: np.ndarray
+    values: np.ndarray
+    lines: np.ndarray
+    names: list[str]
+    freq: Frequency
+    utc: bool
+
+
+def read_table(file: Path, cfg: DataConfig) -> Table:
+    """Read the CSV and choose its columns: time, id, targets and features (values as float64)."""
     header = read_header(file)
     ids = [c for c in header if (c == cfg.id_col or c.lower() in ID_NAMES) and c != cfg.time_col]
     raw = read_raw(file, typed=True, ids=ids, times=[c for c in header if c == cfg.time_col or c.lower() in TIME_NAMES])
     report = LoadReport(rows=raw.frame.height)
-    preview = raw.preview
     time_col = _pick_time_col(raw, cfg.time_col)
     id_col = _pick_id_col(raw, cfg.id_col, time_col)
     numeric, report.decimal_comma = _numeric_columns(raw, exclude={time_col, id_col})
@@ -163,29 +212,68 @@ def load_series(path: str | os.PathLike[str], config: DataConfig | None = None) 
     _refuse_huge(values, channels, raw.lines, raw.name)
     # Each column goes as soon as it is parsed: a long file is held once, not twice.
     raw.frame = raw.frame.select(time_col, *([id_col] if id_col else []))
-    times, utc = parse_times(raw.frame[time_col], raw.name, raw.lines)
-    raw.frame = raw.frame.drop(time_col)
-    names, codes = _series_codes(raw.frame[id_col] if id_col else None, len(times))
-    raw.frame = raw.frame.clear()
     report.filled_cells = {c: int(n) for c, n in zip(channels, np.isnan(values).sum(axis=0), strict=True)}
-    lines = raw.lines
+    return Table(raw, time_col, id_col, targets, features, values, report)
+
+
+def parse_rows(table: Table, cfg: DataConfig) -> Rows:
+    """Parse the times and ids, sort the rows, refuse duplicates, infer the frequency and, for intraday data
+    observed only while something is open, its session calendar."""
+    raw, report = table.raw, table.report
+    times, utc = parse_times(raw.frame[table.time_col], raw.name, raw.lines)
+    raw.frame = raw.frame.drop(table.time_col)
+    names, codes = _series_codes(raw.frame[table.id_col] if table.id_col else None, len(times))
+    raw.frame = raw.frame.clear()
+    values, lines = table.values, raw.lines
+    table.values = np.zeros((0, values.shape[1]))
     if not _in_order(codes, times):
         order = np.lexsort((times, codes))
         report.sorted_rows = _unsorted_within(codes, times)
         codes, times, values, lines = codes[order], times[order], values[order], lines[order]
         del order
-    _refuse_duplicates(codes, times, lines, names, raw.name, time_col)
+    _refuse_duplicates(codes, times, lines, names, raw.name, table.time_col)
     freq = infer_frequency(times, codes, raw.name)
-    flat = _regularise(codes, times, values, lines, freq, names, raw.name, time_col, report)
-    del codes, times, values, lines
-    _interpolate(flat, channels, names, raw.name, cfg.max_gap, report)
+    if isinstance(cfg.sessions, SessionCalendar):
+        freq = freq.with_sessions(cfg.sessions)
+    elif cfg.sessions not in ("auto", "none"):
+        raise ConfigError(f"--sessions must be auto or none, got '{cfg.sessions}'")
+    elif cfg.sessions == "auto" and freq.step_us and freq.step_us < DAY:
+        found = detect_sessions(times, freq.step_us, codes)
+        if found is not None:
+            freq = freq.with_sessions(found)
+    if freq.sessions is not None:
+        report.sessions = freq.sessions.describe()
+    return Rows(codes, times, values, lines, names, freq, utc)
+
+
+def lay_grid(rows: Rows, table: Table) -> grid.Flat:
+    """Every timestamp must sit on its series' grid (session data: rows in closed slots are left out and
+    counted); missing steps become NaN rows; incomplete ends go."""
+    r, report = rows, table.report
+    if r.freq.sessions is not None:
+        _, open_slot = r.freq.sessions.index(r.times, r.times[:1])
+        if not open_slot.all():
+            report.outside_sessions = int(np.count_nonzero(~open_slot))
+            report.outside_example = str(r.times[np.flatnonzero(~open_slot)[0]])
+            r.codes, r.times, r.values, r.lines = (r.codes[open_slot], r.times[open_slot], r.values[open_slot],
+                                                   r.lines[open_slot])
+    return _regularise(r, table.raw.name, table.time_col, report)
+
+
+def fill_gaps(flat: grid.Flat, table: Table, names: list[str], max_gap: int | None) -> None:
+    """Interpolate every missing cell (the rows that were filled stay marked) and measure the longest gap."""
+    _interpolate(flat, table.channels, names, table.raw.name, max_gap, table.report)
     flat.values = flat.values.astype(np.float32)
+
+
+def series_set(table: Table, rows: Rows, flat: grid.Flat) -> SeriesSet:
+    """The loaded series, one array each."""
     out_times, out_values = flat.split()
     filled = None
     if flat.filled is not None and flat.filled.any():
         filled = np.split(flat.filled, flat.offsets[1:-1])
-    return SeriesSet(raw.path, time_col, id_col, targets, features, freq, utc, [str(x) for x in names], out_times,
-                     out_values, report, preview, filled)
+    return SeriesSet(table.raw.path, table.time_col, table.id_col, table.targets, table.features, rows.freq, rows.utc,
+                     [str(x) for x in rows.names], out_times, out_values, table.report, table.raw.preview, filled)
 
 
 def _refuse_huge(values: np.ndarray, channels: list[str], lines: np.ndarray, file: str) -> None:
@@ -374,9 +462,8 @@ def _refuse_duplicates(codes: np.ndarray, times: np.ndarray, lines: np.ndarray, 
     )
 
 
-def _regularise(codes: np.ndarray, times: np.ndarray, values: np.ndarray, lines: np.ndarray, freq: Frequency,
-                names: list[str], file: str, time_col: str, report: LoadReport) -> grid.Flat:
-    """Every timestamp must sit on its series' grid; missing steps become NaN rows; incomplete ends go."""
+def _regularise(r: Rows, file: str, time_col: str, report: LoadReport) -> grid.Flat:
+    codes, times, values, lines, freq, names = r.codes, r.times, r.values, r.lines, r.freq, r.names
     starts = grid.series_starts(codes, times, len(names))
     idx, on_grid = grid.rows_on_grid(times, codes, starts, freq)
     if not on_grid.all():
@@ -428,7 +515,7 @@ def _interpolate(flat: grid.Flat, channels: list[str], names: list[str], file: s
         report.longest_gap = gap.length
         report.longest_gap_where = (
             f"'{channels[gap.column]}'{_series_name(names, code)} is missing for {gap.length} consecutive steps "
-            f"({flat.times[gap.row]} to {flat.times[gap.row + gap.length - 1]})"
+            f"({' to '.join(format_times(flat.times[[gap.row, gap.row + gap.length - 1]], False))})"
         )
     if max_gap is not None and report.longest_gap > max_gap:
         raise gap_error(file, report.longest_gap_where, max_gap)

@@ -295,6 +295,7 @@ class Forecaster:
         data_cfg = DataConfig(
             time_col=m.time_col,
             id_col=m.id_col,
+            sessions=self.freq.sessions or "none",
             targets=tuple(self.targets),
             features=tuple(c for c in self.inputs if c not in self.targets),
         )

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import __version__, artifact
 from .config import ModelConfig, TrainConfig
-from .data import SeriesSet, gap_error
+from .data import SeriesSet
 from .errors import ConfigError, DataError
 from .metrics import baselines, direction_scores, interval_scores, mase_scale, score_table
 from .windows import Split, default_val_len, rows_needed, split_series
@@ -165,12 +165,6 @@ def model_config(data: SeriesSet, input_len: int | None = None, horizon: int | N
     )
 
 
-def check_gaps(data: SeriesSet, input_len: int) -> None:
-    """Refuse data whose longest interpolated gap is longer than the input window."""
-    if data.report.longest_gap > input_len:
-        raise gap_error(data.path.name, data.report.longest_gap_where, input_len)
-
-
 def check_fit(data: SeriesSet, input_len: int, horizon: int, task: str = "forecast") -> str | None:
     """None when the data is long enough, else a message with the rows needed."""
     shortest = int(data.lengths.min())
@@ -185,7 +179,6 @@ def check_fit(data: SeriesSet, input_len: int, horizon: int, task: str = "foreca
 
 def validate(data: SeriesSet, model_cfg: ModelConfig) -> None:
     """Raise before training when the data cannot serve these settings."""
-    check_gaps(data, model_cfg.input_len)
     problem = check_fit(data, model_cfg.input_len, model_cfg.horizon, model_cfg.task)
     if problem:
         raise DataError(f"{data.path.name}: {problem}; shorten --input-len or --horizon")
@@ -201,7 +194,6 @@ def train_experiment(data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainCo
     if model_cfg.n_inputs != len(data.channels) or model_cfg.n_targets != len(data.targets) or \
             model_cfg.n_known != data.known_spec.n:
         raise ConfigError("model inputs and targets do not match the data; build the config with model_config()")
-    check_gaps(data, model_cfg.input_len)
     direction = model_cfg.task == "direction"
     test_len = default_val_len(int(data.lengths.min()), 1) if direction else None
     split = split_series(data, model_cfg.input_len, model_cfg.horizon, test_len=test_len if holdout else 0)
@@ -219,6 +211,14 @@ def train_experiment(data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainCo
         add_interval_scores(exp.scores["model"], split, outputs["quantiles"], model_cfg.quantiles, exp.season,
                             data.targets)
     return exp
+
+
+def gap_note(split: Split, data: SeriesSet) -> str | None:
+    """What was left out of training for long interpolated gaps, in words (None: nothing)."""
+    if not split.left_out:
+        return None
+    return (f"{split.left_out} of {split.windows_total} training and validation windows overlap an interpolated gap "
+            f"longer than {split.bridge} steps and were left out (longest: {data.report.longest_gap_where})")
 
 
 def score_experiment(split: Split, forecast: np.ndarray, season: int, targets: list[str]) -> dict[str, Any]:

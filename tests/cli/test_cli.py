@@ -77,7 +77,6 @@ def test_train_prints_table_on_long_format(tmp_path: Path) -> None:
         (["train", DATA / "non_numeric.csv"], "column 'value' has non-numeric values on lines 13, 41"),
         (["train", DATA / "two_numeric.csv"], "several numeric columns (load, temp)"),
         (["train", DATA / "too_short.csv"], "too_short.csv: the series has 20 rows; input window 24 and horizon 12"),
-        (["train", DATA / "long_gap.csv"], "missing for 30 consecutive steps"),
         (["forecast", DATA / "not_a_model.onnx", "demo"], "not a readable ONNX model"),
         (["train", "demo", "--hidden", "0"], "hidden size must be a whole number of at least 1"),
     ],

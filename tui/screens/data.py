@@ -250,6 +250,7 @@ class DataView(Horizontal):
             f"defaults    window {default_input_len(data)}, horizon {data.freq.default_horizon()}",
             f"calendar    {', '.join(default_calendar(data.freq)) or 'none'} (auto; set it and holidays on the Model "
             "screen)",
+            f"sessions    {_escape(rep.sessions) if rep.sessions else 'none (every step of the day)'}",
         ]
         notes = rep.notes()
         lines.append("notes       " + (_escape("; ".join(notes)) if notes else "none"))

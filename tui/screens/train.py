@@ -191,9 +191,13 @@ class TrainView(Vertical):
         self.query_one(ProgressBar).update(total=exp.train_cfg.epochs, progress=r.epochs_run)
         self.query_one(LossPlot).show_losses([h.train_loss for h in r.history], [h.val_loss for h in r.history],
                                              r.best_epoch)
+        from tsrnn.pipeline import gap_note
+
+        note = gap_note(exp.split, exp.data)
         status.update(f"[b]{STOP_WORDS.get(r.stopped, r.stopped)}[/] after {r.epochs_run} epochs in "
                       f"{seconds(r.seconds)}; kept the best weights (epoch {r.best_epoch}). "
-                      "Export with Ctrl+E to forecast from the ONNX file.")
+                      "Export with Ctrl+E to forecast from the ONNX file."
+                      + (f"\n[b $warning]Note:[/] {escape(note)}" if note else ""))
         self._show_metrics(exp)
         self.query_one("#export-path", Input).value = str(exp.default_path())
         if r.stopped == "cancelled":

@@ -123,8 +123,11 @@ class ModelMeta:
     """The holiday calendar (`tsrnn.calendar.HolidayCalendar.to_dict`): country, years and the dates themselves."""
     tz: str | None = None
     """Time zone in which UTC timestamps are read for the calendar features (None: as written)."""
+    future: tuple[str, ...] = ()
+    """The user's own known-in-advance columns (--future): their horizon values come with the data to forecast."""
     known: tuple[str, ...] = ()
-    """Columns of the 'known' input, in order: the calendar's sin/cos pairs, then the holiday flags."""
+    """Columns of the 'known' input, in order: the calendar's sin/cos pairs, the holiday flags, the future
+    columns."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys this version does not know (from a newer tsrnn), kept as they are."""
 
@@ -152,7 +155,7 @@ class ModelMeta:
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("extra", "freq")}
         d["freq"] = asdict(self.freq)
-        for key in ("targets", "inputs", "quantiles", "outputs", "calendar", "known"):
+        for key in ("targets", "inputs", "quantiles", "outputs", "calendar", "future", "known"):
             d[key] = list(d[key])
         d["cell_name"] = self.cell_name
         d["scaling_note"] = self.scaling_note
@@ -207,7 +210,7 @@ class ModelMeta:
         wide = d.get("wide_graph_from_batch")
         if wide is not None:
             wide = _int(d, "wide_graph_from_batch", "wide_graph_from_batch", 1)
-        calendar, holidays, tz, known_cols = _known(d)
+        calendar, holidays, tz, future, known_cols = _known(d)
         return cls(
             cell=cell, input_len=_int(d, "input_len", "input_len", 1), horizon=horizon, targets=targets,
             inputs=inputs, time_col=_str(d, "time_col", "time_col"), freq=FreqSpec.from_dict(d["freq"]),
@@ -225,7 +228,7 @@ class ModelMeta:
             loss=str(d.get("loss", "")), test_metrics=_dict(d, "test_metrics"), split=_dict(d, "split"),
             torch_platform=str(d.get("torch_platform", "")), wide_graph_from_batch=wide,
             backtest=_dict(d, "backtest") if d.get("backtest") is not None else None,
-            calendar=calendar, holidays=holidays, tz=tz, known=known_cols,
+            calendar=calendar, holidays=holidays, tz=tz, future=future, known=known_cols,
             extra={k: v for k, v in d.items() if k not in known},
         )
 
@@ -372,8 +375,9 @@ def _sessions(value: Any) -> dict[str, Any] | None:
     return value
 
 
-def _known(d: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, Any] | None, str | None, tuple[str, ...]]:
-    """calendar, holidays, tz and the known columns, checked against each other."""
+def _known(d: dict[str, Any]
+           ) -> tuple[tuple[str, ...], dict[str, Any] | None, str | None, tuple[str, ...], tuple[str, ...]]:
+    """calendar, holidays, tz, future columns and the known columns, checked against each other."""
     from .calendar import FEATURES, HolidayCalendar, calendar_columns
 
     calendar = tuple(_names(d, "calendar")) if d.get("calendar") else ()
@@ -391,13 +395,14 @@ def _known(d: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, Any] | None, s
     tz = d.get("tz")
     if tz is not None and (not isinstance(tz, str) or not tz):
         raise MetadataError("tz", f"is {tz!r}, not a time zone name")
+    future = tuple(_names(d, "future")) if d.get("future") else ()
     known = tuple(_names(d, "known")) if d.get("known") else ()
-    expected = tuple(calendar_columns(calendar, holidays is not None))
+    expected = tuple(calendar_columns(calendar, holidays is not None)) + future
     if known != expected:
         raise MetadataError("known", f"are {', '.join(known) or 'none'}, but the calendar "
-                            f"({', '.join(calendar) or 'none'}{' and holidays' if holidays else ''}) gives "
-                            f"{', '.join(expected) or 'none'}")
-    return calendar, holidays, tz, known
+                            f"({', '.join(calendar) or 'none'}{' and holidays' if holidays else ''}) and the future "
+                            f"columns give {', '.join(expected) or 'none'}")
+    return calendar, holidays, tz, future, known
 
 
 def _dict(d: dict[str, Any], key: str) -> dict[str, Any]:

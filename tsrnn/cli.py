@@ -132,6 +132,9 @@ def build_other_commands(parser: argparse.ArgumentParser, sub: Any) -> argparse.
     fc.add_argument("--threads", type=int,
                     help="CPU cores to use: slices of a large batch run at once, one single-threaded ONNX Runtime "
                          "call each (default: all cores)")
+    fc.add_argument("--future-csv", metavar="FILE",
+                    help="the horizon's values of the model's future columns, long format: id, time, columns "
+                         "(default: the rows of DATA.csv after each series' last observed target)")
     fc.add_argument("--allow-freq-mismatch", action="store_true",
                     help="forecast data whose frequency differs from the model's (refused by default); the dates then "
                          "follow the data's grid")
@@ -181,6 +184,10 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     k.add_argument("--holidays", metavar="CC[:SUB]",
                    help="public-holiday flags (holiday, day before, day after) for a country and optional subdivision "
                         "(ISO codes: AU:VIC, US, DE:BY); the dates are stored in the model")
+    k.add_argument("--future", nargs="+", default=[], metavar="COL",
+                   help="numeric columns known in advance (a promotion flag, a planned price, a weather forecast): "
+                        "read for the window and every step of the horizon; at forecast time their horizon values "
+                        "come from the rows after the last observed target (target empty) or from --future-csv")
     k.add_argument("--tz", metavar="ZONE",
                    help="read UTC timestamps in this IANA time zone for the calendar (e.g. Australia/Melbourne)")
 
@@ -196,13 +203,14 @@ def load_data(args: argparse.Namespace) -> Any:
     from .known import choose_known
 
     data = load_series(args.data, data_config(args))
-    return data.with_known(choose_known(data.freq, data.times, args.calendar, args.holidays, args.tz))
+    return data.with_known(choose_known(data.freq, data.times, args.calendar, args.holidays, args.tz,
+                                        data.future_names))
 
 
 def data_config(args: argparse.Namespace) -> DataConfig:
     features: tuple[str, ...] | Literal["all"] = "all" if args.features == ["all"] else tuple(args.features)
     return DataConfig(time_col=args.time_col, targets=tuple(args.target), features=features,
-                      id_col=args.id_col, sessions=args.sessions)
+                      id_col=args.id_col, sessions=args.sessions, future=tuple(args.future))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -400,7 +408,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if model.fallback:
         print(f"note: {model.fallback}", file=sys.stderr)
     result = model.forecast_csv(args.data, out=args.out, on_progress=None if args.json else _series_progress,
-                                allow_freq_mismatch=args.allow_freq_mismatch)
+                                allow_freq_mismatch=args.allow_freq_mismatch, future_csv=args.future_csv)
     out = result.out
     if args.allow_freq_mismatch and result.history.freq.code != model.meta.freq.code and not args.json:
         print(f"warning: the data is {result.history.freq.label} but the model was trained on "

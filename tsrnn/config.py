@@ -34,6 +34,10 @@ class DataConfig:
     """Series id column for long-format files; found by name (id, unique_id, series) when None."""
     max_gap: int | None = None
     """Longest run of missing steps that is interpolated; longer runs are an error."""
+    future: tuple[str, ...] = ()
+    """Numeric columns known in advance (a promotion flag, a planned price, a weather forecast): fed to the model
+    for the window and the horizon; at forecast time their horizon values come from the rows after the last
+    observed target, or from a future-values file."""
     sessions: Any = "auto"
     """auto: detect a session calendar in intraday data observed only while something is open (opening hours,
     trading sessions) and keep the open slots only; none: every step of the day; or a

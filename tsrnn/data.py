@@ -87,13 +87,25 @@ class SeriesSet:
     """The known-in-advance inputs (calendar features, holiday flags) that `known` holds."""
     known: list[np.ndarray] | None = None
     """Per series, (T, known_spec.n) float32 known inputs at each step (None: none)."""
+    future_names: list[str] = field(default_factory=list)
+    """Columns known in advance (--future), loaded beside the values."""
+    future: list[np.ndarray] | None = None
+    """Per series, (T, len(future_names)) values of those columns."""
 
     def with_known(self, spec: KnownSpec) -> SeriesSet:
-        """The same series with the known inputs of `spec` computed at every step."""
+        """The same series with the known inputs of `spec` at every step: the calendar's computed, then the
+        future columns as loaded."""
+        if list(spec.future) != self.future_names:
+            theirs = ", ".join(self.future_names) or "none"
+            raise ConfigError(f"{self.path.name}: the known inputs name future columns "
+                              f"{', '.join(spec.future) or 'none'}, the data has {theirs}")
         if not spec.n:
             return replace(self, known_spec=spec, known=None)
         flat = spec.compute(np.concatenate(self.times))
-        return replace(self, known_spec=spec, known=np.split(flat, np.cumsum(self.lengths)[:-1]))
+        known = np.split(flat, np.cumsum(self.lengths)[:-1])
+        if self.future is not None:
+            known = [np.concatenate([k, f.astype(np.float32)], axis=1) for k, f in zip(known, self.future, strict=True)]
+        return replace(self, known_spec=spec, known=known)
 
     def subset(self, keep: list[int]) -> SeriesSet:
         """Only the series numbered in `keep`, in that order."""
@@ -104,7 +116,8 @@ class SeriesSet:
             return None if xs is None else [xs[i] for i in keep]
 
         return replace(self, ids=[self.ids[i] for i in keep], times=[self.times[i] for i in keep],
-                       values=[self.values[i] for i in keep], filled=pick(self.filled), known=pick(self.known))
+                       values=[self.values[i] for i in keep], filled=pick(self.filled), known=pick(self.known),
+                       future=pick(self.future))
 
     def model_values(self, series: int) -> np.ndarray:
         """(T, channels + known) values of one series with its known inputs beside them: what windows cut."""
@@ -130,10 +143,11 @@ class SeriesSet:
         """The same series without their last `steps` time steps (data before a forecast origin)."""
         if steps == 0:
             return self
-        filled = None if self.filled is None else [f[:-steps] for f in self.filled]
-        known = None if self.known is None else [k[:-steps] for k in self.known]
+        def cut(xs: list[np.ndarray] | None) -> list[np.ndarray] | None:
+            return None if xs is None else [x[:-steps] for x in xs]
+
         return replace(self, times=[t[:-steps] for t in self.times], values=[v[:-steps] for v in self.values],
-                       filled=filled, known=known)
+                       filled=cut(self.filled), known=cut(self.known), future=cut(self.future))
 
     def frame(self, series: int = 0) -> pl.DataFrame:
         """One series as a polars table (time and every channel)."""
@@ -176,10 +190,12 @@ class Table:
     features: list[str]
     values: np.ndarray
     report: LoadReport
+    future: list[str] = field(default_factory=list)
+    """Known-in-advance columns, laid on the grid with the values (after them) and split off at the end."""
 
     @property
     def channels(self) -> list[str]:
-        return self.targets + self.features
+        return self.targets + self.features + self.future
 
 
 @dataclass
@@ -205,15 +221,16 @@ def read_table(file: Path, cfg: DataConfig) -> Table:
     id_col = _pick_id_col(raw, cfg.id_col, time_col)
     numeric, report.decimal_comma = _numeric_columns(raw, exclude={time_col, id_col})
     targets = _pick_targets(raw, cfg.targets, numeric, time_col, id_col)
-    features = _pick_features(raw, cfg.features, numeric, targets)
-    channels = targets + features
+    features = _pick_features(raw, cfg.features, numeric, targets, cfg.future)
+    future = _pick_future(raw, cfg.future, numeric, targets)
+    channels = targets + features + future
     values = np.column_stack([numeric.pop(c) for c in channels]).astype(np.float64, copy=False)
     del numeric
     _refuse_huge(values, channels, raw.lines, raw.name)
     # Each column goes as soon as it is parsed: a long file is held once, not twice.
     raw.frame = raw.frame.select(time_col, *([id_col] if id_col else []))
     report.filled_cells = {c: int(n) for c, n in zip(channels, np.isnan(values).sum(axis=0), strict=True)}
-    return Table(raw, time_col, id_col, targets, features, values, report)
+    return Table(raw, time_col, id_col, targets, features, values, report, future)
 
 
 def parse_rows(table: Table, cfg: DataConfig) -> Rows:
@@ -267,13 +284,19 @@ def fill_gaps(flat: grid.Flat, table: Table, names: list[str], max_gap: int | No
 
 
 def series_set(table: Table, rows: Rows, flat: grid.Flat) -> SeriesSet:
-    """The loaded series, one array each."""
+    """The loaded series, one array each; known-in-advance columns apart from the values."""
     out_times, out_values = flat.split()
     filled = None
     if flat.filled is not None and flat.filled.any():
         filled = np.split(flat.filled, flat.offsets[1:-1])
+    future = None
+    if table.future:
+        C = len(table.targets) + len(table.features)
+        future = [np.ascontiguousarray(v[:, C:]) for v in out_values]
+        out_values = [np.ascontiguousarray(v[:, :C]) for v in out_values]
     return SeriesSet(table.raw.path, table.time_col, table.id_col, table.targets, table.features, rows.freq, rows.utc,
-                     [str(x) for x in rows.names], out_times, out_values, table.report, table.raw.preview, filled)
+                     [str(x) for x in rows.names], out_times, out_values, table.report, table.raw.preview, filled,
+                     future_names=list(table.future), future=future)
 
 
 def _refuse_huge(values: np.ndarray, channels: list[str], lines: np.ndarray, file: str) -> None:
@@ -417,6 +440,8 @@ def _pick_targets(raw: RawTable, wanted: tuple[str, ...], numeric: dict[str, np.
         return list(dict.fromkeys(wanted))
     if len(numeric) == 1:
         return list(numeric)
+    if "y" in numeric:  # the long-format convention of unique_id, ds, y
+        return ["y"]
     if not numeric:
         raise DataError(f"{raw.name}: no numeric value column found (columns: {', '.join(raw.frame.columns)})")
     raise ConfigError(
@@ -425,9 +450,9 @@ def _pick_targets(raw: RawTable, wanted: tuple[str, ...], numeric: dict[str, np.
 
 
 def _pick_features(raw: RawTable, wanted: tuple[str, ...] | str, numeric: dict[str, np.ndarray],
-                   targets: list[str]) -> list[str]:
+                   targets: list[str], future: tuple[str, ...] = ()) -> list[str]:
     if wanted == "all":
-        return [c for c in numeric if c not in targets]
+        return [c for c in numeric if c not in targets and c not in future]
     out = []
     for c in wanted:
         if c not in raw.frame.columns:
@@ -435,6 +460,22 @@ def _pick_features(raw: RawTable, wanted: tuple[str, ...] | str, numeric: dict[s
         if c not in numeric:
             raise DataError(f"{raw.name}: feature column '{c}' is not numeric")
         if c not in targets and c not in out:
+            out.append(c)
+    return out
+
+
+def _pick_future(raw: RawTable, wanted: tuple[str, ...], numeric: dict[str, np.ndarray],
+                 targets: list[str]) -> list[str]:
+    out = []
+    for c in wanted:
+        if c not in raw.frame.columns:
+            raise ConfigError(f"{raw.name}: no column '{c}' for --future; columns are {', '.join(raw.frame.columns)}")
+        if c not in numeric:
+            raise DataError(f"{raw.name}: --future column '{c}' is not numeric")
+        if c in targets:
+            raise ConfigError(f"{raw.name}: '{c}' is a target; a --future column must be known in advance, not "
+                              "forecast")
+        if c not in out:
             out.append(c)
     return out
 

@@ -245,14 +245,24 @@ class Forecaster:
         feeds[artifact.KNOWN_INPUT] = kn
         return feeds
 
-    def known_inputs(self, history_times: np.ndarray, freq: Frequency | None = None) -> np.ndarray | None:
+    def known_inputs(self, history_times: np.ndarray, freq: Frequency | None = None,
+                     future: np.ndarray | None = None) -> np.ndarray | None:
         """(N, input_len + horizon, n_known) known inputs for windows whose timestamps are history_times
-        (N, input_len), the horizon continuing each on `freq` (default: the model's); None for a model without."""
+        (N, input_len), the horizon continuing each on `freq` (default: the model's); `future` (N, input_len +
+        horizon, F) holds the values of the model's future columns. None for a model without known inputs."""
         if not self.meta.known:
             return None
         times = np.asarray(history_times, dtype="datetime64[us]")
         full = window_times(times[:, -1], times, self.horizon, freq or self.freq)
-        return self.known_spec.compute(full.reshape(-1)).reshape(len(times), full.shape[1], -1)
+        out = self.known_spec.compute(full.reshape(-1)).reshape(len(times), full.shape[1], -1)
+        if self.meta.future:
+            want = (len(times), full.shape[1], len(self.meta.future))
+            if future is None or future.shape != want:
+                got = "none" if future is None else str(future.shape)
+                raise ConfigError(f"{self.path.name} needs its future columns ({', '.join(self.meta.future)}) for the "
+                                  f"window and the horizon, shape {want}; got {got}")
+            out = np.concatenate([out, future.astype(np.float32)], axis=2)
+        return out
 
     def _run_bound(self, names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         device = "cuda" if self.provider == "CUDAExecutionProvider" else "cpu"
@@ -269,23 +279,38 @@ class Forecaster:
         (N, horizon, n_targets), or the probability of a rise (N, 1) for a direction model."""
         return next(iter(self.predict_outputs(history, known).values()))
 
-    def window_inputs(self, data: SeriesSet, back: int = 0, series: slice = slice(None)
-                      ) -> tuple[np.ndarray, np.ndarray | None]:
-        """History (N, L, C) and known inputs of the windows ending `back` steps before each series' end."""
-        L = self.input_len
+    def window_inputs(self, data: SeriesSet, back: int = 0, series: slice = slice(None),
+                      horizon_future: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """History (N, L, C) and known inputs of the windows ending `back` steps before each series' end. The
+        future columns' values for the horizon come from the data when `back` covers it, else from
+        `horizon_future` (N, H, F)."""
+        L, H = self.input_len, self.horizon
         end = [len(v) - back for v in data.values[series]]
         history = np.stack([v[e - L:e] for v, e in zip(data.values[series], end, strict=True)])
         if not self.meta.known:
             return history, None
         times = np.stack([t[e - L:e] for t, e in zip(data.times[series], end, strict=True)])
-        return history, self.known_inputs(times, data.freq)
+        future = None
+        if self.meta.future:
+            if data.future is None:
+                raise ConfigError(f"{data.path.name}: loaded without the model's future columns")
+            past = np.stack([f[e - L:e] for f, e in zip(data.future[series], end, strict=True)])
+            if back >= H:
+                ahead = np.stack([f[e:e + H] for f, e in zip(data.future[series], end, strict=True)])
+            elif horizon_future is not None:
+                ahead = horizon_future
+            else:
+                raise ConfigError(f"{self.path.name} needs the values of {', '.join(self.meta.future)} for the "
+                                  f"{H} steps it forecasts")
+            future = np.concatenate([past, ahead], axis=1)
+        return history, self.known_inputs(times, data.freq, future)
 
     def load_history(self, csv: str | os.PathLike[str]) -> SeriesSet:
         """Read a CSV with the model's own columns; name any the file lacks."""
         csv = resolve_demo(csv)
         cols = read_header(csv)
         m = self.meta
-        needed = [m.time_col, *self.inputs] + ([m.id_col] if m.id_col else [])
+        needed = [m.time_col, *self.inputs, *m.future] + ([m.id_col] if m.id_col else [])
         missing = [c for c in needed if c not in cols]
         if missing:
             raise DataError(
@@ -298,16 +323,22 @@ class Forecaster:
             sessions=self.freq.sessions or "none",
             targets=tuple(self.targets),
             features=tuple(c for c in self.inputs if c not in self.targets),
+            future=tuple(m.future),
         )
         return load_series(csv, data_cfg)
 
     def forecast_csv(self, csv: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
                      batch_size: int = BATCH, on_progress: Callable[[int, int], None] | None = None,
-                     allow_freq_mismatch: bool = False) -> ForecastResult:
+                     allow_freq_mismatch: bool = False,
+                     future_csv: str | os.PathLike[str] | None = None) -> ForecastResult:
         """Forecast every series in the CSV from its last input_len rows, `batch_size` series per ONNX Runtime
         call (one call for most files). With `out`, each batch's rows are written as soon as they exist (to a
         temporary file renamed at the end) and the result keeps only the first batch's table. Data at another
-        frequency than the model's is refused unless `allow_freq_mismatch` (the dates then follow the data)."""
+        frequency than the model's is refused unless `allow_freq_mismatch` (the dates then follow the data). A model
+        with future columns reads their horizon values from the CSV's rows after each series' last observed target,
+        or from `future_csv` (long format: id, time, columns)."""
+        if future_csv is not None and not self.meta.future:
+            raise ConfigError(f"{self.path.name} has no future columns; forecast without --future-csv")
         data = self.load_history(csv)
         self.check_frequency(data, allow_freq_mismatch)
         short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < self.input_len]
@@ -316,13 +347,21 @@ class Forecaster:
             who = f"series '{sid}'" if sid else "the series"
             raise DataError(f"{data.path.name}: {who} has {n} rows; the model needs the last {self.input_len}")
         warnings = self.history_warnings(data)
+        ahead = None
+        if self.meta.future:
+            from .future import horizon_values
+
+            ahead = horizon_values(data, future_csv or csv, list(self.meta.future), self.horizon,
+                                   same_file=future_csv is None, model=self.path.name)
+            if future_csv is None:  # the rows without a target were the future rows, not a dropped tail
+                warnings = [w for w in warnings if w.kind != "tail_dropped"]
         tables: list[pl.DataFrame] = []
         latency = 0.0
         with contextlib.ExitStack() as stack:
             sink = stack.enter_context(_csv_sink(out)) if out else None
             for a in range(0, data.n_series, batch_size):
                 b = min(a + batch_size, data.n_series)
-                history, known = self.window_inputs(data, 0, slice(a, b))
+                history, known = self.window_inputs(data, 0, slice(a, b), None if ahead is None else ahead[a:b])
                 t0 = time.perf_counter()
                 outputs = self.predict_outputs(history, known)
                 latency += (time.perf_counter() - t0) * 1000

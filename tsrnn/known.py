@@ -32,18 +32,26 @@ class KnownSpec:
     holidays: HolidayCalendar | None = None
     tz: str | None = None
     """Time zone in which UTC timestamps are read (None: as written)."""
+    future: tuple[str, ...] = ()
+    """The user's own known-in-advance columns (--future), after the calendar's."""
 
     @property
     def columns(self) -> list[str]:
-        return calendar_columns(self.calendar, self.holidays is not None)
+        return calendar_columns(self.calendar, self.holidays is not None) + list(self.future)
+
+    @property
+    def n_calendar(self) -> int:
+        """Columns computed from the timestamps (the first ones)."""
+        return len(self.columns) - len(self.future)
 
     @property
     def n(self) -> int:
         return len(self.columns)
 
     def compute(self, times: np.ndarray) -> np.ndarray:
-        """(T, n) float32 for datetime64[us] timestamps."""
-        if not self.n:
+        """(T, n_calendar) float32 for datetime64[us] timestamps: the calendar's columns (the future columns come
+        from the data)."""
+        if not self.n_calendar:
             return np.zeros((len(times), 0), dtype=np.float32)
         return calendar_features(times, self.calendar, self.holidays, tz=self.tz)
 
@@ -53,6 +61,8 @@ class KnownSpec:
             return "calendar features: none"
         parts = [f"calendar features: {', '.join(self.calendar) or 'none'}"
                  + (" (sin/cos)" if self.calendar else "")]
+        if self.future:
+            parts.append(f"future columns {', '.join(self.future)}")
         if self.holidays is not None:
             h = self.holidays
             parts.append(f"holidays {h.spec} ({len(h.dates)} dates {h.first_year}–{h.last_year}, holidays "
@@ -70,17 +80,18 @@ class KnownSpec:
     @classmethod
     def from_meta(cls, meta: ModelMeta) -> KnownSpec:
         holidays = HolidayCalendar.from_dict(meta.holidays) if meta.holidays is not None else None
-        return cls(tuple(meta.calendar), holidays, meta.tz)
+        return cls(tuple(meta.calendar), holidays, meta.tz, tuple(meta.future))
 
 
 def choose_known(freq: Frequency, times: Sequence[np.ndarray], calendar: str = "auto",
-                 holidays: str | None = None, tz: str | None = None) -> KnownSpec:
-    """The spec for `--calendar`, `--holidays` and `--tz` on data of this frequency and these timestamps."""
+                 holidays: str | None = None, tz: str | None = None, future: Sequence[str] = ()) -> KnownSpec:
+    """The spec for `--calendar`, `--holidays`, `--tz` and `--future` on data of this frequency and these
+    timestamps."""
     if tz:
         check_zone(tz)
     names = parse_calendar(calendar, freq)
     table = build_holidays(holidays, holiday_years(times)) if holidays else None
-    return KnownSpec(names, table, tz or None)
+    return KnownSpec(names, table, tz or None, tuple(future))
 
 
 def window_times(last: np.ndarray, history: np.ndarray | None, horizon: int, freq: Frequency) -> np.ndarray:

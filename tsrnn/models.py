@@ -52,10 +52,19 @@ class RecurrentForecaster(nn.Module):
     state: y_h = head(state)_h + out(relu(mix([state, known_{L+h}]))). Without known inputs the model is the
     recurrent stack and the direct head alone."""
 
-    def __init__(self, config: ModelConfig, mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
+    known_mean: torch.Tensor
+    known_std: torch.Tensor
+
+    def __init__(self, config: ModelConfig, mean: np.ndarray | None = None, std: np.ndarray | None = None,
+                 known_mean: np.ndarray | None = None, known_std: np.ndarray | None = None) -> None:
         super().__init__()
         self.config = config
         c = config
+        # Known inputs are scaled by their training statistics (a load forecast in MW and a holiday flag alike).
+        k_std = np.ones(c.n_known) if known_std is None else np.where(known_std > 1e-6, known_std, 1.0)
+        self.register_buffer("known_mean", torch.as_tensor(np.zeros(c.n_known) if known_mean is None else known_mean,
+                                                           dtype=torch.float32))
+        self.register_buffer("known_std", torch.as_tensor(k_std, dtype=torch.float32))
         self.scaler = Scaler(
             c.scaling,
             np.zeros(c.n_inputs) if mean is None else mean,
@@ -85,6 +94,7 @@ class RecurrentForecaster(nn.Module):
         c = self.config
         L = x.shape[1]
         if known is not None:
+            known = (known - self.known_mean) / self.known_std
             x = torch.cat([x, known[:, :L]], dim=-1)
         _, state = self.rnn(x)
         h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)

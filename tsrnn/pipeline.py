@@ -88,6 +88,7 @@ class Experiment:
             calendar=d.known_spec.calendar,
             holidays=d.known_spec.holidays.to_dict() if d.known_spec.holidays else None,
             tz=d.known_spec.tz,
+            future=d.known_spec.future,
             known=tuple(d.known_spec.columns),
         )
 

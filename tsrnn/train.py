@@ -103,7 +103,7 @@ def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: 
     torch.manual_seed(train_cfg.seed)
     set_threads(train_cfg.threads)
     device = resolve_device(train_cfg.device)
-    model = RecurrentForecaster(model_cfg, split.mean, split.std).to(device)
+    model = RecurrentForecaster(model_cfg, split.mean, split.std, split.known_mean, split.known_std).to(device)
     train = torch.from_numpy(split.train).to(device)
     val = torch.from_numpy(split.val).to(device)
     if len(train) == 0:

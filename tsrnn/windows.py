@@ -34,6 +34,9 @@ class Split:
     """Training and validation windows before any was left out."""
     bridge: int = 0
     """The longest run of interpolated steps a window may hold."""
+    known_mean: np.ndarray | None = None
+    known_std: np.ndarray | None = None
+    """Statistics of the known inputs over the training parts (None without known inputs)."""
 
 
 def default_val_len(length: int, horizon: int) -> int:
@@ -105,7 +108,7 @@ def split_series(data: SeriesSet, input_len: int, horizon: int, val_len: int | N
             continue
         cut_test = len(v) - test_len
         cut_val = cut_test - vl
-        train_parts.append(v[:cut_val, :n_channels])
+        train_parts.append(v[:cut_val])
         tw = make_windows(v[:cut_val], size)
         vw = make_windows(v[cut_val - input_len:cut_test], size)
         total += len(tw) + len(vw)
@@ -136,6 +139,8 @@ def split_series(data: SeriesSet, input_len: int, horizon: int, val_len: int | N
             "--input-len or --horizon"
         )
     joined = np.concatenate(train_parts)
+    known = joined[:, n_channels:] if joined.shape[1] > n_channels else None
+    joined = joined[:, :n_channels]
     return Split(
         input_len=input_len,
         horizon=horizon,
@@ -151,4 +156,6 @@ def split_series(data: SeriesSet, input_len: int, horizon: int, val_len: int | N
         left_out=left_out,
         windows_total=total,
         bridge=bridge,
+        known_mean=None if known is None else known.mean(axis=0).astype(np.float32),
+        known_std=None if known is None else known.std(axis=0).astype(np.float32),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -148,3 +149,35 @@ async def test_first_screen_is_not_blocked(workdir: Path, config_dir: Path) -> N
         await asyncio.sleep(0)
         await pilot.pause()
         assert app.query_one("#tabs").active == "help"
+
+
+async def test_future_columns_from_model_screen_to_forecast(workdir: Path, config_dir: Path) -> None:
+    real = Path(__file__).parents[1] / "data" / "real"
+    for name in ("electricity_price_hourly_exog.csv", "electricity_price_future_exog.csv"):
+        shutil.copy(real / name, workdir)
+    app = make_app("electricity_price_hourly_exog.csv", config_dir=config_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "targets     y" in text_of(app, "#data-summary")
+        await pilot.press("f2")
+        app.query_one("#future").value = "Exogenous1, promo"
+        await pilot.pause()
+        assert "no column 'promo'" in text_of(app, "#msg-future")
+        app.query_one("#future").value = "Exogenous1,Exogenous2,day_0,day_1,day_2,day_3,day_4,day_5,day_6"
+        await set_small_model(pilot, epochs=1)
+        assert "future columns Exogenous1, Exogenous2, day_0" in text_of(app, "#model-status")
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        await pilot.press("f4")
+        await pilot.pause()
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        assert "no value of 'Exogenous1' for 2018-12-24T00:00:00" in text_of(app, "#fc-status")
+        app.query_one("#fc-future").value = "electricity_price_future_exog.csv"
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        assert "Ran on CPUExecutionProvider" in text_of(app, "#fc-status")
+        table = app.query_one("#fc-table")
+        assert table.row_count == 24 and table.get_row_at(0)[1] == "2018-12-24T00:00:00"

@@ -65,6 +65,9 @@ class ForecastView(Horizontal):
             yield Label("CSV with the recent history", classes="section")
             yield Input(v.get("csv", ""), placeholder="the data file on the Data screen", id="fc-csv",
                         compact=True)
+            yield Label("Future values CSV (models with future columns)", classes="section")
+            yield Input(v.get("future", ""), placeholder="blank: the rows after the history", id="fc-future",
+                        compact=True)
             yield Label("Provider", classes="section")
             provider = v.get("provider", "auto")
             yield Select(PROVIDERS, value=provider if provider in ("auto", "cpu", "cuda") else "auto",
@@ -108,7 +111,7 @@ class ForecastView(Horizontal):
     # --- forecasting --------------------------------------------------------------------------------
 
     @on(Button.Pressed, "#fc-run")
-    @on(Input.Submitted, "#fc-model, #fc-csv")
+    @on(Input.Submitted, "#fc-model, #fc-csv, #fc-future")
     def run_forecast(self) -> None:
         model = self.query_one("#fc-model", Input).value.strip()
         csv = self.query_one("#fc-csv", Input).value.strip()
@@ -122,16 +125,17 @@ class ForecastView(Horizontal):
             return
         self.running = True
         provider = str(self.query_one("#fc-provider", Select).value)
+        future = self.query_one("#fc-future", Input).value.strip() or None
         self.query_one("#fc-status", Static).update(f"Forecasting with {escape(Path(model).name)} …")
-        self.forecast(model, csv, provider)
+        self.forecast(model, csv, provider, future)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="forecast")
-    def forecast(self, model: str, csv: str, provider: str) -> None:
+    def forecast(self, model: str, csv: str, provider: str, future: str | None = None) -> None:
         from tsrnn.inference import Forecaster
 
         try:
             fc = Forecaster.load(model, device=provider)
-            result = fc.forecast_csv(csv)
+            result = fc.forecast_csv(csv, future_csv=future)
         except TsrnnError as exc:
             self.post_message(self.Done(None, None, exc))
         else:
@@ -239,6 +243,7 @@ class ForecastView(Horizontal):
 
     def remembered(self) -> dict[str, str]:
         return {"model": self.query_one("#fc-model", Input).value, "csv": self.query_one("#fc-csv", Input).value,
+                "future": self.query_one("#fc-future", Input).value,
                 "provider": str(self.query_one("#fc-provider", Select).value),
                 "out": self.query_one("#fc-out", Input).value}
 

@@ -49,6 +49,7 @@ FIELDS = (
     Field("calendar", "Calendar", "text", "auto", "known"),
     Field("holidays", "Holidays", "text", "", "known"),
     Field("tz", "Time zone", "text", "", "known"),
+    Field("future", "Future columns", "text", "", "known"),
     Field("epochs", "Epochs", "int", "100", "train"),
     Field("batch_size", "Batch size", "int", "32", "train"),
     Field("lr", "Learning rate", "float", "0.001", "train"),
@@ -66,6 +67,7 @@ HINTS = {
     "calendar": "auto, none, or e.g. hour,dow",
     "holidays": "blank: none; country, e.g. AU:VIC, US",
     "tz": "blank: as written; e.g. Australia/Melbourne",
+    "future": "known ahead, e.g. promo,price",
     "epochs": "at most; may stop early",
     "batch_size": "windows per optimiser step",
     "lr": "Adam step size",
@@ -103,7 +105,7 @@ class ModelView(Horizontal):
         self.data: SeriesSet | None = None
         self.errors: dict[str, str] = {}
         self._known: KnownSpec | None = None
-        self._known_key: tuple[str, str, str, int] | None = None
+        self._known_key: tuple[str, str, str, str, int] | None = None
         self._known_last: tuple[KnownSpec | None, tuple[str, str] | None] = (None, None)
 
     def compose(self) -> ComposeResult:
@@ -237,7 +239,7 @@ class ModelView(Horizontal):
         from tsrnn.known import choose_known
 
         assert self.data is not None
-        key = (values["calendar"], values["holidays"], values["tz"], id(self.data))
+        key = (values["calendar"], values["holidays"], values["tz"], values["future"], id(self.data))
         if self._known_key == key:
             return self._known_last
         field = "calendar"
@@ -249,20 +251,50 @@ class ModelView(Horizontal):
                 check_zone(values["tz"])
             field = "calendar"
             parse_calendar(values["calendar"] or "auto", self.data.freq)
+            field = "future"
+            future = self._future_columns(values["future"])
             field = "holidays"
             spec = choose_known(self.data.freq, self.data.times, values["calendar"] or "auto",
-                                values["holidays"] or None, values["tz"] or None)
+                                values["holidays"] or None, values["tz"] or None, future)
             result: tuple[KnownSpec | None, tuple[str, str] | None] = (spec, None)
         except ConfigError as exc:
             result = (None, (field, for_tui(exc.message)))
         self._known_key, self._known_last = key, result
         return result
 
+    def _future_columns(self, text: str) -> tuple[str, ...]:
+        """The --future columns typed, checked against the data file's columns."""
+        from tsrnn.csvio import read_header
+
+        assert self.data is not None
+        names = tuple(dict.fromkeys(c.strip() for c in text.replace(" ", ",").split(",") if c.strip()))
+        if not names:
+            return ()
+        header = read_header(self.data.path)
+        for c in names:
+            if c not in header:
+                raise ConfigError(f"no column '{c}'; columns are {', '.join(header)}")
+            if c in self.data.targets or c in (self.data.time_col, self.data.id_col):
+                raise ConfigError(f"'{c}' is a target, time or id column; future columns are other numeric columns")
+        return names
+
     def prepared(self) -> tuple[SeriesSet, ModelConfig, TrainConfig]:
-        """The data with its calendar inputs and the two configs, ready to train or compare."""
+        """The data with its calendar inputs and the two configs, ready to train or compare (the file is read
+        again when future columns are chosen: they are loaded beside the values)."""
         mc, tc = self.configs()
         assert self.data is not None and self._known is not None
-        return self.data.with_known(self._known), mc, tc
+        data = self.data
+        if self._known.future != tuple(data.future_names):
+            from tsrnn.config import DataConfig
+            from tsrnn.data import load_series
+
+            future = self._known.future
+            data = load_series(data.path, DataConfig(
+                time_col=data.time_col, id_col=data.id_col, targets=tuple(data.targets),
+                features=tuple(c for c in data.features if c not in future), future=future,
+                sessions=data.freq.sessions or "none"))
+            mc = replace(mc, n_inputs=len(data.channels))
+        return data.with_known(self._known), mc, tc
 
     def _show_status(self, values: dict[str, Any], errors: dict[str, str]) -> None:
         status = self.query_one("#model-status", Static)

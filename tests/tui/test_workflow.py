@@ -92,6 +92,8 @@ async def test_keys_work_while_training(workdir: Path, config_dir: Path) -> None
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await set_small_model(pilot, epochs=2000)
+        app.query_one("#patience").value = "2000"  # no early stop: training outlasts the key presses
+        await pilot.pause()
         await pilot.press("ctrl+t")
         view = app.query_one("#train-view")
         for _ in range(200):  # wait for the first epoch (torch loads first)

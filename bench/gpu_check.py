@@ -21,6 +21,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from tsrnn.artifact import ModelMeta
 from tsrnn.config import DataConfig, ModelConfig, TrainConfig
 from tsrnn.data import load_series
 from tsrnn.export import export_onnx
@@ -117,8 +118,10 @@ def main() -> None:
                 if res.device_note:
                     notes.append(f"{name}: {res.device_note}")
             assert model is not None
-            meta = {"cell": cell, "input_len": INPUT_LEN, "horizon": HORIZON, "targets": ["demand"],
-                    "inputs": ["demand"], "time_col": "time", "freq": {"unit": "m", "step": 30}}
+            meta = ModelMeta.from_dict({
+                "cell": cell, "input_len": INPUT_LEN, "horizon": HORIZON, "targets": ["demand"], "inputs": ["demand"],
+                "time_col": "time", "freq": {"code": "30m", "label": "every 30 minutes", "season": 48,
+                                             "step_us": 1_800_000_000}})
             exported = export_onnx(model.cpu(), Path(tmp) / f"{name}.onnx", meta, windows[:256, :INPUT_LEN])
             gpu_model = model.to(dev).eval()
             t_b1 = median_s(torch_timer(gpu_model, x1, dev), 200)

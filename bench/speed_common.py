@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tsrnn import __version__
+from tsrnn.artifact import ModelMeta
 from tsrnn.config import CELL_NAMES, DataConfig, ModelConfig, TrainConfig
 from tsrnn.data import demo_path, load_series
 from tsrnn.export import ExportResult, export_onnx
@@ -129,8 +130,9 @@ def load_data(train_windows: int) -> BenchData:
         "mean": train.mean(axis=(0, 1)),
         "std": train.std(axis=(0, 1)),
     }
-    # Only fit's fields matter here; pass those this version of Split has (test_len is newer).
-    split = Split(**{f.name: parts[f.name] for f in fields(Split)})
+    # Only fit's fields matter here; pass those this version of Split has (test_len is newer; fields with
+    # defaults, such as the gap and known-input statistics, keep them).
+    split = Split(**{f.name: parts[f.name] for f in fields(Split) if f.name in parts})
     return BenchData(split, source, vars(data.freq), data.time_col, data.targets[0])
 
 
@@ -145,9 +147,10 @@ def _tiled_demo(values: np.ndarray, size: int, need: int) -> np.ndarray:
     return np.concatenate(parts)[:need]
 
 
-def metadata(cfg: ModelConfig, data: BenchData) -> dict[str, Any]:
+def metadata(cfg: ModelConfig, data: BenchData) -> ModelMeta:
     """The metadata tsrnn requires inside an exported file."""
-    return {
+    freq = {k: v for k, v in data.freq.items() if k != "sessions" or v is not None}
+    return ModelMeta.from_dict({
         "tsrnn_version": __version__,
         "cell": cfg.cell,
         "cell_name": CELL_NAMES[cfg.cell],
@@ -160,8 +163,8 @@ def metadata(cfg: ModelConfig, data: BenchData) -> dict[str, Any]:
         "time_col": data.time_col,
         "targets": [data.target],
         "inputs": [data.target],
-        "freq": data.freq,
-    }
+        "freq": freq,
+    })
 
 
 def alternating_medians(fns: Sequence[Callable[[], object]], rounds: int, calls: int, warmup: int) -> list[float]:

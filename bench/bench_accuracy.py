@@ -7,6 +7,8 @@ size (64) and epoch budget; forecasts for all origins come from one batched ONNX
 exported model. MASE is scaled by the in-sample seasonal-naive MAE with the season m below (as in
 shared/ANCHORS.md), averaged over the folds. Windows and horizons are those of shared/ANCHORS.md (two seasons),
 except sunspots: its cycle is ~11 years, not a calendar season (m = 1), and its window is one cycle (132).
+The Nord Pool electricity prices (hourly, 10 weeks) run twice: without and with their day-ahead load and wind
+forecasts (`Exogenous1`, `Exogenous2`) as known-future columns (`--future`).
 
 Ablations (`--input-len N`, `--epochs N`, `--loss mae`, `--drop-last N`, usually with `--variants`) print
 their table and leave bench/accuracy.md alone: the README's accuracy section gives what they showed for
@@ -49,6 +51,8 @@ class Case:
     """--holidays for the calendar run (the country the data comes from)."""
     mstl: tuple[int, ...] = ()
     """Seasons of an MSTL reference on the same folds (statsforecast, when installed)."""
+    future: tuple[str, ...] = ()
+    """Known-future columns fed to the models (--future)."""
     tz: str | None = None
     """--tz for the calendar run (UTC data recorded in this zone)."""
 
@@ -60,6 +64,9 @@ CASES = [
     Case("us_gasoline", "us_gasoline_weekly.csv", "barrels", 52, 13, 104, 30),
     Case("vic_elec (last 8760)", "vic_elec_halfhourly.csv", "demand", 48, 48, 96, 5, last_rows=8760,
          holidays="AU:VIC", tz="Australia/Melbourne", mstl=(48, 336)),
+    Case("electricity", "electricity_price_hourly_exog.csv", "y", 24, 24, 48, 20),
+    Case("electricity (+future)", "electricity_price_hourly_exog.csv", "y", 24, 24, 48, 20,
+         future=("Exogenous1", "Exogenous2")),
 ]
 
 
@@ -73,9 +80,10 @@ def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
         frame = frame.head(frame.height - drop_last).tail(case.last_rows or frame.height)
         path = work / f"{path.stem}_last{case.last_rows}_drop{drop_last}.csv"
         frame.write_csv(path)
-    data = load_series(path, DataConfig(targets=(case.target,)))
-    if calendar != "none":
-        data = data.with_known(choose_known(data.freq, data.times, calendar, case.holidays, case.tz))
+    data = load_series(path, DataConfig(targets=(case.target,), future=case.future))
+    if calendar != "none" or case.future:
+        holidays = case.holidays if calendar != "none" else None
+        data = data.with_known(choose_known(data.freq, data.times, calendar, holidays, case.tz, data.future_names))
     base = model_config(data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1)
     train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, lr=1e-3, seed=0, loss=loss)
     t0 = time.perf_counter()

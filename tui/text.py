@@ -34,7 +34,14 @@ OPTION_HELP = (
     "**Dropout** acts between stacked layers only (ignored with one layer).\n\n"
     "**Input window** is how many past steps the model reads; **horizon** how many future steps it "
     "forecasts at once. The last horizon steps are held out as the test block, the block before as "
-    "validation for early stopping (**patience** epochs without improvement)."
+    "validation for early stopping (**patience** epochs without improvement).\n\n"
+    "**Calendar** features are known in advance, for the window and every step of the horizon: `auto` picks "
+    "by frequency (hour and day of week for sub-daily data, day of week and of year for daily, week of year, "
+    "month, quarter); `none` turns them off. **Holidays** adds public-holiday flags (holiday, day before, day "
+    "after) for a country such as `AU:VIC` or `US`; the dates are stored in the model, so forecasting needs "
+    "nothing else. **Time zone** reads UTC timestamps as local time for both. **Future columns** are your own "
+    "columns known ahead (a promotion, a planned price, a weather forecast): at forecast time their values "
+    "for the horizon come from the rows after the history, or from a future-values CSV (Forecast screen)."
 )
 
 # The engine's messages name command-line flags; in the TUI those are fields.

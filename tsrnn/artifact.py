@@ -32,9 +32,11 @@ KNOWN_INPUT = "known"
 class MetadataError(ValueError):
     """A field of the metadata is missing, of the wrong type, or contradicts another field or the graph."""
 
-    def __init__(self, field_name: str, problem: str) -> None:
+    def __init__(self, field_name: str, problem: str, newer: bool = False) -> None:
         super().__init__(f"metadata field '{field_name}' {problem}")
         self.field = field_name
+        self.newer = newer
+        """The file was written by a newer tsrnn (not damaged)."""
 
 
 def now_iso() -> str:
@@ -176,7 +178,7 @@ class ModelMeta:
             raise MetadataError("schema_version", f"is {version!r}, not a version number")
         if version > SCHEMA_VERSION:
             raise MetadataError("schema_version", f"is {version}: the file was written by a newer tsrnn "
-                                f"(this one reads up to {SCHEMA_VERSION}); upgrade tsrnn")
+                                f"(this one reads up to {SCHEMA_VERSION}); upgrade tsrnn", newer=True)
         for key in ("input_len", "horizon", "targets", "inputs", "time_col", "freq", "cell"):
             if key not in d:
                 raise MetadataError(key, "is missing")

@@ -471,7 +471,7 @@ def read_meta(session: ort.InferenceSession, p: Path) -> ModelMeta:
         raise ModelFileError(f"{p.name}: the tsrnn metadata is not valid JSON ({exc.msg} at line {exc.lineno} "
                              f"column {exc.colno}); {damaged}") from None
     except artifact.MetadataError as exc:
-        raise ModelFileError(f"{p.name}: {exc}; {damaged}") from None
+        raise ModelFileError(f"{p.name}: {exc}" + ("" if exc.newer else f"; {damaged}")) from None
     return meta
 
 

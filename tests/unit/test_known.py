@@ -40,8 +40,13 @@ def _train(csv: Path, calendar: str, out: Path):
     return exp, exp.export(out)
 
 
-def test_day_of_week_series_needs_the_calendar(weekend: Path, tmp_path: Path) -> None:
-    with_cal, export = _train(weekend, "dow", tmp_path / "cal.onnx")
+@pytest.fixture(scope="module")
+def dow_model(weekend: Path, tmp_path_factory: pytest.TempPathFactory):
+    return _train(weekend, "dow", tmp_path_factory.mktemp("dow") / "cal.onnx")
+
+
+def test_day_of_week_series_needs_the_calendar(weekend: Path, dow_model, tmp_path: Path) -> None:
+    with_cal, export = dow_model
     without, _ = _train(weekend, "none", tmp_path / "plain.onnx")
     assert with_cal.model_cfg.n_known == 2 and without.model_cfg.n_known == 0
     mae_with = with_cal.scores["model"]["visits"]["mae"]
@@ -96,3 +101,14 @@ def test_a_bad_time_zone_or_country_is_a_clear_error() -> None:
         choose_known(data.freq, data.times, "auto", tz="Mars/Base")
     with pytest.raises(ConfigError, match="unknown country code 'XX'"):
         choose_known(data.freq, data.times, "auto", holidays="XX")
+
+
+def test_int8_copy_keeps_the_known_input(weekend: Path, dow_model, tmp_path: Path) -> None:
+    from tsrnn.quantize import measure_drift, quantize_model
+
+    _, export = dow_model
+    int8 = quantize_model(export.path, tmp_path / "cal.int8.onnx")
+    q = Forecaster.load(int8)
+    assert q.meta.known == ("dow_sin", "dow_cos")
+    drift = measure_drift(export.path, int8, weekend)
+    assert drift.float_metrics and drift.int8_metrics and drift.max_rel_diff < 0.05

@@ -1,0 +1,88 @@
+"""Calendar-aware models at inference: ONNX Runtime against torch eager, with and without known inputs.
+
+Each variant (hidden 64, 2 layers, window 48, horizon 12, one input) is built twice: without known inputs,
+and with the four columns `--calendar auto` gives half-hourly data (hour and day of week, sin/cos). Weights are
+random (speed does not depend on them) and every export passes the usual parity check. Torch eager: the
+`RecurrentForecaster` under `torch.inference_mode()`, numpy in and out; ONNX Runtime: `Forecaster.predict`
+with the same arrays. Timed in alternating blocks (`speed_common.alternating_medians`): batch 1 the median of
+5 x 50 calls, batch 1024 the median of 3 x 3 calls.
+
+Run: python -m bench.speed_known
+"""
+
+from __future__ import annotations
+
+import tempfile
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tsrnn.artifact import ModelMeta
+from tsrnn.config import ModelConfig
+from tsrnn.export import export_onnx
+from tsrnn.inference import Forecaster
+from tsrnn.models import RecurrentForecaster
+
+from .speed_common import CpuMonitor, alternating_medians, cores, table
+
+L, H, BIG = 48, 12, 1024
+VARIANTS = (("rnn", False), ("gru", False), ("lstm", False), ("lstm", True))
+CALENDAR = ("hour", "dow")
+KNOWN = ("hour_sin", "hour_cos", "dow_sin", "dow_cos")
+
+
+def meta(cfg: ModelConfig) -> ModelMeta:
+    known = cfg.n_known > 0
+    return ModelMeta.from_dict({
+        "cell": cfg.cell, "input_len": L, "horizon": H, "targets": ["demand"], "inputs": ["demand"],
+        "time_col": "time", "freq": {"code": "30m", "label": "every 30 minutes", "season": 48,
+                                     "step_us": 1_800_000_000},
+        "calendar": list(CALENDAR) if known else [], "known": list(KNOWN) if known else [],
+    })
+
+
+def torch_call(model: RecurrentForecaster, x: np.ndarray, k: np.ndarray | None) -> None:
+    with torch.inference_mode():
+        args = [torch.from_numpy(x)] + ([torch.from_numpy(k)] if k is not None else [])
+        out = model(*args)
+        (out[0] if isinstance(out, tuple) else out).numpy()
+
+
+def main() -> None:
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    rows = []
+    monitor = CpuMonitor()
+    with tempfile.TemporaryDirectory() as tmp:
+        for cell, bi in VARIANTS:
+            for n_known in (0, len(KNOWN)):
+                cfg = ModelConfig(cell=cell, bidirectional=bi, hidden_size=64, num_layers=2, input_len=L, horizon=H,
+                                  n_known=n_known)
+                model = RecurrentForecaster(cfg, np.array([100.0]), np.array([10.0])).eval()
+                windows = (100 + 10 * rng.standard_normal((BIG, L + H, 1 + n_known))).astype(np.float32)
+                windows[:, :, 1:] = rng.uniform(-1, 1, (BIG, L + H, n_known))
+                path = Path(tmp) / f"{cell}{bi}{n_known}.onnx"
+                export_onnx(model, path, meta(cfg), windows[:256])
+                f = Forecaster.load(path)
+                x1, xb = windows[:1, :L, :1].copy(), windows[:, :L, :1].copy()
+                k1 = windows[:1, :, 1:].copy() if n_known else None
+                kb = windows[:, :, 1:].copy() if n_known else None
+                t_b1, o_b1 = alternating_medians([partial(torch_call, model, x1, k1), partial(f.predict, x1, k1)],
+                                                 rounds=5, calls=50, warmup=20)
+                t_big, o_big = alternating_medians([partial(torch_call, model, xb, kb), partial(f.predict, xb, kb)],
+                                                   rounds=3, calls=3, warmup=1)
+                name = f"{'bi-' if bi else ''}{cell}" + (" + calendar (4 known)" if n_known else "")
+                rows.append([name, f"{t_b1 / o_b1:.2f}x", f"{t_big / o_big:.2f}x", f"{t_b1 * 1e6:.0f}",
+                             f"{o_b1 * 1e6:.0f}", f"{BIG / t_big:,.0f}", f"{BIG / o_big:,.0f}"])
+                print(f"  {name}: done", flush=True)
+    load = monitor.stop()
+    header = ["variant", "ORT speed-up, batch 1", "ORT speed-up, batch 1024", "torch batch 1 (µs)",
+              "ORT batch 1 (µs)", "torch batch 1024 (windows/s)", "ORT batch 1024 (windows/s)"]
+    print("\n".join(table(header, "l" + "r" * 6, rows)))
+    print(f"\nother load during the run: {cores(load)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -178,3 +178,20 @@ async def test_calendar_fields_are_checked_and_reach_the_model(workdir: Path, co
         exp = app.query_one("#train-view").experiment
         assert exp is not None and exp.model_cfg.n_known == 7
         assert exp.data.known_spec.columns[-3:] == ["holiday", "day_before", "day_after"]
+
+
+async def test_forecast_warns_about_the_history(workdir: Path, config_dir: Path, exported_model: Path) -> None:
+    lines = (workdir / "airline.csv").read_text().splitlines()
+    lines[-3] = lines[-3].split(",")[0] + ","  # an empty cell in the last window
+    (workdir / "gappy.csv").write_text("\n".join([*lines, "1961-01-01,"]) + "\n")  # and a row without a value
+    app = make_app("gappy.csv", model_path=str(exported_model), config_dir=config_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await pilot.pause()
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        status = text_of(app, "#fc-status")
+        assert "Ran on CPUExecutionProvider" in status
+        assert "the last 1 row(s) from 1961-01-01 have an empty value and were left out" in status
+        assert "1 of the last 24 steps the model reads were missing and interpolated" in status

@@ -66,3 +66,13 @@ def test_forecast_starts_at_the_next_opening(office: Path, tmp_path: Path) -> No
     times = f.forecast_csv(office).table["time"].to_list()
     assert times[:3] == ["2024-04-29T09:00:00", "2024-04-29T09:30:00", "2024-04-29T10:00:00"]  # Monday
     assert "2024-04-29T12:00:00" not in times and times[6] == "2024-04-29T13:00:00" and len(times) == 14
+
+
+def test_business_days_file_is_unchanged() -> None:
+    """Daily trading data (msft, last 400 rows) is business days, not sessions: the same with or without."""
+    msft = Path(__file__).parents[1] / "data" / "real" / "msft_daily_tail.csv"
+    auto = load_series(msft, DataConfig(targets=("close",)))
+    plain = load_series(msft, DataConfig(targets=("close",), sessions="none"))
+    assert auto.freq.code == "1bd" and auto.freq.sessions is None and not auto.report.sessions
+    assert auto.lengths.tolist() == plain.lengths.tolist()
+    np.testing.assert_array_equal(auto.values[0], plain.values[0])

@@ -83,7 +83,8 @@ def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
     data = load_series(path, DataConfig(targets=(case.target,), future=case.future))
     if calendar != "none" or case.future:
         holidays = case.holidays if calendar != "none" else None
-        data = data.with_known(choose_known(data.freq, data.times, calendar, holidays, case.tz, data.future_names))
+        data = data.with_known(choose_known(data.freq, data.times, calendar, holidays, case.tz, data.future_names,
+                                            case.input_len))
     base = model_config(data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1)
     train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, lr=1e-3, seed=0, loss=loss)
     t0 = time.perf_counter()

@@ -72,11 +72,40 @@ def default_calendar(freq: Frequency) -> tuple[str, ...]:
     return ("woy",) if freq.step_us == _WEEK else ("doy",)
 
 
-def parse_calendar(text: str, freq: Frequency) -> tuple[str, ...]:
-    """The features named by `--calendar auto|none|LIST` (LIST: comma-separated names from FEATURES)."""
+CYCLE_DAYS = {"hour": 1.0, "dow": 7.0, "dom": 30.44, "doy": 365.25, "woy": 365.25, "month": 365.25,
+              "quarter": 365.25}
+"""Length of each feature's cycle in days."""
+
+
+def cycle_steps(name: str, freq: Frequency) -> float:
+    """About how many steps of this frequency one cycle of the feature spans."""
+    if freq.sessions is not None:
+        per_day = freq.sessions.steps_per_week / 7
+    elif freq.code == "1bd":
+        per_day = 5 / 7
+    elif freq.months:
+        per_day = 12 / freq.months / 365.25
+    else:
+        per_day = _DAY / freq.step_us
+    return CYCLE_DAYS[name] * per_day
+
+
+def auto_calendar(freq: Frequency, input_len: int | None = None) -> tuple[str, ...]:
+    """default_calendar, less the features whose whole cycle the input window already shows (monthly data read
+    24 months at a time sees every month twice; half-hourly data read two days at a time does not see the
+    week)."""
+    names = default_calendar(freq)
+    if input_len is None:
+        return names
+    return tuple(n for n in names if cycle_steps(n, freq) > input_len)
+
+
+def parse_calendar(text: str, freq: Frequency, input_len: int | None = None) -> tuple[str, ...]:
+    """The features named by `--calendar auto|none|LIST` (LIST: comma-separated names from FEATURES); `auto`
+    with an input window is `auto_calendar`."""
     word = text.strip().lower()
     if word == "auto":
-        return default_calendar(freq)
+        return auto_calendar(freq, input_len)
     if word == "none":
         return ()
     names = tuple(part.strip() for part in word.split(","))

@@ -178,8 +178,8 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     k = p.add_argument_group("calendar (inputs known in advance, computed from the timestamps)")
     k.add_argument("--calendar", default="auto", metavar="auto|none|LIST",
                    help="cyclic calendar features for the window and the horizon: auto (by frequency: sub-daily "
-                        "hour,dow; daily dow,doy; weekly woy; monthly month; quarterly quarter), none, or a list of "
-                        "hour, dow, "
+                        "hour,dow; daily dow,doy; weekly woy; monthly month; quarterly quarter; less those whose "
+                        "whole cycle the input window already shows), none, or a list of hour, dow, "
                         "dom, doy, woy, month, quarter (default: auto)")
     k.add_argument("--holidays", metavar="CC[:SUB]",
                    help="public-holiday flags (holiday, day before, day after) for a country and optional subdivision "
@@ -201,10 +201,12 @@ def load_data(args: argparse.Namespace) -> Any:
     """The CSV's series with the known inputs that --calendar, --holidays and --tz ask for."""
     from .data import load_series
     from .known import choose_known
+    from .pipeline import default_input_len
 
     data = load_series(args.data, data_config(args))
+    input_len = args.input_len or default_input_len(data, args.horizon)
     return data.with_known(choose_known(data.freq, data.times, args.calendar, args.holidays, args.tz,
-                                        data.future_names))
+                                        data.future_names, input_len))
 
 
 def data_config(args: argparse.Namespace) -> DataConfig:

@@ -84,12 +84,13 @@ class KnownSpec:
 
 
 def choose_known(freq: Frequency, times: Sequence[np.ndarray], calendar: str = "auto",
-                 holidays: str | None = None, tz: str | None = None, future: Sequence[str] = ()) -> KnownSpec:
+                 holidays: str | None = None, tz: str | None = None, future: Sequence[str] = (),
+                 input_len: int | None = None) -> KnownSpec:
     """The spec for `--calendar`, `--holidays`, `--tz` and `--future` on data of this frequency and these
-    timestamps."""
+    timestamps; with `input_len`, `auto` leaves out the features whose cycle the window already shows."""
     if tz:
         check_zone(tz)
-    names = parse_calendar(calendar, freq)
+    names = parse_calendar(calendar, freq, input_len)
     table = build_holidays(holidays, holiday_years(times)) if holidays else None
     return KnownSpec(names, table, tz or None, tuple(future))
 

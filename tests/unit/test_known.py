@@ -112,3 +112,17 @@ def test_int8_copy_keeps_the_known_input(weekend: Path, dow_model, tmp_path: Pat
     assert q.meta.known == ("dow_sin", "dow_cos")
     drift = measure_drift(export.path, int8, weekend)
     assert drift.float_metrics and drift.int8_metrics and drift.max_rel_diff < 0.05
+
+
+def test_auto_leaves_out_what_the_window_already_shows() -> None:
+    from tsrnn.calendar import auto_calendar
+    from tsrnn.timefreq import Frequency
+
+    half_hourly = Frequency("30m", "every 30 minutes", 48, step_us=1_800_000_000)
+    assert auto_calendar(half_hourly) == ("hour", "dow")
+    assert auto_calendar(half_hourly, 96) == ("dow",)  # two days show the day, not the week
+    assert auto_calendar(half_hourly, 400) == ()  # more than a week shows both
+    monthly = Frequency("1mo", "monthly", 12, months=1)
+    assert auto_calendar(monthly, 6) == ("month",) and auto_calendar(monthly, 24) == ()
+    daily = Frequency("1d", "daily", 7, step_us=86_400_000_000)
+    assert auto_calendar(daily, 28) == ("doy",)

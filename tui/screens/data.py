@@ -226,7 +226,7 @@ class DataView(Horizontal):
             fl.add_options([(c, c, c in features) for c in values if c not in targets])
 
     def _show_summary(self, data: SeriesSet) -> None:
-        from tsrnn.calendar import default_calendar
+        from tsrnn.calendar import auto_calendar
         from tsrnn.pipeline import default_input_len
 
         rep = data.report
@@ -248,8 +248,8 @@ class DataView(Horizontal):
             f"filled      {filled} missing values interpolated",
             f"gaps        {gaps}",
             f"defaults    window {default_input_len(data)}, horizon {data.freq.default_horizon()}",
-            f"calendar    {', '.join(default_calendar(data.freq)) or 'none'} (auto; set it and holidays on the Model "
-            "screen)",
+            f"calendar    {', '.join(auto_calendar(data.freq, default_input_len(data))) or 'none'} (auto with the "
+            "default window; set it and holidays on the Model screen)",
             f"sessions    {_escape(rep.sessions) if rep.sessions else 'none (every step of the day)'}",
         ]
         notes = rep.notes()

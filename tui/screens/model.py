@@ -105,7 +105,7 @@ class ModelView(Horizontal):
         self.data: SeriesSet | None = None
         self.errors: dict[str, str] = {}
         self._known: KnownSpec | None = None
-        self._known_key: tuple[str, str, str, str, int] | None = None
+        self._known_key: tuple[str, str, str, str, str, int] | None = None
         self._known_last: tuple[KnownSpec | None, tuple[str, str] | None] = (None, None)
 
     def compose(self) -> ComposeResult:
@@ -239,7 +239,8 @@ class ModelView(Horizontal):
         from tsrnn.known import choose_known
 
         assert self.data is not None
-        key = (values["calendar"], values["holidays"], values["tz"], values["future"], id(self.data))
+        key = (values["calendar"], values["holidays"], values["tz"], values["future"],
+               f"{values['input_len']}/{values['horizon']}", id(self.data))
         if self._known_key == key:
             return self._known_last
         field = "calendar"
@@ -254,8 +255,12 @@ class ModelView(Horizontal):
             field = "future"
             future = self._future_columns(values["future"])
             field = "holidays"
+            from tsrnn.pipeline import default_input_len
+
+            horizon = values["horizon"] or self.data.freq.default_horizon()
+            input_len = values["input_len"] or default_input_len(self.data, horizon)
             spec = choose_known(self.data.freq, self.data.times, values["calendar"] or "auto",
-                                values["holidays"] or None, values["tz"] or None, future)
+                                values["holidays"] or None, values["tz"] or None, future, input_len)
             result: tuple[KnownSpec | None, tuple[str, str] | None] = (spec, None)
         except ConfigError as exc:
             result = (None, (field, for_tui(exc.message)))

@@ -37,6 +37,11 @@ class Folds:
     def fold_slice(self, k: int) -> slice:
         return slice(k * self.n_series, (k + 1) * self.n_series)
 
+    def scored_rows(self, k: int) -> np.ndarray:
+        """Rows of fold k that are scored: all of them, less those over a long interpolated gap."""
+        s = self.fold_slice(k)
+        return np.arange(s.start, s.stop) if self.valid is None else np.flatnonzero(self.valid[s]) + s.start
+
 
 def make_folds(data: SeriesSet, input_len: int, horizon: int, folds: int) -> Folds:
     """The last `folds` non-overlapping horizons of every series, oldest first."""
@@ -54,10 +59,10 @@ def make_folds(data: SeriesSet, input_len: int, horizon: int, folds: int) -> Fol
     C = len(data.channels)
     windows, actual, insample, valid = [], [], [], []
     bad = [long_gap_rows(f, bridge_for(input_len)) for f in data.filled] if data.filled is not None else None
+    series = [data.model_values(i) for i in range(data.n_series)]  # values with known inputs, joined once
     for k in range(folds):
         back = (folds - k) * horizon
-        for i in range(data.n_series):
-            v = data.model_values(i)
+        for i, v in enumerate(series):
             origin = len(v) - back
             valid.append(bad is None or not bad[i][origin - input_len:origin + horizon].any())
             windows.append(v[origin - input_len:origin + horizon])
@@ -76,8 +81,7 @@ def fold_scores(folds: Folds, forecast: np.ndarray, season: int) -> list[dict[st
     """Per fold: per-target metrics of a forecast (folds * series, horizon, targets)."""
     out = []
     for k in range(folds.folds):
-        s = folds.fold_slice(k)
-        keep = np.arange(s.start, s.stop) if folds.valid is None else np.flatnonzero(folds.valid[s]) + s.start
+        keep = folds.scored_rows(k)
         if not len(keep):
             continue  # every series of this fold overlaps a long gap
         scale = mase_scale([folds.insample[i] for i in keep], season)
@@ -90,8 +94,7 @@ def fold_interval_scores(folds: Folds, quantiles: np.ndarray, levels: list[float
     """Per fold: coverage and MSIS of the outermost quantiles."""
     out = []
     for k in range(folds.folds):
-        s = folds.fold_slice(k)
-        keep = np.arange(s.start, s.stop) if folds.valid is None else np.flatnonzero(folds.valid[s]) + s.start
+        keep = folds.scored_rows(k)
         if not len(keep):
             continue
         scale = mase_scale([folds.insample[i] for i in keep], season)

@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,7 @@ from .config import DataConfig
 from .csvio import read_header
 from .data import SeriesSet, load_series, resolve_demo
 from .errors import ConfigError, DataError, ModelFileError
-from .grid import grid_times
 from .known import KnownSpec, window_times
-from .sessions import SessionCalendar
 from .timefreq import Frequency, format_times
 
 BATCH = 65_536
@@ -188,10 +186,7 @@ class Forecaster:
 
     @functools.cached_property
     def freq(self) -> Frequency:
-        spec = asdict(self.meta.freq)
-        if spec["sessions"] is not None:
-            spec["sessions"] = SessionCalendar.from_dict(spec["sessions"])
-        return Frequency(**spec)
+        return Frequency.from_spec(self.meta.freq)
 
     @property
     def quantiles(self) -> list[float]:
@@ -378,9 +373,7 @@ class Forecaster:
     def check_frequency(self, data: SeriesSet, allow_mismatch: bool = False) -> None:
         """Refuse data on another time grid than the model's (a daily file for a monthly model)."""
         model = self.meta.freq
-        if data.freq.code == model.code:
-            return
-        if allow_mismatch:
+        if data.freq.code == model.code or allow_mismatch:
             return
         raise DataError(
             f"{data.path.name}: the data is {data.freq.label} ({data.freq.code}) but the model {self.path.name} was "
@@ -424,8 +417,7 @@ class Forecaster:
     def _table(self, data: SeriesSet, outputs: dict[str, np.ndarray], a: int, b: int) -> pl.DataFrame:
         """Rows of series a..b: [id,] future time, forecast columns."""
         last = np.array([t[-1] for t in data.times[a:b]], dtype="datetime64[us]")
-        steps = np.tile(np.arange(1, self.horizon + 1), len(last))
-        stamps = grid_times(np.repeat(last, self.horizon), steps, data.freq)  # each series' next steps
+        stamps = window_times(last, None, self.horizon, data.freq).reshape(-1)  # each series' next steps
         cols: dict[str, Any] = {}
         if data.id_col:
             cols[data.id_col] = np.repeat(np.asarray(data.ids[a:b], dtype=object), self.horizon)

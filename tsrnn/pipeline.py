@@ -50,7 +50,6 @@ class Experiment:
     def metadata(self) -> artifact.ModelMeta:
         c, d = self.model_cfg, self.data
         last = {sid: str(t[-1]) for sid, t in zip(d.ids[: artifact.MAX_LISTED_SERIES], d.times, strict=False)}
-        f = d.freq
         return artifact.ModelMeta(
             tsrnn_version=__version__,
             created=artifact.now_iso(),
@@ -69,8 +68,7 @@ class Experiment:
             id_col=d.id_col,
             targets=tuple(d.targets),
             inputs=tuple(d.channels),
-            freq=artifact.FreqSpec(f.code, f.label, f.season, f.step_us, f.months, f.month_end,
-                                   f.sessions.to_dict() if f.sessions is not None else None),
+            freq=d.freq.spec(),
             utc=d.utc,
             season=self.season,
             n_series=d.n_series,

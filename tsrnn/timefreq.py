@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
+from .artifact import FreqSpec
 from .csvio import describe_lines, shorten
 from .errors import DataError
 from .sessions import SessionCalendar
@@ -53,6 +54,16 @@ class Frequency:
     month_end: bool = False
     sessions: SessionCalendar | None = None
     """The open slots of the week, for data that exists only while something is open (None: every step)."""
+
+    def spec(self) -> FreqSpec:
+        """The model file's description of this grid."""
+        return FreqSpec(self.code, self.label, self.season, self.step_us, self.months, self.month_end,
+                        self.sessions.to_dict() if self.sessions is not None else None)
+
+    @classmethod
+    def from_spec(cls, spec: FreqSpec) -> Frequency:
+        sessions = SessionCalendar.from_dict(spec.sessions) if spec.sessions is not None else None
+        return cls(spec.code, spec.label, spec.season, spec.step_us, spec.months, spec.month_end, sessions)
 
     def with_sessions(self, cal: SessionCalendar) -> Frequency:
         """The same step on the open slots of `cal` only: the season becomes a typical open day."""

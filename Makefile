@@ -3,7 +3,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test fuzz bench bench-accuracy check venv clean
+.PHONY: run test fuzz bench bench-accuracy bench-distributed check venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(STAMP)
 
 bench-accuracy: $(STAMP)
 	$(PY) -m bench.bench_accuracy
+
+# --engine local against --engine dask on 100k and 1M generated series (about 5 minutes on 2 cores)
+bench-distributed: $(STAMP)
+	$(PY) -m bench.bench_distributed
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check tsrnn tui tests bench

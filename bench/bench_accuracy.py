@@ -11,8 +11,13 @@ The Nord Pool electricity prices (hourly, 10 weeks) run twice: without and with 
 forecasts (`Exogenous1`, `Exogenous2`) as known-future columns (`--future`).
 
 Ablations (`--input-len N`, `--epochs N`, `--loss mae`, `--drop-last N`, usually with `--variants`) print
-their table and leave bench/accuracy.md alone: the README's accuracy section gives what they showed for
-sunspots and vic_elec.
+their table and leave bench/accuracy.md alone: docs/models.md ("Accuracy on real data") gives what they
+showed for sunspots and vic_elec.
+
+Optional columns (`bench/tune_columns.py`): `--ensemble 3` adds the mean of the best 3 variants, scored on the
+same folds; `--tune 5m` adds `tsrnn tune` with that budget for every dataset (its best trial's MASE, trials run,
+wall time); both against the best single variant. A run with them and `--only` writes a table of its own
+(give `--out`), never merged into accuracy.md.
 
 Run: python -m bench.bench_accuracy [--data-dir ../shared/data] [--only airline,co2] [--folds 3]
 Writes bench/accuracy.md.
@@ -35,6 +40,7 @@ from tsrnn.known import choose_known
 from tsrnn.pipeline import model_config
 
 from .statistical import mstl_mase
+from .tune_columns import extra_cells, extra_header, tune_case
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,9 @@ CASES = [
 
 
 def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
-             loss: str = "mse", drop_last: int = 0, calendar: str = "none") -> tuple[Leaderboard, float, float | None]:
+             loss: str = "mse", drop_last: int = 0, calendar: str = "none",
+             highway: bool = False, ensemble: int = 0,
+             tune: str | None = None) -> tuple[Leaderboard, float, float | None]:
     """Compare every variant on one dataset; return the leaderboard, the seconds it took and MSTL's MASE on the
     same folds (None where the case has no MSTL reference or statsforecast is missing)."""
     path = data_dir / case.file
@@ -85,12 +93,16 @@ def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
         holidays = case.holidays if calendar != "none" else None
         data = data.with_known(choose_known(data.freq, data.times, calendar, holidays, case.tz, data.future_names,
                                             case.input_len))
-    base = model_config(data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1)
+    base = model_config(data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1,
+                        highway=highway)
     train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, lr=1e-3, seed=0, loss=loss)
     t0 = time.perf_counter()
     board = run_compare(data, parse_variants(variants), base, train_cfg, folds=folds, season=case.season,
-                        out_dir=work / case.name.split()[0], export_best=False)
+                        out_dir=work / case.name.split()[0], export_best=False, ensemble=ensemble)
     seconds = time.perf_counter() - t0
+    if tune:  # the tuning run's result rides in the protocol, for the table's optional columns
+        board.protocol["tune"] = tune_case(data, case.horizon, case.season, case.epochs, folds, tune,
+                                           work / f"tune_{case.name.split()[0]}")
     mstl = mstl_mase(data, case.input_len, case.horizon, folds, case.season, list(case.mstl)) if case.mstl else None
     return board, seconds, mstl
 
@@ -98,8 +110,9 @@ def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
 def table(results: list[tuple[Case, Leaderboard, float, float | None]], variants: list[str]) -> str:
     """Markdown: one row per dataset, MASE per variant and baseline, the best marked, MSTL where measured."""
     cols = [*variants, "naive", "seasonal_naive", "drift"]
-    lines = ["| dataset | m | H | L | epochs | " + " | ".join(cols) + " | best vs seasonal naive | MSTL | seconds |",
-             "|" + "---|" * (len(cols) + 8)]
+    extra = extra_header([board for _, board, _, _ in results])
+    lines = ["| dataset | m | H | L | epochs | " + " | ".join(cols) + " | best vs seasonal naive | MSTL | seconds |"
+             + "".join(f" {h} |" for h in extra), "|" + "---|" * (len(cols) + 8 + len(extra))]
     for case, board, seconds, mstl in results:
         mase = {r.name: r.metrics["mase"] for r in board.rows}
         best = board.best
@@ -107,7 +120,8 @@ def table(results: list[tuple[Case, Leaderboard, float, float | None]], variants
         ratio = mase[best] / mase["seasonal_naive"]
         verdict = f"{best} {ratio:.2f}x" + (" (beats)" if ratio < 1 else " (does not beat)")
         lines.append(f"| {case.name} | {case.season} | {case.horizon} | {case.input_len} | {case.epochs} | "
-                     + " | ".join(cells) + f" | {verdict} | {'–' if mstl is None else f'{mstl:.3f}'} | {seconds:.0f} |")
+                     + " | ".join(cells) + f" | {verdict} | {'–' if mstl is None else f'{mstl:.3f}'} | {seconds:.0f} |"
+                     + "".join(f" {c} |" for c in extra_cells(board, extra)))
     return "\n".join(lines)
 
 
@@ -124,6 +138,11 @@ def main() -> None:
                         help="ablation: end every series this many rows earlier, so the folds fall on other dates")
     parser.add_argument("--loss", default="mse", choices=("mse", "mae", "huber"),
                         help="ablation: training loss (prints only unless mse)")
+    parser.add_argument("--highway", action="store_true", help="ablation: the linear highway beside the network")
+    parser.add_argument("--ensemble", type=int, default=0, metavar="K",
+                        help="add a column: the mean of the best K variants, scored on the same folds")
+    parser.add_argument("--tune", metavar="BUDGET",
+                        help="add columns: `tsrnn tune` with this budget per dataset (e.g. 5m), its best trial's MASE")
     parser.add_argument("--calendar", default="none", choices=("none", "auto"),
                         help="auto: calendar features by frequency, and holidays where the data has a country; "
                              "writes bench/accuracy_calendar.md beside the table without them")
@@ -131,7 +150,8 @@ def main() -> None:
     if not args.data_dir.is_dir():
         raise SystemExit(f"no data folder {args.data_dir}: pass --data-dir with the real datasets")
     cases = [c for c in CASES if not args.only or c.name.split()[0] in args.only.split(",")]
-    ablation = args.input_len is not None or args.epochs is not None or args.loss != "mse" or args.drop_last > 0
+    ablation = (args.input_len is not None or args.epochs is not None or args.loss != "mse" or args.drop_last > 0
+                or args.highway)
     if args.input_len:
         cases = [replace(c, input_len=args.input_len) for c in cases]
     if args.epochs:
@@ -140,23 +160,31 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             board, seconds, mstl = run_case(case, args.data_dir, args.folds, args.variants, Path(tmp), args.loss,
-                                            args.drop_last, args.calendar)
+                                            args.drop_last, args.calendar, args.highway, args.ensemble, args.tune)
             print(f"{case.name}: best {board.best} in {seconds:.0f} s", flush=True)
             results.append((case, board, seconds, mstl))
     names = [v.name for v in parse_variants(args.variants)]
     rows = table(results, names)
     if args.calendar != "none" and args.out.name == "accuracy.md":
         args.out = args.out.with_name("accuracy_calendar.md")
-    if args.only and args.out.is_file() and not ablation:  # these datasets' rows new, the others' kept
+    extra = bool(args.ensemble or args.tune)  # other columns: the rows of an earlier table do not fit
+    if args.only and args.out.is_file() and not ablation and not extra:  # these datasets' rows new, others kept
         rows = merge_rows(args.out.read_text(), rows)
     title = f"MASE, {args.folds}-origin rolling backtest"
     if args.calendar != "none":
         title += (", with calendar features (--calendar auto) and, for vic_elec, Victorian public holidays "
                   "(--holidays AU:VIC --tz Australia/Melbourne)")
+    if extra:
+        title += ", with " + " and ".join(x for x in (f"the mean of the best {args.ensemble} variants" if args.ensemble
+                                                       else "", f"tsrnn tune, {args.tune} per dataset" if args.tune
+                                                       else "") if x)
     text = f"# tsrnn accuracy: {title}\n\n" + __doc__.split("\n\n")[1] + "\n\n" + rows + "\n"
     print(text)
     if ablation:
         print(f"(ablation: loss {args.loss}; {args.out} left as it was)")
+        return
+    if extra and args.only and args.out.parent == Path(__file__).parent:
+        print(f"(a partial run with extra columns: {args.out} left as it was; give --out to keep the table)")
         return
     args.out.write_text(text)
 

@@ -37,11 +37,12 @@ from .speed_common import (
     load_data,
 )
 from .speed_inference import InferenceRow, Roofline, render_inference, render_roofline, run_inference, run_roofline
+from .speed_known import render_known, run_known
 from .speed_process import ManySeries, Startup, render_many_series, render_startup, run_many_series, run_startup
-from .speed_training import TrainingRow, render_training, run_training
+from .speed_training import CellRow, TrainingRow, render_cells, render_training, run_cells, run_training
 
 RESULTS = Path(__file__).with_name("results.md")
-TOPICS = ("inference", "roofline", "training", "series", "startup")
+TOPICS = ("inference", "roofline", "training", "series", "startup", "known")
 
 
 @dataclass
@@ -51,8 +52,10 @@ class Results:
     inference: list[InferenceRow] | None = None
     roofline: Roofline | None = None
     training: list[TrainingRow] | None = None
+    cells: list[CellRow] | None = None
     series: ManySeries | str | None = None
     startup: Startup | None = None
+    known: tuple[list[list[str]], float | None] | None = None
     topics: list[str] = field(default_factory=list)
 
 
@@ -70,6 +73,7 @@ def run(topics: list[str], settings: Settings, data: BenchData | None) -> Result
             store = ModelStore(data, settings, workdir)
             if "training" in topics:
                 results.training = run_training(store, settings, VARIANTS)
+                results.cells = run_cells(store, settings)
                 done("training")
             if "inference" in topics:
                 results.inference = run_inference(store, settings, VARIANTS)
@@ -83,6 +87,9 @@ def run(topics: list[str], settings: Settings, data: BenchData | None) -> Result
         if "startup" in topics:
             results.startup = run_startup(settings, workdir)
             done("start-up")
+        if "known" in topics:
+            results.known = run_known(3 if settings.quick else 5)
+            done("calendar inputs")
     return results
 
 
@@ -113,10 +120,14 @@ def render(results: Results, settings: Settings, data: BenchData | None, seconds
         sections.append(render_roofline(results.roofline, settings))
     if results.training is not None:
         sections.append(render_training(results.training, settings))
+    if results.cells is not None:
+        sections.append(render_cells(results.cells, settings))
     if results.series is not None:
         sections.append(render_many_series(results.series, settings))
     if results.startup is not None:
         sections.append(render_startup(results.startup))
+    if results.known is not None:
+        sections.append(render_known(*results.known))
     for section in sections:
         lines += ["", *section]
     warning = load_warning(results, background)
@@ -129,7 +140,8 @@ def load_warning(results: Results, background: float | None) -> str | None:
     """Say which measurements ran while other processes used more than QUIET cores."""
     busy = []
     for name, loads in (("inference", [r.load for r in results.inference or []]),
-                        ("training", [r.load for r in results.training or []])):
+                        ("training", [r.load for r in results.training or []]),
+                        ("GRU/RNN training", [r.load for r in results.cells or []])):
         n = sum((x or 0.0) > QUIET for x in loads)
         if n:
             busy.append(f"{name} ({n} of {len(loads)} rows, up to {max(x or 0.0 for x in loads):.2f} cores)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import time
@@ -10,12 +11,24 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from tsrnn.config import TrainConfig
+from tsrnn import fastrnn
+from tsrnn.config import ModelConfig, TrainConfig
 from tsrnn.models import RecurrentForecaster
 from tsrnn.train import MIN_STEPS, fit
 from tsrnn.windows import Split
 
-from .speed_common import VAL_WINDOWS, CpuMonitor, ModelStore, Settings, Variant, cores, table
+from .speed_common import (
+    HIDDEN_SIZE,
+    HORIZON,
+    INPUT_LEN,
+    VAL_WINDOWS,
+    CpuMonitor,
+    ModelStore,
+    Settings,
+    Variant,
+    cores,
+    table,
+)
 
 BATCHES = (32, 256)
 TARGET = 1.1
@@ -174,3 +187,139 @@ def render_training(rows: list[TrainingRow], settings: Settings) -> list[str]:
     verdict = (f"Target missed (tsrnn above {TARGET}x the bare loop): " + "; ".join(missed) + "." if missed
                else f"Target reached: every tsrnn epoch is within {TARGET}x of the bare loop.")
     return [*lines, *table(header, "l" + "r" * 11, body), "", verdict]
+
+
+# Table 3b: GRU and simple RNN against the LSTM of the same size, with and without tsrnn.fastrnn.
+
+CELL_TARGET = 1.3
+"""A GRU or RNN epoch may take at most this many times the epoch of the LSTM of the same size."""
+CELL_WINDOWS = 5_200
+"""Training windows of table 3b's epochs (the first ones of the benchmark's): 20 full steps at batch 256."""
+
+
+@dataclass(frozen=True)
+class CellCase:
+    """One network of table 3b: hidden 64, window 48, horizon 12, trained at `batch`."""
+
+    cell: str
+    layers: int = 1
+    bidirectional: bool = False
+    batch: int = 32
+
+    @property
+    def name(self) -> str:
+        return f"{'bi' if self.bidirectional else ''}{self.cell}{f'-{self.layers}' if self.layers > 1 else ''}"
+
+    @property
+    def reference(self) -> CellCase:
+        """The LSTM of the same size."""
+        return CellCase("lstm", self.layers, self.bidirectional, self.batch)
+
+    @property
+    def config(self) -> ModelConfig:
+        return ModelConfig(cell=self.cell, hidden_size=HIDDEN_SIZE, num_layers=self.layers,
+                           bidirectional=self.bidirectional, input_len=INPUT_LEN, horizon=HORIZON)
+
+
+CELL_CASES = (
+    *(CellCase(c, batch=b) for b in (32, 256) for c in ("rnn", "gru", "lstm")),
+    CellCase("gru", bidirectional=True), CellCase("lstm", bidirectional=True), CellCase("gru", 3), CellCase("lstm", 3),
+)
+
+
+@dataclass
+class CellRow:
+    case: CellCase
+    standard_s: float
+    """Fastest epoch with the standard modules (the fast path off)."""
+    fast_s: float | None
+    """Fastest epoch with the fast path on; None for an LSTM (it has none)."""
+    windows: int
+    paired: list[float]
+    """Per round, the fast epoch over the LSTM epoch of the same size in that round (standard for an LSTM)."""
+    paired_before: list[float]
+    """Per round, the standard epoch over the LSTM epoch."""
+    load: float | None
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.paired)
+
+    @property
+    def ratio_before(self) -> float:
+        return statistics.median(self.paired_before)
+
+
+def cell_epoch(case: CellCase, split: Split, threads: int, fast: bool) -> float:
+    """Seconds of one `fit` epoch (training steps and validation pass, from EpochInfo)."""
+    tc = TrainConfig(epochs=1, batch_size=case.batch, threads=threads)
+    with fastrnn.enabled(fast):
+        result = fit(case.config, tc, split)
+    return len(split.train) / result.history[0].samples_per_s
+
+
+def run_cells(store: ModelStore, settings: Settings) -> list[CellRow]:
+    """Each network's epoch through `fit` with the fast path off (before) and on (after), and the LSTM of the
+    same size, back to back in every round (the order of before and after alternating), settings.train_rounds
+    rounds; the fastest epochs and the per-round ratios to the LSTM."""
+    split = dataclasses.replace(store.data.split, train=store.data.split.train[:CELL_WINDOWS])
+    before: dict[CellCase, list[float]] = {c: [] for c in CELL_CASES}
+    after: dict[CellCase, list[float]] = {c: [] for c in CELL_CASES if c.cell != "lstm"}
+    loads: dict[CellCase, list[float]] = {c: [] for c in CELL_CASES}
+    for i in range(settings.train_rounds):
+        for case in CELL_CASES:
+            monitor = CpuMonitor()
+            modes = (False, True) if case.cell != "lstm" else (False,)
+            for fast in modes[::-1] if i % 2 else modes:
+                (after if fast else before)[case].append(cell_epoch(case, split, settings.threads, fast))
+            load = monitor.stop()
+            if load is not None:
+                loads[case].append(load)
+    rows = []
+    for case in CELL_CASES:
+        ref = before[case.reference]
+        fast_times = after.get(case)
+        rows.append(CellRow(
+            case, min(before[case]), min(fast_times) if fast_times else None, len(split.train),
+            [f / r for f, r in zip(fast_times or before[case], ref, strict=True)],
+            [s / r for s, r in zip(before[case], ref, strict=True)],
+            statistics.mean(loads[case]) if loads[case] else None,
+        ))
+        print(f"  cells {case.name} batch {case.batch}: {rows[-1].ratio_before:.2f}x -> {rows[-1].ratio:.2f}x "
+              "the LSTM", file=sys.stderr)
+    return rows
+
+
+def render_cells(rows: list[CellRow], settings: Settings) -> list[str]:
+    n = rows[0].windows if rows else 0
+    lines = [
+        "## 3b. Training speed of GRU and simple RNN against the LSTM of the same size",
+        "",
+        f"One epoch of `fit` (as in table 3, on the first {n:,} training windows, validation pass included, threads = "
+        f"{settings.threads}) for hidden {HIDDEN_SIZE}, window {INPUT_LEN}, horizon {HORIZON}. **before** = the "
+        "standard `nn.GRU`/`nn.RNN` (autograd through a dozen small operations per time step, "
+        "`tsrnn.fastrnn` turned off); **after** = the CPU training fast path of `tsrnn.fastrnn` (the same "
+        "parameters and equations, a hand-written backward through time). The LSTM has PyTorch's fused "
+        "oneDNN kernel and no fast path. Each round runs before, after (alternating which goes first) and the "
+        f"LSTM of the same size back to back, {settings.train_rounds} rounds; windows/s are from each side's "
+        "fastest epoch; **/ LSTM** is the median over the rounds of the epoch time over the LSTM's epoch time in "
+        f"the same round. Target: GRU and RNN epochs within {CELL_TARGET}x of the LSTM's.",
+        "",
+    ]
+    header = ["variant", "batch", "before (windows/s)", "after (windows/s)", "speed-up", "before / LSTM",
+              "after / LSTM", "other load (cores)"]
+    body = []
+    for r in rows:
+        lstm = r.case.cell == "lstm"
+        body.append([
+            r.case.name, str(r.case.batch), f"{r.windows / r.standard_s:,.0f}",
+            "–" if lstm or r.fast_s is None else f"{r.windows / r.fast_s:,.0f}",
+            "–" if lstm or r.fast_s is None else f"{r.standard_s / r.fast_s:.2f}x",
+            "1.00x" if lstm else f"{r.ratio_before:.2f}x", "1.00x" if lstm else f"{r.ratio:.2f}x", cores(r.load),
+        ])
+    missed = [f"{r.case.name} batch {r.case.batch} ({r.ratio:.2f}x)" for r in rows
+              if r.case.cell != "lstm" and round(r.ratio, 2) > CELL_TARGET]
+    verdict = (f"Target missed (above {CELL_TARGET}x the LSTM of the same size): " + "; ".join(missed) + "."
+               if missed else f"Target reached: every GRU and RNN epoch is within {CELL_TARGET}x of the LSTM's.")
+    return [*lines, *table(header, "llrrrrrr", body), "", verdict]
+

@@ -21,12 +21,34 @@ from .errors import TsrnnError
 
 METADATA_KEY = "tsrnn"
 SCHEMA_VERSION = 2
-"""1: the untyped dict of the first releases (key 'format'); 2: the same keys, checked, with 'schema_version'."""
+"""1: the untyped dict of the first releases (key 'format'); 2: the same keys, checked, with 'schema_version'.
+Keys added since, with a default that older files get (e.g. 'model': 'network'), keep version 2."""
 MAX_LISTED_SERIES = 1000
 FREQ_CODE = re.compile(r"^[1-9]\d*(s|m|h|d|bd|w|mo|y)$")
 HISTORY_INPUT = "history"
 KNOWN_INPUT = "known"
 """The graph's second input, for models with known-in-advance inputs: (batch, input_len + horizon, known)."""
+MODEL_KINDS = {"network": "recurrent network", "seasonal_naive": "seasonal naive", "naive": "naive (last value)",
+               "drift": "drift (straight line)", "ensemble": "ensemble of recurrent networks"}
+"""What a file holds (ModelMeta.model), in words: every allowed value is listed here and only here."""
+BASELINE_MODELS = ("seasonal_naive", "naive", "drift")
+"""The kinds that are a baseline, not a trained model (`tsrnn.baselines_onnx`)."""
+NO_CELL = "none"
+"""ModelMeta.cell of a file without a recurrent cell (a baseline)."""
+NO_SCALING = "none"
+"""ModelMeta.scaling of a file that does not scale its input (a baseline)."""
+
+
+def describe_model(kind: str, season: int = 1, input_len: int = 0) -> str:
+    """A baseline (or another kind that is not one network) in words: 'seasonal naive (season 48), no network'."""
+    if kind == "seasonal_naive":
+        return f"seasonal naive (season {season}), no network" if season > 1 else \
+            "seasonal naive (season 1: the last value), no network"
+    if kind == "drift":
+        return f"drift (straight line over the {input_len}-step window), no network"
+    if kind == "naive":
+        return "naive (the last value), no network"
+    return MODEL_KINDS.get(kind, kind)
 
 
 class MetadataError(ValueError):
@@ -98,6 +120,8 @@ class ModelMeta:
     num_layers: int = 1
     hidden_size: int = 0
     dropout: float = 0.0
+    highway: bool = False
+    """A linear map from each target's scaled window to its horizon beside the recurrent stack."""
     scaling: str = "window"
     utc: bool = False
     season: int = 1
@@ -115,6 +139,8 @@ class ModelMeta:
     test_metrics: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] = field(default_factory=dict)
     torch_platform: str = ""
+    model: str = "network"
+    """What the file is: one of MODEL_KINDS ("network": a trained recurrent network; a baseline's name)."""
     wide_graph_from_batch: int | None = None
     """Batch size from which the file runs its unrolled graph (models that carry two graphs)."""
     backtest: dict[str, Any] | None = None
@@ -130,12 +156,29 @@ class ModelMeta:
     known: tuple[str, ...] = ()
     """Columns of the 'known' input, in order: the calendar's sin/cos pairs, the holiday flags, the future
     columns."""
+    ensemble: dict[str, Any] | None = None
+    """For an ensemble file (`tsrnn.ensemble`): {"method": "mean" or "median", "members": one description per
+    member (name, cell, bidirectional, num_layers, hidden_size, input_len, ...)}; None for one model."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys this version does not know (from a newer tsrnn), kept as they are."""
 
     @property
     def cell_name(self) -> str:
-        return CELL_NAMES[self.cell]
+        return CELL_NAMES.get(self.cell) or MODEL_KINDS.get(self.model, self.model)
+
+    @property
+    def is_network(self) -> bool:
+        return self.model == "network"
+
+    def describe(self) -> str:
+        """'LSTM, bidirectional, 2 layers x 64 units' or 'seasonal naive (season 48), no network'."""
+        if self.is_network:
+            bi = ", bidirectional" if self.bidirectional else ""
+            hw = " + linear highway" if self.highway else ""
+            return f"{self.cell_name}{bi}, {self.num_layers} layer(s) x {self.hidden_size} units{hw}"
+        if self.ensemble is not None:
+            return describe_ensemble(self.ensemble)
+        return describe_model(self.model, self.season, self.input_len)
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -143,6 +186,8 @@ class ModelMeta:
 
     @property
     def scaling_note(self) -> str:
+        if self.scaling == NO_SCALING:
+            return "none: raw values in and out, nothing learned"
         return ("window: each input window is normalised by its own mean and std" if self.scaling == "window"
                 else "global: training-part mean and std per column")
 
@@ -166,6 +211,8 @@ class ModelMeta:
             del d["backtest"]
         if d["wide_graph_from_batch"] is None:
             del d["wide_graph_from_batch"]
+        if d["ensemble"] is None:
+            del d["ensemble"]
         return {**self.extra, **d}
 
     @classmethod
@@ -182,14 +229,19 @@ class ModelMeta:
         for key in ("input_len", "horizon", "targets", "inputs", "time_col", "freq", "cell"):
             if key not in d:
                 raise MetadataError(key, "is missing")
+        model = _str(d, "model", "model", default="network")
+        if model not in MODEL_KINDS:
+            raise MetadataError("model", f"is '{model}', not one of {', '.join(MODEL_KINDS)}")
+        network = model == "network"
         cell = _str(d, "cell", "cell")
-        if cell not in CELLS:
-            raise MetadataError("cell", f"is '{cell}', not one of {', '.join(CELLS)}")
+        if cell not in CELLS and (network or cell != NO_CELL):
+            raise MetadataError("cell", f"is '{cell}', not one of {', '.join(CELLS)}"
+                                + ("" if network else f" or {NO_CELL}"))
         task = _str(d, "task", "task", default="forecast")
         if task not in TASKS:
             raise MetadataError("task", f"is '{task}', not one of {', '.join(TASKS)}")
         scaling = _str(d, "scaling", "scaling", default="window")
-        if scaling not in SCALINGS:
+        if scaling not in SCALINGS and (network or scaling != NO_SCALING):
             raise MetadataError("scaling", f"is '{scaling}', not one of {', '.join(SCALINGS)}")
         targets = _names(d, "targets")
         inputs = _names(d, "inputs")
@@ -218,9 +270,10 @@ class ModelMeta:
             inputs=inputs, time_col=_str(d, "time_col", "time_col"), freq=FreqSpec.from_dict(d["freq"]),
             id_col=id_col, task=task, quantiles=quantiles, outputs=outputs,
             bidirectional=_bool(d, "bidirectional", "bidirectional", default=False),
-            num_layers=_int(d, "num_layers", "num_layers", 1, default=1),
+            num_layers=_int(d, "num_layers", "num_layers", 1 if network else 0, default=1),
             hidden_size=_int(d, "hidden_size", "hidden_size", 0, default=0),
             dropout=_float(d, "dropout", default=0.0), scaling=scaling,
+            highway=_bool(d, "highway", "highway", default=False),
             utc=_bool(d, "utc", "utc", default=False), season=_int(d, "season", "season", 1, default=1),
             schema_version=version, tsrnn_version=str(d.get("tsrnn_version", "")), created=str(d.get("created", "")),
             n_series=_int(d, "n_series", "n_series", 0, default=0),
@@ -228,9 +281,10 @@ class ModelMeta:
             seed=_int(d, "seed", "seed", None, default=0), epochs_run=_int(d, "epochs_run", "epochs_run", 0, default=0),
             best_epoch=_int(d, "best_epoch", "best_epoch", 0, default=0), stopped=str(d.get("stopped", "")),
             loss=str(d.get("loss", "")), test_metrics=_dict(d, "test_metrics"), split=_dict(d, "split"),
-            torch_platform=str(d.get("torch_platform", "")), wide_graph_from_batch=wide,
+            torch_platform=str(d.get("torch_platform", "")), model=model, wide_graph_from_batch=wide,
             backtest=_dict(d, "backtest") if d.get("backtest") is not None else None,
             calendar=calendar, holidays=holidays, tz=tz, future=future, known=known_cols,
+            ensemble=_ensemble(d, _int(d, "input_len", "input_len", 1), model),
             extra={k: v for k, v in d.items() if k not in known},
         )
 
@@ -405,6 +459,39 @@ def _known(d: dict[str, Any]
                             f"({', '.join(calendar) or 'none'}{' and holidays' if holidays else ''}) and the future "
                             f"columns give {', '.join(expected) or 'none'}")
     return calendar, holidays, tz, future, known
+
+
+def describe_ensemble(e: dict[str, Any]) -> str:
+    """'mean of 3 networks: GRU 1x64 (window 24), bidirectional LSTM 2x32 (window 36), ...'."""
+    parts = [f"{'bidirectional ' if m.get('bidirectional') else ''}{CELL_NAMES[m['cell']]} "
+             f"{m.get('num_layers', '?')}x{m.get('hidden_size', '?')} (window {m['input_len']})" for m in e["members"]]
+    return f"{e['method']} of {len(parts)} networks: {', '.join(parts)}"
+
+
+def _ensemble(d: dict[str, Any], input_len: int, model: str) -> dict[str, Any] | None:
+    """The ensemble description (model 'ensemble' only): a method and at least two members, each a known cell
+    reading at most the file's window (the longest exactly it)."""
+    value = d.get("ensemble")
+    if (value is None) != (model != "ensemble"):
+        raise MetadataError("ensemble", "describes the members of an ensemble, but the model is " + repr(model)
+                            if value is not None else "is missing: a model 'ensemble' lists its members there")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise MetadataError("ensemble", "is not an object with method and members")
+    if value.get("method") not in ("mean", "median"):
+        raise MetadataError("ensemble.method", f"is {value.get('method')!r}, not mean or median")
+    members = value.get("members")
+    if not isinstance(members, list) or len(members) < 2 or not all(isinstance(m, dict) for m in members):
+        raise MetadataError("ensemble.members", "is not a list of at least two member descriptions")
+    for i, m in enumerate(members):
+        if m.get("cell") not in CELLS:
+            raise MetadataError(f"ensemble.members[{i}].cell", f"is {m.get('cell')!r}, not one of {', '.join(CELLS)}")
+        _int(m, "input_len", f"ensemble.members[{i}].input_len", 1)
+    longest = max(m["input_len"] for m in members)
+    if longest != input_len:
+        raise MetadataError("ensemble.members", f"read at most {longest} steps, but the file's window is {input_len}")
+    return value
 
 
 def _dict(d: dict[str, Any], key: str) -> dict[str, Any]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ConfigError
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(h|m|min|s|sec)?", re.IGNORECASE)
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(h|min|m|sec|s)?", re.IGNORECASE)
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "sec": 1.0, None: 1.0}
 
 
@@ -38,12 +39,28 @@ def parse_budget(text: str | float | int) -> float:
     return seconds
 
 
+COMPARE_DEFAULTS: dict[str, Any] = {"budget": "5m", "windows_per_epoch": 2048, "patience": 10}
+"""What `tsrnn compare` (and the TUI's Compare screen) runs with when not told otherwise, so that the seven default
+variants on a file of a few thousand rows finish in minutes on 2 cores: a time budget; at most this many training
+windows per epoch (a new random sample each epoch, on files with more); early stopping after 10 epochs without
+gain (the CLI; the TUI takes patience from its Model screen)."""
+NO_BUDGET = ("none", "off", "no", "unlimited")
+"""Words that lift a budget (`--budget none`)."""
+
+
+def parse_optional_budget(text: str | float | int | None) -> float | None:
+    """parse_budget, or None for no budget: None, '' or one of NO_BUDGET."""
+    if text is None or (isinstance(text, str) and text.strip().lower() in ("", *NO_BUDGET)):
+        return None
+    return parse_budget(text)
+
+
 def format_seconds(seconds: float) -> str:
     """'45 s', '3 min 20 s', '1 h 05 min': how the CLI and the TUI show times."""
     seconds = max(0.0, float(seconds))
-    if seconds < 60:
+    if seconds < 59.5:
         return f"{seconds:.0f} s"
-    minutes, sec = divmod(int(round(seconds)), 60)
+    minutes, sec = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {sec:02d} s"
     hours, minutes = divmod(minutes, 60)
@@ -59,7 +76,8 @@ class Deadline:
 
     @classmethod
     def from_text(cls, text: str | float | None) -> Deadline:
-        return cls(None if text is None else parse_budget(text))
+        """A deadline starting now; None, '' or 'none' for no budget."""
+        return cls(parse_optional_budget(text))
 
     @property
     def limited(self) -> bool:

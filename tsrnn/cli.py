@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import __version__
+from .budget import COMPARE_DEFAULTS, Deadline, format_seconds
 from .config import CELLS, DEFAULT_VARIANTS, DEVICES, LOSSES, SCALINGS, TASKS, DataConfig, TrainConfig
 from .errors import TsrnnError
 from .extras import needs_extras, require
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--preset", choices=sorted(PRESETS), help="classic-lstm: the textbook Keras LSTM: 64 units, "
                    "windows of 10 steps, Dense(1) + sigmoid, binary cross-entropy, accuracy")
     add_training_options(train)
+    add_budget_options(train, None, None)
     train.add_argument("--quantize", choices=["int8"], help="also write an INT8 model beside the float one and "
                                                             "report its drift on the test block")
     train.add_argument("--out", help="output .onnx path (default: exports/<data>_<variant>.onnx)")
@@ -79,10 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--refit", action="store_true", help="retrain at every origin (default: train once before "
                                                          "the first origin)")
     b.add_argument("--out-dir", help="where the leaderboard and models go (default: exports/compare_<data>)")
+    b.add_argument("--best", choices=("auto", "network"), default="auto",
+                   help="what is exported as the best: auto, the row with the lowest MASE, a baseline (seasonal "
+                        "naive, naive, drift) where one beats every network; network, the best network (default: "
+                        "auto)")
     add_training_options(cmp)
+    add_budget_options(cmp, COMPARE_DEFAULTS["budget"], COMPARE_DEFAULTS["windows_per_epoch"])
+    cmp.set_defaults(patience=COMPARE_DEFAULTS["patience"])
+    add_ensemble_options(cmp, "variants")
     cmp.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
     cmp.set_defaults(func=cmd_compare)
     build_other_commands(parser, sub)
+    from .tune_cli import add_tune_command
+
+    add_tune_command(sub)
     for command in sub.choices.values():  # --debug before or after the command
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show tracebacks on errors")
@@ -93,6 +105,9 @@ def add_model_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     m = p.add_argument_group("model")
     m.add_argument("--hidden", type=int, help="units per layer and direction (default: 64)")
     m.add_argument("--dropout", type=float, default=0.0, help="dropout between layers (default: 0)")
+    m.add_argument("--highway", action="store_true",
+                   help="add a linear map from each target's window to its horizon beside the network (it can "
+                        "copy the last season; the network learns what differs)")
     m.add_argument("--input-len", type=int, help="input window length in steps (default: see below)")
     m.add_argument("--horizon", type=int, help="steps forecast at once (default: see below)")
     m.add_argument("--scaling", choices=SCALINGS, default="window",
@@ -115,19 +130,55 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--epochs", type=int, default=100, help="maximum epochs (default: 100)")
     t.add_argument("--batch-size", type=int, default=32, help="windows per step (default: 32)")
     t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 0.001)")
-    t.add_argument("--patience", type=int, default=15, help="early-stopping patience in epochs (default: 15)")
+    t.add_argument("--patience", type=int, default=15,
+                   help="early-stopping patience in epochs (default: 15; compare: 10)")
     t.add_argument("--loss", choices=LOSSES, default="mse", help="loss on scaled values (default: mse)")
+    t.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay (default: 0)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     t.add_argument("--device", choices=DEVICES, default="cpu", help="training device (default: cpu)")
     t.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
     t.add_argument("--season", type=int, help="seasonal period for MASE and seasonal naive (default: see below)")
 
 
+def add_ensemble_options(p: argparse.ArgumentParser, what: str) -> None:
+    e = p.add_argument_group("ensemble")
+    e.add_argument("--ensemble", type=int, default=0, metavar="K",
+                   help=f"also rank the mean of the best K {what}' forecasts, scored on the same folds and exported "
+                        "as one .onnx file (default: 0, none)")
+    e.add_argument("--ensemble-method", choices=("mean", "median"), default="mean",
+                   help="how the ensemble combines its members' forecasts (default: mean)")
+
+
+def add_budget_options(p: argparse.ArgumentParser, budget: str | None, windows: int | None) -> None:
+    t = p.add_argument_group("time budget")
+    t.add_argument("--budget", default=budget, metavar="DURATION",
+                   help="time for the whole run, e.g. 90s, 10m, 1h: a short warm-up estimates it first, epochs are "
+                        "planned to fit and training stops on time with the best weights so far; 'none' for no limit "
+                        f"(default: {budget or 'none'})")
+    t.add_argument("--windows-per-epoch", type=_windows, default=windows, metavar="N",
+                   help="sample at most N training windows per epoch, a new sample each epoch; 'all' for every "
+                        f"window (default: {windows or 'all'})")
+
+
+def _windows(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of windows or 'all'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': give at least 1 window, or 'all'")
+    return value
+
+
 def build_other_commands(parser: argparse.ArgumentParser, sub: Any) -> argparse.ArgumentParser:
     fc = sub.add_parser("forecast", help="forecast every series of a CSV with an exported model")
     fc.add_argument("model", metavar="MODEL.onnx")
-    fc.add_argument("data", metavar="DATA.csv", help="CSV with the model's columns, or 'demo'")
-    fc.add_argument("--out", help="write the forecast to this CSV")
+    fc.add_argument("data", metavar="DATA.csv", help="CSV or Parquet (a file, a folder or a quoted glob such as "
+                                                     "'data/*.parquet') with the model's columns, or 'demo'")
+    fc.add_argument("--out", help="write the forecast to this CSV, or Parquet when it ends in .parquet (with "
+                                  "--engine dask: a folder of Parquet partitions)")
     fc.add_argument("--device", choices=DEVICES, default="cpu", help="ONNX Runtime provider (default: cpu)")
     fc.add_argument("--threads", type=int,
                     help="CPU cores to use: slices of a large batch run at once, one single-threaded ONNX Runtime "
@@ -139,6 +190,13 @@ def build_other_commands(parser: argparse.ArgumentParser, sub: Any) -> argparse.
                     help="forecast data whose frequency differs from the model's (refused by default); the dates then "
                          "follow the data's grid")
     fc.add_argument("--json", action="store_true", help="print one JSON object")
+    d = fc.add_argument_group("distributed (pip install 'tsrnn[dask]'; see docs/distributed.md)")
+    d.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="local: this process (default); dask: a Dask cluster, one partition per Parquet file")
+    d.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: the scheduler of a running cluster, "
+                                                          "e.g. tcp://host:8786 (default: start a local cluster)")
+    d.add_argument("--workers", type=int, metavar="N", help="with --engine dask and no --scheduler: worker "
+                                                            "processes of the local cluster (default: one per core)")
     fc.set_defaults(func=cmd_forecast)
 
     qz = sub.add_parser("quantize", help="write an INT8 dynamically quantized copy of a model")
@@ -194,7 +252,8 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                       seed=args.seed, device=args.device, loss=args.loss, threads=args.threads)
+                       seed=args.seed, device=args.device, loss=args.loss, threads=args.threads,
+                       weight_decay=args.weight_decay, windows_per_epoch=getattr(args, "windows_per_epoch", None))
 
 
 def load_data(args: argparse.Namespace) -> Any:
@@ -216,6 +275,7 @@ def data_config(args: argparse.Namespace) -> DataConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    deadline = Deadline.from_text(args.budget)  # the budget counts from here: loading and export included
     from .metrics import format_table
     from .pipeline import gap_note, model_config, train_experiment, validate
 
@@ -230,7 +290,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load_data(args)
     mc = model_config(data, input_len=args.input_len, horizon=args.horizon, cell=args.cell, hidden_size=args.hidden,
                       num_layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
-                      scaling=args.scaling, quantiles=args.quantiles, task=args.task)
+                      scaling=args.scaling, quantiles=args.quantiles, task=args.task, highway=args.highway)
     tc = train_config(args)
     validate(data, mc)
     if not args.json:
@@ -239,6 +299,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         if note := device_fallback(tc.device):
             print(f"note: {note}", file=sys.stderr)
+    estimate = None
+    if deadline.limited:
+        from .pipeline import variant_name
+        from .plan import plan_training
+
+        plan = plan_training(deadline, data, mc, tc, variant_name(mc))
+        plan.overhead_s += 2.0 if args.quantize else 0.0
+        estimate = plan.describe(f"training {variant_name(mc)}")
+        tc, share = plan.config_for(variant_name(mc))
+        if not args.json:
+            print(f"estimate: {estimate}; planned: {share.describe()}", file=sys.stderr)
     progress = None if args.json else ProgressBar()
     t0 = time.perf_counter()
     exp = train_experiment(data, mc, tc, season=args.season, on_epoch=progress)
@@ -266,6 +337,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             "best_epoch": exp.result.best_epoch,
             "stopped": exp.result.stopped,
             "seconds": round(seconds, 3),
+            "budget_s": deadline.seconds,
+            "elapsed_s": round(deadline.elapsed(), 3),
+            "estimate": estimate,
+            "time_limit_s": tc.time_limit,
+            "windows_per_epoch": tc.windows_per_epoch,
             "train_seconds": round(exp.result.seconds, 3),
             "samples_per_s": round(exp.result.samples_per_s, 1),
             "torch_threads": exp.result.threads,
@@ -285,9 +361,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         print(f"\nTest block: last {mc.horizon} steps of {data.n_series} series; MASE season {exp.season}")
     print(format_table(exp.scores))
-    print(f"\nexported {export.path} ({export.size_bytes / 1024:.0f} KiB)")
+    print(f"\nexported {export.path} ({export.size_bytes / 1024:.0f} KiB): {exp.metadata().describe()}")
     print(f"ONNX Runtime vs PyTorch, batch {' and '.join(map(str, export.batches))}: "
           f"max abs error {export.max_abs_error:.2e} (relative {export.max_rel_error:.2e})")
+    if deadline.limited:
+        print(f"time budget {format_seconds(deadline.seconds or 0)}: {deadline.describe()}")
     if drift:
         from .quantize import format_drift
 
@@ -333,12 +411,12 @@ class ProgressBar:
         self.width = width
         self.tty = sys.stderr.isatty()
 
-    def __call__(self, info: Any) -> None:
+    def __call__(self, info: Any, suffix: str = "") -> None:
         done = int(self.width * info.epoch / info.epochs)
         bar = "#" * done + "-" * (self.width - done)
         line = (f"[{bar}] epoch {info.epoch}/{info.epochs}  train {info.train_loss:.4f}  val {info.val_loss:.4f}"
                 f"  best {info.best_val:.4f}  {info.samples_per_s:,.0f} windows/s  {info.elapsed:.0f}s, "
-                f"<= {info.eta:.0f}s left")
+                f"<= {info.eta:.0f}s left{suffix}")
         if self.tty:
             sys.stderr.write("\r" + line + "\x1b[K")
         elif info.epoch == 1 or info.epoch % 10 == 0:
@@ -347,14 +425,16 @@ class ProgressBar:
 
     def close(self, stopped: str) -> None:
         words = {"finished": "finished", "early_stopped": "stopped early (no validation gain), best weights kept",
-                 "cancelled": "interrupted, best weights kept"}
+                 "cancelled": "interrupted, best weights kept",
+                 "budget": "stopped at its time budget, best weights kept"}
         if self.tty:
             sys.stderr.write("\n")
         sys.stderr.write(f"training {words.get(stopped, stopped)}\n")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import format_text, parse_variants, run_compare
+    deadline = Deadline.from_text(args.budget)  # the budget counts from here: loading and the export included
+    from .compare import budget_words, format_text, parse_variants, run_compare
     from .pipeline import model_config
 
     require("torch", "onnx")
@@ -363,11 +443,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     variants = parse_variants(args.variants, args.layers)
     data = load_data(args)
     base = model_config(data, input_len=args.input_len, horizon=args.horizon, hidden_size=args.hidden or 64,
-                        num_layers=args.layers, dropout=args.dropout, scaling=args.scaling, quantiles=args.quantiles)
+                        num_layers=args.layers, dropout=args.dropout, scaling=args.scaling, quantiles=args.quantiles,
+                        highway=args.highway)
     tc = train_config(args)
     progress = None if args.json else CompareBar()
     board = run_compare(data, variants, base, tc, folds=args.folds, refit=args.refit, season=args.season,
-                        out_dir=Path(args.out_dir) if args.out_dir else None, on_progress=progress)
+                        out_dir=Path(args.out_dir) if args.out_dir else None, on_progress=progress,
+                        deadline=deadline, best=args.best, ensemble=args.ensemble,
+                        ensemble_method=args.ensemble_method)
     if args.json:
         print(json.dumps(board.to_dict(), indent=2))
         return 0
@@ -376,11 +459,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
           f"{p['horizon']}, {p['folds']} rolling origins; training {p['training']}")
     print(f"same budget for every variant: at most {p['epochs']} epochs, early stopping after {p['patience']}, "
           f"hidden {p['hidden_size']}, batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}; {p['calendar']}")
+    budget = budget_words(p).removeprefix("; ") or "no time budget"
+    print(f"{budget} (compare's defaults: --budget {COMPARE_DEFAULTS['budget']}, --windows-per-epoch "
+          f"{COMPARE_DEFAULTS['windows_per_epoch']}, --patience {COMPARE_DEFAULTS['patience']}; --budget none lifts "
+          "the time limit)")
     if p["unscored_fold_windows"]:
         print(f"{p['unscored_fold_windows']} fold windows overlap a long interpolated gap and are not scored")
+    if p.get("skipped"):
+        print(f"not trained, the time budget was spent: {', '.join(p['skipped'])}")
     print()
     print(format_text(board))
-    print(f"\nbest: {board.best}, retrained on all the data and exported to {board.best_path}")
+    if board.verdict:
+        print("\n" + ("A BASELINE WINS: " if board.baseline_wins else "") + board.verdict)
+    if board.best_path:
+        row = next(r for r in board.rows if r.name == board.exported)
+        what = "a baseline, no network" if row.kind == "baseline" else "retrained on all the data" if \
+            p.get("best_retrained", True) else "its backtest model (no time was left to retrain it on all the data)"
+        print(f"\nbest: {board.exported}, {what}; exported to {board.best_path}")
     print(f"leaderboard: {', '.join(board.files.values())}")
     return 0
 
@@ -392,18 +487,31 @@ class CompareBar:
         self.bar = ProgressBar()
 
     def __call__(self, event: Any) -> None:
-        if event.epoch is None:
-            if self.bar.tty and event.index:
+        clock = f"{format_seconds(event.elapsed)} elapsed" + (
+            "" if event.remaining is None else f", {format_seconds(event.remaining)} left")
+        if event.estimate:
+            sys.stderr.write(f"estimate: {event.estimate}\n")
+        elif event.epoch is None:
+            if self.bar.tty and (event.index or event.final):
                 sys.stderr.write("\n")
-            sys.stderr.write(f"[{event.index + 1}/{event.total}] {event.variant}\n")
-            sys.stderr.flush()
+            head = "[best]" if event.final else f"[{event.index + 1}/{event.total}] {event.variant}"
+            sys.stderr.write(f"{head}{': ' + event.note if event.note else ''} ({clock})\n")
         else:
-            self.bar(event.epoch)
+            self.bar(event.epoch, f"  total {clock}")
+        sys.stderr.flush()
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     from .inference import Forecaster
 
+    if args.engine == "dask":
+        from .distributed import run_cli
+
+        return run_cli(args)
+    if args.scheduler or args.workers is not None:
+        from .errors import ConfigError
+
+        raise ConfigError("--scheduler and --workers are for --engine dask")
     if args.out:
         check_out_path(args.out, example="forecast.csv")
     model = Forecaster.load(args.model, device=args.device, threads=args.threads)
@@ -472,8 +580,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return 0
     inputs = model.session.get_inputs()
     outputs = model.session.get_outputs()[0]
-    print(f"{model.path.name}: {meta.cell_name}{', bidirectional' if meta.bidirectional else ''}, "
-          f"{meta.num_layers} layer(s) x {meta.hidden_size} units, {meta.scaling} scaling")
+    if meta.is_network:
+        print(f"{model.path.name}: {meta.describe()}, {meta.scaling} scaling")
+    else:
+        print(f"{model.path.name}: {meta.describe()}")
     print(f"input  {inputs[0].name} {inputs[0].shape} float32 raw units: {', '.join(meta.inputs)}")
     for extra in inputs[1:]:
         print(f"input  {extra.name} {extra.shape} float32, window and horizon: {', '.join(meta.known)}")
@@ -482,9 +592,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"window {meta.input_len} -> horizon {meta.horizon}, frequency {meta.freq.label}, "
           f"season {meta.season}, time column '{meta.time_col}'"
           + (f", id column '{meta.id_col}'" if meta.id_col else ""))
-    print(f"trained on {meta.train_file} ({meta.n_series} series), seed {meta.seed}, "
-          f"{meta.epochs_run} epochs ({meta.stopped}), created {meta.created}, "
-          f"tsrnn {meta.tsrnn_version or '?'}, metadata schema {meta.schema_version}")
+    if meta.is_network:
+        print(f"trained on {meta.train_file} ({meta.n_series} series), seed {meta.seed}, "
+              f"{meta.epochs_run} epochs ({meta.stopped}), created {meta.created}, "
+              f"tsrnn {meta.tsrnn_version or '?'}, metadata schema {meta.schema_version}")
+    else:
+        won = " (it beat every network on the backtest)" if meta.backtest else ""
+        print(f"nothing trained: chosen by tsrnn compare on {meta.train_file} ({meta.n_series} series){won}, "
+              f"created {meta.created}, tsrnn {meta.tsrnn_version or '?'}, metadata schema {meta.schema_version}")
     scores = meta.test_metrics
     if scores:
         from .metrics import format_table

@@ -6,7 +6,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from .backtest import Folds, baseline_forecasts, fold_interval_scores, fold_scores, make_folds, summarise
+from .budget import Deadline, format_seconds
 from .config import CELL_NAMES, VARIANT_SPEC, ModelConfig, TrainConfig
 from .csvio import atomic_write
 from .data import SeriesSet
@@ -22,6 +23,9 @@ from .inference import Forecaster
 from .pipeline import EXPORT_DIR, Experiment, train_experiment, validate
 
 BASELINES = ("naive", "seasonal_naive", "drift")
+BEST_CHOICES = ("auto", "network")
+"""What compare exports as the best: auto, the row with the lowest MASE (a baseline where one beats every
+network: `tsrnn.honest`); network, the best network whatever the baselines score."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class Row:
     epochs: int = 0
     model_path: str | None = None
     label: str = ""
+    trained: Any = field(default=None, repr=False, compare=False, metadata={"internal": True})
+    """A variant's last trained experiment and its fold outputs, for an ensemble (`tsrnn.ensemble`); not saved."""
 
 
 @dataclass
@@ -76,12 +82,27 @@ class Leaderboard:
     rows: list[Row]
     protocol: dict[str, Any]
     best: str
+    """The best network (the lowest MASE among the variants)."""
     best_path: str | None = None
+    """The exported best model: the best network retrained on all the data, or the winning baseline's file."""
     files: dict[str, str] = field(default_factory=dict)
+    winner: str = ""
+    """The row with the lowest MASE, a network or a baseline."""
+    exported: str = ""
+    """What best_path holds: a variant's or a baseline's name ('' when nothing was exported)."""
+    verdict: str = ""
+    """Who won, in one or two plain sentences (a baseline that beats every network is named)."""
+
+    @property
+    def baseline_wins(self) -> bool:
+        return any(r.name == self.winner and r.kind == "baseline" for r in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {"protocol": self.protocol, "best": self.best, "best_path": self.best_path,
-                "files": self.files, "rows": [asdict(r) for r in self.rows]}
+                "winner": self.winner, "winner_kind": "baseline" if self.baseline_wins else "model" if self.winner
+                else "", "exported": self.exported, "verdict": self.verdict,
+                "files": self.files, "rows": [{f.name: getattr(r, f.name) for f in fields(r)
+                                               if not f.metadata.get("internal")} for r in self.rows]}
 
 
 @dataclass
@@ -92,6 +113,16 @@ class CompareProgress:
     total: int
     variant: str
     epoch: Any = None
+    elapsed: float = 0.0
+    """Seconds since the comparison started."""
+    remaining: float | None = None
+    """Seconds left of its budget (None without one)."""
+    note: str | None = None
+    """What a training was given (epochs, time), as it starts."""
+    estimate: str | None = None
+    """The run's estimate, sent once before the first variant trains."""
+    final: bool = False
+    """The best variant's retraining on all the data (after every variant)."""
 
 
 ProgressFn = Callable[[CompareProgress], None]
@@ -100,46 +131,117 @@ ProgressFn = Callable[[CompareProgress], None]
 def run_compare(data: SeriesSet, variants: list[Variant], base: ModelConfig, train_cfg: TrainConfig,
                 folds: int = 3, refit: bool = False, season: int | None = None, out_dir: Path | None = None,
                 on_progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None,
-                export_best: bool = True) -> Leaderboard:
-    """Backtest every variant and the baselines on the same folds; export the best variant."""
+                export_best: bool = True, deadline: Deadline | None = None, best: str = "auto",
+                ensemble: int = 0, ensemble_method: str = "mean") -> Leaderboard:
+    """Backtest every variant and the baselines on the same folds; export the best (`best`: auto, the row with
+    the lowest MASE, a baseline where one beats every network; network, the best variant).
+
+    With a `deadline` (limited or not) the run first measures a short warm-up of every variant and reports its
+    estimate; a limited one is shared among the trainings (`tsrnn.plan`), each stopping at its share.
+
+    With `ensemble` K >= 2, the mean (or median) of the best K variants takes its row too (`tsrnn.ensemble`)."""
+    if ensemble:
+        from .ensemble import check_ensemble
+
+        check_ensemble(ensemble, ensemble_method, len(variants))
     if base.task != "forecast":
         raise ConfigError("compare ranks forecasting models; the direction task is not compared")
+    if best not in BEST_CHOICES:
+        raise ConfigError(f"unknown --best '{best}': choose one of {', '.join(BEST_CHOICES)}")
     season = season or data.freq.season
     out_dir = out_dir or EXPORT_DIR / f"compare_{data.path.stem}"
     fold_data = make_folds(data, base.input_len, base.horizon, folds)
     validate(data.drop_last(folds * base.horizon), base)
     rows = [_baseline_row(name, fc, fold_data, season) for name, fc in baseline_forecasts(fold_data, season).items()]
-    for i, v in enumerate(variants):
+    configs = [replace(base, cell=v.cell, bidirectional=v.bidirectional, num_layers=v.num_layers) for v in variants]
+    plan = _plan(deadline, data, variants, configs, train_cfg, folds, refit, export_best) if deadline else None
+
+    def report(i: int, name: str, epoch: Any = None, note: str | None = None, estimate: str | None = None,
+               final: bool = False) -> None:
+        if on_progress:
+            on_progress(CompareProgress(i, len(variants), name, epoch, deadline.elapsed() if deadline else 0.0,
+                                        deadline.remaining() if deadline and deadline.limited else None, note,
+                                        estimate, final))
+
+    estimate = plan.describe(_what(variants, folds, refit, export_best)) if plan is not None else None
+    if estimate and variants:
+        report(0, variants[0].name, estimate=estimate)
+    skipped: list[str] = []
+    for i, (v, cfg) in enumerate(zip(variants, configs, strict=True)):
         if should_stop and should_stop():
             break
-        cfg = replace(base, cell=v.cell, bidirectional=v.bidirectional, num_layers=v.num_layers)
+        if plan is not None and plan.spent():  # no time left for even one step: keep the budget
+            skipped.append(v.name)
+            plan.skip(v.name)
+            continue
 
         def progress(info: Any, i: int = i, v: Variant = v) -> None:
-            if on_progress:
-                on_progress(CompareProgress(i, len(variants), v.name, info))
+            report(i, v.name, info)
 
-        if on_progress:
-            on_progress(CompareProgress(i, len(variants), v.name))
-        rows.append(_variant_row(v, cfg, train_cfg, data, fold_data, season, refit, out_dir, progress, should_stop))
+        def announce(note: str, i: int = i, v: Variant = v) -> None:
+            report(i, v.name, note=note)
+
+        if on_progress and plan is None:
+            report(i, v.name)
+        rows.append(_variant_row(v, cfg, train_cfg, data, fold_data, season, refit, out_dir, progress, should_stop,
+                                 plan, announce))
     models = [r for r in rows if r.kind == "model"]
-    rows.sort(key=lambda r: (np.nan_to_num(r.metrics["mase"], nan=np.inf), r.kind))
-    best = min(models, key=lambda r: np.nan_to_num(r.metrics["mase"], nan=np.inf)) if models else None
+    rows.sort(key=lambda r: (*_rank(r), r.kind))
+    best_row = min(models, key=_rank) if models else None
     protocol = {
         "data": data.path.name, "series": data.n_series, "frequency": data.freq.label, "season": season,
         "input_len": base.input_len, "horizon": base.horizon, "folds": folds, "refit": refit,
         "hidden_size": base.hidden_size, "scaling": base.scaling, "quantiles": list(base.quantiles),
         "epochs": train_cfg.epochs, "patience": train_cfg.patience, "batch_size": train_cfg.batch_size,
         "lr": train_cfg.lr, "seed": train_cfg.seed,
+        "budget_s": deadline.seconds if deadline else None, "windows_per_epoch": train_cfg.windows_per_epoch,
+        "estimate": estimate, "skipped": skipped,
         "training": ("at each origin, on the data before it" if refit else
                      f"once, on the data before the first origin (the last {folds} x {base.horizon} steps held out)"),
         "calendar": data.known_spec.describe(),
         "unscored_fold_windows": 0 if fold_data.valid is None else int((~fold_data.valid).sum()),
     }
-    board = Leaderboard(rows, protocol, best.name if best else "")
-    if best and export_best:
-        board.best_path = str(_export_best(best, variants, base, train_cfg, data, season, board))
+    board = Leaderboard(rows, protocol, best_row.name if best_row else "")
+    from .honest import settle_winner
+
+    settle_winner(board, data, base, season, fold_data, out_dir, best, export_best,
+                  lambda: _export_best(best_row, variants, base, train_cfg, data, season, board, plan, report)
+                  if best_row else None)
+    if ensemble:
+        from .ensemble import add_ensemble_row
+
+        add_ensemble_row(board, ensemble, ensemble_method, fold_data, season, out_dir)
+    for r in rows:
+        r.trained = None  # the trained experiments served the ensemble; the rows keep their model files
+    if deadline is not None:
+        protocol["elapsed_s"] = round(deadline.elapsed(), 1)
     board.files = write_leaderboard(board, out_dir)
     return board
+
+
+def _rank(r: Row) -> tuple[float, float]:
+    """Lowest MASE first; the MAE breaks ties (a series whose seasonal-naive MAE is 0 has no MASE)."""
+    return (float(np.nan_to_num(r.metrics["mase"], nan=np.inf)), float(np.nan_to_num(r.metrics["mae"], nan=np.inf)))
+
+
+def _what(variants: list[Variant], folds: int, refit: bool, export_best: bool) -> str:
+    n = f"{len(variants)} variant{'s' if len(variants) != 1 else ''}"
+    runs = f"{n} x {folds} folds (refit at each)" if refit else f"{n} (one training each, {folds} folds)"
+    return runs + (" and retraining the best" if export_best else "")
+
+
+def _plan(deadline: Deadline, data: SeriesSet, variants: list[Variant], configs: list[ModelConfig],
+          train_cfg: TrainConfig, folds: int, refit: bool, export_best: bool) -> Any:
+    """Measure every variant's warm-up on the data before the first origin and plan the budget."""
+    from .plan import plan_run
+    from .windows import split_series
+
+    base = configs[0] if configs else None
+    if base is None:
+        return None
+    split = split_series(data.drop_last(folds * base.horizon), base.input_len, base.horizon, test_len=0)
+    return plan_run(deadline, [(v.name, c) for v, c in zip(variants, configs, strict=True)], train_cfg, split,
+                    runs=folds if refit else 1, final=export_best)
 
 
 def _baseline_row(name: str, forecast: np.ndarray, folds: Folds, season: int) -> Row:
@@ -148,7 +250,8 @@ def _baseline_row(name: str, forecast: np.ndarray, folds: Folds, season: int) ->
 
 def _variant_row(v: Variant, cfg: ModelConfig, train_cfg: TrainConfig, data: SeriesSet, folds: Folds, season: int,
                  refit: bool, out_dir: Path, progress: Callable[[Any], None],
-                 should_stop: Callable[[], bool] | None) -> Row:
+                 should_stop: Callable[[], bool] | None, plan: Any = None,
+                 announce: Callable[[str], None] | None = None) -> Row:
     """Train (once, or at every origin), export, and score one variant through ONNX Runtime."""
     origins = list(range(folds.folds)) if refit else [0]
     outputs: dict[str, list[np.ndarray]] = {}
@@ -156,17 +259,25 @@ def _variant_row(v: Variant, cfg: ModelConfig, train_cfg: TrainConfig, data: Ser
     path = out_dir / "models" / f"{v.name}.onnx"
     for k in origins:
         held_out = (folds.folds - k) * folds.horizon
-        exp = train_experiment(data.drop_last(held_out), cfg, train_cfg, season, on_epoch=progress,
+        t0 = time.perf_counter()
+        tc = train_cfg
+        if plan is not None:
+            tc, share = plan.config_for(v.name)
+            if announce and k == origins[0]:
+                announce(share.describe() + (f" per origin, {len(origins)} origins" if refit else ""))
+        exp = train_experiment(data.drop_last(held_out), cfg, tc, season, on_epoch=progress,
                                should_stop=should_stop, holdout=False)
         seconds += exp.result.seconds
         epochs += exp.result.epochs_run
         model = Forecaster.load(exp.export(path).path)
         rows = slice(k * folds.n_series, None) if not refit else folds.fold_slice(k)
-        t0 = time.perf_counter()
         known = folds.known[rows] if folds.known is not None else None
+        t1 = time.perf_counter()
         for name, value in model.predict_outputs(folds.history[rows], known).items():
             outputs.setdefault(name, []).append(value)
-        backtest_ms += (time.perf_counter() - t0) * 1000
+        backtest_ms += (time.perf_counter() - t1) * 1000
+        if plan is not None:
+            plan.finished(v.name, exp.result, time.perf_counter() - t0)
     joined = {n: np.concatenate(parts) for n, parts in outputs.items()}
     per_fold = fold_scores(folds, joined["forecast"], season)
     metrics = summarise(per_fold)
@@ -176,7 +287,7 @@ def _variant_row(v: Variant, cfg: ModelConfig, train_cfg: TrainConfig, data: Ser
     return Row(v.name, "model", metrics, params=_params(exp), train_seconds=seconds,
                latency_ms=_latency(model, folds.history[:1], None if folds.known is None else folds.known[:1]),
                backtest_ms=backtest_ms, epochs=epochs,
-               model_path=str(path), label=v.label)
+               model_path=str(path), label=v.label, trained=(exp, joined))
 
 
 def _params(exp: Experiment) -> int:
@@ -194,13 +305,35 @@ def _latency(model: Forecaster, one: np.ndarray, known: np.ndarray | None, repea
 
 
 def _export_best(best: Row, variants: list[Variant], base: ModelConfig, train_cfg: TrainConfig, data: SeriesSet,
-                 season: int, board: Leaderboard) -> Path:
-    """Retrain the winner on all the data (same budget, usual split) and export it to exports/."""
-    v = next(x for x in variants if x.name == best.name)
+                 season: int, board: Leaderboard, plan: Any = None,
+                 report: Callable[..., None] | None = None) -> Path:
+    """Retrain the winner on all the data (same budget, usual split; with a plan, what is left of the budget)
+    and export it to exports/."""
+    i = next(k for k, x in enumerate(variants) if x.name == best.name)
+    v = variants[i]
     cfg = replace(base, cell=v.cell, bidirectional=v.bidirectional, num_layers=v.num_layers)
-    exp = train_experiment(data, cfg, train_cfg, season)
+    tc = train_cfg
+    if plan is not None and plan.spent() and best.model_path:
+        return _copy_backtest_model(best, cfg, data, board)
+    if plan is not None:
+        tc, share = plan.config_for(v.name)
+        if report:
+            report(i, v.name, note=f"retraining {v.name} on all the data: {share.describe()}", final=True)
+    exp = train_experiment(data, cfg, tc, season,
+                           on_epoch=(lambda info: report(i, v.name, info, final=True)) if report else None)
     exp.backtest = {"protocol": board.protocol, "metrics": best.metrics}
     return exp.export().path
+
+
+def _copy_backtest_model(best: Row, cfg: ModelConfig, data: SeriesSet, board: Leaderboard) -> Path:
+    """No time is left to retrain the best variant on all the data: export its backtest model as it is."""
+    import shutil
+
+    from .pipeline import variant_name
+
+    board.protocol["best_retrained"] = False
+    target = EXPORT_DIR / f"{data.path.stem}_{variant_name(cfg)}.onnx"
+    return atomic_write(target, lambda tmp: shutil.copyfile(str(best.model_path), tmp), example="model.onnx")
 
 
 def write_leaderboard(board: Leaderboard, out_dir: Path) -> dict[str, str]:
@@ -237,10 +370,11 @@ def format_rows(board: Leaderboard) -> tuple[list[str], list[list[str]]]:
     rows = []
     for i, r in enumerate(board.rows):
         m = r.metrics
-        cells = [str(i + 1), r.name + (" *" if r.name == board.best else ""), _pm(m, "mase", 3), _pm(m, "smape", 2),
+        mark = " *" if r.name == board.best else " !" if r.kind == "baseline" and r.name == board.winner else ""
+        cells = [str(i + 1), r.name + mark, _pm(m, "mase", 3), _pm(m, "smape", 2),
                  _pm(m, "mae", 4), _pm(m, "rmse", 4)]
         cells += [_pm(m, k, 3) if k in m else "" for k in extra]
-        model = r.kind == "model"
+        model = r.kind != "baseline"
         cells += [f"{r.params:,}" if model else "-", f"{r.train_seconds:.1f}" if model else "-",
                   f"{r.latency_ms:.3f}" if model else "-"]
         rows.append(cells)
@@ -270,7 +404,21 @@ def format_markdown(board: Leaderboard) -> str:
              f"{p['series']} series, {p['frequency']}, season {p['season']}; input window {p['input_len']}, "
              f"horizon {p['horizon']}, {p['folds']} rolling origins; training {p['training']}; budget "
              f"{p['epochs']} epochs (early stopping, patience {p['patience']}), hidden {p['hidden_size']}, "
-             f"batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}. Mean ± spread over folds; * best.", "",
+             f"batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}{budget_words(p)}. Mean ± spread over folds; "
+             "* best network; ! a baseline that beats every network.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
+    if board.verdict:
+        lines += ["", ("**A baseline wins.** " if board.baseline_wins else "") + board.verdict]
     return "\n".join(lines) + "\n"
+
+
+def budget_words(p: dict[str, Any]) -> str:
+    """'; time budget 5 min (ran 4 min 52 s), 2048 windows sampled per epoch' from a protocol, or ''."""
+    out = ""
+    if p.get("budget_s"):
+        ran = f" (ran {format_seconds(p['elapsed_s'])})" if p.get("elapsed_s") is not None else ""
+        out += f"; time budget {format_seconds(p['budget_s'])}{ran}"
+    if p.get("windows_per_epoch"):
+        out += f"; at most {p['windows_per_epoch']} training windows sampled per epoch"
+    return out

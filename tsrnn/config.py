@@ -74,6 +74,9 @@ class ModelConfig:
     """Quantile levels to forecast with a pinball loss (empty: one point forecast)."""
     task: str = "forecast"
     """forecast: values for each horizon step; direction: probability that the next value rises."""
+    highway: bool = False
+    """Add a linear map from the scaled input window of each target to its horizon (an autoregressive skip
+    beside the recurrent stack: it can copy the last season, the network learns what differs)."""
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -95,6 +98,8 @@ class ModelConfig:
         q = self.quantiles
         if any(not 0 < x < 1 for x in q) or list(q) != sorted(set(q)):
             raise ConfigError(f"quantiles must be distinct, increasing and between 0 and 1, got {list(q)}")
+        if self.task == "direction" and self.highway:
+            raise ConfigError("the direction task has no linear highway: leave --highway off")
         if self.task == "direction" and (self.horizon != 1 or self.n_targets != 1 or q):
             raise ConfigError("the direction task predicts one step of one target, without quantiles")
 
@@ -137,6 +142,11 @@ class TrainConfig:
     """Adam weight decay."""
     threads: int | None = None
     """torch intra-op threads; None uses the number of cores."""
+    time_limit: float | None = None
+    """Seconds training may run (None: no limit): the loop stops when they are spent, within the epoch, and keeps
+    the best weights (`tsrnn.plan` turns a --budget into each training's share)."""
+    windows_per_epoch: int | None = None
+    """Training windows sampled (without replacement) per epoch when there are more (None: every window)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -150,6 +160,10 @@ class TrainConfig:
             raise ConfigError(f"unknown device '{self.device}': choose one of {', '.join(DEVICES)}")
         if self.loss not in LOSSES:
             raise ConfigError(f"unknown loss '{self.loss}': choose one of {', '.join(LOSSES)}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ConfigError(f"time limit must be more than 0 seconds, got {self.time_limit}")
+        if self.windows_per_epoch is not None:
+            _positive("windows per epoch", self.windows_per_epoch)
 
 
 def _positive(name: str, value: int) -> None:

@@ -7,6 +7,7 @@ import io
 import os
 import re
 from collections.abc import Callable, Collection
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,10 @@ def read_raw(path: str | os.PathLike[str], typed: bool = False, ids: Collection[
     delimiters are skipped, and so are such lines before the header. Quoted fields follow RFC 4180; a quote
     anywhere else is refused with its line."""
     p = Path(path)
+    if _parquet(p):
+        from .parquetio import ParquetSource
+
+        return ParquetSource.open(p).read(ids=tuple(ids))
     if not p.exists():
         raise DataError(f"{p}: file not found")
     if p.is_dir():
@@ -200,8 +205,13 @@ def _all_match(s: pl.Series, pattern: str) -> bool:
 
 
 def read_header(path: str | os.PathLike[str]) -> list[str]:
-    """The column names, from the header line alone (for a quick check before a full read)."""
+    """The column names, from the header line alone (for a quick check before a full read); for Parquet data,
+    from the file's footer."""
     p = Path(path)
+    if _parquet(p):
+        from .parquetio import ParquetSource
+
+        return ParquetSource.open(p).columns
     if not p.is_file():
         raise DataError(f"{p}: file not found")
     try:
@@ -218,6 +228,15 @@ def read_header(path: str | os.PathLike[str]) -> list[str]:
         return [c.strip() for c in next(reader)]
     except csv.Error as exc:
         raise _csv_error(p, number, exc) from None
+
+
+def _parquet(p: Path) -> bool:
+    """Whether `p` names Parquet data rather than a CSV (tsrnn.parquetio reads it)."""
+    if p.suffix.lower() in (".csv", ".tsv", ".txt"):
+        return False
+    from .parquetio import is_parquet
+
+    return is_parquet(p)
 
 
 def _unreadable(p: Path, exc: OSError) -> DataError:
@@ -502,8 +521,15 @@ def shorten(cell: str, limit: int = 40) -> str:
     return cell if len(cell) <= limit else cell[: limit - 3] + "..."
 
 
+ROW_LABELS: ContextVar[Callable[[np.ndarray, int], str] | None] = ContextVar("tsrnn_row_labels", default=None)
+"""How describe_lines names rows while a data set other than one CSV is loaded (Parquet: file and row)."""
+
+
 def describe_lines(lines: np.ndarray, limit: int = 5) -> str:
     """'lines 12, 40, 41' or 'lines 12, 40, 41, 55, 60 and 7 more'."""
+    label = ROW_LABELS.get()
+    if label is not None:
+        return label(lines, limit)
     shown = ", ".join(str(int(x)) for x in lines[:limit])
     more = f" and {len(lines) - limit} more" if len(lines) > limit else ""
     word = "line" if len(lines) == 1 else "lines"

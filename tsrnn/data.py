@@ -172,7 +172,22 @@ def load_series(path: str | os.PathLike[str], config: DataConfig | None = None) 
     the times and infer the frequency or the session calendar; lay each series on its grid; fill the gaps;
     make the series set."""
     cfg = config or DataConfig()
-    table = read_table(resolve_demo(path), cfg)
+    file = resolve_demo(path)
+    if file.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        from .parquetio import is_parquet, load_parquet
+
+        if is_parquet(file):  # a Parquet file, folder or glob: read lazily, then the same stages
+            return load_parquet(file, cfg)
+    return _stages(read_table(file, cfg), cfg)
+
+
+def load_raw(raw: RawTable, config: DataConfig | None = None) -> SeriesSet:
+    """`load_series` for a table already read (a Parquet data set, one partition of a larger one)."""
+    cfg = config or DataConfig()
+    return _stages(choose_columns(raw, cfg), cfg)
+
+
+def _stages(table: Table, cfg: DataConfig) -> SeriesSet:
     rows = parse_rows(table, cfg)
     flat = lay_grid(rows, table)
     fill_gaps(flat, table, rows.names, cfg.max_gap)
@@ -216,6 +231,11 @@ def read_table(file: Path, cfg: DataConfig) -> Table:
     header = read_header(file)
     ids = [c for c in header if (c == cfg.id_col or c.lower() in ID_NAMES) and c != cfg.time_col]
     raw = read_raw(file, typed=True, ids=ids, times=[c for c in header if c == cfg.time_col or c.lower() in TIME_NAMES])
+    return choose_columns(raw, cfg)
+
+
+def choose_columns(raw: RawTable, cfg: DataConfig) -> Table:
+    """Choose the time, id, target and feature columns of a table as read; values as float64."""
     report = LoadReport(rows=raw.frame.height)
     time_col = _pick_time_col(raw, cfg.time_col)
     id_col = _pick_id_col(raw, cfg.id_col, time_col)
@@ -347,7 +367,7 @@ def _pick_time_col(raw: RawTable, wanted: str | None) -> str:
     by_name = [c for c in cols if c.lower() in TIME_NAMES]
     if by_name:
         return by_name[0]
-    parsed = [c for c in cols if raw.frame[c].dtype == pl.Date
+    parsed = [c for c in cols if raw.frame[c].dtype == pl.Date or isinstance(raw.frame[c].dtype, pl.Datetime)
               or (raw.frame[c].dtype == pl.String and looks_like_time(raw.frame[c]))]
     if len(parsed) == 1:
         return parsed[0]
@@ -374,7 +394,7 @@ def _numeric_columns(raw: RawTable, exclude: set[str | None]) -> tuple[dict[str,
     decimal_comma = raw.delimiter != "," and _uses_decimal_comma(raw.frame, text_cols)
     out: dict[str, np.ndarray] = {}
     for c in cols:
-        if raw.frame[c].dtype in (pl.Date, pl.Categorical):
+        if raw.frame[c].dtype in (pl.Date, pl.Categorical) or isinstance(raw.frame[c].dtype, pl.Datetime):
             continue  # read as dates or ids: not a value column
         if c not in text_cols:  # read as numbers already: finite values and nulls
             if raw.frame[c].null_count() < raw.frame.height:

@@ -50,7 +50,8 @@ def export_onnx(model: RecurrentForecaster, path: str | os.PathLike[str], metada
     cpu_model = copy.deepcopy(model).cpu().eval()
     result: dict[str, Any] = {}
 
-    wide_from = WIDE_FROM.get(cpu_model.config.cell)
+    # an ensemble (tsrnn.ensemble) carries its own threshold, the largest of its members'
+    wide_from = getattr(cpu_model, "wide_from", None) or WIDE_FROM.get(cpu_model.config.cell)
     if wide_from is not None:
         metadata = metadata.with_changes(wide_graph_from_batch=wide_from)
 
@@ -104,7 +105,8 @@ def model_feeds(model: RecurrentForecaster, windows: np.ndarray) -> dict[str, np
 def _add_wide_branch(model: RecurrentForecaster, path: Path, windows: np.ndarray, wide_from: int) -> None:
     """Rewrite `path` as If(batch >= wide_from, unrolled graph, native graph): one file, both graphs."""
     wide = copy.deepcopy(model)
-    wide.rnn = UnrolledRecurrence(model.rnn)  # type: ignore[assignment]
+    for member in getattr(wide, "members", [wide]):  # an ensemble unrolls every member
+        member.rnn = UnrolledRecurrence(member.rnn)
     wide_path = path.with_name(path.name + ".wide")
     try:
         _torch_export(wide, wide_path, windows)

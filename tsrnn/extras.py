@@ -18,6 +18,8 @@ EXTRA_OF = {
     "optuna": "tune",
     "dask": "dask",
     "distributed": "dask",
+    "pandas": "dask",
+    "pyarrow": "dask",
 }
 """Top-level module -> the extra of `pip install 'tsrnn[EXTRA]'` that brings it. The core install (numpy, polars,
 onnxruntime) forecasts; training needs torch and onnx, the terminal UI needs textual."""

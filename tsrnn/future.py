@@ -10,7 +10,7 @@ import os
 import numpy as np
 import polars as pl
 
-from .csvio import read_header, read_raw, shorten
+from .csvio import RawTable, read_header, read_raw, shorten
 from .data import SeriesSet, resolve_demo
 from .errors import DataError
 from .known import window_times
@@ -19,14 +19,17 @@ from .timefreq import parse_times
 KEY_SERIES, KEY_TIME = "__series", "__time"
 
 
-def horizon_values(data: SeriesSet, source: str | os.PathLike[str], columns: list[str], horizon: int,
+def horizon_values(data: SeriesSet, source: str | os.PathLike[str] | RawTable, columns: list[str], horizon: int,
                    same_file: bool, model: str) -> np.ndarray:
     """(series, horizon, columns) values for the steps after each series' last row of `data`. With `same_file`,
-    `source` is the data file itself and only its rows after each series' last observed target count; else it
-    is a future-values file, and all its rows must fall in some series' horizon."""
-    path = resolve_demo(source)
-    name = path.name
-    header = read_header(path)
+    `source` is the data file itself (or the table read from it) and only its rows after each series' last
+    observed target count; else it is a future-values file, and all its rows must fall in some series' horizon."""
+    if isinstance(source, RawTable):
+        name, header = source.name, source.frame.columns
+    else:
+        path = resolve_demo(source)
+        name = path.name
+        header = read_header(path)
     need = [c for c in [data.id_col, data.time_col, *columns] if c]
     missing = [c for c in need if c not in header]
     if missing:
@@ -38,7 +41,7 @@ def horizon_values(data: SeriesSet, source: str | os.PathLike[str], columns: lis
         if unknown:
             raise DataError(f"{name}: columns {', '.join(repr(c) for c in unknown)} are not known to the model "
                             f"{model}; a future-values file holds {', '.join(need)}")
-    raw = read_raw(path)
+    raw = source if isinstance(source, RawTable) else read_raw(path)
     frame = raw.frame.select(need)
     times, _ = parse_times(frame[data.time_col], name, raw.lines)
     ids = frame[data.id_col].cast(pl.String).fill_null("") if data.id_col else pl.Series([""] * frame.height)

@@ -25,6 +25,7 @@ from .csvio import read_header
 from .data import SeriesSet, load_series, resolve_demo
 from .errors import ConfigError, DataError, ModelFileError
 from .known import KnownSpec, window_times
+from .parquetio import is_parquet_name, parquet_sink, time_column
 from .timefreq import Frequency, format_times
 
 BATCH = 65_536
@@ -301,18 +302,31 @@ class Forecaster:
         return history, self.known_inputs(times, data.freq, future)
 
     def load_history(self, csv: str | os.PathLike[str]) -> SeriesSet:
-        """Read a CSV with the model's own columns; name any the file lacks."""
+        """Read a CSV (or Parquet data) with the model's own columns; name any the file lacks."""
         csv = resolve_demo(csv)
-        cols = read_header(csv)
+        self.check_columns(read_header(csv), Path(csv).name)
+        return load_series(csv, self.data_config())
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns the model reads from a data file: time, inputs, future columns and the id."""
         m = self.meta
-        needed = [m.time_col, *self.inputs, *m.future] + ([m.id_col] if m.id_col else [])
+        return [m.time_col, *self.inputs, *m.future] + ([m.id_col] if m.id_col else [])
+
+    def check_columns(self, cols: list[str], file: str) -> None:
+        """Refuse a data file that lacks some of the model's columns, naming them."""
+        needed = self.columns
         missing = [c for c in needed if c not in cols]
         if missing:
             raise DataError(
-                f"{Path(csv).name}: columns {', '.join(repr(c) for c in missing)} are missing; the model "
+                f"{file}: columns {', '.join(repr(c) for c in missing)} are missing; the model "
                 f"{self.path.name} needs {', '.join(needed)}"
             )
-        data_cfg = DataConfig(
+
+    def data_config(self) -> DataConfig:
+        """How the loader reads data for this model: its columns, and its session calendar or none."""
+        m = self.meta
+        return DataConfig(
             time_col=m.time_col,
             id_col=m.id_col,
             sessions=self.freq.sessions or "none",
@@ -320,7 +334,6 @@ class Forecaster:
             features=tuple(c for c in self.inputs if c not in self.targets),
             future=tuple(m.future),
         )
-        return load_series(csv, data_cfg)
 
     def forecast_csv(self, csv: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
                      batch_size: int = BATCH, on_progress: Callable[[int, int], None] | None = None,
@@ -352,17 +365,18 @@ class Forecaster:
                 warnings = [w for w in warnings if w.kind != "tail_dropped"]
         tables: list[pl.DataFrame] = []
         latency = 0.0
+        parquet = out is not None and is_parquet_name(out)
         with contextlib.ExitStack() as stack:
-            sink = stack.enter_context(_csv_sink(out)) if out else None
+            sink = stack.enter_context(parquet_sink(out) if parquet else _csv_sink(out)) if out else None
             for a in range(0, data.n_series, batch_size):
                 b = min(a + batch_size, data.n_series)
                 history, known = self.window_inputs(data, 0, slice(a, b), None if ahead is None else ahead[a:b])
                 t0 = time.perf_counter()
                 outputs = self.predict_outputs(history, known)
                 latency += (time.perf_counter() - t0) * 1000
-                table = self._table(data, outputs, a, b)
+                table = self._table(data, outputs, a, b, typed=parquet)
                 if sink is None or not tables:
-                    tables.append(table)
+                    tables.append(self._table(data, outputs, a, b) if parquet else table)
                 if sink is not None:
                     sink(table)
                 if on_progress:
@@ -414,14 +428,15 @@ class Forecaster:
                                               f"interpolated{much}"))
         return out
 
-    def _table(self, data: SeriesSet, outputs: dict[str, np.ndarray], a: int, b: int) -> pl.DataFrame:
-        """Rows of series a..b: [id,] future time, forecast columns."""
+    def _table(self, data: SeriesSet, outputs: dict[str, np.ndarray], a: int, b: int,
+               typed: bool = False) -> pl.DataFrame:
+        """Rows of series a..b: [id,] future time (ISO text, or `typed` datetimes for Parquet), forecast columns."""
         last = np.array([t[-1] for t in data.times[a:b]], dtype="datetime64[us]")
         stamps = window_times(last, None, self.horizon, data.freq).reshape(-1)  # each series' next steps
         cols: dict[str, Any] = {}
         if data.id_col:
             cols[data.id_col] = np.repeat(np.asarray(data.ids[a:b], dtype=object), self.horizon)
-        cols[data.time_col] = format_times(stamps, data.utc)
+        cols[data.time_col] = time_column(data.time_col, stamps, data.utc) if typed else format_times(stamps, data.utc)
         cols.update(self.value_columns(outputs))
         return pl.DataFrame(cols)
 
@@ -501,8 +516,14 @@ def _cannot_write(path: str | os.PathLike[str], exc: OSError) -> str:
     return f"cannot write {path}: {exc.strerror or exc}; choose another --out path"
 
 
-def save_table(table: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a forecast CSV with `safeio.atomic_write` (never half a file; devices and pipes written through)."""
+def save_table(table: pl.DataFrame, path: str | os.PathLike[str], time_col: str | None = None) -> Path:
+    """Write a forecast CSV with `safeio.atomic_write` (never half a file; devices and pipes written through), or
+    Parquet when the name ends in .parquet (the ISO text of `time_col` then becomes datetimes, as
+    `forecast_csv` writes them)."""
+    if is_parquet_name(path):
+        from .parquetio import typed_times, write_parquet
+
+        return write_parquet(typed_times(table, time_col) if time_col else table, path)
     try:
         return safeio.atomic_write(path, lambda tmp: table.write_csv(tmp), example="forecast.csv")
     except OSError as exc:

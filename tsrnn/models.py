@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
+from .fastrnn import recurrent
 
 RNN_CELLS: dict[str, Callable[..., nn.Module]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -83,6 +84,11 @@ class RecurrentForecaster(nn.Module):
         self.n_quantiles = max(1, len(c.quantiles))
         out = 1 if c.task == "direction" else c.horizon * c.n_targets * self.n_quantiles
         self.head = nn.Linear(directions * c.hidden_size, out)
+        if c.highway:
+            # Shared by the targets: each target's scaled window -> its horizon; zero at the start of training.
+            self.highway = nn.Linear(c.input_len, c.horizon)
+            nn.init.zeros_(self.highway.weight)
+            nn.init.zeros_(self.highway.bias)
         if c.n_known:
             per_step = out // c.horizon
             self.mix = nn.Linear(directions * c.hidden_size + c.n_known, c.hidden_size)
@@ -93,10 +99,12 @@ class RecurrentForecaster(nn.Module):
         (B, H, T, Q) or a logit (B, 1)."""
         c = self.config
         L = x.shape[1]
+        skip = self.highway(x[:, -c.input_len:, : c.n_targets].transpose(1, 2)).transpose(1, 2) \
+            if c.highway else None  # (B, H, T)
         if known is not None:
             known = (known - self.known_mean) / self.known_std
             x = torch.cat([x, known[:, :L]], dim=-1)
-        _, state = self.rnn(x)
+        _, state = recurrent(self.rnn, x)  # the module itself, or its CPU training fast path (tsrnn.fastrnn)
         h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
         directions = 2 if c.bidirectional else 1
         # Last layer's final state of each direction: the backward one has read the window end to start.
@@ -109,8 +117,11 @@ class RecurrentForecaster(nn.Module):
         if c.task == "direction":
             return y  # -> (B, 1) logit
         if not c.quantiles:
-            return y.reshape(x.shape[0], c.horizon, c.n_targets)
+            y = y.reshape(x.shape[0], c.horizon, c.n_targets)
+            return y if skip is None else y + skip
         y = y.reshape(x.shape[0], c.horizon, c.n_targets, self.n_quantiles)
+        if skip is not None:  # shifts the lowest quantile, and so every quantile above it
+            y = torch.cat([y[..., :1] + skip.unsqueeze(-1), y[..., 1:]], dim=-1)
         # Lowest quantile plus positive increments: the quantiles can never cross.
         steps = nn.functional.softplus(y[..., 1:])
         return torch.cat([y[..., :1], y[..., :1] + torch.cumsum(steps, dim=-1)], dim=-1)  # -> (B, H, T, Q)

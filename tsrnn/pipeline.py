@@ -58,6 +58,7 @@ class Experiment:
             num_layers=c.num_layers,
             hidden_size=c.hidden_size,
             dropout=c.dropout,
+            highway=c.highway,
             input_len=c.input_len,
             horizon=c.horizon,
             scaling=c.scaling,

@@ -94,8 +94,14 @@ _DEFAULT_HORIZON = {"1h": 24, "1d": 14, "1bd": 10, "1w": 13, "1mo": 12, "3mo": 8
 
 def parse_times(values: pl.Series, file: str, lines: np.ndarray) -> tuple[np.ndarray, bool]:
     """Parse ISO dates or datetimes to datetime64[us]; return (times, utc)."""
-    if values.dtype == pl.Date:  # parsed while reading, without a gap
-        return values.cast(pl.Datetime("us")).to_numpy(), False
+    if values.dtype == pl.Date or isinstance(values.dtype, pl.Datetime):  # typed while reading (dates, Parquet)
+        if values.null_count():
+            bad = lines[values.is_null().to_numpy()]
+            raise DataError(f"{file}: column '{values.name}' has empty timestamps on {describe_lines(bad)}")
+        zone = getattr(values.dtype, "time_zone", None)
+        if zone is not None:  # an instant in any zone is kept in UTC, as 'Z' timestamps are
+            values = values.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return values.cast(pl.Datetime("us")).to_numpy(), zone is not None
     if values.dtype != pl.String:  # a column typed as numbers or ids, named as the time by the user
         values = values.cast(pl.String)
     fast = _parse_clean(values)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .budget import Deadline
 from .config import ModelConfig, TrainConfig
 from .errors import ConfigError, TrainingError
 from .models import PinballLoss, RecurrentForecaster, split_inputs
@@ -31,11 +32,15 @@ class EpochInfo:
     lr: float
     elapsed: float
     samples_per_s: float
+    limit: float | None = None
+    """Seconds this training may run (TrainConfig.time_limit), or None."""
 
     @property
     def eta(self) -> float:
-        """Seconds left if every remaining epoch runs (early stopping may end sooner)."""
-        return self.elapsed / self.epoch * (self.epochs - self.epoch)
+        """Seconds left if every remaining epoch runs (early stopping may end sooner), at most what is left of
+        the time limit."""
+        left = self.elapsed / self.epoch * (self.epochs - self.epoch)
+        return left if self.limit is None else max(0.0, min(left, self.limit - self.elapsed))
 
 
 @dataclass
@@ -44,7 +49,7 @@ class TrainResult:
     history: list[EpochInfo] = field(default_factory=list)
     best_epoch: int = 0
     stopped: str = "finished"
-    """finished, early_stopped or cancelled."""
+    """finished, early_stopped, budget (the time limit was reached) or cancelled."""
     seconds: float = 0.0
     device: str = "cpu"
     device_note: str | None = None
@@ -97,9 +102,16 @@ def set_threads(threads: int | None) -> None:
     torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
 
 
+def epoch_steps(n_windows: int, cfg: TrainConfig) -> int:
+    """Optimiser steps in one epoch over n_windows training windows (at most cfg.windows_per_epoch of them)."""
+    used = n_windows if cfg.windows_per_epoch is None else min(n_windows, cfg.windows_per_epoch)
+    return max(MIN_STEPS, -(-used // cfg.batch_size))
+
+
 def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: ProgressFn | None = None,
         should_stop: StopFn | None = None) -> TrainResult:
-    """Train until the epoch budget, early stopping, a stop request or Ctrl+C; keep the best weights."""
+    """Train until the epoch budget, early stopping, the time limit (checked at every step), a stop request or
+    Ctrl+C; keep the best weights."""
     torch.manual_seed(train_cfg.seed)
     set_threads(train_cfg.threads)
     device = resolve_device(train_cfg.device)
@@ -116,10 +128,12 @@ def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: 
                          threads=torch.get_num_threads())
     best_state, best_val, since_best = copy.deepcopy(model.state_dict()), math.inf, 0
     start = time.perf_counter()
+    deadline = Deadline(train_cfg.time_limit)
+    epoch_windows = len(train) if train_cfg.windows_per_epoch is None else min(len(train), train_cfg.windows_per_epoch)
     try:
         for epoch in range(1, train_cfg.epochs + 1):
             t0 = time.perf_counter()
-            train_loss = _train_epoch(model, train, opt, loss_fn, train_cfg, gen)
+            train_loss, done = _train_epoch(model, train, opt, loss_fn, train_cfg, gen, deadline)
             val_loss = _evaluate(model, val, loss_fn, train_cfg.batch_size * 8)
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
                 raise TrainingError(
@@ -133,12 +147,16 @@ def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: 
             else:
                 since_best += 1
             info = EpochInfo(epoch, train_cfg.epochs, train_loss, val_loss, best_val, opt.param_groups[0]["lr"],
-                             time.perf_counter() - start, len(train) / max(time.perf_counter() - t0, 1e-9))
+                             time.perf_counter() - start, epoch_windows * done / max(time.perf_counter() - t0, 1e-9),
+                             train_cfg.time_limit)
             result.history.append(info)
             if on_epoch:
                 on_epoch(info)
             if since_best >= train_cfg.patience:
                 result.stopped = "early_stopped"
+                break
+            if deadline.expired():
+                result.stopped = "budget"
                 break
             if should_stop and should_stop():
                 result.stopped = "cancelled"
@@ -154,15 +172,20 @@ def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: 
 
 
 def _train_epoch(model: RecurrentForecaster, data: torch.Tensor, opt: torch.optim.Optimizer, loss_fn: nn.Module,
-                 cfg: TrainConfig, gen: torch.Generator) -> float:
+                 cfg: TrainConfig, gen: torch.Generator, deadline: Deadline | None = None) -> tuple[float, float]:
+    """One epoch; returns the mean training loss and the share of the epoch's steps run (less than 1 when the
+    time limit ended it)."""
     model.train()
     # A small data set still gets MIN_STEPS optimiser steps per epoch (the shuffled windows are cycled),
-    # so that early stopping and the LR schedule do not act after a handful of updates.
-    steps = max(MIN_STEPS, -(-len(data) // cfg.batch_size))
+    # so that early stopping and the LR schedule do not act after a handful of updates. A large one gets
+    # cfg.windows_per_epoch windows, a new random sample each epoch.
+    steps = epoch_steps(len(data), cfg)
     passes = -(-steps * cfg.batch_size // len(data))
     order = torch.cat([torch.randperm(len(data), generator=gen) for _ in range(passes)]).to(data.device)
-    total, count = 0.0, 0
+    total, count, done = 0.0, 0, 0
     for step in range(steps):
+        if step and deadline is not None and deadline.expired():
+            break
         batch = data[order[step * cfg.batch_size:(step + 1) * cfg.batch_size]]
         pred, target = model.scaled_loss_inputs(batch)
         loss = loss_fn(pred, target)
@@ -172,7 +195,8 @@ def _train_epoch(model: RecurrentForecaster, data: torch.Tensor, opt: torch.opti
         opt.step()
         total += loss.item() * len(batch)
         count += len(batch)
-    return total / count
+        done += 1
+    return total / count, done / steps
 
 
 @torch.inference_mode()

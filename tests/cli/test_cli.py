@@ -156,7 +156,7 @@ def test_compare_json_leaderboard(tmp_path: Path) -> None:
 
 def test_compare_table_states_the_budget(tmp_path: Path) -> None:
     out = run("compare", "demo", "--variants", "gru", "--hidden", "4", "--epochs", "1", "--out-dir", tmp_path / "c",
-              cwd=tmp_path)
+              "--best", "network", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "same budget for every variant: at most 1 epochs" in out.stdout
     assert "seasonal_naive" in out.stdout and "best: gru" in out.stdout

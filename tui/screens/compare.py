@@ -33,6 +33,7 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
+from tsrnn.budget import COMPARE_DEFAULTS, Deadline, format_seconds, parse_optional_budget
 from tsrnn.config import CELL_NAMES, DEFAULT_VARIANTS, VARIANT_SPEC
 from tsrnn.errors import ConfigError, TsrnnError
 from tsrnn.extras import needs_extras
@@ -164,23 +165,26 @@ class CompareView(Vertical):
 
     FOCUS_FIRST = "#cmp-variants"
     """What the app focuses when the tab is shown."""
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+g", "tune", "Tune")]
 
     class Progress(Message):
         """A full snapshot of every bar, so a newer message may replace an older one."""
 
-        def __init__(self, bars: list[BarState], done: int, current: str, epoch: Any) -> None:
+        def __init__(self, bars: list[BarState], done: int, current: str, epoch: Any, clock: str = "",
+                     note: str | None = None, final: bool = False) -> None:
             super().__init__()
             self.bars, self.done, self.current, self.epoch = bars, done, current, epoch
+            self.clock, self.note, self.final = clock, note, final
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, CompareView.Progress)
 
     class Done(Message):
         def __init__(self, board: Leaderboard | None, overlay: Overlay | None, error: TsrnnError | None,
-                     cancelled: bool, bars: list[BarState], seconds: float) -> None:
+                     cancelled: bool, bars: list[BarState], seconds: float, clock: str = "") -> None:
             super().__init__()
             self.board, self.overlay, self.error = board, overlay, error
-            self.cancelled, self.bars, self.seconds = cancelled, bars, seconds
+            self.cancelled, self.bars, self.seconds, self.clock = cancelled, bars, seconds, clock
 
     class StartRequested(Message):
         """The Compare button: the app gathers the data and Model-screen settings and calls start()."""
@@ -202,6 +206,8 @@ class CompareView(Vertical):
         self.board: Leaderboard | None = None
         self.data_path: Path | None = None
         self._stop = threading.Event()
+        self._estimate = ""
+        self._note: str | None = None
 
     def compose(self) -> ComposeResult:
         v = self._initial
@@ -219,6 +225,10 @@ class CompareView(Vertical):
                 yield Label("Folds (rolling origins)", classes="section")
                 yield Input(str(v.get("folds", "3")), id="cmp-folds", compact=True, select_on_focus=True)
                 yield Static("", id="cmp-folds-msg", classes="cmp-msg")
+                yield Label("Time budget", classes="section")
+                yield Input(str(v.get("budget", COMPARE_DEFAULTS["budget"])), placeholder="e.g. 90s, 10m, 1h; none",
+                            id="cmp-budget", compact=True, select_on_focus=True)
+                yield Static("", id="cmp-budget-msg", classes="cmp-msg")
                 yield Checkbox("Refit at every origin", value=bool(v.get("refit", False)), id="cmp-refit",
                                compact=True, tooltip="Train each variant again before every fold: folds times slower")
                 yield Checkbox("Retrain the best on all data", value=bool(v.get("export_best", False)),
@@ -228,6 +238,8 @@ class CompareView(Vertical):
                 with Horizontal(classes="row", id="cmp-buttons"):
                     yield Button("Compare  ^r", id="cmp-start", variant="primary", compact=True)
                     yield Button("Cancel  ^x", id="cmp-cancel", variant="error", compact=True, disabled=True)
+                yield Button("Tune…  ^g", id="cmp-tune", compact=True,
+                             tooltip="Search cells, sizes, windows and training settings (Optuna), in a budget")
             with Vertical(id="cmp-right"):
                 yield Static("Choose the variants and folds, then press Ctrl+R or Compare. Every variant gets the "
                              "same data, window and training budget (Model screen, F2).", id="cmp-status")
@@ -251,10 +263,11 @@ class CompareView(Vertical):
         return {"variants": list(self.query_one("#cmp-variants", SelectionList).selected),
                 "extra": self.query_one("#cmp-extra", Input).value,
                 "folds": self.query_one("#cmp-folds", Input).value,
+                "budget": self.query_one("#cmp-budget", Input).value,
                 "refit": self.query_one("#cmp-refit", Checkbox).value,
                 "export_best": self.query_one("#cmp-export-best", Checkbox).value}
 
-    @on(Input.Changed, "#cmp-extra, #cmp-folds")
+    @on(Input.Changed, "#cmp-extra, #cmp-folds, #cmp-budget")
     @on(SelectionList.SelectedChanged)
     def _check_fields(self) -> dict[str, str]:
         """Mark a wrong variant list or fold count beside its field; return the problems by field."""
@@ -275,7 +288,23 @@ class CompareView(Vertical):
         folds = self.query_one("#cmp-folds-msg", Static)
         folds.update(escape(errors.get("folds", "")) or "each fold forecasts one horizon")
         folds.set_class("folds" in errors, "-error")
+        try:
+            seconds = parse_optional_budget(self.query_one("#cmp-budget", Input).value)
+        except ConfigError as exc:
+            errors["budget"] = exc.message
+            seconds = None
+        budget = self.query_one("#cmp-budget-msg", Static)
+        budget.update(escape(errors.get("budget", "")) or (
+            f"stops on time after {format_seconds(seconds)}" if seconds else "none: no time limit"))
+        budget.set_class("budget" in errors, "-error")
         return errors
+
+    def budget(self) -> float | None:
+        """The Time budget field in seconds (None: no limit); ConfigError when it is not a duration."""
+        try:
+            return parse_optional_budget(self.query_one("#cmp-budget", Input).value)
+        except ConfigError as exc:
+            raise ConfigError(f"Time budget: {exc.message}") from None
 
     def _variant_names(self) -> list[str]:
         """The ticked and typed variants, each checked; ConfigError says what is wrong."""
@@ -296,6 +325,8 @@ class CompareView(Vertical):
             raise ConfigError(f"Variants: {errors['variants']}")
         if "folds" in errors:
             raise ConfigError(f"Folds: {errors['folds']}")
+        if "budget" in errors:
+            raise ConfigError(f"Time budget: {errors['budget']}")
         from tsrnn.compare import parse_variants
 
         return (parse_variants(",".join(self._variant_names())), int(self.query_one("#cmp-folds", Input).value),
@@ -321,8 +352,19 @@ class CompareView(Vertical):
         if self.running:
             self.app.notify("A comparison is already running; cancel it first (Ctrl+X).", severity="warning")
             return
+        try:
+            budget = self.budget()
+        except ConfigError as exc:
+            self.app.notify(for_tui(exc.message), title="Cannot compare yet", severity="error", timeout=8)
+            return
+        deadline = Deadline(budget)  # counts from the key press
+        if train_cfg.windows_per_epoch is None:
+            from dataclasses import replace
+
+            train_cfg = replace(train_cfg, windows_per_epoch=COMPARE_DEFAULTS["windows_per_epoch"])
         self.running = True
         self._stop.clear()
+        self._estimate, self._note = "", None
         self.data_path = data.path
         self.board = None
         per_variant = train_cfg.epochs * (folds if refit else 1)
@@ -340,7 +382,7 @@ class CompareView(Vertical):
             f"{folds} fold{'s' if folds > 1 else ''} × horizon {base.horizon}, "
             f"{'refit at every origin' if refit else 'trained once before the first origin'}{extra} …")
         self._set_buttons()
-        self.compare(data, variants, base, train_cfg, folds, refit, export_best, bars)
+        self.compare(data, variants, base, train_cfg, folds, refit, export_best, bars, deadline)
 
     def _bar_row(self, bar: BarState) -> Horizontal:
         return Horizontal(Label(bar.name, classes="cmp-bar-name"),
@@ -357,7 +399,7 @@ class CompareView(Vertical):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def compare(self, data: SeriesSet, variants: list[Variant], base: ModelConfig, train_cfg: TrainConfig,
-                folds: int, refit: bool, export_best: bool, bars: list[BarState]) -> None:
+                folds: int, refit: bool, export_best: bool, bars: list[BarState], deadline: Deadline) -> None:
         from tsrnn.compare import run_compare
 
         t0 = time.perf_counter()
@@ -366,6 +408,19 @@ class CompareView(Vertical):
 
         def on_progress(p: CompareProgress) -> None:
             nonlocal last_post
+            clock = elapsed_words(p.elapsed, p.remaining)
+            if p.estimate or p.final:  # the plan, or the best variant's retraining: no bar of its own
+                if p.final:
+                    for b in bars:
+                        if b.state == "training":
+                            b.state, b.done = "done", b.total
+                now = time.perf_counter()
+                if p.estimate or p.epoch is None or now - last_post >= UPDATE_EVERY_S:
+                    last_post = now
+                    snapshot = [BarState(b.name, b.done, b.total, b.state, b.epochs) for b in bars]
+                    note = f"estimate: {p.estimate}" if p.estimate else p.note
+                    self.post_message(self.Progress(snapshot, p.index, p.variant, p.epoch, clock, note, p.final))
+                return
             bar = bars[p.index]
             if p.epoch is None:  # a variant starts: the previous one is done
                 for earlier in bars[: p.index]:
@@ -383,15 +438,17 @@ class CompareView(Vertical):
             if p.epoch is None or now - last_post >= UPDATE_EVERY_S:
                 last_post = now
                 snapshot = [BarState(b.name, b.done, b.total, b.state, b.epochs) for b in bars]
-                self.post_message(self.Progress(snapshot, p.index, p.variant, p.epoch))
+                self.post_message(self.Progress(snapshot, p.index, p.variant, p.epoch, clock, p.note))
 
         try:
             with needs_extras("Compare"):
                 board = run_compare(data, variants, base, train_cfg, folds=folds, refit=refit,
-                                    on_progress=on_progress, should_stop=self._stop.is_set, export_best=export_best)
+                                    on_progress=on_progress, should_stop=self._stop.is_set, export_best=export_best,
+                                    deadline=deadline)
             overlay = last_fold_overlay(data, board, base, folds)
         except TsrnnError as exc:
-            self.post_message(self.Done(None, None, exc, self._stop.is_set(), bars, time.perf_counter() - t0))
+            self.post_message(self.Done(None, None, exc, self._stop.is_set(), bars, time.perf_counter() - t0,
+                                        spent_words(deadline)))
             return
         cancelled = self._stop.is_set()
         for b in bars:
@@ -400,26 +457,36 @@ class CompareView(Vertical):
                 b.done = b.done if cancelled else b.total
             elif b.state == "waiting":
                 b.state = "skipped"
-        self.post_message(self.Done(board, overlay, None, self._stop.is_set(), bars, time.perf_counter() - t0))
+        self.post_message(self.Done(board, overlay, None, self._stop.is_set(), bars, time.perf_counter() - t0,
+                                    spent_words(deadline)))
 
     @on(Progress)
     def _progress(self, msg: Progress) -> None:
-        self._show_bars(msg.bars, sum(b.state == "done" for b in msg.bars))
+        self._show_bars(msg.bars, sum(b.state == "done" for b in msg.bars), msg.clock)
         if self._stop.is_set():
             return
+        if msg.note and msg.note.startswith("estimate: "):
+            self._estimate = msg.note[len("estimate: "):]
+        elif msg.note and msg.epoch is None:
+            self._note = msg.note  # what this training was given
         where = f"{msg.current} ({msg.done + 1} of {len(msg.bars)})"
-        if msg.epoch is None:
+        given = f" ({self._note})" if self._note else ""
+        if msg.final:
+            e = msg.epoch
+            text = f"Retraining {msg.current} on all the data{f': epoch {e.epoch}/{e.epochs}' if e else given} …"
+        elif msg.epoch is None:
             import sys
 
             first = "" if "torch" in sys.modules else " (loading PyTorch takes a few seconds the first time)"
-            text = f"Training {where}{first} …"
+            text = f"Training {where}{given}{first} …"
         else:
             e = msg.epoch
             text = (f"Training {where}: epoch {e.epoch}/{e.epochs} · train {e.train_loss:.4f} · validation "
                     f"{e.val_loss:.4f} · {seconds(e.eta)} left at most for this variant")
-        self.query_one("#cmp-status", Static).update(text)
+        estimate = f"\nEstimate: {self._estimate}" if self._estimate else ""
+        self.query_one("#cmp-status", Static).update(escape(text + estimate))
 
-    def _show_bars(self, bars: list[BarState], done: int) -> None:
+    def _show_bars(self, bars: list[BarState], done: int, clock: str = "") -> None:
         for b in bars:
             key = b.name.replace("-", "_")
             try:
@@ -430,13 +497,14 @@ class CompareView(Vertical):
             except NoMatches:  # the rows are being replaced by a newer run
                 return
         self.query_one("#cmp-overall", ProgressBar).update(total=len(bars), progress=done)
-        self.query_one("#cmp-overall-text", Label).update(f"{done}/{len(bars)} variants")
+        self.query_one("#cmp-overall-text", Label).update(f"{done}/{len(bars)} variants" + (f" · {clock}" if clock
+                                                                                            else ""))
 
     @on(Done)
     def _done(self, msg: Done) -> None:
         self.running = False
         self._set_buttons()
-        self._show_bars(msg.bars, sum(b.state in ("done", "stopped") for b in msg.bars))
+        self._show_bars(msg.bars, sum(b.state in ("done", "stopped") for b in msg.bars), msg.clock)
         status = self.query_one("#cmp-status", Static)
         if msg.error is not None:
             show_error(status, msg.error.title, msg.error.message)
@@ -455,17 +523,21 @@ class CompareView(Vertical):
                           + ". Press Ctrl+R to run again.")
         else:
             best = f"best: [b]{escape(board.best)}[/] (lowest mean MASE)" if board.best else "no variant ranked"
-            top = board.rows[0] if board.rows else None
-            if top is not None and top.kind == "baseline":
-                best += (f", but the {top.name.replace('_', ' ')} baseline beats every variant: try more epochs, "
-                         "another window or more hidden units")
+            if board.baseline_wins:
+                best = (f"[b $warning]a baseline wins:[/] {escape(board.verdict)} More epochs, another window or "
+                        "more hidden units may change that")
             n = f"{len(models)} variant{'s' if len(models) != 1 else ''}"
             status.update(f"[b $success]Done[/] in {seconds(msg.seconds)}: {n} and 3 baselines "
                           f"ranked on {board.protocol['folds']} folds; {best}. Enter on a row exports it or opens "
                           "it in the Forecast screen.")
         if board.best_path:
-            self.app.notify(f"The best variant, retrained on all the data, is in {board.best_path}",
-                            title="Best exported")
+            exported = next((r for r in board.rows if r.name == board.exported), None)
+            if exported is not None and exported.kind == "baseline":
+                self.app.notify(f"The best model is the {BASELINE_WORDS.get(exported.name, exported.name)} baseline, "
+                                f"no network: {board.best_path}", title="Best exported")
+            else:
+                self.app.notify(f"The best variant, retrained on all the data, is in {board.best_path}",
+                                title="Best exported")
             self.post_message(self.Exported(Path(board.best_path)))
         if msg.overlay is not None:
             o = msg.overlay
@@ -483,7 +555,8 @@ class CompareView(Vertical):
         table.add_columns(*header)
         right = {i for i, h in enumerate(header) if h not in ("#", "variant")}
         for r, cells in zip(board.rows, rows, strict=True):
-            style = "bold" if r.name == board.best else "italic dim" if r.kind == "baseline" else ""
+            style = "bold" if r.name == board.best else "bold $warning" if r.name == board.winner and \
+                r.kind == "baseline" else "italic dim" if r.kind == "baseline" else ""
             table.add_row(*[Text(c, style=style, justify="right" if i in right else "left")
                             for i, c in enumerate(cells)], key=r.name)
         best = next((i for i, r in enumerate(board.rows) if r.name == board.best), 0)
@@ -496,7 +569,8 @@ class CompareView(Vertical):
              f"{levels[-1] - levels[0]:.2g}); MSIS: its scaled width and misses." if len(levels) > 1 else "")
         self.query_one("#cmp-note", Static).update(
             f"Mean ± spread over {p['folds']} folds; lower is better; MASE < 1 beats the in-sample seasonal naive; "
-            f"* best variant; baselines in italics.{q} Training {escape(str(p['training']))}.{where}")
+            f"* best variant; ! a baseline that beats every variant; baselines in italics.{q} Training "
+            f"{escape(str(p['training']))}.{where}")
 
     # --- choosing a row ---------------------------------------------------------------------------------
 
@@ -507,9 +581,10 @@ class CompareView(Vertical):
         row = next((r for r in self.board.rows if r.name == event.row_key.value), None)
         if row is None:
             return
-        if row.kind != "model" or not row.model_path:
+        if not row.model_path:
             self.app.notify(f"{BASELINE_WORDS.get(row.name, row.name)} is a baseline: it has no model file to "
-                            "export. Choose a variant row.", title="A baseline", severity="warning")
+                            "export (only a baseline that beats every variant gets one). Choose a variant row.",
+                            title="A baseline", severity="warning")
             return
         if not Path(row.model_path).is_file():
             self.app.notify(f"{row.model_path} is gone; run the comparison again (Ctrl+R).",
@@ -525,6 +600,10 @@ class CompareView(Vertical):
                 f"{row.params:,} parameters, {row.latency_ms:.3f} ms per forecast in ONNX Runtime.\n"
                 f"This is the backtest model, trained {trained}. To use every row, train it on the Train "
                 "screen or tick 'Retrain the best on all data'.")
+        if row.kind == "baseline":
+            text = (f"[b]{escape(row.name)}[/] — a baseline that beats every variant on this backtest\n"
+                    f"MASE {m['mase']:.3f} ± {m.get('mase_std', 0):.3f}; nothing to train: its model file forecasts "
+                    "from the last window of any series, with the same inputs and outputs as a network's.")
         self.app.push_screen(RowChoice(text, target), lambda choice: self._do(choice, row, target))
 
     def _do(self, choice: str | None, row: Row, target: Path) -> None:
@@ -550,6 +629,12 @@ class CompareView(Vertical):
     def _cancel_pressed(self) -> None:
         self.cancel()
 
+    @on(Button.Pressed, "#cmp-tune")
+    def action_tune(self) -> None:
+        from .tune import open_tune
+
+        open_tune(self.app)
+
     def _set_buttons(self) -> None:
         self.query_one("#cmp-start", Button).disabled = self.running
         self.query_one("#cmp-cancel", Button).disabled = not self.running
@@ -563,6 +648,19 @@ class CompareView(Vertical):
         self.query_one("#cmp-status", Static).update(
             f"[b $error]Unexpected error:[/] {escape(repr(event.worker.error))}")
         self.app.notify(f"{event.worker.error!r}", title="Unexpected error", severity="error", timeout=10)
+
+
+def elapsed_words(elapsed: float, remaining: float | None) -> str:
+    """'1 min 10 s elapsed, 3 min 50 s left' ('12 s elapsed' without a budget)."""
+    left = "" if remaining is None else f", {format_seconds(remaining)} left"
+    return f"{format_seconds(elapsed)} elapsed{left}"
+
+
+def spent_words(deadline: Deadline) -> str:
+    """'4 min 52 s of a 5 min budget' ('1 min 10 s, no budget')."""
+    if deadline.seconds is None:
+        return f"{format_seconds(deadline.elapsed())}, no budget"
+    return f"{format_seconds(deadline.elapsed())} of a {format_seconds(deadline.seconds)} budget"
 
 
 def last_fold_overlay(data: SeriesSet, board: Leaderboard, base: ModelConfig, folds: int) -> Overlay | None:

@@ -1,4 +1,5 @@
-"""Data screen: open a CSV (tree or typed path), choose its columns, see a summary, a preview and a plot."""
+"""Data screen: open a CSV or Parquet file (tree or typed path; a typed glob such as data/*.parquet opens a Parquet
+data set), choose its columns, see a summary, a preview and a plot."""
 
 from __future__ import annotations
 
@@ -24,12 +25,13 @@ from ..widgets.plots import SeriesPlot, short_time
 if TYPE_CHECKING:
     from tsrnn.data import SeriesSet
 
-CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq"}
+"""Files the tree shows: CSV-like text and Parquet."""
 MAX_PLOTTED = 4
 
 
 class CsvTree(DirectoryTree):
-    """Folders and CSV-like files only."""
+    """Folders, CSV-like and Parquet files only."""
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [p for p in paths if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() in CSV_SUFFIXES)]
@@ -61,9 +63,9 @@ class DataView(Horizontal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="data-left"):
-            yield Label("CSV file: type a path + Enter, or pick", classes="section")
+            yield Label("CSV or Parquet: path + Enter, or pick", classes="section")
             with Horizontal(classes="row"):
-                yield Input(placeholder="path/to/series.csv", id="data-path", compact=True)
+                yield Input(placeholder="path/to/series.csv or .parquet", id="data-path", compact=True)
                 yield Button("Open", id="data-open", compact=True)
             with Horizontal(classes="row"):
                 yield Button("Up", id="tree-up", compact=True, tooltip="Show the parent folder")
@@ -91,10 +93,10 @@ class DataView(Horizontal):
     # --- opening -------------------------------------------------------------------------------------
 
     def open_path(self, path: str | Path, config: DataConfig | None = None) -> None:
-        """Load a CSV; a folder re-roots the tree instead."""
+        """Load a CSV or Parquet file (or a glob of Parquet files); a folder re-roots the tree instead."""
         p = Path(str(path).strip()).expanduser()
         if str(path).strip() == "":
-            self.app.notify("Type the path of a CSV file, or pick one in the tree.", severity="warning")
+            self.app.notify("Type the path of a CSV or Parquet file, or pick one in the tree.", severity="warning")
             return
         if p.is_dir():
             self._set_root(p)

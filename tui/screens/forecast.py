@@ -167,8 +167,8 @@ class ForecastView(Horizontal):
         if msg.fallback:
             self.app.notify(msg.fallback, title="Running on the CPU", severity="warning")
         self.query_one("#fc-status", Static).update(
-            f"[b $success]Ran on {r.provider}[/] in {r.latency_ms:.2f} ms for {r.n_series} series · model: {bi}"
-            f"{meta.cell_name} {meta.num_layers}×{meta.hidden_size}, "
+            f"[b $success]Ran on {r.provider}[/] in {r.latency_ms:.2f} ms for {r.n_series} series · model: "
+            f"{f'{bi}{meta.cell_name} {meta.num_layers}×{meta.hidden_size}' if meta.is_network else meta.describe()}, "
             f"window {meta.input_len} → {output}, trained on {escape(meta.train_file or '?')}{note}"
         )
         self._show_plot(r, meta)
@@ -235,7 +235,7 @@ class ForecastView(Horizontal):
             self._error("No output path", "type where to save the forecast, e.g. forecast.csv")
             return
         try:
-            path = save_table(self.result.table, out)
+            path = save_table(self.result.table, out, time_col=self.result.history.time_col)
         except TsrnnError as exc:
             self._error(exc.title, exc.message)
             return

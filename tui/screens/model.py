@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Markdown, Select, Static
 
+from tsrnn.budget import parse_optional_budget
 from tsrnn.config import CELL_NAMES, CELLS, DEVICES, ModelConfig, TrainConfig
 from tsrnn.errors import ConfigError
 
@@ -31,7 +32,8 @@ class Field:
     id: str
     label: str
     kind: str
-    """int, float, quantiles, cell, device, bool; an int field with default None falls back to the data's default."""
+    """int, float, quantiles, cell, device, bool, budget (a duration, blank for none); an int field with default None
+    falls back to the data's default."""
     default: str
     owner: str = "model"
     """Which config checks it: model, train, or known (the calendar inputs, checked against the data)."""
@@ -43,6 +45,7 @@ FIELDS = (
     Field("num_layers", "Layers", "int", "2"),
     Field("hidden_size", "Hidden size", "int", "64"),
     Field("dropout", "Dropout", "float", "0.0"),
+    Field("highway", "Linear highway", "bool", "false"),
     Field("input_len", "Input window", "int", ""),
     Field("horizon", "Horizon", "int", ""),
     Field("quantiles", "Quantiles", "quantiles", ""),
@@ -54,6 +57,7 @@ FIELDS = (
     Field("batch_size", "Batch size", "int", "32", "train"),
     Field("lr", "Learning rate", "float", "0.001", "train"),
     Field("patience", "Patience", "int", "15", "train"),
+    Field("time_limit", "Time budget", "budget", "", "train"),
     Field("seed", "Seed", "int", "0", "train"),
     Field("device", "Device", "device", "cpu", "train"),
 )
@@ -63,6 +67,7 @@ HINTS = {
     "num_layers": "stacked recurrent layers",
     "hidden_size": "units per layer and direction",
     "dropout": "between layers, 0 to <1",
+    "highway": "window -> horizon linear skip",
     "quantiles": "blank: point forecast; e.g. 0.1,0.5,0.9",
     "calendar": "auto, none, or e.g. hour,dow",
     "holidays": "blank: none; country, e.g. AU:VIC, US",
@@ -72,6 +77,7 @@ HINTS = {
     "batch_size": "windows per optimiser step",
     "lr": "Adam step size",
     "patience": "epochs without validation gain",
+    "time_limit": "blank: none; e.g. 90s, 10m",
     "seed": "same seed, same model (CPU)",
     "device": "cuda needs torch with CUDA",
 }
@@ -175,6 +181,11 @@ class ModelView(Horizontal):
                     values[f.id] = parse_quantiles(text)
                 except ValueError as exc:
                     errors[f.id] = str(exc)
+            elif f.kind == "budget":
+                try:
+                    values[f.id] = parse_optional_budget(text)
+                except ConfigError as exc:
+                    errors[f.id] = exc.message
             elif f.kind == "int":
                 if text == "" and f.id in ("input_len", "horizon"):
                     values[f.id] = None
@@ -332,9 +343,9 @@ class ModelView(Horizontal):
         mc = model_config(self.data, input_len=values["input_len"], horizon=values["horizon"], cell=values["cell"],
                           hidden_size=values["hidden_size"], num_layers=values["num_layers"],
                           bidirectional=values["bidirectional"], dropout=values["dropout"],
-                          quantiles=values["quantiles"])
+                          quantiles=values["quantiles"], highway=values["highway"])
         mc = replace(mc, n_known=self._known.n if self._known is not None else 0)
         tc = TrainConfig(epochs=values["epochs"], batch_size=values["batch_size"], lr=values["lr"],
                          patience=values["patience"], seed=values["seed"], device=values["device"],
-                         threads=training_threads())
+                         threads=training_threads(), time_limit=values["time_limit"])
         return mc, tc

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 METHOD_NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift"}
 UPDATE_EVERY_S = 0.12
 STOP_WORDS = {"finished": "Finished", "early_stopped": "Stopped early (validation loss stopped improving)",
-              "cancelled": "Cancelled"}
+              "cancelled": "Cancelled", "budget": "Stopped at the time budget"}
 
 
 class TrainView(Vertical):

@@ -109,7 +109,8 @@ async def test_cancel_compare(workdir: Path, config_dir: Path) -> None:
         await settle(pilot)
         await pilot.press("f6")
         await set_compare(pilot, epochs=2000)
-        app.query_one("#cmp-budget").value = "none"  # only the cancel ends this run, however busy the machine
+        app.query_one("#cmp-budget").value = "none"  # only the cancel ends this run, however fast gru trains
+        app.query_one("#patience").value = "100000"
         await pilot.pause()
         await pilot.press("ctrl+r")
         view = app.query_one("#compare-view")

@@ -60,6 +60,8 @@ async def test_tune_form_errors_and_cancel(workdir: Path, config_dir: Path) -> N
         await settle(pilot)
         await pilot.press("f6")
         await set_compare(pilot, variants=("gru",), epochs=2000, folds="2")
+        app.query_one("#patience").value = "100000"  # the first trial runs until cancelled, however fast it trains
+        await pilot.pause()
         app.query_one("#cmp-variants").focus()
         await pilot.press("ctrl+g")
         await pilot.pause()

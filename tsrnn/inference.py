@@ -130,6 +130,19 @@ class Forecaster:
         self._keep = keep or []
         """Session option values (initializer overrides) that must outlive the session."""
 
+    def close(self) -> None:
+        """Shut down the worker threads of large batches (started on first use); the forecaster stays usable and
+        starts them again when needed. `with Forecaster.load(path) as f:` closes it at the end of the block."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def __enter__(self) -> Forecaster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @classmethod
     def load(cls, path: str | os.PathLike[str], device: str = "cpu", threads: int | None = None) -> Forecaster:
         """Open `path` once for many calls. On CPU, `threads` (default: the cores this process may use) is the

@@ -166,6 +166,19 @@ def test_batch_slices_on_worker_threads_equal_one_call(demo_model: Path, n: int)
         assert calls == [n]
 
 
+def test_close_stops_the_worker_threads_and_the_forecaster_still_works(demo_model: Path) -> None:
+    import threading
+
+    values = load_series("demo").values[0]
+    x = np.stack([values[i % 100:i % 100 + 24] for i in range(600)])
+    with Forecaster.load(demo_model, threads=3) as f:
+        first = f.predict(x)
+        assert any(t.name.startswith("tsrnn-ort") for t in threading.enumerate())
+    assert not any(t.name.startswith("tsrnn-ort") for t in threading.enumerate())
+    np.testing.assert_array_equal(f.predict(x), first)  # threads start again when needed
+    f.close()
+
+
 def test_threads_below_one_is_refused(demo_model: Path) -> None:
     with pytest.raises(ConfigError, match="at least 1"):
         Forecaster.load(demo_model, threads=0)

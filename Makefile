@@ -36,6 +36,7 @@ bench-distributed: $(STAMP)
 check: $(STAMP)
 	$(VENV)/bin/ruff check tsrnn tui tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 clean:

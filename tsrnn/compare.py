@@ -15,12 +15,13 @@ import polars as pl
 
 from .backtest import Folds, baseline_forecasts, fold_interval_scores, fold_scores, make_folds, summarise
 from .budget import Deadline, format_seconds
-from .config import CELL_NAMES, VARIANT_SPEC, ModelConfig, TrainConfig
+from .config import VARIANT_SPEC, ModelConfig, TrainConfig, variant_label
 from .csvio import atomic_write
 from .data import SeriesSet
 from .errors import ConfigError
 from .inference import Forecaster
-from .pipeline import EXPORT_DIR, Experiment, train_experiment, validate
+from .paths import compare_dir, export_path
+from .pipeline import Experiment, train_experiment, validate
 
 BASELINES = ("naive", "seasonal_naive", "drift")
 BEST_CHOICES = ("auto", "network")
@@ -37,9 +38,7 @@ class Variant:
 
     @property
     def label(self) -> str:
-        bi = "bidirectional " if self.bidirectional else ""
-        stack = f", {self.num_layers} layers" if self.num_layers > 1 else ""
-        return f"{bi}{CELL_NAMES[self.cell]}{stack}"
+        return variant_label(self.name, self.num_layers)
 
 
 def parse_variants(text: str, layers: int = 1) -> list[Variant]:
@@ -149,7 +148,7 @@ def run_compare(data: SeriesSet, variants: list[Variant], base: ModelConfig, tra
     if best not in BEST_CHOICES:
         raise ConfigError(f"unknown --best '{best}': choose one of {', '.join(BEST_CHOICES)}")
     season = season or data.freq.season
-    out_dir = out_dir or EXPORT_DIR / f"compare_{data.path.stem}"
+    out_dir = out_dir or compare_dir(data.path.stem)
     fold_data = make_folds(data, base.input_len, base.horizon, folds)
     validate(data.drop_last(folds * base.horizon), base)
     rows = [_baseline_row(name, fc, fold_data, season) for name, fc in baseline_forecasts(fold_data, season).items()]
@@ -332,7 +331,7 @@ def _copy_backtest_model(best: Row, cfg: ModelConfig, data: SeriesSet, board: Le
     from .pipeline import variant_name
 
     board.protocol["best_retrained"] = False
-    target = EXPORT_DIR / f"{data.path.stem}_{variant_name(cfg)}.onnx"
+    target = export_path(data.path.stem, variant_name(cfg))
     return atomic_write(target, lambda tmp: shutil.copyfile(str(best.model_path), tmp), example="model.onnx")
 
 

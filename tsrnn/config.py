@@ -17,6 +17,17 @@ VARIANT_SPEC = re.compile(r"^(bi)?(rnn|gru|lstm)(?:-(\d+))?$")
 """A compare variant: a cell, 'bi' for bidirectional, '-N' for N stacked layers (rnn, bilstm, gru-3)."""
 """What compare trains by default: every cell, bidirectional GRU and LSTM, 3-layer GRU and LSTM."""
 LOSSES = ("mse", "mae", "huber")
+
+
+def variant_label(name: str, layers: int = 1) -> str:
+    """'bilstm' -> 'bidirectional LSTM', 'gru-3' -> 'GRU, 3 layers' (plain names have `layers` layers)."""
+    m = VARIANT_SPEC.match(name)
+    if not m:
+        raise ConfigError(f"unknown variant '{name}': write [bi]rnn|gru|lstm[-LAYERS], e.g. gru, bilstm, lstm-3")
+    n = int(m.group(3) or layers)
+    if n < 1:
+        raise ConfigError(f"variant '{name}': layers must be at least 1")
+    return f"{'bidirectional ' if m.group(1) else ''}{CELL_NAMES[m.group(2)]}" + (f", {n} layers" if n > 1 else "")
 DEVICES = ("cpu", "cuda", "auto")
 
 

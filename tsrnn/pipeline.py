@@ -15,13 +15,12 @@ from .config import ModelConfig, TrainConfig
 from .data import SeriesSet
 from .errors import ConfigError, DataError
 from .metrics import baselines, direction_scores, interval_scores, mase_scale, score_table
+from .paths import EXPORT_DIR
 from .windows import Split, default_val_len, rows_needed, split_series
 
 if TYPE_CHECKING:
     from .export import ExportResult
     from .train import ProgressFn, StopFn, TrainResult
-
-EXPORT_DIR = Path("exports")
 
 
 @dataclass

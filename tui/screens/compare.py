@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -33,10 +31,12 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
+from tsrnn import paths
 from tsrnn.budget import COMPARE_DEFAULTS, Deadline, format_seconds, parse_optional_budget
-from tsrnn.config import CELL_NAMES, DEFAULT_VARIANTS, VARIANT_SPEC
+from tsrnn.config import DEFAULT_VARIANTS, VARIANT_SPEC, variant_label
 from tsrnn.errors import ConfigError, TsrnnError
 from tsrnn.extras import needs_extras
+from tsrnn.paths import copy_model
 
 from ..text import for_tui, seconds, show_error
 from ..widgets.plots import SeriesPlot
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from tsrnn.config import ModelConfig, TrainConfig
     from tsrnn.data import SeriesSet
 
-EXPORT_DIR = Path("exports")
 UPDATE_EVERY_S = 0.12
 VARIANT_NAMES = tuple(DEFAULT_VARIANTS.split(","))
 BASELINE_WORDS = {"naive": "naive (last value)", "seasonal_naive": "seasonal naive (last season)",
@@ -58,38 +57,9 @@ SPEC = VARIANT_SPEC
 tsrnn.compare loads ONNX Runtime, which the first screen should not wait for."""
 
 
-def variant_label(name: str) -> str:
-    """'bilstm' -> 'bidirectional LSTM', 'gru-3' -> 'GRU, 3 layers'."""
-    m = SPEC.match(name)
-    if not m:
-        raise ConfigError(f"unknown variant '{name}': write [bi]rnn|gru|lstm[-layers], e.g. gru, bilstm, lstm-3")
-    layers = int(m.group(3) or 1)
-    if layers < 1:
-        raise ConfigError(f"variant '{name}': layers must be at least 1")
-    return f"{'bidirectional ' if m.group(1) else ''}{CELL_NAMES[m.group(2)]}" + (
-        f", {layers} layers" if layers > 1 else "")
-
-
 def export_path(csv: Path, variant: str) -> Path:
-    """Where a chosen row is exported: exports/<csvstem>_<variant>.onnx."""
-    return EXPORT_DIR / f"{csv.stem}_{variant}.onnx"
-
-
-def copy_model(source: str | Path, target: Path) -> Path:
-    """Copy a model file through a temporary file in the target folder, then rename: never half a file."""
-    from tsrnn.csvio import atomic_write
-
-    def write(tmp: Path) -> None:
-        shutil.copyfile(source, tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; an export is an ordinary file
-
-    return atomic_write(target, write)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Where a chosen row is exported: exports/<csvstem>_<variant>.onnx (the engine's rule)."""
+    return paths.export_path(csv.stem, variant)
 
 
 @dataclass

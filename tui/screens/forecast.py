@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from tsrnn.artifact import ModelMeta, quantile_column
 from tsrnn.errors import TsrnnError
+from tsrnn.paths import EXPORT_DIR
 
 from ..text import show_error
 from ..widgets.plots import SeriesPlot
@@ -23,7 +24,6 @@ from ..widgets.plots import SeriesPlot
 if TYPE_CHECKING:
     from tsrnn.inference import ForecastResult
 
-EXPORT_DIR = Path("exports")
 PROVIDERS = (("auto (CUDA if available)", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
 MAX_TABLE_ROWS = 1000
 MAX_WARNINGS = 5

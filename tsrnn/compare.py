@@ -23,7 +23,6 @@ from .inference import Forecaster
 from .paths import compare_dir, export_path
 from .pipeline import Experiment, train_experiment, validate
 
-BASELINES = ("naive", "seasonal_naive", "drift")
 BEST_CHOICES = ("auto", "network")
 """What compare exports as the best: auto, the row with the lowest MASE (a baseline where one beats every
 network: `tsrnn.honest`); network, the best network whatever the baselines score."""

@@ -13,9 +13,9 @@ CELL_NAMES = {"rnn": "Simple RNN (tanh)", "gru": "GRU", "lstm": "LSTM"}
 SCALINGS = ("window", "global")
 TASKS = ("forecast", "direction")
 DEFAULT_VARIANTS = "rnn,gru,lstm,bigru,bilstm,gru-3,lstm-3"
+"""What compare trains by default: every cell, bidirectional GRU and LSTM, 3-layer GRU and LSTM."""
 VARIANT_SPEC = re.compile(r"^(bi)?(rnn|gru|lstm)(?:-(\d+))?$")
 """A compare variant: a cell, 'bi' for bidirectional, '-N' for N stacked layers (rnn, bilstm, gru-3)."""
-"""What compare trains by default: every cell, bidirectional GRU and LSTM, 3-layer GRU and LSTM."""
 LOSSES = ("mse", "mae", "huber")
 
 

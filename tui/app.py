@@ -29,9 +29,6 @@ from .text import for_tui
 if TYPE_CHECKING:
     from tsrnn.data import SeriesSet
 
-TABS = ("data", "model", "train", "forecast", "help", "compare")
-
-
 class TsrnnApp(App[None]):
     """Holds the session (loaded data, trained experiment) and routes global keys to the screens."""
 

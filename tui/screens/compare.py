@@ -374,7 +374,7 @@ class CompareView(Vertical):
 
         t0 = time.perf_counter()
         last_post = 0.0
-        runs = {"index": -1}
+        runs = {"origin": 0}
 
         def on_progress(p: CompareProgress) -> None:
             nonlocal last_post
@@ -397,7 +397,6 @@ class CompareView(Vertical):
                     if earlier.state == "training":
                         earlier.state, earlier.done = "done", earlier.total
                 bar.state = "training"
-                runs["index"] = p.index
                 runs["origin"] = 0
             else:
                 if p.epoch.epoch == 1 and bar.epochs:  # refit: the next origin's training begins

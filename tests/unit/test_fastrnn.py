@@ -75,6 +75,16 @@ def test_same_mathematics_in_float64_with_initial_state(cell: str, bi: bool, lay
         torch.testing.assert_close(got[2][name], g, rtol=1e-9, atol=1e-11, msg=name)
 
 
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_layers_without_biases(cell: str) -> None:
+    module = make(cell, True, 2, batch_first=True, bias=False)
+    x = torch.randn(4, 6, 3, requires_grad=True)
+    want, got = outputs_and_grads(standard, module, x, None), outputs_and_grads(fast, module, x, None)
+    torch.testing.assert_close(got[0], want[0], rtol=0, atol=1e-5)
+    for name, g in want[2].items():
+        torch.testing.assert_close(got[2][name], g, rtol=1e-4, atol=1e-5, msg=name)
+
+
 @pytest.mark.parametrize("onednn", [True, False], ids=["onednn", "torch-matmul"])
 def test_training_sized_layers_match_torch(monkeypatch, onednn: bool) -> None:
     """Window 48, batch 32, hidden 64, two layers: the large products over all steps (input projections,
@@ -129,6 +139,22 @@ def test_used_only_for_cpu_training_with_gradients() -> None:
     assert fastrnn.applies(gru, x)
     with pytest.raises(TypeError, match="LSTM"):
         fastrnn.fast_forward(nn.LSTM(3, 12), x)
+
+
+def test_wide_gru_on_one_thread_keeps_the_module() -> None:
+    """Where batch x hidden exceeds GRU_WIDE the standard GRU was as fast on one thread: the fast path then needs
+    more than one (the simple RNN was faster at every size measured)."""
+    gru, rnn = make("gru", False, 1, batch_first=True), make("rnn", False, 1, batch_first=True)
+    wide = torch.randn(fastrnn.GRU_WIDE // 12 + 1, 5, 3)  # batch x hidden 12 just above GRU_WIDE
+    narrow = wide[: fastrnn.GRU_WIDE // 12]
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert not fastrnn.applies(gru, wide) and fastrnn.applies(gru, narrow) and fastrnn.applies(rnn, wide)
+        torch.set_num_threads(2)
+        assert fastrnn.applies(gru, wide)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_forecaster_uses_it_while_training_only(monkeypatch) -> None:

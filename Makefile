@@ -35,6 +35,7 @@ bench-distributed: $(STAMP)
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check tsrnn tui tests bench
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q

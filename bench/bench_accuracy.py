@@ -68,18 +68,46 @@ CASES = [
     Case("co2", "co2_weekly_mauna_loa.csv", "co2", 52, 13, 104, 20),
     Case("sunspots", "sunspots_monthly.csv", "sunspots", 1, 12, 132, 20),
     Case("us_gasoline", "us_gasoline_weekly.csv", "barrels", 52, 13, 104, 30),
-    Case("vic_elec (last 8760)", "vic_elec_halfhourly.csv", "demand", 48, 48, 96, 5, last_rows=8760,
-         holidays="AU:VIC", tz="Australia/Melbourne", mstl=(48, 336)),
+    Case(
+        "vic_elec (last 8760)",
+        "vic_elec_halfhourly.csv",
+        "demand",
+        48,
+        48,
+        96,
+        5,
+        last_rows=8760,
+        holidays="AU:VIC",
+        tz="Australia/Melbourne",
+        mstl=(48, 336),
+    ),
     Case("electricity", "electricity_price_hourly_exog.csv", "y", 24, 24, 48, 20),
-    Case("electricity (+future)", "electricity_price_hourly_exog.csv", "y", 24, 24, 48, 20,
-         future=("Exogenous1", "Exogenous2")),
+    Case(
+        "electricity (+future)",
+        "electricity_price_hourly_exog.csv",
+        "y",
+        24,
+        24,
+        48,
+        20,
+        future=("Exogenous1", "Exogenous2"),
+    ),
 ]
 
 
-def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
-             loss: str = "mse", drop_last: int = 0, calendar: str = "none",
-             highway: bool = False, ensemble: int = 0,
-             tune: str | None = None) -> tuple[Leaderboard, float, float | None]:
+def run_case(
+    case: Case,
+    data_dir: Path,
+    folds: int,
+    variants: str,
+    work: Path,
+    loss: str = "mse",
+    drop_last: int = 0,
+    calendar: str = "none",
+    highway: bool = False,
+    ensemble: int = 0,
+    tune: str | None = None,
+) -> tuple[Leaderboard, float, float | None]:
     """Compare every variant on one dataset; return the leaderboard, the seconds it took and MSTL's MASE on the
     same folds (None where the case has no MSTL reference or statsforecast is missing)."""
     path = data_dir / case.file
@@ -91,18 +119,30 @@ def run_case(case: Case, data_dir: Path, folds: int, variants: str, work: Path,
     data = load_series(path, DataConfig(targets=(case.target,), future=case.future))
     if calendar != "none" or case.future:
         holidays = case.holidays if calendar != "none" else None
-        data = data.with_known(choose_known(data.freq, data.times, calendar, holidays, case.tz, data.future_names,
-                                            case.input_len))
-    base = model_config(data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1,
-                        highway=highway)
+        data = data.with_known(
+            choose_known(data.freq, data.times, calendar, holidays, case.tz, data.future_names, case.input_len)
+        )
+    base = model_config(
+        data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1, highway=highway
+    )
     train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, lr=1e-3, seed=0, loss=loss)
     t0 = time.perf_counter()
-    board = run_compare(data, parse_variants(variants), base, train_cfg, folds=folds, season=case.season,
-                        out_dir=work / case.name.split()[0], export_best=False, ensemble=ensemble)
+    board = run_compare(
+        data,
+        parse_variants(variants),
+        base,
+        train_cfg,
+        folds=folds,
+        season=case.season,
+        out_dir=work / case.name.split()[0],
+        export_best=False,
+        ensemble=ensemble,
+    )
     seconds = time.perf_counter() - t0
     if tune:  # the tuning run's result rides in the protocol, for the table's optional columns
-        board.protocol["tune"] = tune_case(data, case.horizon, case.season, case.epochs, folds, tune,
-                                           work / f"tune_{case.name.split()[0]}")
+        board.protocol["tune"] = tune_case(
+            data, case.horizon, case.season, case.epochs, folds, tune, work / f"tune_{case.name.split()[0]}"
+        )
     mstl = mstl_mase(data, case.input_len, case.horizon, folds, case.season, list(case.mstl)) if case.mstl else None
     return board, seconds, mstl
 
@@ -111,17 +151,25 @@ def table(results: list[tuple[Case, Leaderboard, float, float | None]], variants
     """Markdown: one row per dataset, MASE per variant and baseline, the best marked, MSTL where measured."""
     cols = [*variants, "naive", "seasonal_naive", "drift"]
     extra = extra_header([board for _, board, _, _ in results])
-    lines = ["| dataset | m | H | L | epochs | " + " | ".join(cols) + " | best vs seasonal naive | MSTL | seconds |"
-             + "".join(f" {h} |" for h in extra), "|" + "---|" * (len(cols) + 8 + len(extra))]
+    lines = [
+        "| dataset | m | H | L | epochs | "
+        + " | ".join(cols)
+        + " | best vs seasonal naive | MSTL | seconds |"
+        + "".join(f" {h} |" for h in extra),
+        "|" + "---|" * (len(cols) + 8 + len(extra)),
+    ]
     for case, board, seconds, mstl in results:
         mase = {r.name: r.metrics["mase"] for r in board.rows}
         best = board.best
         cells = [f"**{mase[c]:.3f}**" if c == best else f"{mase[c]:.3f}" for c in cols]
         ratio = mase[best] / mase["seasonal_naive"]
         verdict = f"{best} {ratio:.2f}x" + (" (beats)" if ratio < 1 else " (does not beat)")
-        lines.append(f"| {case.name} | {case.season} | {case.horizon} | {case.input_len} | {case.epochs} | "
-                     + " | ".join(cells) + f" | {verdict} | {'–' if mstl is None else f'{mstl:.3f}'} | {seconds:.0f} |"
-                     + "".join(f" {c} |" for c in extra_cells(board, extra)))
+        lines.append(
+            f"| {case.name} | {case.season} | {case.horizon} | {case.input_len} | {case.epochs} | "
+            + " | ".join(cells)
+            + f" | {verdict} | {'–' if mstl is None else f'{mstl:.3f}'} | {seconds:.0f} |"
+            + "".join(f" {c} |" for c in extra_cells(board, extra))
+        )
     return "\n".join(lines)
 
 
@@ -134,24 +182,49 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "accuracy.md")
     parser.add_argument("--input-len", type=int, help="ablation: this window for every dataset (prints only)")
     parser.add_argument("--epochs", type=int, help="ablation: this epoch budget for every dataset (prints only)")
-    parser.add_argument("--drop-last", type=int, default=0,
-                        help="ablation: end every series this many rows earlier, so the folds fall on other dates")
-    parser.add_argument("--loss", default="mse", choices=("mse", "mae", "huber"),
-                        help="ablation: training loss (prints only unless mse)")
+    parser.add_argument(
+        "--drop-last",
+        type=int,
+        default=0,
+        help="ablation: end every series this many rows earlier, so the folds fall on other dates",
+    )
+    parser.add_argument(
+        "--loss",
+        default="mse",
+        choices=("mse", "mae", "huber"),
+        help="ablation: training loss (prints only unless mse)",
+    )
     parser.add_argument("--highway", action="store_true", help="ablation: the linear highway beside the network")
-    parser.add_argument("--ensemble", type=int, default=0, metavar="K",
-                        help="add a column: the mean of the best K variants, scored on the same folds")
-    parser.add_argument("--tune", metavar="BUDGET",
-                        help="add columns: `tsrnn tune` with this budget per dataset (e.g. 5m), its best trial's MASE")
-    parser.add_argument("--calendar", default="none", choices=("none", "auto"),
-                        help="auto: calendar features by frequency, and holidays where the data has a country; "
-                             "writes bench/accuracy_calendar.md beside the table without them")
+    parser.add_argument(
+        "--ensemble",
+        type=int,
+        default=0,
+        metavar="K",
+        help="add a column: the mean of the best K variants, scored on the same folds",
+    )
+    parser.add_argument(
+        "--tune",
+        metavar="BUDGET",
+        help="add columns: `tsrnn tune` with this budget per dataset (e.g. 5m), its best trial's MASE",
+    )
+    parser.add_argument(
+        "--calendar",
+        default="none",
+        choices=("none", "auto"),
+        help="auto: calendar features by frequency, and holidays where the data has a country; "
+        "writes bench/accuracy_calendar.md beside the table without them",
+    )
     args = parser.parse_args()
     if not args.data_dir.is_dir():
         raise SystemExit(f"no data folder {args.data_dir}: pass --data-dir with the real datasets")
     cases = [c for c in CASES if not args.only or c.name.split()[0] in args.only.split(",")]
-    ablation = (args.input_len is not None or args.epochs is not None or args.loss != "mse" or args.drop_last > 0
-                or args.highway)
+    ablation = (
+        args.input_len is not None
+        or args.epochs is not None
+        or args.loss != "mse"
+        or args.drop_last > 0
+        or args.highway
+    )
     if args.input_len:
         cases = [replace(c, input_len=args.input_len) for c in cases]
     if args.epochs:
@@ -159,8 +232,19 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
-            board, seconds, mstl = run_case(case, args.data_dir, args.folds, args.variants, Path(tmp), args.loss,
-                                            args.drop_last, args.calendar, args.highway, args.ensemble, args.tune)
+            board, seconds, mstl = run_case(
+                case,
+                args.data_dir,
+                args.folds,
+                args.variants,
+                Path(tmp),
+                args.loss,
+                args.drop_last,
+                args.calendar,
+                args.highway,
+                args.ensemble,
+                args.tune,
+            )
             print(f"{case.name}: best {board.best} in {seconds:.0f} s", flush=True)
             results.append((case, board, seconds, mstl))
     names = [v.name for v in parse_variants(args.variants)]
@@ -172,12 +256,19 @@ def main() -> None:
         rows = merge_rows(args.out.read_text(), rows)
     title = f"MASE, {args.folds}-origin rolling backtest"
     if args.calendar != "none":
-        title += (", with calendar features (--calendar auto) and, for vic_elec, Victorian public holidays "
-                  "(--holidays AU:VIC --tz Australia/Melbourne)")
+        title += (
+            ", with calendar features (--calendar auto) and, for vic_elec, Victorian public holidays "
+            "(--holidays AU:VIC --tz Australia/Melbourne)"
+        )
     if extra:
-        title += ", with " + " and ".join(x for x in (f"the mean of the best {args.ensemble} variants" if args.ensemble
-                                                       else "", f"tsrnn tune, {args.tune} per dataset" if args.tune
-                                                       else "") if x)
+        title += ", with " + " and ".join(
+            x
+            for x in (
+                f"the mean of the best {args.ensemble} variants" if args.ensemble else "",
+                f"tsrnn tune, {args.tune} per dataset" if args.tune else "",
+            )
+            if x
+        )
     text = f"# tsrnn accuracy: {title}\n\n" + __doc__.split("\n\n")[1] + "\n\n" + rows + "\n"
     print(text)
     if ablation:
@@ -191,9 +282,13 @@ def main() -> None:
 
 def merge_rows(old: str, new: str) -> str:
     """The table `new`, plus the rows of `old` for datasets `new` lacks, in CASES order."""
+
     def by_name(text: str) -> dict[str, str]:
-        return {line.split("|")[1].strip(): line for line in text.splitlines()
-                if line.startswith("| ") and not line.startswith("| dataset")}
+        return {
+            line.split("|")[1].strip(): line
+            for line in text.splitlines()
+            if line.startswith("| ") and not line.startswith("| dataset")
+        }
 
     fresh, earlier = by_name(new), by_name(old)
     head = new.splitlines()[:2]

@@ -93,8 +93,9 @@ def run(topics: list[str], settings: Settings, data: BenchData | None) -> Result
     return results
 
 
-def render(results: Results, settings: Settings, data: BenchData | None, seconds: float,
-           background: float | None) -> str:
+def render(
+    results: Results, settings: Settings, data: BenchData | None, seconds: float, background: float | None
+) -> str:
     """The whole report: header, then one section per topic that ran, and a warning when the machine was busy."""
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     mode = "quick run (`--quick`: fewer windows, rounds and series)" if settings.quick else "full run"
@@ -139,30 +140,34 @@ def render(results: Results, settings: Settings, data: BenchData | None, seconds
 def load_warning(results: Results, background: float | None) -> str | None:
     """Say which measurements ran while other processes used more than QUIET cores."""
     busy = []
-    for name, loads in (("inference", [r.load for r in results.inference or []]),
-                        ("training", [r.load for r in results.training or []]),
-                        ("GRU/RNN training", [r.load for r in results.cells or []])):
+    for name, loads in (
+        ("inference", [r.load for r in results.inference or []]),
+        ("training", [r.load for r in results.training or []]),
+        ("GRU/RNN training", [r.load for r in results.cells or []]),
+    ):
         n = sum((x or 0.0) > QUIET for x in loads)
         if n:
             busy.append(f"{name} ({n} of {len(loads)} rows, up to {max(x or 0.0 for x in loads):.2f} cores)")
-    for name, topic in (("roofline", results.roofline), ("many series", results.series),
-                        ("start-up", results.startup)):
+    for name, topic in (("roofline", results.roofline), ("many series", results.series), ("start-up", results.startup)):
         if topic is not None and not isinstance(topic, str) and (topic.load or 0.0) > QUIET:
             busy.append(f"{name} ({cores(topic.load)} cores)")
     if not busy and (background or 0.0) <= QUIET:
         return None
     where = ", ".join(busy) if busy else "the run"
-    return (f"**Warning:** other processes used more than {QUIET} cores during {where}. With every core given to "
-            "the benchmark, a busy core stalls the multi-threaded kernels (torch far more than ORT), so these "
-            "numbers are not reliable: rerun on a quiet machine.")
+    return (
+        f"**Warning:** other processes used more than {QUIET} cores during {where}. With every core given to "
+        "the benchmark, a busy core stalls the multi-threaded kernels (torch far more than ORT), so these "
+        "numbers are not reliable: rerun on a quiet machine."
+    )
 
 
 def parse_topics(text: str) -> list[str]:
     chosen = [t.strip() for t in text.split(",") if t.strip()]
     unknown = [t for t in chosen if t not in TOPICS]
     if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"unknown topic {', '.join(unknown) or repr(text)}: choose from "
-                                         f"{', '.join(TOPICS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown topic {', '.join(unknown) or repr(text)}: choose from {', '.join(TOPICS)}"
+        )
     return [t for t in TOPICS if t in chosen]
 
 
@@ -176,16 +181,31 @@ def positive(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the topics, print the report and write it (to bench/results.md for a full run)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--out", type=Path, help=f"Markdown report path (default: {RESULTS} for a full run of "
-                                                 "every topic; partial and quick runs only print unless given)")
-    parser.add_argument("--threads", type=positive, default=default_threads(),
-                        help="torch threads, ORT worker threads and BLAS threads (default: nproc, %(default)s)")
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer windows, rounds and series (5,000), for a look in about two minutes")
-    parser.add_argument("--only", type=parse_topics, default=list(TOPICS), metavar="TOPIC[,TOPIC]",
-                        help=f"run only these topics: {', '.join(TOPICS)} (default: all)")
-    parser.add_argument("--series", type=positive,
-                        help="series in the many-series file (default: 100,000; 5,000 with --quick)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help=f"Markdown report path (default: {RESULTS} for a full run of "
+        "every topic; partial and quick runs only print unless given)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive,
+        default=default_threads(),
+        help="torch threads, ORT worker threads and BLAS threads (default: nproc, %(default)s)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer windows, rounds and series (5,000), for a look in about two minutes"
+    )
+    parser.add_argument(
+        "--only",
+        type=parse_topics,
+        default=list(TOPICS),
+        metavar="TOPIC[,TOPIC]",
+        help=f"run only these topics: {', '.join(TOPICS)} (default: all)",
+    )
+    parser.add_argument(
+        "--series", type=positive, help="series in the many-series file (default: 100,000; 5,000 with --quick)"
+    )
     args = parser.parse_args(argv)
     settings = Settings.make(args.quick, args.threads, args.series)
     topics: list[str] = args.only

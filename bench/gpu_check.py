@@ -42,8 +42,18 @@ def windows_from(path: Path, n: int) -> np.ndarray:
 
 def split_of(windows: np.ndarray, val: int = 512) -> Split:
     train, v = windows[:-val], windows[-val:]
-    return Split(input_len=INPUT_LEN, horizon=HORIZON, val_len=val, train=train, val=v, test=v[:1], test_len=HORIZON,
-                 insample=[], mean=train.mean(axis=(0, 1)), std=train.std(axis=(0, 1)))
+    return Split(
+        input_len=INPUT_LEN,
+        horizon=HORIZON,
+        val_len=val,
+        train=train,
+        val=v,
+        test=v[:1],
+        test_len=HORIZON,
+        insample=[],
+        mean=train.mean(axis=(0, 1)),
+        std=train.std(axis=(0, 1)),
+    )
 
 
 def median_s(fn: Callable[[], object], calls: int, warmup: int = 3) -> float:
@@ -63,6 +73,7 @@ def torch_timer(model: torch.nn.Module, x: np.ndarray, device: str) -> Callable[
             y = model(torch.from_numpy(x).to(device))
             out = y.cpu().numpy()  # numpy in and out, as the forecast path does
         return out
+
     return run
 
 
@@ -101,11 +112,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for cell, bi in VARIANTS:
             name = f"bi-{cell}" if bi else cell
-            cfg = ModelConfig(cell=cell, bidirectional=bi, hidden_size=HIDDEN, num_layers=LAYERS, input_len=INPUT_LEN,
-                              horizon=HORIZON)
+            cfg = ModelConfig(
+                cell=cell, bidirectional=bi, hidden_size=HIDDEN, num_layers=LAYERS, input_len=INPUT_LEN, horizon=HORIZON
+            )
             epoch = {}
             model: RecurrentForecaster | None = None
-            for d in ([dev, "cpu"] if cuda else ["cpu"]):
+            for d in [dev, "cpu"] if cuda else ["cpu"]:
                 if d == "cuda":
                     torch.cuda.synchronize()
                 t = time.perf_counter()
@@ -118,10 +130,17 @@ def main() -> None:
                 if res.device_note:
                     notes.append(f"{name}: {res.device_note}")
             assert model is not None
-            meta = ModelMeta.from_dict({
-                "cell": cell, "input_len": INPUT_LEN, "horizon": HORIZON, "targets": ["demand"], "inputs": ["demand"],
-                "time_col": "time", "freq": {"code": "30m", "label": "every 30 minutes", "season": 48,
-                                             "step_us": 1_800_000_000}})
+            meta = ModelMeta.from_dict(
+                {
+                    "cell": cell,
+                    "input_len": INPUT_LEN,
+                    "horizon": HORIZON,
+                    "targets": ["demand"],
+                    "inputs": ["demand"],
+                    "time_col": "time",
+                    "freq": {"code": "30m", "label": "every 30 minutes", "season": 48, "step_us": 1_800_000_000},
+                }
+            )
             exported = export_onnx(model.cpu(), Path(tmp) / f"{name}.onnx", meta, windows[:256, :INPUT_LEN])
             gpu_model = model.to(dev).eval()
             t_b1 = median_s(torch_timer(gpu_model, x1, dev), 200)

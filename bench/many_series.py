@@ -31,11 +31,13 @@ def make(source: Path, n_series: int, seed: int = 0) -> pl.DataFrame:
     months = 1 + 3 * (quarters % 4)
     times = np.char.add(np.char.add(years.astype(str), "-"), np.char.zfill(months.astype(str), 2))
     times = np.char.add(np.broadcast_to(times, (n_series, length)), "-01")
-    return pl.DataFrame({
-        "time": times.reshape(-1),
-        "id": np.repeat(np.char.add("s", np.arange(n_series).astype(str)), length),
-        "value": data.reshape(-1),
-    })
+    return pl.DataFrame(
+        {
+            "time": times.reshape(-1),
+            "id": np.repeat(np.char.add("s", np.arange(n_series).astype(str)), length),
+            "value": data.reshape(-1),
+        }
+    )
 
 
 def main() -> None:

@@ -77,8 +77,14 @@ class Variant:
 
     @property
     def config(self) -> ModelConfig:
-        return ModelConfig(cell=self.cell, hidden_size=HIDDEN_SIZE, num_layers=NUM_LAYERS,
-                           bidirectional=self.bidirectional, input_len=INPUT_LEN, horizon=HORIZON)
+        return ModelConfig(
+            cell=self.cell,
+            hidden_size=HIDDEN_SIZE,
+            num_layers=NUM_LAYERS,
+            bidirectional=self.bidirectional,
+            input_len=INPUT_LEN,
+            horizon=HORIZON,
+        )
 
 
 VARIANTS = (Variant("rnn"), Variant("gru"), Variant("lstm"), Variant("lstm", bidirectional=True))
@@ -150,21 +156,23 @@ def _tiled_demo(values: np.ndarray, size: int, need: int) -> np.ndarray:
 def metadata(cfg: ModelConfig, data: BenchData) -> ModelMeta:
     """The metadata tsrnn requires inside an exported file."""
     freq = {k: v for k, v in data.freq.items() if k != "sessions" or v is not None}
-    return ModelMeta.from_dict({
-        "tsrnn_version": __version__,
-        "cell": cfg.cell,
-        "cell_name": CELL_NAMES[cfg.cell],
-        "bidirectional": cfg.bidirectional,
-        "num_layers": cfg.num_layers,
-        "hidden_size": cfg.hidden_size,
-        "input_len": cfg.input_len,
-        "horizon": cfg.horizon,
-        "scaling": cfg.scaling,
-        "time_col": data.time_col,
-        "targets": [data.target],
-        "inputs": [data.target],
-        "freq": freq,
-    })
+    return ModelMeta.from_dict(
+        {
+            "tsrnn_version": __version__,
+            "cell": cfg.cell,
+            "cell_name": CELL_NAMES[cfg.cell],
+            "bidirectional": cfg.bidirectional,
+            "num_layers": cfg.num_layers,
+            "hidden_size": cfg.hidden_size,
+            "input_len": cfg.input_len,
+            "horizon": cfg.horizon,
+            "scaling": cfg.scaling,
+            "time_col": data.time_col,
+            "targets": [data.target],
+            "inputs": [data.target],
+            "freq": freq,
+        }
+    )
 
 
 def alternating_medians(fns: Sequence[Callable[[], object]], rounds: int, calls: int, warmup: int) -> list[float]:

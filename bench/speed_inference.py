@@ -141,24 +141,43 @@ def inference_row(store: ModelStore, settings: Settings, variant: Variant) -> In
     small, big = bench_windows(store, settings)
     torch.set_num_threads(threads)
     monitor = CpuMonitor()
-    b1 = alternating_medians([eager(prep.model, small), lambda: fm.predict(small), lambda: qm.predict(small)],
-                             rounds=settings.small_rounds, calls=settings.small_calls, warmup=50)
-    bb = alternating_medians([eager(prep.model, big), lambda: fm.predict(big), lambda: qm.predict(big)],
-                             rounds=settings.big_rounds, calls=1, warmup=2)
+    b1 = alternating_medians(
+        [eager(prep.model, small), lambda: fm.predict(small), lambda: qm.predict(small)],
+        rounds=settings.small_rounds,
+        calls=settings.small_calls,
+        warmup=50,
+    )
+    bb = alternating_medians(
+        [eager(prep.model, big), lambda: fm.predict(big), lambda: qm.predict(big)],
+        rounds=settings.big_rounds,
+        calls=1,
+        warmup=2,
+    )
     load = monitor.stop()
     int8_abs, int8_rel = int8_difference(fm, qm, store.data.split.val[:, :INPUT_LEN], big)
     n = settings.big_batch
     return InferenceRow(
-        variant.name, b1[0] * 1e6, b1[1] * 1e6, b1[2] * 1e6, n / bb[0], n / bb[1], n / bb[2],
-        prep.export.max_abs_error, prep.export.max_rel_error, int8_abs, int8_rel,
-        onnx_op_summary(prep.export.path), int8_summary(prep.int8_path), load,
+        variant.name,
+        b1[0] * 1e6,
+        b1[1] * 1e6,
+        b1[2] * 1e6,
+        n / bb[0],
+        n / bb[1],
+        n / bb[2],
+        prep.export.max_abs_error,
+        prep.export.max_rel_error,
+        int8_abs,
+        int8_rel,
+        onnx_op_summary(prep.export.path),
+        int8_summary(prep.int8_path),
+        load,
     )
 
 
 def int8_difference(fm: Forecaster, qm: Forecaster, history: np.ndarray, big: np.ndarray) -> tuple[float, float]:
     """Largest |INT8 - float| over the validation windows one at a time (the small-batch graph) and the large
     batch (the large-batch graph), absolute and relative to max(1, |float forecast|)."""
-    pairs = [(fm.predict(history[i:i + 1]), qm.predict(history[i:i + 1])) for i in range(len(history))]
+    pairs = [(fm.predict(history[i : i + 1]), qm.predict(history[i : i + 1])) for i in range(len(history))]
     pairs.append((fm.predict(big), qm.predict(big)))
     diff = max(float(np.max(np.abs(a - b))) for a, b in pairs)
     scale = max(1.0, max(float(np.max(np.abs(a))) for a, _ in pairs))
@@ -217,35 +236,66 @@ def render_inference(rows: list[InferenceRow], settings: Settings) -> list[str]:
         f"alternating blocks after a warm-up: batch 1 median of {settings.small_rounds} x {settings.small_calls} "
         f"calls each (50 warm-up calls), batch {n} median of {settings.big_rounds} calls each (2 warm-up calls), "
         f"reported as windows/s. INT8 |difference| = max |INT8 - float| over the {VAL_WINDOWS} validation windows "
-        f"one at a time and the batch of {n} (relative to the largest |forecast|). \"other load\" is the CPU that "
+        f'one at a time and the batch of {n} (relative to the largest |forecast|). "other load" is the CPU that '
         "other processes used while the timings ran.",
         "",
     ]
     header = [
-        "variant", "ORT speed-up, batch 1", "INT8 speed-up, batch 1", f"ORT speed-up, batch {n}",
-        f"INT8 speed-up, batch {n}", "torch batch 1 (µs)", "ORT batch 1 (µs)", "INT8 batch 1 (µs)",
-        f"torch batch {n} (windows/s)", f"ORT batch {n} (windows/s)", f"INT8 batch {n} (windows/s)",
-        "parity max abs (rel)", "INT8 max abs difference (rel)", "ONNX graph", "INT8 graph", "other load (cores)",
+        "variant",
+        "ORT speed-up, batch 1",
+        "INT8 speed-up, batch 1",
+        f"ORT speed-up, batch {n}",
+        f"INT8 speed-up, batch {n}",
+        "torch batch 1 (µs)",
+        "ORT batch 1 (µs)",
+        "INT8 batch 1 (µs)",
+        f"torch batch {n} (windows/s)",
+        f"ORT batch {n} (windows/s)",
+        f"INT8 batch {n} (windows/s)",
+        "parity max abs (rel)",
+        "INT8 max abs difference (rel)",
+        "ONNX graph",
+        "INT8 graph",
+        "other load (cores)",
     ]
-    body = [[
-        r.name, f"{r.ort_b1:.2f}x", f"{r.int8_b1:.2f}x", f"{r.ort_big:.2f}x", f"{r.int8_big:.2f}x",
-        f"{r.torch_b1_us:.0f}", f"{r.ort_b1_us:.0f}", f"{r.int8_b1_us:.0f}", f"{r.torch_big_wps:,.0f}",
-        f"{r.ort_big_wps:,.0f}", f"{r.int8_big_wps:,.0f}", f"{r.parity_abs:.1e} ({r.parity_rel:.1e})",
-        f"{r.int8_abs:.3g} ({r.int8_rel:.1e})", r.graph, r.int8_graph, cores(r.load),
-    ] for r in rows]
+    body = [
+        [
+            r.name,
+            f"{r.ort_b1:.2f}x",
+            f"{r.int8_b1:.2f}x",
+            f"{r.ort_big:.2f}x",
+            f"{r.int8_big:.2f}x",
+            f"{r.torch_b1_us:.0f}",
+            f"{r.ort_b1_us:.0f}",
+            f"{r.int8_b1_us:.0f}",
+            f"{r.torch_big_wps:,.0f}",
+            f"{r.ort_big_wps:,.0f}",
+            f"{r.int8_big_wps:,.0f}",
+            f"{r.parity_abs:.1e} ({r.parity_rel:.1e})",
+            f"{r.int8_abs:.3g} ({r.int8_rel:.1e})",
+            r.graph,
+            r.int8_graph,
+            cores(r.load),
+        ]
+        for r in rows
+    ]
     return [*lines, *table(header, "l" + "r" * 12 + "llr", body), "", inference_verdict(rows, n)]
 
 
 def inference_verdict(rows: list[InferenceRow], big: int) -> str:
     """Which ORT float targets were missed."""
-    missed = [f"{r.name} batch 1 ({r.ort_b1:.2f}x < {TARGET_SMALL}x)" for r in rows
-              if round(r.ort_b1, 2) < TARGET_SMALL]
-    missed += [f"{r.name} batch {big} ({r.ort_big:.2f}x < {TARGET_BIG}x)" for r in rows
-               if round(r.ort_big, 2) < TARGET_BIG]
+    missed = [
+        f"{r.name} batch 1 ({r.ort_b1:.2f}x < {TARGET_SMALL}x)" for r in rows if round(r.ort_b1, 2) < TARGET_SMALL
+    ]
+    missed += [
+        f"{r.name} batch {big} ({r.ort_big:.2f}x < {TARGET_BIG}x)" for r in rows if round(r.ort_big, 2) < TARGET_BIG
+    ]
     if missed:
         return "Targets missed: " + "; ".join(missed) + "."
-    return (f"Targets reached: ONNX Runtime (float) is at least {TARGET_SMALL}x faster than torch eager at batch 1 "
-            f"and {TARGET_BIG}x at batch {big}, for every variant.")
+    return (
+        f"Targets reached: ONNX Runtime (float) is at least {TARGET_SMALL}x faster than torch eager at batch 1 "
+        f"and {TARGET_BIG}x at batch {big}, for every variant."
+    )
 
 
 def flops_per_window(cfg: ModelConfig) -> int:
@@ -279,13 +329,15 @@ def matmul_seconds(threads: int, runs: int) -> float:
     """Best time of a PEAK_N x PEAK_N float32 numpy matmul, in a child whose BLAS has `threads` threads (the
     BLAS reads its thread count once, when numpy is imported)."""
     env = {**os.environ, **{k: str(threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
-    out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(PEAK_N), str(runs)], env=env, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, str(PEAK_N), str(runs)], env=env, check=True, capture_output=True, text=True
+    )
     return float(out.stdout.strip())
 
 
-def run_roofline(store: ModelStore, settings: Settings, variants: tuple[Variant, ...],
-                 inference: list[InferenceRow] | None) -> Roofline:
+def run_roofline(
+    store: ModelStore, settings: Settings, variants: tuple[Variant, ...], inference: list[InferenceRow] | None
+) -> Roofline:
     """Achieved GFLOP/s at the large batch: from the inference table when it ran, else timed here."""
     monitor = CpuMonitor()
     seconds = matmul_seconds(settings.threads, settings.peak_runs)
@@ -297,8 +349,9 @@ def run_roofline(store: ModelStore, settings: Settings, variants: tuple[Variant,
             fm = Forecaster.load(prep.export.path, device="cpu", threads=settings.threads)
             _, big = bench_windows(store, settings)
             torch.set_num_threads(settings.threads)
-            t_torch, t_ort = alternating_medians([eager(prep.model, big), partial(fm.predict, big)],
-                                                 rounds=settings.big_rounds, calls=1, warmup=2)
+            t_torch, t_ort = alternating_medians(
+                [eager(prep.model, big), partial(fm.predict, big)], rounds=settings.big_rounds, calls=1, warmup=2
+            )
             measured[variant.name] = (settings.big_batch / t_torch, settings.big_batch / t_ort)
         rows.append(RooflineRow(variant.name, flops_per_window(variant.config), *measured[variant.name]))
     return Roofline(2 * PEAK_N**3 / seconds / 1e9, seconds, rows, inference is None, monitor.stop())
@@ -306,8 +359,11 @@ def run_roofline(store: ModelStore, settings: Settings, variants: tuple[Variant,
 
 def render_roofline(result: Roofline, settings: Settings) -> list[str]:
     n = settings.big_batch
-    source = (f"timed here ({settings.big_rounds} alternating calls each, median)" if result.timed_here
-              else "the inference table's")
+    source = (
+        f"timed here ({settings.big_rounds} alternating calls each, median)"
+        if result.timed_here
+        else "the inference table's"
+    )
     lines = [
         f"## 2. Roofline at batch {n}",
         "",
@@ -322,12 +378,28 @@ def render_roofline(result: Roofline, settings: Settings) -> list[str]:
         f"{cores(result.load)} cores.",
         "",
     ]
-    header = ["variant", "ORT float % of peak", "torch % of peak", "MFLOP per window", "ORT float GFLOP/s",
-              "torch GFLOP/s", "ORT float windows/s", "torch windows/s"]
+    header = [
+        "variant",
+        "ORT float % of peak",
+        "torch % of peak",
+        "MFLOP per window",
+        "ORT float GFLOP/s",
+        "torch GFLOP/s",
+        "ORT float windows/s",
+        "torch windows/s",
+    ]
     peak = result.peak_gflops
-    body = [[
-        r.name, f"{100 * r.ort_gflops / peak:.1f}%", f"{100 * r.torch_gflops / peak:.1f}%", f"{r.flops / 1e6:.2f}",
-        f"{r.ort_gflops:.1f}", f"{r.torch_gflops:.1f}", f"{r.ort_wps:,.0f}", f"{r.torch_wps:,.0f}",
-    ] for r in result.rows]
+    body = [
+        [
+            r.name,
+            f"{100 * r.ort_gflops / peak:.1f}%",
+            f"{100 * r.torch_gflops / peak:.1f}%",
+            f"{r.flops / 1e6:.2f}",
+            f"{r.ort_gflops:.1f}",
+            f"{r.torch_gflops:.1f}",
+            f"{r.ort_wps:,.0f}",
+            f"{r.torch_wps:,.0f}",
+        ]
+        for r in result.rows
+    ]
     return [*lines, *table(header, "l" + "r" * 7, body)]
-

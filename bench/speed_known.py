@@ -35,12 +35,19 @@ KNOWN = ("hour_sin", "hour_cos", "dow_sin", "dow_cos")
 
 def meta(cfg: ModelConfig) -> ModelMeta:
     known = cfg.n_known > 0
-    return ModelMeta.from_dict({
-        "cell": cfg.cell, "input_len": L, "horizon": H, "targets": ["demand"], "inputs": ["demand"],
-        "time_col": "time", "freq": {"code": "30m", "label": "every 30 minutes", "season": 48,
-                                     "step_us": 1_800_000_000},
-        "calendar": list(CALENDAR) if known else [], "known": list(KNOWN) if known else [],
-    })
+    return ModelMeta.from_dict(
+        {
+            "cell": cfg.cell,
+            "input_len": L,
+            "horizon": H,
+            "targets": ["demand"],
+            "inputs": ["demand"],
+            "time_col": "time",
+            "freq": {"code": "30m", "label": "every 30 minutes", "season": 48, "step_us": 1_800_000_000},
+            "calendar": list(CALENDAR) if known else [],
+            "known": list(KNOWN) if known else [],
+        }
+    )
 
 
 def torch_call(model: RecurrentForecaster, x: np.ndarray, k: np.ndarray | None) -> None:
@@ -50,8 +57,15 @@ def torch_call(model: RecurrentForecaster, x: np.ndarray, k: np.ndarray | None) 
         (out[0] if isinstance(out, tuple) else out).numpy()
 
 
-HEADER = ["variant", "ORT speed-up, batch 1", "ORT speed-up, batch 1024", "torch batch 1 (µs)", "ORT batch 1 (µs)",
-          "torch batch 1024 (windows/s)", "ORT batch 1024 (windows/s)"]
+HEADER = [
+    "variant",
+    "ORT speed-up, batch 1",
+    "ORT speed-up, batch 1024",
+    "torch batch 1 (µs)",
+    "ORT batch 1 (µs)",
+    "torch batch 1024 (windows/s)",
+    "ORT batch 1024 (windows/s)",
+]
 
 
 def run_known(rounds: int = 5) -> tuple[list[list[str]], float | None]:
@@ -63,8 +77,9 @@ def run_known(rounds: int = 5) -> tuple[list[list[str]], float | None]:
     with tempfile.TemporaryDirectory() as tmp:
         for cell, bi in VARIANTS:
             for n_known in (0, len(KNOWN)):
-                cfg = ModelConfig(cell=cell, bidirectional=bi, hidden_size=64, num_layers=2, input_len=L, horizon=H,
-                                  n_known=n_known)
+                cfg = ModelConfig(
+                    cell=cell, bidirectional=bi, hidden_size=64, num_layers=2, input_len=L, horizon=H, n_known=n_known
+                )
                 model = RecurrentForecaster(cfg, np.array([100.0]), np.array([10.0])).eval()
                 windows = (100 + 10 * rng.standard_normal((BIG, L + H, 1 + n_known))).astype(np.float32)
                 windows[:, :, 1:] = rng.uniform(-1, 1, (BIG, L + H, n_known))
@@ -74,13 +89,27 @@ def run_known(rounds: int = 5) -> tuple[list[list[str]], float | None]:
                 x1, xb = windows[:1, :L, :1].copy(), windows[:, :L, :1].copy()
                 k1 = windows[:1, :, 1:].copy() if n_known else None
                 kb = windows[:, :, 1:].copy() if n_known else None
-                t_b1, o_b1 = alternating_medians([partial(torch_call, model, x1, k1), partial(f.predict, x1, k1)],
-                                                 rounds=rounds, calls=50, warmup=20)
-                t_big, o_big = alternating_medians([partial(torch_call, model, xb, kb), partial(f.predict, xb, kb)],
-                                                   rounds=max(2, rounds - 2), calls=3, warmup=1)
+                t_b1, o_b1 = alternating_medians(
+                    [partial(torch_call, model, x1, k1), partial(f.predict, x1, k1)], rounds=rounds, calls=50, warmup=20
+                )
+                t_big, o_big = alternating_medians(
+                    [partial(torch_call, model, xb, kb), partial(f.predict, xb, kb)],
+                    rounds=max(2, rounds - 2),
+                    calls=3,
+                    warmup=1,
+                )
                 name = f"{'bi-' if bi else ''}{cell}" + (" + calendar (4 known)" if n_known else "")
-                rows.append([name, f"{t_b1 / o_b1:.2f}x", f"{t_big / o_big:.2f}x", f"{t_b1 * 1e6:.0f}",
-                             f"{o_b1 * 1e6:.0f}", f"{BIG / t_big:,.0f}", f"{BIG / o_big:,.0f}"])
+                rows.append(
+                    [
+                        name,
+                        f"{t_b1 / o_b1:.2f}x",
+                        f"{t_big / o_big:.2f}x",
+                        f"{t_b1 * 1e6:.0f}",
+                        f"{o_b1 * 1e6:.0f}",
+                        f"{BIG / t_big:,.0f}",
+                        f"{BIG / o_big:,.0f}",
+                    ]
+                )
                 print(f"  {name}: done", flush=True)
     return rows, monitor.stop()
 

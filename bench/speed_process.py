@@ -60,8 +60,13 @@ def run_child(cmd: list[str], workdir: Path) -> ChildRun:
     and its stderr; stdout is discarded."""
     err_path = workdir / "child.stderr"
     with open(err_path, "wb") as err:
-        proc = subprocess.run([sys.executable, "-I", "-S", "-c", WRAPPER, *cmd], stdout=subprocess.PIPE,
-                              stderr=err, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", WRAPPER, *cmd],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            check=False,
+        )
     stderr = err_path.read_text(errors="replace")
     report = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {"rc": proc.returncode}
     if proc.returncode or report["rc"]:
@@ -132,14 +137,34 @@ def run_many_series(settings: Settings, workdir: Path) -> ManySeries | str:
         rows = sum(1 for _ in fh) - 1
     smaller = []
     for n, part in parts:
-        run = run_child([*tsrnn_command(), "forecast", str(model), str(part), "--out", str(workdir / "part.csv"),
-                         "--threads", str(settings.threads)], workdir)
+        run = run_child(
+            [
+                *tsrnn_command(),
+                "forecast",
+                str(model),
+                str(part),
+                "--out",
+                str(workdir / "part.csv"),
+                "--threads",
+                str(settings.threads),
+            ],
+            workdir,
+        )
         smaller.append((n, part.stat().st_size, run.max_rss_bytes, run.wall_s))
         part.unlink()
     return ManySeries(
-        settings.series, rows, path.stat().st_size, generate_s,
-        f"{variant_name(mc)}, input {mc.input_len} -> horizon {mc.horizon}", train_s,
-        child.wall_s, float(match.group(3)) if match else None, child.max_rss_bytes, out_rows, mc.horizon, load,
+        settings.series,
+        rows,
+        path.stat().st_size,
+        generate_s,
+        f"{variant_name(mc)}, input {mc.input_len} -> horizon {mc.horizon}",
+        train_s,
+        child.wall_s,
+        float(match.group(3)) if match else None,
+        child.max_rss_bytes,
+        out_rows,
+        mc.horizon,
+        load,
         smaller,
     )
 
@@ -163,19 +188,42 @@ def render_many_series(result: ManySeries | str, settings: Settings) -> list[str
     ]
     ort = "?" if r.ort_ms is None else f"{r.ort_ms / 1e3:.2f}"
     ok = "yes" if r.out_rows == r.series * r.horizon else f"no: {r.out_rows:,} rows"
-    header = ["series/s", "wall (s)", "of which ONNX Runtime (s)", "peak RSS (MiB)", "series", "file rows",
-              "file size (MiB)", f"forecast rows = series x {r.horizon}"]
-    body = [[f"{r.series_per_s:,.0f}", f"{r.wall_s:.2f}", ort, f"{r.max_rss_bytes / 2**20:,.0f}", f"{r.series:,}",
-             f"{r.rows:,}", f"{r.file_bytes / 2**20:.0f}", ok]]
+    header = [
+        "series/s",
+        "wall (s)",
+        "of which ONNX Runtime (s)",
+        "peak RSS (MiB)",
+        "series",
+        "file rows",
+        "file size (MiB)",
+        f"forecast rows = series x {r.horizon}",
+    ]
+    body = [
+        [
+            f"{r.series_per_s:,.0f}",
+            f"{r.wall_s:.2f}",
+            ort,
+            f"{r.max_rss_bytes / 2**20:,.0f}",
+            f"{r.series:,}",
+            f"{r.rows:,}",
+            f"{r.file_bytes / 2**20:.0f}",
+            ok,
+        ]
+    ]
     points = [*r.smaller, (r.series, r.file_bytes, r.max_rss_bytes, r.wall_s)]
     (_, f0, m0, _), (_, f1, m1, _) = points[0], points[-1]
     slope = (m1 - m0) / (f1 - f0)
     growth = [[f"{n:,}", f"{f / 2**20:.0f}", f"{m / 2**20:,.0f}", f"{w:.2f}"] for n, f, m, w in points]
-    return [*lines, *table(header, "rrrrrrrl", body), "",
-            "The same forecast over the first quarter and half of the series, each in a fresh process: peak memory "
-            f"grows by {slope:.2f} MiB per MiB of file, on top of {(m0 - slope * f0) / 2**20:,.0f} MiB of "
-            "interpreter, libraries and model.", "",
-            *table(["series", "file (MiB)", "peak RSS (MiB)", "wall (s)"], "rrrr", growth)]
+    return [
+        *lines,
+        *table(header, "rrrrrrrl", body),
+        "",
+        "The same forecast over the first quarter and half of the series, each in a fresh process: peak memory "
+        f"grows by {slope:.2f} MiB per MiB of file, on top of {(m0 - slope * f0) / 2**20:,.0f} MiB of "
+        "interpreter, libraries and model.",
+        "",
+        *table(["series", "file (MiB)", "peak RSS (MiB)", "wall (s)"], "rrrr", growth),
+    ]
 
 
 @dataclass
@@ -223,8 +271,9 @@ def run_startup(settings: Settings, workdir: Path) -> Startup:
             times[label].append(run_child(cmd, workdir).wall_s)
     load = monitor.stop()
     rows = [StartupRow(label, t) for label, t in times.items()]
-    return Startup(f"{variant_name(mc)}, input {mc.input_len} -> horizon {mc.horizon}", rows,
-                   settings.startup_runs, load)
+    return Startup(
+        f"{variant_name(mc)}, input {mc.input_len} -> horizon {mc.horizon}", rows, settings.startup_runs, load
+    )
 
 
 def render_startup(result: Startup) -> list[str]:
@@ -239,9 +288,18 @@ def render_startup(result: Startup) -> list[str]:
         "",
     ]
     header = ["command", "× import baseline", "median (ms)", "min – max (ms)"]
-    body = [[f"`{r.label}`", f"{r.median / result.baseline:.2f}x", f"{r.median * 1e3:.0f}",
-             f"{min(r.times) * 1e3:.0f} – {max(r.times) * 1e3:.0f}"] for r in result.rows]
+    body = [
+        [
+            f"`{r.label}`",
+            f"{r.median / result.baseline:.2f}x",
+            f"{r.median * 1e3:.0f}",
+            f"{min(r.times) * 1e3:.0f} – {max(r.times) * 1e3:.0f}",
+        ]
+        for r in result.rows
+    ]
     ratio = result.rows[0].median / result.baseline
-    verdict = (f"Target {'reached' if ratio <= STARTUP_TARGET else 'missed'}: `tsrnn forecast MODEL demo` takes "
-               f"{ratio:.2f}x the import baseline (target {STARTUP_TARGET}x).")
+    verdict = (
+        f"Target {'reached' if ratio <= STARTUP_TARGET else 'missed'}: `tsrnn forecast MODEL demo` takes "
+        f"{ratio:.2f}x the import baseline (target {STARTUP_TARGET}x)."
+    )
     return [*lines, *table(header, "lrrr", body), "", verdict]

@@ -101,7 +101,7 @@ def bare_epoch(variant: Variant, split: Split, tc: TrainConfig) -> tuple[float, 
     t0 = time.perf_counter()
     order = torch.randperm(len(train), generator=gen)
     for i in range(0, len(train), tc.batch_size):
-        pred, target = model.scaled_loss_inputs(train[order[i:i + tc.batch_size]])
+        pred, target = model.scaled_loss_inputs(train[order[i : i + tc.batch_size]])
         loss = loss_fn(pred, target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -113,7 +113,7 @@ def bare_epoch(variant: Variant, split: Split, tc: TrainConfig) -> tuple[float, 
     with torch.inference_mode():
         step = tc.batch_size * 8  # fit's validation batch
         for i in range(0, len(val), step):
-            pred, target = model.scaled_loss_inputs(val[i:i + step])
+            pred, target = model.scaled_loss_inputs(val[i : i + step])
             loss_fn(pred, target).item()
     return epoch, time.perf_counter() - t0
 
@@ -139,11 +139,20 @@ def run_training(store: ModelStore, settings: Settings, variants: tuple[Variant,
                     bare.append(bare_epoch(variant, split, tc))
             store.trained[variant] = model
             windows, n = tsrnn_windows(len(split.train), batch), len(split.train)
-            rows.append(TrainingRow(
-                variant.name, batch, min(o[0] for o in ours), min(o[1] for o in ours), min(b[0] for b in bare),
-                min(b[1] for b in bare), windows, n, monitor.stop(),
-                [(o[0] / windows) / (b[0] / n) for o, b in zip(ours, bare, strict=True)],
-            ))
+            rows.append(
+                TrainingRow(
+                    variant.name,
+                    batch,
+                    min(o[0] for o in ours),
+                    min(o[1] for o in ours),
+                    min(b[0] for b in bare),
+                    min(b[1] for b in bare),
+                    windows,
+                    n,
+                    monitor.stop(),
+                    [(o[0] / windows) / (b[0] / n) for o, b in zip(ours, bare, strict=True)],
+                )
+            )
             print(f"  training {variant.name} batch {batch}: {rows[-1].ratio:.2f}x", file=sys.stderr)
     return rows
 
@@ -151,7 +160,7 @@ def run_training(store: ModelStore, settings: Settings, variants: tuple[Variant,
 def render_training(rows: list[TrainingRow], settings: Settings) -> list[str]:
     n = rows[0].train_windows if rows else 0
     tc = TrainConfig()
-    extra = "; ".join(f"batch {r.batch}: {r.tsrnn_windows:,}" for r in rows[:len(BATCHES)])
+    extra = "; ".join(f"batch {r.batch}: {r.tsrnn_windows:,}" for r in rows[: len(BATCHES)])
     lines = [
         "## 3. Training: one epoch of `tsrnn.train.fit` against a bare PyTorch loop",
         "",
@@ -167,25 +176,50 @@ def render_training(rows: list[TrainingRow], settings: Settings) -> list[str]:
         f"{settings.train_rounds} rounds per row, the bare loop first in every other round. **tsrnn / bare** is "
         "the median over the rounds of tsrnn's time per training window over the bare loop's in the same round "
         "(tsrnn's includes its validation pass and bookkeeping), with the range over the rounds beside it; "
-        "\"fastest epochs\" divides the fastest epoch of each side, fit's extra windows included. The epoch "
+        '"fastest epochs" divides the fastest epoch of each side, fit\'s extra windows included. The epoch '
         "times are each side's fastest; the validation column times fit's validation pass alone in the bare "
         "harness. "
-        "\"fit() call\" is the whole call's wall time (model built, state copies, final "
+        '"fit() call" is the whole call\'s wall time (model built, state copies, final '
         f"reload), the fastest of the rounds. Target: tsrnn / bare within {TARGET}x.",
         "",
     ]
-    header = ["variant", "batch", "tsrnn / bare", "range over rounds", "fastest epochs", "tsrnn (s/epoch)",
-              "bare (s/epoch)", "validation pass (s)", "fit() call (s)", "tsrnn (windows/s)", "bare (windows/s)",
-              "other load (cores)"]
-    body = [[
-        r.name, str(r.batch), f"{r.ratio:.2f}x", f"{min(r.paired):.2f}–{max(r.paired):.2f}x",
-        f"{r.epoch_ratio:.2f}x", f"{r.tsrnn_s:.2f}", f"{r.bare_s:.2f}",
-        f"{r.val_s:.3f}", f"{r.fit_s:.2f}", f"{r.tsrnn_windows / r.tsrnn_s:,.0f}",
-        f"{r.train_windows / r.bare_s:,.0f}", cores(r.load),
-    ] for r in rows]
+    header = [
+        "variant",
+        "batch",
+        "tsrnn / bare",
+        "range over rounds",
+        "fastest epochs",
+        "tsrnn (s/epoch)",
+        "bare (s/epoch)",
+        "validation pass (s)",
+        "fit() call (s)",
+        "tsrnn (windows/s)",
+        "bare (windows/s)",
+        "other load (cores)",
+    ]
+    body = [
+        [
+            r.name,
+            str(r.batch),
+            f"{r.ratio:.2f}x",
+            f"{min(r.paired):.2f}–{max(r.paired):.2f}x",
+            f"{r.epoch_ratio:.2f}x",
+            f"{r.tsrnn_s:.2f}",
+            f"{r.bare_s:.2f}",
+            f"{r.val_s:.3f}",
+            f"{r.fit_s:.2f}",
+            f"{r.tsrnn_windows / r.tsrnn_s:,.0f}",
+            f"{r.train_windows / r.bare_s:,.0f}",
+            cores(r.load),
+        ]
+        for r in rows
+    ]
     missed = [f"{r.name} batch {r.batch} ({r.ratio:.2f}x)" for r in rows if r.missed]
-    verdict = (f"Target missed (tsrnn above {TARGET}x the bare loop): " + "; ".join(missed) + "." if missed
-               else f"Target reached: every tsrnn epoch is within {TARGET}x of the bare loop.")
+    verdict = (
+        f"Target missed (tsrnn above {TARGET}x the bare loop): " + "; ".join(missed) + "."
+        if missed
+        else f"Target reached: every tsrnn epoch is within {TARGET}x of the bare loop."
+    )
     return [*lines, *table(header, "l" + "r" * 11, body), "", verdict]
 
 
@@ -219,13 +253,22 @@ class CellCase:
 
     @property
     def config(self) -> ModelConfig:
-        return ModelConfig(cell=self.cell, hidden_size=HIDDEN_SIZE, num_layers=self.layers,
-                           bidirectional=self.bidirectional, input_len=INPUT_LEN, horizon=HORIZON)
+        return ModelConfig(
+            cell=self.cell,
+            hidden_size=HIDDEN_SIZE,
+            num_layers=self.layers,
+            bidirectional=self.bidirectional,
+            input_len=INPUT_LEN,
+            horizon=HORIZON,
+        )
 
 
 CELL_CASES = (
     *(CellCase(c, batch=b) for b in (32, 256) for c in ("rnn", "gru", "lstm")),
-    CellCase("gru", bidirectional=True), CellCase("lstm", bidirectional=True), CellCase("gru", 3), CellCase("lstm", 3),
+    CellCase("gru", bidirectional=True),
+    CellCase("lstm", bidirectional=True),
+    CellCase("gru", 3),
+    CellCase("lstm", 3),
 )
 
 
@@ -283,10 +326,20 @@ def run_cells(store: ModelStore, settings: Settings) -> list[CellRow]:
                 loads[case].append(load)
     rows = []
     for case in CELL_CASES:
-        rows.append(CellRow(case, before[case], after.get(case), before[case.reference], len(split.train),
-                            statistics.mean(loads[case]) if loads[case] else None))
-        print(f"  cells {case.name} batch {case.batch}: {rows[-1].ratio_before:.2f}x -> {rows[-1].ratio:.2f}x "
-              "the LSTM", file=sys.stderr)
+        rows.append(
+            CellRow(
+                case,
+                before[case],
+                after.get(case),
+                before[case.reference],
+                len(split.train),
+                statistics.mean(loads[case]) if loads[case] else None,
+            )
+        )
+        print(
+            f"  cells {case.name} batch {case.batch}: {rows[-1].ratio_before:.2f}x -> {rows[-1].ratio:.2f}x the LSTM",
+            file=sys.stderr,
+        )
     return rows
 
 
@@ -308,20 +361,41 @@ def render_cells(rows: list[CellRow], settings: Settings) -> list[str]:
         f"Target: GRU and RNN epochs within {CELL_TARGET}x of the LSTM's.",
         "",
     ]
-    header = ["variant", "batch", "before (windows/s)", "after (windows/s)", "speed-up", "before / LSTM",
-              "after / LSTM", "after / LSTM by round", "other load (cores)"]
+    header = [
+        "variant",
+        "batch",
+        "before (windows/s)",
+        "after (windows/s)",
+        "speed-up",
+        "before / LSTM",
+        "after / LSTM",
+        "after / LSTM by round",
+        "other load (cores)",
+    ]
     body = []
     for r in rows:
         lstm = r.after is None
-        body.append([
-            r.case.name, str(r.case.batch), f"{r.windows / min(r.before):,.0f}",
-            "–" if lstm else f"{r.windows / min(r.after or r.before):,.0f}",
-            "–" if lstm else f"{min(r.before) / min(r.after or r.before):.2f}x",
-            "1.00x" if lstm else f"{r.ratio_before:.2f}x", "1.00x" if lstm else f"{r.ratio:.2f}x",
-            "–" if lstm else f"{min(r.paired):.2f}–{max(r.paired):.2f}x", cores(r.load),
-        ])
-    missed = [f"{r.case.name} batch {r.case.batch} ({r.ratio:.2f}x)" for r in rows
-              if r.after is not None and round(r.ratio, 2) > CELL_TARGET]
-    verdict = (f"Target missed (above {CELL_TARGET}x the LSTM of the same size): " + "; ".join(missed) + "."
-               if missed else f"Target reached: every GRU and RNN epoch is within {CELL_TARGET}x of the LSTM's.")
+        body.append(
+            [
+                r.case.name,
+                str(r.case.batch),
+                f"{r.windows / min(r.before):,.0f}",
+                "–" if lstm else f"{r.windows / min(r.after or r.before):,.0f}",
+                "–" if lstm else f"{min(r.before) / min(r.after or r.before):.2f}x",
+                "1.00x" if lstm else f"{r.ratio_before:.2f}x",
+                "1.00x" if lstm else f"{r.ratio:.2f}x",
+                "–" if lstm else f"{min(r.paired):.2f}–{max(r.paired):.2f}x",
+                cores(r.load),
+            ]
+        )
+    missed = [
+        f"{r.case.name} batch {r.case.batch} ({r.ratio:.2f}x)"
+        for r in rows
+        if r.after is not None and round(r.ratio, 2) > CELL_TARGET
+    ]
+    verdict = (
+        f"Target missed (above {CELL_TARGET}x the LSTM of the same size): " + "; ".join(missed) + "."
+        if missed
+        else f"Target reached: every GRU and RNN epoch is within {CELL_TARGET}x of the LSTM's."
+    )
     return [*lines, *table(header, "llrrrrrrr", body), "", verdict]

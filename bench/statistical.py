@@ -13,8 +13,9 @@ from tsrnn.backtest import fold_scores, make_folds, summarise
 from tsrnn.data import SeriesSet
 
 
-def mstl_mase(data: SeriesSet, input_len: int, horizon: int, folds: int, season: int,
-              seasons: list[int]) -> float | None:
+def mstl_mase(
+    data: SeriesSet, input_len: int, horizon: int, folds: int, season: int, seasons: list[int]
+) -> float | None:
     """MSTL's MASE averaged over the folds; None when statsforecast is not installed."""
     try:
         from statsforecast.models import MSTL

@@ -20,17 +20,23 @@ from tsrnn.pipeline import model_config
 from tsrnn.tune import run_tune
 
 
-def tune_case(data: SeriesSet, horizon: int, season: int, epochs: int, folds: int, budget: str,
-              work: Path) -> dict[str, Any]:
+def tune_case(
+    data: SeriesSet, horizon: int, season: int, epochs: int, folds: int, budget: str, work: Path
+) -> dict[str, Any]:
     """Tune one dataset for `budget`: the same horizon, season, folds, epoch cap and seed as its compare."""
     base = model_config(data, horizon=horizon, num_layers=1)
     train_cfg = TrainConfig(epochs=epochs, patience=10, batch_size=32, seed=0)
     t0 = time.perf_counter()
     result = run_tune(data, base, train_cfg, budget=parse_budget(budget), folds=folds, season=season, out_dir=work)
     best = result.best
-    return {"mase": best.mase if best else math.nan, "trials": len(result.trials),
-            "pruned": sum(t.state == "pruned" for t in result.trials), "budget": budget,
-            "seconds": time.perf_counter() - t0, "best": best.describe() if best else ""}
+    return {
+        "mase": best.mase if best else math.nan,
+        "trials": len(result.trials),
+        "pruned": sum(t.state == "pruned" for t in result.trials),
+        "budget": budget,
+        "seconds": time.perf_counter() - t0,
+        "best": best.describe() if best else "",
+    }
 
 
 def extra_header(boards: list[Leaderboard]) -> list[str]:

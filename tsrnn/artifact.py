@@ -28,8 +28,13 @@ FREQ_CODE = re.compile(r"^[1-9]\d*(s|m|h|d|bd|w|mo|y)$")
 HISTORY_INPUT = "history"
 KNOWN_INPUT = "known"
 """The graph's second input, for models with known-in-advance inputs: (batch, input_len + horizon, known)."""
-MODEL_KINDS = {"network": "recurrent network", "seasonal_naive": "seasonal naive", "naive": "naive (last value)",
-               "drift": "drift (straight line)", "ensemble": "ensemble of recurrent networks"}
+MODEL_KINDS = {
+    "network": "recurrent network",
+    "seasonal_naive": "seasonal naive",
+    "naive": "naive (last value)",
+    "drift": "drift (straight line)",
+    "ensemble": "ensemble of recurrent networks",
+}
 """What a file holds (ModelMeta.model), in words: every allowed value is listed here and only here."""
 BASELINE_MODELS = ("seasonal_naive", "naive", "drift")
 """The kinds that are a baseline, not a trained model (`tsrnn.baselines_onnx`)."""
@@ -42,8 +47,11 @@ NO_SCALING = "none"
 def describe_model(kind: str, season: int = 1, input_len: int = 0) -> str:
     """A baseline (or another kind that is not one network) in words: 'seasonal naive (season 48), no network'."""
     if kind == "seasonal_naive":
-        return f"seasonal naive (season {season}), no network" if season > 1 else \
-            "seasonal naive (season 1: the last value), no network"
+        return (
+            f"seasonal naive (season {season}), no network"
+            if season > 1
+            else "seasonal naive (season 1: the last value), no network"
+        )
     if kind == "drift":
         return f"drift (straight line over the {input_len}-step window), no network"
     if kind == "naive":
@@ -85,11 +93,15 @@ class FreqSpec:
         code = _str(d, "code", "freq.code")
         if not FREQ_CODE.match(code):
             raise MetadataError("freq.code", f"is '{code}', not a frequency such as 30m, 1h, 1d, 1bd, 1w, 1mo or 1y")
-        spec = cls(code=code, label=_str(d, "label", "freq.label"), season=_int(d, "season", "freq.season", 1),
-                   step_us=_int(d, "step_us", "freq.step_us", 0, default=0),
-                   months=_int(d, "months", "freq.months", 0, default=0),
-                   month_end=_bool(d, "month_end", "freq.month_end", default=False),
-                   sessions=_sessions(d.get("sessions")))
+        spec = cls(
+            code=code,
+            label=_str(d, "label", "freq.label"),
+            season=_int(d, "season", "freq.season", 1),
+            step_us=_int(d, "step_us", "freq.step_us", 0, default=0),
+            months=_int(d, "months", "freq.months", 0, default=0),
+            month_end=_bool(d, "month_end", "freq.month_end", default=False),
+            sessions=_sessions(d.get("sessions")),
+        )
         calendar = code.endswith(("mo", "y"))
         if calendar and (spec.months < 1 or spec.step_us):
             raise MetadataError("freq.months", f"must be at least 1 (and step_us 0) for the calendar step '{code}'")
@@ -188,8 +200,11 @@ class ModelMeta:
     def scaling_note(self) -> str:
         if self.scaling == NO_SCALING:
             return "none: raw values in and out, nothing learned"
-        return ("window: each input window is normalised by its own mean and std" if self.scaling == "window"
-                else "global: training-part mean and std per column")
+        return (
+            "window: each input window is normalised by its own mean and std"
+            if self.scaling == "window"
+            else "global: training-part mean and std per column"
+        )
 
     def output_columns(self) -> list[str]:
         """The forecast table's value columns."""
@@ -224,8 +239,12 @@ class ModelMeta:
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise MetadataError("schema_version", f"is {version!r}, not a version number")
         if version > SCHEMA_VERSION:
-            raise MetadataError("schema_version", f"is {version}: the file was written by a newer tsrnn "
-                                f"(this one reads up to {SCHEMA_VERSION}); upgrade tsrnn", newer=True)
+            raise MetadataError(
+                "schema_version",
+                f"is {version}: the file was written by a newer tsrnn "
+                f"(this one reads up to {SCHEMA_VERSION}); upgrade tsrnn",
+                newer=True,
+            )
         for key in ("input_len", "horizon", "targets", "inputs", "time_col", "freq", "cell"):
             if key not in d:
                 raise MetadataError(key, "is missing")
@@ -235,8 +254,9 @@ class ModelMeta:
         network = model == "network"
         cell = _str(d, "cell", "cell")
         if cell not in CELLS and (network or cell != NO_CELL):
-            raise MetadataError("cell", f"is '{cell}', not one of {', '.join(CELLS)}"
-                                + ("" if network else f" or {NO_CELL}"))
+            raise MetadataError(
+                "cell", f"is '{cell}', not one of {', '.join(CELLS)}" + ("" if network else f" or {NO_CELL}")
+            )
         task = _str(d, "task", "task", default="forecast")
         if task not in TASKS:
             raise MetadataError("task", f"is '{task}', not one of {', '.join(TASKS)}")
@@ -246,14 +266,17 @@ class ModelMeta:
         targets = _names(d, "targets")
         inputs = _names(d, "inputs")
         if tuple(inputs[: len(targets)]) != targets:
-            raise MetadataError("inputs", f"must start with the targets ({', '.join(targets)}), got "
-                                f"{', '.join(inputs)}")
+            raise MetadataError(
+                "inputs", f"must start with the targets ({', '.join(targets)}), got {', '.join(inputs)}"
+            )
         quantiles = _quantiles(d)
-        outputs = ("probability",) if task == "direction" else ("forecast", "quantiles") if quantiles else \
-            ("forecast",)
+        outputs = ("probability",) if task == "direction" else ("forecast", "quantiles") if quantiles else ("forecast",)
         if "outputs" in d and tuple(_names(d, "outputs")) != outputs:
-            raise MetadataError("outputs", f"are {d['outputs']}, but a {task} model"
-                                f"{' with quantiles' if quantiles else ''} has {', '.join(outputs)}")
+            raise MetadataError(
+                "outputs",
+                f"are {d['outputs']}, but a {task} model"
+                f"{' with quantiles' if quantiles else ''} has {', '.join(outputs)}",
+            )
         horizon = _int(d, "horizon", "horizon", 1)
         if task == "direction" and (horizon != 1 or len(targets) != 1):
             raise MetadataError("horizon", "must be 1, with one target, for a direction model")
@@ -266,24 +289,47 @@ class ModelMeta:
             wide = _int(d, "wide_graph_from_batch", "wide_graph_from_batch", 1)
         calendar, holidays, tz, future, known_cols = _known(d)
         return cls(
-            cell=cell, input_len=_int(d, "input_len", "input_len", 1), horizon=horizon, targets=targets,
-            inputs=inputs, time_col=_str(d, "time_col", "time_col"), freq=FreqSpec.from_dict(d["freq"]),
-            id_col=id_col, task=task, quantiles=quantiles, outputs=outputs,
+            cell=cell,
+            input_len=_int(d, "input_len", "input_len", 1),
+            horizon=horizon,
+            targets=targets,
+            inputs=inputs,
+            time_col=_str(d, "time_col", "time_col"),
+            freq=FreqSpec.from_dict(d["freq"]),
+            id_col=id_col,
+            task=task,
+            quantiles=quantiles,
+            outputs=outputs,
             bidirectional=_bool(d, "bidirectional", "bidirectional", default=False),
             num_layers=_int(d, "num_layers", "num_layers", 1 if network else 0, default=1),
             hidden_size=_int(d, "hidden_size", "hidden_size", 0, default=0),
-            dropout=_float(d, "dropout", default=0.0), scaling=scaling,
+            dropout=_float(d, "dropout", default=0.0),
+            scaling=scaling,
             highway=_bool(d, "highway", "highway", default=False),
-            utc=_bool(d, "utc", "utc", default=False), season=_int(d, "season", "season", 1, default=1),
-            schema_version=version, tsrnn_version=str(d.get("tsrnn_version", "")), created=str(d.get("created", "")),
+            utc=_bool(d, "utc", "utc", default=False),
+            season=_int(d, "season", "season", 1, default=1),
+            schema_version=version,
+            tsrnn_version=str(d.get("tsrnn_version", "")),
+            created=str(d.get("created", "")),
             n_series=_int(d, "n_series", "n_series", 0, default=0),
-            last_timestamps=_dict(d, "last_timestamps"), train_file=str(d.get("train_file", "")),
-            seed=_int(d, "seed", "seed", None, default=0), epochs_run=_int(d, "epochs_run", "epochs_run", 0, default=0),
-            best_epoch=_int(d, "best_epoch", "best_epoch", 0, default=0), stopped=str(d.get("stopped", "")),
-            loss=str(d.get("loss", "")), test_metrics=_dict(d, "test_metrics"), split=_dict(d, "split"),
-            torch_platform=str(d.get("torch_platform", "")), model=model, wide_graph_from_batch=wide,
+            last_timestamps=_dict(d, "last_timestamps"),
+            train_file=str(d.get("train_file", "")),
+            seed=_int(d, "seed", "seed", None, default=0),
+            epochs_run=_int(d, "epochs_run", "epochs_run", 0, default=0),
+            best_epoch=_int(d, "best_epoch", "best_epoch", 0, default=0),
+            stopped=str(d.get("stopped", "")),
+            loss=str(d.get("loss", "")),
+            test_metrics=_dict(d, "test_metrics"),
+            split=_dict(d, "split"),
+            torch_platform=str(d.get("torch_platform", "")),
+            model=model,
+            wide_graph_from_batch=wide,
             backtest=_dict(d, "backtest") if d.get("backtest") is not None else None,
-            calendar=calendar, holidays=holidays, tz=tz, future=future, known=known_cols,
+            calendar=calendar,
+            holidays=holidays,
+            tz=tz,
+            future=future,
+            known=known_cols,
             ensemble=_ensemble(d, _int(d, "input_len", "input_len", 1), model),
             extra={k: v for k, v in d.items() if k not in known},
         )
@@ -304,40 +350,50 @@ Dim = int | str | None
 def check_graph(meta: ModelMeta, inputs: dict[str, list[Dim]], outputs: dict[str, list[Dim]]) -> None:
     """Check the metadata against the graph's input and output shapes; raise MetadataError on a contradiction."""
     if HISTORY_INPUT not in inputs:
-        raise MetadataError("inputs", f"describe a '{HISTORY_INPUT}' input, but the graph's inputs are "
-                            f"{', '.join(inputs) or 'none'}")
-    _expect_shape(inputs[HISTORY_INPUT], HISTORY_INPUT,
-                  [("input_len", meta.input_len), ("inputs", len(meta.inputs))])
+        raise MetadataError(
+            "inputs", f"describe a '{HISTORY_INPUT}' input, but the graph's inputs are {', '.join(inputs) or 'none'}"
+        )
+    _expect_shape(inputs[HISTORY_INPUT], HISTORY_INPUT, [("input_len", meta.input_len), ("inputs", len(meta.inputs))])
     if meta.known and KNOWN_INPUT not in inputs:
-        raise MetadataError("known", f"lists {len(meta.known)} known inputs, but the graph has no '{KNOWN_INPUT}' "
-                            "input")
+        raise MetadataError(
+            "known", f"lists {len(meta.known)} known inputs, but the graph has no '{KNOWN_INPUT}' input"
+        )
     if not meta.known and KNOWN_INPUT in inputs:
         raise MetadataError("known", f"is empty, but the graph has a '{KNOWN_INPUT}' input")
     if meta.known:
-        _expect_shape(inputs[KNOWN_INPUT], KNOWN_INPUT, [("input_len + horizon", meta.input_len + meta.horizon),
-                                                         ("known", len(meta.known))])
+        _expect_shape(
+            inputs[KNOWN_INPUT],
+            KNOWN_INPUT,
+            [("input_len + horizon", meta.input_len + meta.horizon), ("known", len(meta.known))],
+        )
     if sorted(outputs) != sorted(meta.outputs):
-        raise MetadataError("outputs", f"are {', '.join(meta.outputs)}, but the graph's outputs are "
-                            f"{', '.join(outputs) or 'none'}")
+        raise MetadataError(
+            "outputs", f"are {', '.join(meta.outputs)}, but the graph's outputs are {', '.join(outputs) or 'none'}"
+        )
     if meta.task == "direction":
         _expect_shape(outputs["probability"], "probability", [("horizon", 1)])
         return
     _expect_shape(outputs["forecast"], "forecast", [("horizon", meta.horizon), ("targets", len(meta.targets))])
     if meta.quantiles:
-        _expect_shape(outputs["quantiles"], "quantiles", [("horizon", meta.horizon),
-                                                          ("targets", len(meta.targets)),
-                                                          ("quantiles", len(meta.quantiles))])
+        _expect_shape(
+            outputs["quantiles"],
+            "quantiles",
+            [("horizon", meta.horizon), ("targets", len(meta.targets)), ("quantiles", len(meta.quantiles))],
+        )
 
 
 def _expect_shape(shape: list[Dim], name: str, dims: list[tuple[str, int]]) -> None:
     """shape is (batch, *dims); a symbolic or unknown dimension is not checked."""
     if len(shape) != len(dims) + 1:
-        raise MetadataError(dims[0][0], f"cannot fit the graph's '{name}' of {len(shape)} dimensions "
-                            f"({_show(shape)}); expected {len(dims) + 1}")
+        raise MetadataError(
+            dims[0][0],
+            f"cannot fit the graph's '{name}' of {len(shape)} dimensions ({_show(shape)}); expected {len(dims) + 1}",
+        )
     for (field_name, want), got in zip(dims, shape[1:], strict=True):
         if isinstance(got, int) and got != want:
-            raise MetadataError(field_name, f"says {want}, but the graph's '{name}' has {got} there "
-                                f"(shape {_show(shape)})")
+            raise MetadataError(
+                field_name, f"says {want}, but the graph's '{name}' has {got} there (shape {_show(shape)})"
+            )
 
 
 def _show(shape: list[Dim]) -> str:
@@ -431,8 +487,9 @@ def _sessions(value: Any) -> dict[str, Any] | None:
     return value
 
 
-def _known(d: dict[str, Any]
-           ) -> tuple[tuple[str, ...], dict[str, Any] | None, str | None, tuple[str, ...], tuple[str, ...]]:
+def _known(
+    d: dict[str, Any],
+) -> tuple[tuple[str, ...], dict[str, Any] | None, str | None, tuple[str, ...], tuple[str, ...]]:
     """calendar, holidays, tz, future columns and the known columns, checked against each other."""
     from .calendar import FEATURES, HolidayCalendar, calendar_columns
 
@@ -455,16 +512,22 @@ def _known(d: dict[str, Any]
     known = tuple(_names(d, "known")) if d.get("known") else ()
     expected = tuple(calendar_columns(calendar, holidays is not None)) + future
     if known != expected:
-        raise MetadataError("known", f"are {', '.join(known) or 'none'}, but the calendar "
-                            f"({', '.join(calendar) or 'none'}{' and holidays' if holidays else ''}) and the future "
-                            f"columns give {', '.join(expected) or 'none'}")
+        raise MetadataError(
+            "known",
+            f"are {', '.join(known) or 'none'}, but the calendar "
+            f"({', '.join(calendar) or 'none'}{' and holidays' if holidays else ''}) and the future "
+            f"columns give {', '.join(expected) or 'none'}",
+        )
     return calendar, holidays, tz, future, known
 
 
 def describe_ensemble(e: dict[str, Any]) -> str:
     """'mean of 3 networks: GRU 1x64 (window 24), bidirectional LSTM 2x32 (window 36), ...'."""
-    parts = [f"{'bidirectional ' if m.get('bidirectional') else ''}{CELL_NAMES[m['cell']]} "
-             f"{m.get('num_layers', '?')}x{m.get('hidden_size', '?')} (window {m['input_len']})" for m in e["members"]]
+    parts = [
+        f"{'bidirectional ' if m.get('bidirectional') else ''}{CELL_NAMES[m['cell']]} "
+        f"{m.get('num_layers', '?')}x{m.get('hidden_size', '?')} (window {m['input_len']})"
+        for m in e["members"]
+    ]
     return f"{e['method']} of {len(parts)} networks: {', '.join(parts)}"
 
 
@@ -473,8 +536,12 @@ def _ensemble(d: dict[str, Any], input_len: int, model: str) -> dict[str, Any] |
     reading at most the file's window (the longest exactly it)."""
     value = d.get("ensemble")
     if (value is None) != (model != "ensemble"):
-        raise MetadataError("ensemble", "describes the members of an ensemble, but the model is " + repr(model)
-                            if value is not None else "is missing: a model 'ensemble' lists its members there")
+        raise MetadataError(
+            "ensemble",
+            "describes the members of an ensemble, but the model is " + repr(model)
+            if value is not None
+            else "is missing: a model 'ensemble' lists its members there",
+        )
     if value is None:
         return None
     if not isinstance(value, dict):

@@ -64,17 +64,24 @@ def make_folds(data: SeriesSet, input_len: int, horizon: int, folds: int) -> Fol
         back = (folds - k) * horizon
         for i, v in enumerate(series):
             origin = len(v) - back
-            valid.append(bad is None or not bad[i][origin - input_len:origin + horizon].any())
-            windows.append(v[origin - input_len:origin + horizon])
-            actual.append(v[origin:origin + horizon, :n_t])
+            valid.append(bad is None or not bad[i][origin - input_len : origin + horizon].any())
+            windows.append(v[origin - input_len : origin + horizon])
+            actual.append(v[origin : origin + horizon, :n_t])
             insample.append(v[:origin, :n_t])
     w = np.stack(windows).astype(np.float32)
     known = np.ascontiguousarray(w[:, :, C:]) if data.known is not None else None
     ok = np.array(valid)
     if not ok.any():
         ok[:] = True  # every fold window is invented: score them all rather than none
-    return Folds(folds, horizon, np.ascontiguousarray(w[:, :input_len, :C]), known, np.stack(actual), insample,
-                 None if ok.all() else ok)
+    return Folds(
+        folds,
+        horizon,
+        np.ascontiguousarray(w[:, :input_len, :C]),
+        known,
+        np.stack(actual),
+        insample,
+        None if ok.all() else ok,
+    )
 
 
 def fold_scores(folds: Folds, forecast: np.ndarray, season: int) -> list[dict[str, np.ndarray]]:
@@ -89,8 +96,9 @@ def fold_scores(folds: Folds, forecast: np.ndarray, season: int) -> list[dict[st
     return out
 
 
-def fold_interval_scores(folds: Folds, quantiles: np.ndarray, levels: list[float],
-                         season: int) -> list[dict[str, np.ndarray]]:
+def fold_interval_scores(
+    folds: Folds, quantiles: np.ndarray, levels: list[float], season: int
+) -> list[dict[str, np.ndarray]]:
     """Per fold: coverage and MSIS of the outermost quantiles."""
     out = []
     for k in range(folds.folds):

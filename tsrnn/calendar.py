@@ -72,8 +72,7 @@ def default_calendar(freq: Frequency) -> tuple[str, ...]:
     return ("woy",) if freq.step_us == _WEEK else ("doy",)
 
 
-CYCLE_DAYS = {"hour": 1.0, "dow": 7.0, "dom": 30.44, "doy": 365.25, "woy": 365.25, "month": 365.25,
-              "quarter": 365.25}
+CYCLE_DAYS = {"hour": 1.0, "dow": 7.0, "dom": 30.44, "doy": 365.25, "woy": 365.25, "month": 365.25, "quarter": 365.25}
 """Length of each feature's cycle in days."""
 
 
@@ -144,8 +143,9 @@ def calendar_columns(names: Sequence[str], holidays: bool) -> list[str]:
     return columns + list(HOLIDAY_COLUMNS) if holidays else columns
 
 
-def calendar_features(times: np.ndarray, names: Sequence[str], holidays: HolidayCalendar | None = None,
-                      tz: str | None = None) -> np.ndarray:
+def calendar_features(
+    times: np.ndarray, names: Sequence[str], holidays: HolidayCalendar | None = None, tz: str | None = None
+) -> np.ndarray:
     """(T, len(calendar_columns)) float32: time_features, then holiday_features when a calendar is given."""
     parts = [time_features(times, names, tz=tz)]
     if holidays is not None:
@@ -169,7 +169,7 @@ def time_features(times: np.ndarray, names: Sequence[str], tz: str | None = None
         piece = t_us[a:b]
         days = piece // _DAY
         if hour >= 0:
-            _put_angle(out[a:b, hour:hour + 2], (piece - days * _DAY) / _DAY)
+            _put_angle(out[a:b, hour : hour + 2], (piece - days * _DAY) / _DAY)
         if day_names and table is not None:
             out[a:b, day_cols] = table[days - first_day]
         elif day_names:
@@ -193,7 +193,7 @@ def _day_features(days: np.ndarray, names: list[str]) -> np.ndarray:
     out = np.empty((len(days), 2 * len(names)), dtype=np.float32)
     for i, name in enumerate(names):
         position, period = _day_position(name, days)
-        _put_angle(out[:, 2 * i:2 * i + 2], position / period)
+        _put_angle(out[:, 2 * i : 2 * i + 2], position / period)
     return out
 
 
@@ -274,8 +274,11 @@ def _offset_table(zone: dt.tzinfo, first_us: int, last_us: int) -> tuple[np.ndar
     holds after k changes. Offsets are sampled once a day and each change is bisected to the second."""
     samples = range(first_us // _DAY * _DAY, last_us + _DAY, _DAY)
     offsets = [_utc_offset(zone, t) for t in samples]
-    switches = [_bisect_switch(zone, samples[i], samples[i + 1], offsets[i])
-                for i in range(len(offsets) - 1) if offsets[i] != offsets[i + 1]]
+    switches = [
+        _bisect_switch(zone, samples[i], samples[i + 1], offsets[i])
+        for i in range(len(offsets) - 1)
+        if offsets[i] != offsets[i + 1]
+    ]
     after = [_utc_offset(zone, t) for t in switches]
     return np.array(switches, dtype=np.int64), np.array([offsets[0], *after], dtype=np.int64)
 
@@ -315,15 +318,26 @@ class HolidayCalendar:
         return self.country + (f":{self.subdiv}" if self.subdiv else "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"country": self.country, "subdiv": self.subdiv, "package_version": self.package_version,
-                "first_year": self.first_year, "last_year": self.last_year, "dates": list(self.dates)}
+        return {
+            "country": self.country,
+            "subdiv": self.subdiv,
+            "package_version": self.package_version,
+            "first_year": self.first_year,
+            "last_year": self.last_year,
+            "dates": list(self.dates),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> HolidayCalendar:
         try:
-            return cls(str(d["country"]), None if d["subdiv"] is None else str(d["subdiv"]),
-                       str(d["package_version"]), tuple(str(x) for x in d["dates"]), int(d["first_year"]),
-                       int(d["last_year"]))
+            return cls(
+                str(d["country"]),
+                None if d["subdiv"] is None else str(d["subdiv"]),
+                str(d["package_version"]),
+                tuple(str(x) for x in d["dates"]),
+                int(d["first_year"]),
+                int(d["last_year"]),
+            )
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"the model's holiday calendar is malformed ({type(e).__name__}: {e})") from None
 
@@ -413,7 +427,7 @@ def _resolve_country(mod: ModuleType, text: str) -> str:
     raise ConfigError(
         f"holidays: unknown country code '{text}'{hint}; use an ISO 3166-1 alpha-2 code such as AU, US or DE, "
         "optionally with a subdivision as in AU:VIC. List them with "
-        "python -c \"import holidays; print(sorted(holidays.list_supported_countries()))\""
+        'python -c "import holidays; print(sorted(holidays.list_supported_countries()))"'
     )
 
 

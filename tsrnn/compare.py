@@ -96,11 +96,19 @@ class Leaderboard:
         return any(r.name == self.winner and r.kind == "baseline" for r in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"protocol": self.protocol, "best": self.best, "best_path": self.best_path,
-                "winner": self.winner, "winner_kind": "baseline" if self.baseline_wins else "model" if self.winner
-                else "", "exported": self.exported, "verdict": self.verdict,
-                "files": self.files, "rows": [{f.name: getattr(r, f.name) for f in fields(r)
-                                               if not f.metadata.get("internal")} for r in self.rows]}
+        return {
+            "protocol": self.protocol,
+            "best": self.best,
+            "best_path": self.best_path,
+            "winner": self.winner,
+            "winner_kind": "baseline" if self.baseline_wins else "model" if self.winner else "",
+            "exported": self.exported,
+            "verdict": self.verdict,
+            "files": self.files,
+            "rows": [
+                {f.name: getattr(r, f.name) for f in fields(r) if not f.metadata.get("internal")} for r in self.rows
+            ],
+        }
 
 
 @dataclass
@@ -126,11 +134,23 @@ class CompareProgress:
 ProgressFn = Callable[[CompareProgress], None]
 
 
-def run_compare(data: SeriesSet, variants: list[Variant], base: ModelConfig, train_cfg: TrainConfig,
-                folds: int = 3, refit: bool = False, season: int | None = None, out_dir: Path | None = None,
-                on_progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None,
-                export_best: bool = True, deadline: Deadline | None = None, best: str = "auto",
-                ensemble: int = 0, ensemble_method: str = "mean") -> Leaderboard:
+def run_compare(
+    data: SeriesSet,
+    variants: list[Variant],
+    base: ModelConfig,
+    train_cfg: TrainConfig,
+    folds: int = 3,
+    refit: bool = False,
+    season: int | None = None,
+    out_dir: Path | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    export_best: bool = True,
+    deadline: Deadline | None = None,
+    best: str = "auto",
+    ensemble: int = 0,
+    ensemble_method: str = "mean",
+) -> Leaderboard:
     """Backtest every variant and the baselines on the same folds; export the best (`best`: auto, the row with
     the lowest MASE, a baseline where one beats every network; network, the best variant).
 
@@ -154,12 +174,23 @@ def run_compare(data: SeriesSet, variants: list[Variant], base: ModelConfig, tra
     configs = [replace(base, cell=v.cell, bidirectional=v.bidirectional, num_layers=v.num_layers) for v in variants]
     plan = _plan(deadline, data, variants, configs, train_cfg, folds, refit, export_best) if deadline else None
 
-    def report(i: int, name: str, epoch: Any = None, note: str | None = None, estimate: str | None = None,
-               final: bool = False) -> None:
+    def report(
+        i: int, name: str, epoch: Any = None, note: str | None = None, estimate: str | None = None, final: bool = False
+    ) -> None:
         if on_progress:
-            on_progress(CompareProgress(i, len(variants), name, epoch, deadline.elapsed() if deadline else 0.0,
-                                        deadline.remaining() if deadline and deadline.limited else None, note,
-                                        estimate, final))
+            on_progress(
+                CompareProgress(
+                    i,
+                    len(variants),
+                    name,
+                    epoch,
+                    deadline.elapsed() if deadline else 0.0,
+                    deadline.remaining() if deadline and deadline.limited else None,
+                    note,
+                    estimate,
+                    final,
+                )
+            )
 
     estimate = plan.describe(_what(variants, folds, refit, export_best)) if plan is not None else None
     if estimate and variants:
@@ -181,30 +212,59 @@ def run_compare(data: SeriesSet, variants: list[Variant], base: ModelConfig, tra
 
         if on_progress and plan is None:
             report(i, v.name)
-        rows.append(_variant_row(v, cfg, train_cfg, data, fold_data, season, refit, out_dir, progress, should_stop,
-                                 plan, announce))
+        rows.append(
+            _variant_row(
+                v, cfg, train_cfg, data, fold_data, season, refit, out_dir, progress, should_stop, plan, announce
+            )
+        )
     models = [r for r in rows if r.kind == "model"]
     rows.sort(key=lambda r: (*_rank(r), r.kind))
     best_row = min(models, key=_rank) if models else None
     protocol = {
-        "data": data.path.name, "series": data.n_series, "frequency": data.freq.label, "season": season,
-        "input_len": base.input_len, "horizon": base.horizon, "folds": folds, "refit": refit,
-        "hidden_size": base.hidden_size, "scaling": base.scaling, "quantiles": list(base.quantiles),
-        "epochs": train_cfg.epochs, "patience": train_cfg.patience, "batch_size": train_cfg.batch_size,
-        "lr": train_cfg.lr, "seed": train_cfg.seed,
-        "budget_s": deadline.seconds if deadline else None, "windows_per_epoch": train_cfg.windows_per_epoch,
-        "estimate": estimate, "skipped": skipped,
-        "training": ("at each origin, on the data before it" if refit else
-                     f"once, on the data before the first origin (the last {folds} x {base.horizon} steps held out)"),
+        "data": data.path.name,
+        "series": data.n_series,
+        "frequency": data.freq.label,
+        "season": season,
+        "input_len": base.input_len,
+        "horizon": base.horizon,
+        "folds": folds,
+        "refit": refit,
+        "hidden_size": base.hidden_size,
+        "scaling": base.scaling,
+        "quantiles": list(base.quantiles),
+        "epochs": train_cfg.epochs,
+        "patience": train_cfg.patience,
+        "batch_size": train_cfg.batch_size,
+        "lr": train_cfg.lr,
+        "seed": train_cfg.seed,
+        "budget_s": deadline.seconds if deadline else None,
+        "windows_per_epoch": train_cfg.windows_per_epoch,
+        "estimate": estimate,
+        "skipped": skipped,
+        "training": (
+            "at each origin, on the data before it"
+            if refit
+            else f"once, on the data before the first origin (the last {folds} x {base.horizon} steps held out)"
+        ),
         "calendar": data.known_spec.describe(),
         "unscored_fold_windows": 0 if fold_data.valid is None else int((~fold_data.valid).sum()),
     }
     board = Leaderboard(rows, protocol, best_row.name if best_row else "")
     from .honest import settle_winner
 
-    settle_winner(board, data, base, season, fold_data, out_dir, best, export_best,
-                  lambda: _export_best(best_row, variants, base, train_cfg, data, season, board, plan, report)
-                  if best_row else None)
+    settle_winner(
+        board,
+        data,
+        base,
+        season,
+        fold_data,
+        out_dir,
+        best,
+        export_best,
+        lambda: (
+            _export_best(best_row, variants, base, train_cfg, data, season, board, plan, report) if best_row else None
+        ),
+    )
     if ensemble:
         from .ensemble import add_ensemble_row
 
@@ -228,8 +288,16 @@ def _what(variants: list[Variant], folds: int, refit: bool, export_best: bool) -
     return runs + (" and retraining the best" if export_best else "")
 
 
-def _plan(deadline: Deadline, data: SeriesSet, variants: list[Variant], configs: list[ModelConfig],
-          train_cfg: TrainConfig, folds: int, refit: bool, export_best: bool) -> Any:
+def _plan(
+    deadline: Deadline,
+    data: SeriesSet,
+    variants: list[Variant],
+    configs: list[ModelConfig],
+    train_cfg: TrainConfig,
+    folds: int,
+    refit: bool,
+    export_best: bool,
+) -> Any:
     """Measure every variant's warm-up on the data before the first origin and plan the budget."""
     from .plan import plan_run
     from .windows import split_series
@@ -238,18 +306,34 @@ def _plan(deadline: Deadline, data: SeriesSet, variants: list[Variant], configs:
     if base is None:
         return None
     split = split_series(data.drop_last(folds * base.horizon), base.input_len, base.horizon, test_len=0)
-    return plan_run(deadline, [(v.name, c) for v, c in zip(variants, configs, strict=True)], train_cfg, split,
-                    runs=folds if refit else 1, final=export_best)
+    return plan_run(
+        deadline,
+        [(v.name, c) for v, c in zip(variants, configs, strict=True)],
+        train_cfg,
+        split,
+        runs=folds if refit else 1,
+        final=export_best,
+    )
 
 
 def _baseline_row(name: str, forecast: np.ndarray, folds: Folds, season: int) -> Row:
     return Row(name, "baseline", summarise(fold_scores(folds, forecast, season)), label=name.replace("_", " "))
 
 
-def _variant_row(v: Variant, cfg: ModelConfig, train_cfg: TrainConfig, data: SeriesSet, folds: Folds, season: int,
-                 refit: bool, out_dir: Path, progress: Callable[[Any], None],
-                 should_stop: Callable[[], bool] | None, plan: Any = None,
-                 announce: Callable[[str], None] | None = None) -> Row:
+def _variant_row(
+    v: Variant,
+    cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    data: SeriesSet,
+    folds: Folds,
+    season: int,
+    refit: bool,
+    out_dir: Path,
+    progress: Callable[[Any], None],
+    should_stop: Callable[[], bool] | None,
+    plan: Any = None,
+    announce: Callable[[str], None] | None = None,
+) -> Row:
     """Train (once, or at every origin), export, and score one variant through ONNX Runtime."""
     origins = list(range(folds.folds)) if refit else [0]
     outputs: dict[str, list[np.ndarray]] = {}
@@ -263,8 +347,9 @@ def _variant_row(v: Variant, cfg: ModelConfig, train_cfg: TrainConfig, data: Ser
             tc, share = plan.config_for(v.name)
             if announce and k == origins[0]:
                 announce(share.describe() + (f" per origin, {len(origins)} origins" if refit else ""))
-        exp = train_experiment(data.drop_last(held_out), cfg, tc, season, on_epoch=progress,
-                               should_stop=should_stop, holdout=False)
+        exp = train_experiment(
+            data.drop_last(held_out), cfg, tc, season, on_epoch=progress, should_stop=should_stop, holdout=False
+        )
         seconds += exp.result.seconds
         epochs += exp.result.epochs_run
         model = Forecaster.load(exp.export(path).path)
@@ -280,12 +365,24 @@ def _variant_row(v: Variant, cfg: ModelConfig, train_cfg: TrainConfig, data: Ser
     per_fold = fold_scores(folds, joined["forecast"], season)
     metrics = summarise(per_fold)
     if "quantiles" in joined:
-        metrics.update(summarise(fold_interval_scores(folds, joined["quantiles"], list(cfg.quantiles), season),
-                                 ("coverage", "msis")))
-    return Row(v.name, "model", metrics, params=_params(exp), train_seconds=seconds,
-               latency_ms=_latency(model, folds.history[:1], None if folds.known is None else folds.known[:1]),
-               backtest_ms=backtest_ms, epochs=epochs,
-               model_path=str(path), label=v.label, trained=(exp, joined))
+        metrics.update(
+            summarise(
+                fold_interval_scores(folds, joined["quantiles"], list(cfg.quantiles), season), ("coverage", "msis")
+            )
+        )
+    return Row(
+        v.name,
+        "model",
+        metrics,
+        params=_params(exp),
+        train_seconds=seconds,
+        latency_ms=_latency(model, folds.history[:1], None if folds.known is None else folds.known[:1]),
+        backtest_ms=backtest_ms,
+        epochs=epochs,
+        model_path=str(path),
+        label=v.label,
+        trained=(exp, joined),
+    )
 
 
 def _params(exp: Experiment) -> int:
@@ -302,9 +399,17 @@ def _latency(model: Forecaster, one: np.ndarray, known: np.ndarray | None, repea
     return statistics.median(times) * 1000
 
 
-def _export_best(best: Row, variants: list[Variant], base: ModelConfig, train_cfg: TrainConfig, data: SeriesSet,
-                 season: int, board: Leaderboard, plan: Any = None,
-                 report: Callable[..., None] | None = None) -> Path:
+def _export_best(
+    best: Row,
+    variants: list[Variant],
+    base: ModelConfig,
+    train_cfg: TrainConfig,
+    data: SeriesSet,
+    season: int,
+    board: Leaderboard,
+    plan: Any = None,
+    report: Callable[..., None] | None = None,
+) -> Path:
     """Retrain the winner on all the data (same budget, usual split; with a plan, what is left of the budget)
     and export it to exports/."""
     i = next(k for k, x in enumerate(variants) if x.name == best.name)
@@ -317,8 +422,9 @@ def _export_best(best: Row, variants: list[Variant], base: ModelConfig, train_cf
         tc, share = plan.config_for(v.name)
         if report:
             report(i, v.name, note=f"retraining {v.name} on all the data: {share.describe()}", final=True)
-    exp = train_experiment(data, cfg, tc, season,
-                           on_epoch=(lambda info: report(i, v.name, info, final=True)) if report else None)
+    exp = train_experiment(
+        data, cfg, tc, season, on_epoch=(lambda info: report(i, v.name, info, final=True)) if report else None
+    )
     exp.backtest = {"protocol": board.protocol, "metrics": best.metrics}
     return exp.export().path
 
@@ -346,12 +452,22 @@ def write_leaderboard(board: Leaderboard, out_dir: Path) -> dict[str, str]:
 
 def leaderboard_frame(board: Leaderboard) -> pl.DataFrame:
     keys = sorted({k for r in board.rows for k in r.metrics}, key=_metric_order)
-    return pl.DataFrame([
-        {"rank": i + 1, "variant": r.name, "kind": r.kind, **{k: r.metrics.get(k) for k in keys},
-         "params": r.params, "train_seconds": round(r.train_seconds, 3), "latency_ms": round(r.latency_ms, 4),
-         "backtest_ms": round(r.backtest_ms, 3), "epochs": r.epochs}
-        for i, r in enumerate(board.rows)
-    ])
+    return pl.DataFrame(
+        [
+            {
+                "rank": i + 1,
+                "variant": r.name,
+                "kind": r.kind,
+                **{k: r.metrics.get(k) for k in keys},
+                "params": r.params,
+                "train_seconds": round(r.train_seconds, 3),
+                "latency_ms": round(r.latency_ms, 4),
+                "backtest_ms": round(r.backtest_ms, 3),
+                "epochs": r.epochs,
+            }
+            for i, r in enumerate(board.rows)
+        ]
+    )
 
 
 def _metric_order(key: str) -> tuple[int, int]:
@@ -363,18 +479,30 @@ def _metric_order(key: str) -> tuple[int, int]:
 def format_rows(board: Leaderboard) -> tuple[list[str], list[list[str]]]:
     """Header and cells of the leaderboard, as a person reads it (mean ± spread over folds)."""
     extra = [k for k in ("coverage", "msis") if any(k in r.metrics for r in board.rows)]
-    header = ["#", "variant", "MASE", "sMAPE %", "MAE", "RMSE", *[k if k == "coverage" else "MSIS" for k in extra],
-              "params", "train s", "ORT ms"]
+    header = [
+        "#",
+        "variant",
+        "MASE",
+        "sMAPE %",
+        "MAE",
+        "RMSE",
+        *[k if k == "coverage" else "MSIS" for k in extra],
+        "params",
+        "train s",
+        "ORT ms",
+    ]
     rows = []
     for i, r in enumerate(board.rows):
         m = r.metrics
         mark = " *" if r.name == board.best else " !" if r.kind == "baseline" and r.name == board.winner else ""
-        cells = [str(i + 1), r.name + mark, _pm(m, "mase", 3), _pm(m, "smape", 2),
-                 _pm(m, "mae", 4), _pm(m, "rmse", 4)]
+        cells = [str(i + 1), r.name + mark, _pm(m, "mase", 3), _pm(m, "smape", 2), _pm(m, "mae", 4), _pm(m, "rmse", 4)]
         cells += [_pm(m, k, 3) if k in m else "" for k in extra]
         model = r.kind != "baseline"
-        cells += [f"{r.params:,}" if model else "-", f"{r.train_seconds:.1f}" if model else "-",
-                  f"{r.latency_ms:.3f}" if model else "-"]
+        cells += [
+            f"{r.params:,}" if model else "-",
+            f"{r.train_seconds:.1f}" if model else "-",
+            f"{r.latency_ms:.3f}" if model else "-",
+        ]
         rows.append(cells)
     return header, rows
 
@@ -391,20 +519,27 @@ def _pm(m: dict[str, float], key: str, digits: int) -> str:
 def format_text(board: Leaderboard) -> str:
     header, rows = format_rows(board)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) if i in (0, 1) else c.rjust(w) for i, (c, w) in
-                               enumerate(zip(r, widths, strict=True))) for r in [header, *rows])
+    return "\n".join(
+        "  ".join(c.ljust(w) if i in (0, 1) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in [header, *rows]
+    )
 
 
 def format_markdown(board: Leaderboard) -> str:
     header, rows = format_rows(board)
     p = board.protocol
-    lines = [f"# tsrnn compare: {p['data']}", "",
-             f"{p['series']} series, {p['frequency']}, season {p['season']}; input window {p['input_len']}, "
-             f"horizon {p['horizon']}, {p['folds']} rolling origins; training {p['training']}; budget "
-             f"{p['epochs']} epochs (early stopping, patience {p['patience']}), hidden {p['hidden_size']}, "
-             f"batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}{budget_words(p)}. Mean ± spread over folds; "
-             "* best network; ! a baseline that beats every network.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        f"# tsrnn compare: {p['data']}",
+        "",
+        f"{p['series']} series, {p['frequency']}, season {p['season']}; input window {p['input_len']}, "
+        f"horizon {p['horizon']}, {p['folds']} rolling origins; training {p['training']}; budget "
+        f"{p['epochs']} epochs (early stopping, patience {p['patience']}), hidden {p['hidden_size']}, "
+        f"batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}{budget_words(p)}. Mean ± spread over folds; "
+        "* best network; ! a baseline that beats every network.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     if board.verdict:
         lines += ["", ("**A baseline wins.** " if board.baseline_wins else "") + board.verdict]

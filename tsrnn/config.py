@@ -28,6 +28,8 @@ def variant_label(name: str, layers: int = 1) -> str:
     if n < 1:
         raise ConfigError(f"variant '{name}': layers must be at least 1")
     return f"{'bidirectional ' if m.group(1) else ''}{CELL_NAMES[m.group(2)]}" + (f", {n} layers" if n > 1 else "")
+
+
 DEVICES = ("cpu", "cuda", "auto")
 
 

@@ -51,8 +51,9 @@ SAMPLE_ROWS = 2000
 """Rows read as text to tell which columns hold numbers before the typed read."""
 
 
-def read_raw(path: str | os.PathLike[str], typed: bool = False, ids: Collection[str] = (),
-             times: Collection[str] = ()) -> RawTable:
+def read_raw(
+    path: str | os.PathLike[str], typed: bool = False, ids: Collection[str] = (), times: Collection[str] = ()
+) -> RawTable:
     """Read a CSV; reject files that are empty, not UTF-8, or ragged.
 
     Every cell is text, unless `typed`: then polars parses as it reads, which for a long file takes a fraction of
@@ -112,8 +113,10 @@ def _drop_empty_rows(frame: pl.DataFrame, blank: bool = False) -> pl.DataFrame:
     """Without the rows whose cells are all empty (`blank`: or only white space)."""
     cells = [pl.col(c).is_null() for c in frame.columns]
     if blank:
-        cells = [e | (pl.col(c).cast(pl.String).str.strip_chars(BLANK) == "") if t in (pl.String, pl.Categorical)
-                 else e for e, (c, t) in zip(cells, frame.schema.items(), strict=True)]
+        cells = [
+            e | (pl.col(c).cast(pl.String).str.strip_chars(BLANK) == "") if t in (pl.String, pl.Categorical) else e
+            for e, (c, t) in zip(cells, frame.schema.items(), strict=True)
+        ]
     empty = pl.all_horizontal(cells)
     return frame.filter(~empty) if frame.select(empty.any()).item() else frame
 
@@ -135,8 +138,9 @@ def _check_header(p: Path, header: list[str], line: int) -> None:
     seen: set[str] = set()
     for name in (h.strip() for h in header):
         if name in seen:
-            raise DataError(f"{p.name}: the header (line {line}) names column '{name[:40]}' twice; give every "
-                            "column its own name")
+            raise DataError(
+                f"{p.name}: the header (line {line}) names column '{name[:40]}' twice; give every column its own name"
+            )
         if name:
             seen.add(name)
 
@@ -158,8 +162,11 @@ def _typed_preview(p: Path, delimiter: str, sample: pl.DataFrame, frame: pl.Data
         fh.seek(max(0, size - (1 << 16)))
         end = fh.read().decode("utf-8", errors="replace").splitlines()
     lines = (line for line in end[1:] if line.strip() and "\0" not in line)
-    parsed = [r for r in csv.reader(lines, delimiter=delimiter)
-              if len(r) == frame.width and any(cell.strip(BLANK) for cell in r)]
+    parsed = [
+        r
+        for r in csv.reader(lines, delimiter=delimiter)
+        if len(r) == frame.width and any(cell.strip(BLANK) for cell in r)
+    ]
     rows = [[cell if cell.strip() else None for cell in r] for r in parsed[-PREVIEW_ROWS:]]
     tail = pl.DataFrame(rows, schema=dict.fromkeys(head.columns, pl.String), orient="row")
     return pl.concat([head.head(PREVIEW_ROWS), tail])
@@ -172,8 +179,9 @@ def _head_text(p: Path) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _read_typed(p: Path, opts: dict[str, Any], sample: pl.DataFrame, ids: set[str],
-                times: set[str]) -> pl.DataFrame | None:
+def _read_typed(
+    p: Path, opts: dict[str, Any], sample: pl.DataFrame, ids: set[str], times: set[str]
+) -> pl.DataFrame | None:
     """The file with number, date and id columns parsed (as the text sample of its first rows suggests), or
     None when it must be read as text."""
     schema: dict[str, pl.DataType] = {}
@@ -273,8 +281,9 @@ def _csv_error(p: Path, line: int, exc: csv.Error) -> DataError:
             f"{p.name}: line {line} has a field of more than {csv.field_size_limit() // 1024} KiB; a cell holds a "
             "time, an id or a number: check the quotes and the delimiters on that line"
         )
-    return DataError(f"{p.name}: line {line} cannot be read as CSV ({exc}); check the quotes and the delimiters "
-                     "on that line")
+    return DataError(
+        f"{p.name}: line {line} cannot be read as CSV ({exc}); check the quotes and the delimiters on that line"
+    )
 
 
 @dataclass
@@ -330,8 +339,10 @@ def _check_quotes(p: Path, data: bytes, delimiter: str, first: int) -> None:
     a field and close it (right before a delimiter or the line end), and quotes inside are doubled. `first` is
     the file line of the data's first line."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.concatenate([np.flatnonzero(buf[a:a + CHUNK] == ord('"')) + a for a in range(0, len(buf), CHUNK)]
-                            or [np.zeros(0, dtype=np.int64)])
+    quotes = np.concatenate(
+        [np.flatnonzero(buf[a : a + CHUNK] == ord('"')) + a for a in range(0, len(buf), CHUNK)]
+        or [np.zeros(0, dtype=np.int64)]
+    )
     if not quotes.size:
         return
     edge = np.frombuffer((delimiter + "\n\r").encode(), dtype=np.uint8)
@@ -340,7 +351,7 @@ def _check_quotes(p: Path, data: bytes, delimiter: str, first: int) -> None:
     open_ok[1:] |= closes[: len(opens) - 1] == opens[1:] - 1  # the second quote of a doubled pair
     close_ok = (closes == len(buf) - 1) | np.isin(buf[np.minimum(closes + 1, len(buf) - 1)], edge)
     pairs = min(len(closes), len(opens) - 1)
-    close_ok[:pairs] |= opens[1:pairs + 1] == closes[:pairs] + 1  # the first quote of a doubled pair
+    close_ok[:pairs] |= opens[1 : pairs + 1] == closes[:pairs] + 1  # the first quote of a doubled pair
     bad_open = int(opens[np.argmin(open_ok)]) if not open_ok.all() else len(buf)
     k = int(np.argmin(close_ok)) if not close_ok.all() else -1
     bad_close = int(closes[k]) if k >= 0 else len(buf)
@@ -351,24 +362,28 @@ def _check_quotes(p: Path, data: bytes, delimiter: str, first: int) -> None:
     def shown(pos: int) -> str:
         start = data.rfind(b"\n", 0, pos) + 1
         end = data.find(b"\n", pos)
-        text = data[start:len(data) if end < 0 else end].decode().strip()
+        text = data[start : len(data) if end < 0 else end].decode().strip()
         return repr(text if len(text) <= 60 else text[:57] + "...")
 
     how = "quote the whole field and double the quotes in it, or remove the quotes"
     if bad_open < bad_close:
-        raise DataError(f"{p.name}: line {line(bad_open)} has a quote (\") inside a field ({shown(bad_open)}); "
-                        + how)
+        raise DataError(f'{p.name}: line {line(bad_open)} has a quote (") inside a field ({shown(bad_open)}); ' + how)
     if bad_close < len(buf):
         opened = line(int(opens[k]))
         if opened == line(bad_close):
-            raise DataError(f"{p.name}: line {opened} has text after the closing quote of a field "
-                            f"({shown(bad_close)}); {how}")
-        raise DataError(f"{p.name}: the quote (\") opened on line {opened} is only closed on line "
-                        f"{line(bad_close)}, inside a field ({shown(bad_close)}); close the quote on line {opened} "
-                        "or remove it")
+            raise DataError(
+                f"{p.name}: line {opened} has text after the closing quote of a field ({shown(bad_close)}); {how}"
+            )
+        raise DataError(
+            f'{p.name}: the quote (") opened on line {opened} is only closed on line '
+            f"{line(bad_close)}, inside a field ({shown(bad_close)}); close the quote on line {opened} "
+            "or remove it"
+        )
     if len(quotes) % 2:
-        raise DataError(f"{p.name}: the quote (\") on line {line(int(opens[-1]))} is never closed "
-                        f"({shown(int(opens[-1]))}); close it or remove it")
+        raise DataError(
+            f'{p.name}: the quote (") on line {line(int(opens[-1]))} is never closed '
+            f"({shown(int(opens[-1]))}); close it or remove it"
+        )
 
 
 def _check_fields(p: Path, text: str, delimiter: str, first: int = 1) -> _Rows:
@@ -443,13 +458,13 @@ def _scan(p: Path, delimiter: str) -> _Rows | None:
             numbers = np.arange(done_lines + 1, done_lines + len(fields) + 1)
             if not width:
                 h = _header_index(piece, starts, ends)
-                if piece[:len(piece) if h is None else starts[h]].strip(b"\r\n"):
+                if piece[: len(piece) if h is None else starts[h]].strip(b"\r\n"):
                     return None  # white space before the header: polars would take it for the header
                 if h is None:
                     blank[:] = True
                 else:
                     width, header_line = int(fields[h]), int(numbers[h])
-                    header = piece[starts[h]:ends[h]].decode().strip().split(delimiter)
+                    header = piece[starts[h] : ends[h]].decode().strip().split(delimiter)
                     if width < 2:
                         return None  # one-column header: csv words the error
                     blank[: h + 1] = True
@@ -479,7 +494,7 @@ def _scan(p: Path, delimiter: str) -> _Rows | None:
 def _header_index(piece: bytes, starts: np.ndarray, ends: np.ndarray) -> int | None:
     """The first line of a piece with more than white space and delimiters."""
     for i in range(len(starts)):
-        if piece[starts[i]:ends[i]].strip(_BLANK_BYTES + b",;"):
+        if piece[starts[i] : ends[i]].strip(_BLANK_BYTES + b",;"):
             return i
     return None
 
@@ -512,7 +527,7 @@ def _blank_lines(data: bytes, buf: np.ndarray, starts: np.ndarray, ends: np.ndar
     out = np.zeros(len(ends), dtype=bool)
     chars = (BLANK + delimiter).encode()
     for i in np.flatnonzero(maybe):
-        out[i] = not data[starts[i]:ends[i]].strip(chars)
+        out[i] = not data[starts[i] : ends[i]].strip(chars)
     return out
 
 
@@ -536,8 +551,7 @@ def describe_lines(lines: np.ndarray, limit: int = 5) -> str:
     return f"{word} {shown}{more}"
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], *,
-                 example: str | None = None) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], *, example: str | None = None) -> Path:
     """Kept for existing imports: `tsrnn.safeio.atomic_write`."""
     from .safeio import atomic_write as write_safely
 

@@ -55,8 +55,10 @@ class LoadReport:
         if self.sorted_rows:
             out.append("rows were not in time order; sorted them")
         if self.filled_rows:
-            out.append(f"{self.filled_rows} missing time steps inserted and interpolated "
-                       f"(longest gap {self.longest_gap} steps)")
+            out.append(
+                f"{self.filled_rows} missing time steps inserted and interpolated "
+                f"(longest gap {self.longest_gap} steps)"
+            )
         for col, n in self.filled_cells.items():
             if n:
                 out.append(f"{n} empty cells in '{col}' filled by linear interpolation")
@@ -97,8 +99,10 @@ class SeriesSet:
         future columns as loaded."""
         if list(spec.future) != self.future_names:
             theirs = ", ".join(self.future_names) or "none"
-            raise ConfigError(f"{self.path.name}: the known inputs name future columns "
-                              f"{', '.join(spec.future) or 'none'}, the data has {theirs}")
+            raise ConfigError(
+                f"{self.path.name}: the known inputs name future columns "
+                f"{', '.join(spec.future) or 'none'}, the data has {theirs}"
+            )
         if not spec.n:
             return replace(self, known_spec=spec, known=None)
         flat = spec.compute(np.concatenate(self.times))
@@ -115,9 +119,15 @@ class SeriesSet:
         def pick(xs: list[np.ndarray] | None) -> list[np.ndarray] | None:
             return None if xs is None else [xs[i] for i in keep]
 
-        return replace(self, ids=[self.ids[i] for i in keep], times=[self.times[i] for i in keep],
-                       values=[self.values[i] for i in keep], filled=pick(self.filled), known=pick(self.known),
-                       future=pick(self.future))
+        return replace(
+            self,
+            ids=[self.ids[i] for i in keep],
+            times=[self.times[i] for i in keep],
+            values=[self.values[i] for i in keep],
+            filled=pick(self.filled),
+            known=pick(self.known),
+            future=pick(self.future),
+        )
 
     def model_values(self, series: int) -> np.ndarray:
         """(T, channels + known) values of one series with its known inputs beside them: what windows cut."""
@@ -143,11 +153,18 @@ class SeriesSet:
         """The same series without their last `steps` time steps (data before a forecast origin)."""
         if steps == 0:
             return self
+
         def cut(xs: list[np.ndarray] | None) -> list[np.ndarray] | None:
             return None if xs is None else [x[:-steps] for x in xs]
 
-        return replace(self, times=[t[:-steps] for t in self.times], values=[v[:-steps] for v in self.values],
-                       filled=cut(self.filled), known=cut(self.known), future=cut(self.future))
+        return replace(
+            self,
+            times=[t[:-steps] for t in self.times],
+            values=[v[:-steps] for v in self.values],
+            filled=cut(self.filled),
+            known=cut(self.known),
+            future=cut(self.future),
+        )
 
     def frame(self, series: int = 0) -> pl.DataFrame:
         """One series as a polars table (time and every channel)."""
@@ -292,8 +309,12 @@ def lay_grid(rows: Rows, table: Table) -> grid.Flat:
         if not open_slot.all():
             report.outside_sessions = int(np.count_nonzero(~open_slot))
             report.outside_example = str(r.times[np.flatnonzero(~open_slot)[0]])
-            r.codes, r.times, r.values, r.lines = (r.codes[open_slot], r.times[open_slot], r.values[open_slot],
-                                                   r.lines[open_slot])
+            r.codes, r.times, r.values, r.lines = (
+                r.codes[open_slot],
+                r.times[open_slot],
+                r.values[open_slot],
+                r.lines[open_slot],
+            )
     return _regularise(r, table.raw.name, table.time_col, report)
 
 
@@ -314,9 +335,23 @@ def series_set(table: Table, rows: Rows, flat: grid.Flat) -> SeriesSet:
         C = len(table.targets) + len(table.features)
         future = [np.ascontiguousarray(v[:, C:]) for v in out_values]
         out_values = [np.ascontiguousarray(v[:, :C]) for v in out_values]
-    return SeriesSet(table.raw.path, table.time_col, table.id_col, table.targets, table.features, rows.freq, rows.utc,
-                     [str(x) for x in rows.names], out_times, out_values, table.report, table.raw.preview, filled,
-                     future_names=list(table.future), future=future)
+    return SeriesSet(
+        table.raw.path,
+        table.time_col,
+        table.id_col,
+        table.targets,
+        table.features,
+        rows.freq,
+        rows.utc,
+        [str(x) for x in rows.names],
+        out_times,
+        out_values,
+        table.report,
+        table.raw.preview,
+        filled,
+        future_names=list(table.future),
+        future=future,
+    )
 
 
 def _refuse_huge(values: np.ndarray, channels: list[str], lines: np.ndarray, file: str) -> None:
@@ -367,8 +402,13 @@ def _pick_time_col(raw: RawTable, wanted: str | None) -> str:
     by_name = [c for c in cols if c.lower() in TIME_NAMES]
     if by_name:
         return by_name[0]
-    parsed = [c for c in cols if raw.frame[c].dtype == pl.Date or isinstance(raw.frame[c].dtype, pl.Datetime)
-              or (raw.frame[c].dtype == pl.String and looks_like_time(raw.frame[c]))]
+    parsed = [
+        c
+        for c in cols
+        if raw.frame[c].dtype == pl.Date
+        or isinstance(raw.frame[c].dtype, pl.Datetime)
+        or (raw.frame[c].dtype == pl.String and looks_like_time(raw.frame[c]))
+    ]
     if len(parsed) == 1:
         return parsed[0]
     hint = f"candidates: {', '.join(parsed)}" if parsed else "no column holds ISO dates"
@@ -429,8 +469,13 @@ def _to_float(s: pl.Series, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray
     missing = _missing(s)
     if decimal_comma:
         ok = text.str.contains(_DECIMAL_COMMA.pattern) | text.str.contains(_COMMA_INT.pattern)
-        text = pl.Series(np.where(ok.fill_null(False).to_numpy(), text.str.replace_all(".", "", literal=True)
-                                  .str.replace(",", ".", literal=True).to_numpy(), "x"))
+        text = pl.Series(
+            np.where(
+                ok.fill_null(False).to_numpy(),
+                text.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True).to_numpy(),
+                "x",
+            )
+        )
     values = text.cast(pl.Float64, strict=False).to_numpy()
     values = np.array(values, dtype=np.float64)
     bad = ~missing & ~np.isfinite(values)
@@ -449,8 +494,9 @@ def _bad_token_message(raw: RawTable, col: str, bad: np.ndarray, decimal_comma: 
     return msg + "; fix them or leave the cells empty to have them interpolated"
 
 
-def _pick_targets(raw: RawTable, wanted: tuple[str, ...], numeric: dict[str, np.ndarray],
-                  time_col: str, id_col: str | None) -> list[str]:
+def _pick_targets(
+    raw: RawTable, wanted: tuple[str, ...], numeric: dict[str, np.ndarray], time_col: str, id_col: str | None
+) -> list[str]:
     for c in wanted:
         if c not in raw.frame.columns:
             raise ConfigError(f"{raw.name}: no column '{c}' to forecast; columns are {', '.join(raw.frame.columns)}")
@@ -469,8 +515,13 @@ def _pick_targets(raw: RawTable, wanted: tuple[str, ...], numeric: dict[str, np.
     )
 
 
-def _pick_features(raw: RawTable, wanted: tuple[str, ...] | str, numeric: dict[str, np.ndarray],
-                   targets: list[str], future: tuple[str, ...] = ()) -> list[str]:
+def _pick_features(
+    raw: RawTable,
+    wanted: tuple[str, ...] | str,
+    numeric: dict[str, np.ndarray],
+    targets: list[str],
+    future: tuple[str, ...] = (),
+) -> list[str]:
     if wanted == "all":
         return [c for c in numeric if c not in targets and c not in future]
     out = []
@@ -484,8 +535,9 @@ def _pick_features(raw: RawTable, wanted: tuple[str, ...] | str, numeric: dict[s
     return out
 
 
-def _pick_future(raw: RawTable, wanted: tuple[str, ...], numeric: dict[str, np.ndarray],
-                 targets: list[str]) -> list[str]:
+def _pick_future(
+    raw: RawTable, wanted: tuple[str, ...], numeric: dict[str, np.ndarray], targets: list[str]
+) -> list[str]:
     out = []
     for c in wanted:
         if c not in raw.frame.columns:
@@ -493,8 +545,9 @@ def _pick_future(raw: RawTable, wanted: tuple[str, ...], numeric: dict[str, np.n
         if c not in numeric:
             raise DataError(f"{raw.name}: --future column '{c}' is not numeric")
         if c in targets:
-            raise ConfigError(f"{raw.name}: '{c}' is a target; a --future column must be known in advance, not "
-                              "forecast")
+            raise ConfigError(
+                f"{raw.name}: '{c}' is a target; a --future column must be known in advance, not forecast"
+            )
         if c not in out:
             out.append(c)
     return out
@@ -510,8 +563,9 @@ def _series_name(names: list[str], code: int) -> str:
     return f" in series '{names[code]}'" if len(names) > 1 else ""
 
 
-def _refuse_duplicates(codes: np.ndarray, times: np.ndarray, lines: np.ndarray, names: list[str], file: str,
-                       time_col: str) -> None:
+def _refuse_duplicates(
+    codes: np.ndarray, times: np.ndarray, lines: np.ndarray, names: list[str], file: str, time_col: str
+) -> None:
     dup = np.flatnonzero((codes[1:] == codes[:-1]) & (times[1:] == times[:-1]))
     if not dup.size:
         return
@@ -539,8 +593,9 @@ def _regularise(r: Rows, file: str, time_col: str, report: LoadReport) -> grid.F
     report.trimmed_rows = trimmed.rows
     if trimmed.empty.size:
         raise DataError(f"{file}: series '{names[trimmed.empty[0]]}' has no row with every value column filled")
-    report.tail_dropped = {str(names[c]): (int(trimmed.tail[c]), trimmed.tail_from[c])
-                           for c in np.flatnonzero(trimmed.tail)}
+    report.tail_dropped = {
+        str(names[c]): (int(trimmed.tail[c]), trimmed.tail_from[c]) for c in np.flatnonzero(trimmed.tail)
+    }
     return flat
 
 
@@ -550,8 +605,16 @@ GRID_RATIO = 100
 typos in the timestamps (a wrong year), not data to interpolate."""
 
 
-def _refuse_huge_grid(codes: np.ndarray, times: np.ndarray, idx: np.ndarray, lines: np.ndarray, freq: Frequency,
-                      names: list[str], file: str, time_col: str) -> None:
+def _refuse_huge_grid(
+    codes: np.ndarray,
+    times: np.ndarray,
+    idx: np.ndarray,
+    lines: np.ndarray,
+    freq: Frequency,
+    names: list[str],
+    file: str,
+    time_col: str,
+) -> None:
     """Refuse timestamps so far apart that filling the steps between them would dwarf the data."""
     last = np.r_[np.flatnonzero(codes[1:] != codes[:-1]), len(codes) - 1]  # rows are sorted by series
     size = int(idx[last].sum()) + len(last)
@@ -567,8 +630,9 @@ def _refuse_huge_grid(codes: np.ndarray, times: np.ndarray, idx: np.ndarray, lin
     )
 
 
-def _interpolate(flat: grid.Flat, channels: list[str], names: list[str], file: str, max_gap: int | None,
-                 report: LoadReport) -> None:
+def _interpolate(
+    flat: grid.Flat, channels: list[str], names: list[str], file: str, max_gap: int | None, report: LoadReport
+) -> None:
     for gap in grid.interpolate(flat):
         if gap is None or gap.length <= report.longest_gap:
             continue
@@ -583,5 +647,7 @@ def _interpolate(flat: grid.Flat, channels: list[str], names: list[str], file: s
 
 
 def gap_error(file: str, where: str, input_len: int) -> DataError:
-    return DataError(f"{file}: {where}, longer than the input window ({input_len}); interpolating it would "
-                     "invent the data: split the file at the gap or fill it before training")
+    return DataError(
+        f"{file}: {where}, longer than the input window ({input_len}); interpolating it would "
+        "invent the data: split the file at the gap or fill it before training"
+    )

@@ -166,14 +166,23 @@ def _model_file(path: str) -> Path:
         shipped = Path(get_worker().local_directory) / p.name
         if shipped.is_file():
             return shipped
-    raise ModelFileError(f"{path}: model file not found on {socket.gethostname()}; every worker must read it: put it "
-                         "on storage all workers share, or ship it with client.upload_file")
+    raise ModelFileError(
+        f"{path}: model file not found on {socket.gethostname()}; every worker must read it: put it "
+        "on storage all workers share, or ship it with client.upload_file"
+    )
 
 
 # --- one partition -----------------------------------------------------------------------------------------
 
-def forecast_frame(model: Forecaster, frame: pl.DataFrame, name: str, *, allow_freq_mismatch: bool = False,
-                   describe: Callable[[np.ndarray, int], str] | None = None) -> PartResult:
+
+def forecast_frame(
+    model: Forecaster,
+    frame: pl.DataFrame,
+    name: str,
+    *,
+    allow_freq_mismatch: bool = False,
+    describe: Callable[[np.ndarray, int], str] | None = None,
+) -> PartResult:
     """Forecast every series of one partition (a polars frame in the model's long layout, each series whole),
     in one batched call. A series the loader refuses (duplicated or off-grid times, bad values) or too short for
     the model's window is left out and reported; the partition is halved until the bad series are alone, so the
@@ -205,8 +214,11 @@ def _halves(model: Forecaster, frame: pl.DataFrame, name: str, allow: bool, resu
             return []
         half = len(ids) // 2
         assert id_col is not None
-        return [t for part in (ids[:half], ids[half:])
-                for t in _halves(model, frame.filter(pl.col(id_col).is_in(part)), name, allow, result)]
+        return [
+            t
+            for part in (ids[:half], ids[half:])
+            for t in _halves(model, frame.filter(pl.col(id_col).is_in(part)), name, allow, result)
+        ]
 
 
 def _files(frame: pl.DataFrame, name: str) -> str:
@@ -215,8 +227,9 @@ def _files(frame: pl.DataFrame, name: str) -> str:
     return ", ".join(sorted(str(f) for f in frame[FILE].unique()))
 
 
-def _forecast_all(model: Forecaster, frame: pl.DataFrame, name: str, allow: bool,
-                  result: PartResult) -> pl.DataFrame | None:
+def _forecast_all(
+    model: Forecaster, frame: pl.DataFrame, name: str, allow: bool, result: PartResult
+) -> pl.DataFrame | None:
     """Load and forecast the whole frame; DataError when the loader refuses it. Short series are left out."""
     lines = frame[ROW].cast(pl.Int64).to_numpy() if ROW in frame.columns else None
     cols = frame.select(list(dict.fromkeys(model.columns)))
@@ -231,8 +244,13 @@ def _forecast_all(model: Forecaster, frame: pl.DataFrame, name: str, allow: bool
         sid = data.ids[i]
         who = f"series '{sid}'" if id_col else "the series"
         where = _files(frame.filter(pl.col(id_col) == sid), name) if id_col else _files(frame, name)
-        skipped.append(Skipped(sid if id_col else None, where,
-                               f"{name}: {who} has {len(data.values[i])} rows; the model needs the last {L}"))
+        skipped.append(
+            Skipped(
+                sid if id_col else None,
+                where,
+                f"{name}: {who} has {len(data.values[i])} rows; the model needs the last {L}",
+            )
+        )
     if short:
         data = data.subset([i for i in range(data.n_series) if i not in short])
     table = None
@@ -243,8 +261,14 @@ def _forecast_all(model: Forecaster, frame: pl.DataFrame, name: str, allow: bool
         if model.meta.future:  # the rows after each series' last observed target, as for one file
             from .future import horizon_values
 
-            ahead = horizon_values(data, raw_from_frame(cols, Path(name), name=name, ids=ids, lines=lines),
-                                   list(model.meta.future), model.horizon, same_file=True, model=model.path.name)
+            ahead = horizon_values(
+                data,
+                raw_from_frame(cols, Path(name), name=name, ids=ids, lines=lines),
+                list(model.meta.future),
+                model.horizon,
+                same_file=True,
+                model=model.path.name,
+            )
             warnings = [w for w in warnings if w.kind != "tail_dropped"]
         history, known = model.window_inputs(data, 0, slice(None), ahead)
         table = model._table(data, model.predict_outputs(history, known), 0, data.n_series, typed=True)
@@ -255,6 +279,7 @@ def _forecast_all(model: Forecaster, frame: pl.DataFrame, name: str, allow: bool
 
 
 # --- tasks run on the workers ------------------------------------------------------------------------------
+
 
 @dataclass
 class PartReport:
@@ -291,8 +316,9 @@ def _survey_file(path: str, model_bytes: bytes, model_name: str, opts: Options) 
         return Survey(path, np.zeros(0, dtype=np.uint64), exc.message)
 
 
-def _file_task(index: int, path: str, label: str | None, model_bytes: bytes, model_name: str, out_dir: str,
-               opts: Options) -> PartReport:
+def _file_task(
+    index: int, path: str, label: str | None, model_bytes: bytes, model_name: str, out_dir: str, opts: Options
+) -> PartReport:
     """Forecast one file (or, for a model without series ids, the whole data set) into part-INDEX.parquet.
     `label` names the file in messages (default: its name)."""
     model = shipped_model(model_bytes, model_name, opts.device, opts.threads)
@@ -302,8 +328,9 @@ def _file_task(index: int, path: str, label: str | None, model_bytes: bytes, mod
         model.check_columns(source.columns, label)
         frame = source.scan(list(dict.fromkeys(model.columns))).collect()
         frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW))
-        result = forecast_frame(model, frame, label, allow_freq_mismatch=opts.allow_freq_mismatch,
-                                describe=source.describe_rows)
+        result = forecast_frame(
+            model, frame, label, allow_freq_mismatch=opts.allow_freq_mismatch, describe=source.describe_rows
+        )
     except DataError as exc:
         where = label or Path(path).name
         return PartReport(index, where, skipped=[Skipped(None, where, exc.message)])
@@ -313,13 +340,16 @@ def _file_task(index: int, path: str, label: str | None, model_bytes: bytes, mod
 def _read_for_shuffle(path: str, label: str, wanted: list[str], id_col: str) -> pd.DataFrame:
     source = ParquetSource.open(path)
     frame = source.scan(wanted).collect()
-    return frame.with_columns(pl.col(id_col).cast(pl.String).fill_null(""),
-                              pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW),
-                              pl.lit(label).alias(FILE)).to_pandas(use_pyarrow_extension_array=True)
+    return frame.with_columns(
+        pl.col(id_col).cast(pl.String).fill_null(""),
+        pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW),
+        pl.lit(label).alias(FILE),
+    ).to_pandas(use_pyarrow_extension_array=True)
 
 
-def _frame_task(index: int, pdf: pd.DataFrame, model_bytes: bytes, model_name: str, out_dir: str,
-                opts: Options) -> PartReport:
+def _frame_task(
+    index: int, pdf: pd.DataFrame, model_bytes: bytes, model_name: str, out_dir: str, opts: Options
+) -> PartReport:
     """Forecast one shuffled partition into part-INDEX.parquet."""
     model = shipped_model(model_bytes, model_name, opts.device, opts.threads)
     name = f"partition {index}"
@@ -343,6 +373,7 @@ def _peak_rss_mib() -> float:
 
 # --- the client side ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class Summary:
     """What a distributed forecast did."""
@@ -363,16 +394,27 @@ class Summary:
     client_peak_rss_mib: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out": str(self.out), "files": self.files, "partitions": self.partitions, "series": self.series,
-                "rows": self.rows, "shuffled": self.shuffled, "skipped": [s.to_dict() for s in self.skipped],
-                "warnings": self.warnings, "removed_stale_parts": self.removed, "workers": self.workers,
-                "seconds": round(self.seconds, 3), "worker_peak_rss_mib": self.worker_peak_rss_mib,
-                "client_peak_rss_mib": round(self.client_peak_rss_mib, 1)}
+        return {
+            "out": str(self.out),
+            "files": self.files,
+            "partitions": self.partitions,
+            "series": self.series,
+            "rows": self.rows,
+            "shuffled": self.shuffled,
+            "skipped": [s.to_dict() for s in self.skipped],
+            "warnings": self.warnings,
+            "removed_stale_parts": self.removed,
+            "workers": self.workers,
+            "seconds": round(self.seconds, 3),
+            "worker_peak_rss_mib": self.worker_peak_rss_mib,
+            "client_peak_rss_mib": round(self.client_peak_rss_mib, 1),
+        }
 
 
 @contextlib.contextmanager
-def cluster(scheduler: str | None = None, workers: int | None = None,
-            timeout: float = CONNECT_TIMEOUT) -> Iterator[Client]:
+def cluster(
+    scheduler: str | None = None, workers: int | None = None, timeout: float = CONNECT_TIMEOUT
+) -> Iterator[Client]:
     """A Dask client: connected to the scheduler at `scheduler` (a ConfigError after `timeout` seconds when it
     cannot be reached), or to a LocalCluster of `workers` single-threaded worker processes (default: one per
     core) started here and stopped at the end."""
@@ -386,26 +428,42 @@ def cluster(scheduler: str | None = None, workers: int | None = None,
         except Exception as exc:  # OSError (refused, timed out), ValueError (a malformed address)
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
             if isinstance(exc, ValueError):
-                raise ConfigError(f"--scheduler {scheduler}: not a scheduler address ({first}); give one such as "
-                                  "tcp://scheduler-host:8786") from None
-            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} within {timeout:g} s ({first}); "
-                              "check the address (e.g. tcp://scheduler-host:8786) and that the scheduler is "
-                              "running") from None
+                raise ConfigError(
+                    f"--scheduler {scheduler}: not a scheduler address ({first}); give one such as "
+                    "tcp://scheduler-host:8786"
+                ) from None
+            raise ConfigError(
+                f"cannot reach the Dask scheduler at {scheduler} within {timeout:g} s ({first}); "
+                "check the address (e.g. tcp://scheduler-host:8786) and that the scheduler is "
+                "running"
+            ) from None
         with client:
             yield client
         return
     n = workers or available_cores()
     if n < 1:
         raise ConfigError(f"--workers must be at least 1, got {n}")
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.CRITICAL) as local, Client(local) as client:
+    with (
+        LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
+        ) as local,
+        Client(local) as client,
+    ):
         yield client
 
 
-def forecast_files(client: Client, model_path: str | Path, data: str | Path, out: str | Path, *,
-                   device: str = "cpu", threads: int = 1, allow_freq_mismatch: bool = False,
-                   on_progress: Callable[[int, int, int], None] | None = None,
-                   on_note: Callable[[str], None] | None = None) -> Summary:
+def forecast_files(
+    client: Client,
+    model_path: str | Path,
+    data: str | Path,
+    out: str | Path,
+    *,
+    device: str = "cpu",
+    threads: int = 1,
+    allow_freq_mismatch: bool = False,
+    on_progress: Callable[[int, int, int], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> Summary:
     """Forecast Parquet data (a file, a folder or a glob) on `client`'s cluster into part-NNNNN.parquet files in
     the folder `out`: one partition per file, or, when a series is split over several files, the rows shuffled
     by id once into as many partitions. Bad files and series are left out and listed in the summary (and in
@@ -423,8 +481,7 @@ def forecast_files(client: Client, model_path: str | Path, data: str | Path, out
     summary = Summary(out, len(files), workers=len(client.scheduler_info().get("workers", {})))
     with _worker_errors():
         if id_col is None:  # one series: every file together is one partition
-            futures = [client.submit(_file_task, 0, str(data), None, out_dir=str(out), opts=opts, pure=False,
-                                     **ship)]
+            futures = [client.submit(_file_task, 0, str(data), None, out_dir=str(out), opts=opts, pure=False, **ship)]
         else:
             good, split = files, None
             if len(files) > 1:
@@ -432,12 +489,22 @@ def forecast_files(client: Client, model_path: str | Path, data: str | Path, out
             if split is not None:
                 summary.shuffled = True
                 if on_note:
-                    on_note(f"series are split over several files (e.g. {split}); shuffling the rows by "
-                            f"'{id_col}' once (write each series into one file to skip this)")
+                    on_note(
+                        f"series are split over several files (e.g. {split}); shuffling the rows by "
+                        f"'{id_col}' once (write each series into one file to skip this)"
+                    )
                 futures = _shuffled(client, good, labels, model, ship, str(out), opts)
             else:
-                futures = client.map(_file_task, range(len(good)), good, [labels[f] for f in good],
-                                     out_dir=str(out), opts=opts, pure=False, **ship)
+                futures = client.map(
+                    _file_task,
+                    range(len(good)),
+                    good,
+                    [labels[f] for f in good],
+                    out_dir=str(out),
+                    opts=opts,
+                    pure=False,
+                    **ship,
+                )
         summary.partitions = len(futures)
         reports = _collect(futures, summary, on_progress)
         summary.worker_peak_rss_mib = {k: round(v, 1) for k, v in client.run(_peak_rss_mib).items()}
@@ -448,8 +515,9 @@ def forecast_files(client: Client, model_path: str | Path, data: str | Path, out
             summary.removed += 1
     skipped_file = out / SKIPPED_FILE
     if summary.skipped:
-        table = pl.DataFrame([s.to_dict() for s in summary.skipped],
-                             schema={"series": pl.String, "file": pl.String, "reason": pl.String})
+        table = pl.DataFrame(
+            [s.to_dict() for s in summary.skipped], schema={"series": pl.String, "file": pl.String, "reason": pl.String}
+        )
         atomic_write(skipped_file, lambda tmp: table.write_csv(tmp))
     else:
         skipped_file.unlink(missing_ok=True)
@@ -468,8 +536,9 @@ def _labels(files: list[str]) -> dict[str, str]:
     return {f: os.path.relpath(f, root) for f in files}
 
 
-def _survey(client: Client, files: list[str], labels: dict[str, str], ship: dict[str, Any], opts: Options,
-            summary: Summary) -> tuple[list[str], str | None]:
+def _survey(
+    client: Client, files: list[str], labels: dict[str, str], ship: dict[str, Any], opts: Options, summary: Summary
+) -> tuple[list[str], str | None]:
     """The readable files, and an example of a series found in several of them (None: every series is whole in
     one file). Unreadable files go to the summary's skipped list."""
     surveys: list[Survey] = client.gather(client.map(_survey_file, files, opts=opts, pure=False, **ship))
@@ -487,8 +556,15 @@ def _survey(client: Client, files: list[str], labels: dict[str, str], ship: dict
     return [s.path for s in good], f"one in {labels[good[a].path]} and {labels[good[b].path]}"
 
 
-def _shuffled(client: Client, files: list[str], labels: dict[str, str], model: Forecaster, ship: dict[str, Any],
-              out: str, opts: Options) -> list[Any]:
+def _shuffled(
+    client: Client,
+    files: list[str],
+    labels: dict[str, str],
+    model: Forecaster,
+    ship: dict[str, Any],
+    out: str,
+    opts: Options,
+) -> list[Any]:
     """Read every file, shuffle the rows by series id with Dask (each series then whole in one partition) and
     forecast each partition."""
     require("dask", "pandas")
@@ -499,18 +575,28 @@ def _shuffled(client: Client, files: list[str], labels: dict[str, str], model: F
     assert id_col is not None
     columns = list(dict.fromkeys(model.columns))
     source = ParquetSource.open(files[0])
-    meta = source.scan(columns).head(0).collect().with_columns(
-        pl.col(id_col).cast(pl.String), pl.lit(None, dtype=pl.Int64).alias(ROW),
-        pl.lit(None, dtype=pl.String).alias(FILE)).to_pandas(use_pyarrow_extension_array=True)
+    meta = (
+        source.scan(columns)
+        .head(0)
+        .collect()
+        .with_columns(
+            pl.col(id_col).cast(pl.String),
+            pl.lit(None, dtype=pl.Int64).alias(ROW),
+            pl.lit(None, dtype=pl.String).alias(FILE),
+        )
+        .to_pandas(use_pyarrow_extension_array=True)
+    )
     ddf = dd.from_map(_read_for_shuffle, files, [labels[f] for f in files], wanted=columns, id_col=id_col, meta=meta)
     parts = ddf.shuffle(on=id_col, npartitions=len(files)).to_delayed()
-    tasks = [dask.delayed(_frame_task)(i, p, ship["model_bytes"], ship["model_name"], out, opts)
-             for i, p in enumerate(parts)]
+    tasks = [
+        dask.delayed(_frame_task)(i, p, ship["model_bytes"], ship["model_name"], out, opts) for i, p in enumerate(parts)
+    ]
     return list(client.compute(tasks))
 
 
-def _collect(futures: list[Any], summary: Summary,
-             on_progress: Callable[[int, int, int], None] | None) -> list[PartReport]:
+def _collect(
+    futures: list[Any], summary: Summary, on_progress: Callable[[int, int, int], None] | None
+) -> list[PartReport]:
     from distributed import as_completed
 
     reports: list[PartReport] = []
@@ -535,21 +621,33 @@ def _worker_errors() -> Iterator[None]:
     except TsrnnError:
         raise
     except ModuleNotFoundError as exc:
-        raise ConfigError(f"a Dask worker cannot import '{exc.name}': install tsrnn with its dask extra (pip install "
-                          "'tsrnn[dask]'), the same version as here, where the workers run") from None
+        raise ConfigError(
+            f"a Dask worker cannot import '{exc.name}': install tsrnn with its dask extra (pip install "
+            "'tsrnn[dask]'), the same version as here, where the workers run"
+        ) from None
     except Exception as exc:
         if type(exc).__name__ != "KilledWorker":
             raise
-        raise DataError(f"Dask workers died again and again running one task ({str(exc)[:160]}); usually a "
-                        "partition does not fit a worker's memory: give the workers more memory or split the "
-                        "data into more, smaller files") from None
+        raise DataError(
+            f"Dask workers died again and again running one task ({str(exc)[:160]}); usually a "
+            "partition does not fit a worker's memory: give the workers more memory or split the "
+            "data into more, smaller files"
+        ) from None
 
 
 # --- a Dask DataFrame in, a Dask DataFrame out ---------------------------------------------------------------
 
-def forecast(ddf: dd.DataFrame, model_path: str | Path, *, shuffle: bool = False,
-             errors: Literal["raise", "skip"] = "raise", allow_freq_mismatch: bool = False, device: str = "cpu",
-             threads: int = 1) -> dd.DataFrame:
+
+def forecast(
+    ddf: dd.DataFrame,
+    model_path: str | Path,
+    *,
+    shuffle: bool = False,
+    errors: Literal["raise", "skip"] = "raise",
+    allow_freq_mismatch: bool = False,
+    device: str = "cpu",
+    threads: int = 1,
+) -> dd.DataFrame:
     """The forecast of every series of a Dask DataFrame in the model's long layout (id, time, inputs, future
     columns), lazily, as a Dask DataFrame with one partition per input partition: [id,] time (datetime), one
     column per output. Each series must be whole in one partition (data sorted by id and partitioned on it, or
@@ -582,13 +680,20 @@ def _empty_output(model: Forecaster, utc: bool) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def _pandas_part(pdf: pd.DataFrame, model_path: str, opts: Options, errors: str, utc: bool,
-                 partition_info: dict[str, Any] | None = None) -> pd.DataFrame:
+def _pandas_part(
+    pdf: pd.DataFrame,
+    model_path: str,
+    opts: Options,
+    errors: str,
+    utc: bool,
+    partition_info: dict[str, Any] | None = None,
+) -> pd.DataFrame:
     model = worker_model(model_path, opts.device, opts.threads)
     name = f"partition {partition_info['number']}" if partition_info else "partition"
     frame = pl.from_pandas(pdf) if len(pdf) else pl.DataFrame()
-    result = forecast_frame(model, frame, name, allow_freq_mismatch=opts.allow_freq_mismatch) if len(pdf) \
-        else PartResult()
+    result = (
+        forecast_frame(model, frame, name, allow_freq_mismatch=opts.allow_freq_mismatch) if len(pdf) else PartResult()
+    )
     if result.skipped and errors == "raise":
         more = f" (and {len(result.skipped) - 1} more series in {name})" if len(result.skipped) > 1 else ""
         raise DataError(result.skipped[0].reason + more)
@@ -607,22 +712,30 @@ def _pandas_part(pdf: pd.DataFrame, model_path: str, opts: Options, errors: str,
 
 # --- the command line --------------------------------------------------------------------------------------
 
+
 def run_cli(args: argparse.Namespace) -> int:
     """`tsrnn forecast MODEL DATA --engine dask [--scheduler ADDRESS] [--workers N] --out FOLDER`."""
     if getattr(args, "future_csv", None):
-        raise ConfigError("--future-csv is not read with --engine dask; put the horizon's rows in the data (the rows "
-                          "after each series' last target, target empty)")
+        raise ConfigError(
+            "--future-csv is not read with --engine dask; put the horizon's rows in the data (the rows "
+            "after each series' last target, target empty)"
+        )
     if not args.out:
-        raise ConfigError("--engine dask writes Parquet partitions into a folder: pass --out FOLDER (e.g. --out "
-                          "results/)")
+        raise ConfigError(
+            "--engine dask writes Parquet partitions into a folder: pass --out FOLDER (e.g. --out results/)"
+        )
     if args.scheduler and args.workers:
-        raise ConfigError("--workers starts a local cluster of that many worker processes; with --scheduler the "
-                          "cluster has its own workers: leave out one of the two")
+        raise ConfigError(
+            "--workers starts a local cluster of that many worker processes; with --scheduler the "
+            "cluster has its own workers: leave out one of the two"
+        )
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     if not is_parquet(args.data):
-        raise ConfigError(f"{args.data}: --engine dask reads Parquet (a .parquet file, a folder of them or a glob such "
-                          "as 'data/*.parquet', quoted); convert the data to Parquet, or use --engine local")
+        raise ConfigError(
+            f"{args.data}: --engine dask reads Parquet (a .parquet file, a folder of them or a glob such "
+            "as 'data/*.parquet', quoted); convert the data to Parquet, or use --engine local"
+        )
     check_out_dir(args.out, "--out")
     Forecaster.load(args.model)  # a bad model fails before a cluster starts
     require("dask", "distributed")
@@ -630,10 +743,17 @@ def run_cli(args: argparse.Namespace) -> int:
         logging.getLogger(name).setLevel(logging.ERROR)
     quiet = args.json
     with cluster(args.scheduler, args.workers) as client:
-        summary = forecast_files(client, args.model, args.data, args.out, device=args.device, threads=args.threads or 1,
-                                 allow_freq_mismatch=args.allow_freq_mismatch,
-                                 on_progress=None if quiet else _progress,
-                                 on_note=None if quiet else (lambda text: print(f"note: {text}", file=sys.stderr)))
+        summary = forecast_files(
+            client,
+            args.model,
+            args.data,
+            args.out,
+            device=args.device,
+            threads=args.threads or 1,
+            allow_freq_mismatch=args.allow_freq_mismatch,
+            on_progress=None if quiet else _progress,
+            on_note=None if quiet else (lambda text: print(f"note: {text}", file=sys.stderr)),
+        )
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
@@ -641,10 +761,11 @@ def run_cli(args: argparse.Namespace) -> int:
     if summary.skipped:
         files = sum(s.series is None for s in summary.skipped)
         series = len(summary.skipped) - files
-        what = " and ".join(x for x in (f"{series} series" if series else "",
-                                         f"{files} file(s)" if files else "") if x)
-        raise DataError(f"{what} skipped (listed in {summary.out / SKIPPED_FILE}); the other {summary.series:,} "
-                        f"series were forecast into {summary.out}")
+        what = " and ".join(x for x in (f"{series} series" if series else "", f"{files} file(s)" if files else "") if x)
+        raise DataError(
+            f"{what} skipped (listed in {summary.out / SKIPPED_FILE}); the other {summary.series:,} "
+            f"series were forecast into {summary.out}"
+        )
     return 0
 
 
@@ -664,13 +785,18 @@ def _print_summary(s: Summary) -> None:
     if len(s.warnings) > SHOWN:
         print(f"warning: ... and {len(s.warnings) - SHOWN} more (every one is listed by --json)", file=err)
     for sk in s.skipped[:SHOWN]:
-        print(f"skipped series '{sk.series}': {sk.reason}" if sk.series is not None else f"skipped file: {sk.reason}",
-              file=err)
+        print(
+            f"skipped series '{sk.series}': {sk.reason}" if sk.series is not None else f"skipped file: {sk.reason}",
+            file=err,
+        )
     if len(s.skipped) > SHOWN:
         print(f"skipped: ... and {len(s.skipped) - SHOWN} more (all in {s.out / SKIPPED_FILE})", file=err)
     if s.removed:
         print(f"note: removed {s.removed} part files of an earlier run from {s.out}", file=err)
     how = f", shuffled by id from {s.files} files" if s.shuffled else ""
-    print(f"{s.series:,} series forecast on {s.workers} Dask workers in {s.seconds:.1f} s: {s.rows:,} rows in "
-          f"{s.partitions} partitions{how}", file=err)
+    print(
+        f"{s.series:,} series forecast on {s.workers} Dask workers in {s.seconds:.1f} s: {s.rows:,} rows in "
+        f"{s.partitions} partitions{how}",
+        file=err,
+    )
     print(f"wrote {s.out}", file=err)

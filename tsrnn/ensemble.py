@@ -44,8 +44,10 @@ def check_ensemble(k: int, method: str = "mean", available: int | None = None) -
     if k < 2:
         raise ConfigError(f"--ensemble {k}: an ensemble combines at least 2 models (0 turns it off)")
     if available is not None and k > available:
-        raise ConfigError(f"--ensemble {k} needs at least {k} models to choose from, but only {available} are "
-                          "trained; lower --ensemble or add variants (or trials)")
+        raise ConfigError(
+            f"--ensemble {k} needs at least {k} models to choose from, but only {available} are "
+            "trained; lower --ensemble or add variants (or trials)"
+        )
 
 
 def combine(arrays: list[np.ndarray], method: str = "mean") -> np.ndarray:
@@ -66,10 +68,17 @@ class EnsembleForecaster(nn.Module):
         first = members[0].config
         for m in members[1:]:
             c = m.config
-            if (c.horizon, c.n_inputs, c.n_targets, c.quantiles, c.task) != \
-                    (first.horizon, first.n_inputs, first.n_targets, first.quantiles, first.task):
-                raise ConfigError("the members of an ensemble must forecast the same horizon, targets and quantiles "
-                                  "from the same inputs")
+            if (c.horizon, c.n_inputs, c.n_targets, c.quantiles, c.task) != (
+                first.horizon,
+                first.n_inputs,
+                first.n_targets,
+                first.quantiles,
+                first.task,
+            ):
+                raise ConfigError(
+                    "the members of an ensemble must forecast the same horizon, targets and quantiles "
+                    "from the same inputs"
+                )
         if first.task != "forecast":
             raise ConfigError("only forecasting models can be combined into an ensemble")
         known = {m.config.n_known for m in members} - {0}
@@ -87,8 +96,9 @@ class EnsembleForecaster(nn.Module):
         """Batch size from which the file runs the members' unrolled graphs: the largest of the members' own
         crossovers, so no member ever runs a graph slower than its native one."""
 
-    def forward(self, history: torch.Tensor, known: torch.Tensor | None = None
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, history: torch.Tensor, known: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         L = self.config.input_len
         parts: list[list[torch.Tensor]] = []
         for member, c in zip(self.members, self.member_configs, strict=True):
@@ -134,9 +144,17 @@ def describe(member: Member) -> dict[str, Any]:
     """The member's entry in the ensemble file's metadata."""
     c, t = member.experiment.model_cfg, member.experiment.train_cfg
     out: dict[str, Any] = {
-        "name": member.name, "cell": c.cell, "bidirectional": c.bidirectional, "num_layers": c.num_layers,
-        "hidden_size": c.hidden_size, "dropout": c.dropout, "input_len": c.input_len, "loss": t.loss, "lr": t.lr,
-        "weight_decay": t.weight_decay, "epochs_run": member.experiment.result.epochs_run,
+        "name": member.name,
+        "cell": c.cell,
+        "bidirectional": c.bidirectional,
+        "num_layers": c.num_layers,
+        "hidden_size": c.hidden_size,
+        "dropout": c.dropout,
+        "input_len": c.input_len,
+        "loss": t.loss,
+        "lr": t.lr,
+        "weight_decay": t.weight_decay,
+        "epochs_run": member.experiment.result.epochs_run,
         "backtest_mase": member.metrics.get("mase"),
     }
     if c.highway:
@@ -161,17 +179,26 @@ def metadata(members: list[Member], method: str, backtest: dict[str, Any] | None
     meta = longest.metadata()
     fc = first.model_cfg
     changes: dict[str, Any] = {
-        "cell": fc.cell, "bidirectional": fc.bidirectional, "num_layers": fc.num_layers,
-        "hidden_size": fc.hidden_size, "dropout": fc.dropout, "loss": first.train_cfg.loss,
+        "cell": fc.cell,
+        "bidirectional": fc.bidirectional,
+        "num_layers": fc.num_layers,
+        "hidden_size": fc.hidden_size,
+        "dropout": fc.dropout,
+        "loss": first.train_cfg.loss,
         "epochs_run": sum(m.experiment.result.epochs_run for m in members),
-        "best_epoch": 0, "stopped": "ensemble", "test_metrics": {}, "backtest": backtest,
-        "model": "ensemble", "ensemble": {"method": method, "members": [describe(m) for m in members]},
+        "best_epoch": 0,
+        "stopped": "ensemble",
+        "test_metrics": {},
+        "backtest": backtest,
+        "model": "ensemble",
+        "ensemble": {"method": method, "members": [describe(m) for m in members]},
     }
     return meta.with_changes(**changes)
 
 
-def export(members: list[Member], method: str, path: str | os.PathLike[str],
-           backtest: dict[str, Any] | None = None) -> ExportResult:
+def export(
+    members: list[Member], method: str, path: str | os.PathLike[str], backtest: dict[str, Any] | None = None
+) -> ExportResult:
     """Write the ensemble of `members` to one .onnx file, parity-checked like every export."""
     from .export import export_onnx
 
@@ -195,8 +222,9 @@ def score(members: list[Member], method: str, folds: Folds, season: int) -> dict
     metrics = summarise(fold_scores(folds, outputs["forecast"], season))
     quantiles = members[0].experiment.model_cfg.quantiles
     if "quantiles" in outputs and quantiles:
-        metrics.update(summarise(fold_interval_scores(folds, outputs["quantiles"], list(quantiles), season),
-                                 ("coverage", "msis")))
+        metrics.update(
+            summarise(fold_interval_scores(folds, outputs["quantiles"], list(quantiles), season), ("coverage", "msis"))
+        )
     return metrics
 
 
@@ -223,20 +251,30 @@ def add_ensemble_row(board: Any, k: int, method: str, folds: Folds, season: int,
     members = [Member(r.name, r.trained[0], r.trained[1], r.metrics, r.train_seconds, r.epochs) for r in chosen]
     metrics = score(members, method, folds, season)
     board.protocol["ensemble"] = {"k": k, "method": method, "members": [r.name for r in chosen]}
-    path = export(members, method, out_dir / "models" / f"{name}.onnx",
-                  {"protocol": board.protocol, "metrics": metrics}).path
+    path = export(
+        members, method, out_dir / "models" / f"{name}.onnx", {"protocol": board.protocol, "metrics": metrics}
+    ).path
     model = Forecaster.load(path)
     t0 = time.perf_counter()
     model.predict_outputs(folds.history, folds.known)
     backtest_ms = (time.perf_counter() - t0) * 1000
-    row = Row(name, "ensemble", metrics, params=sum(r.params for r in chosen),
-              train_seconds=sum(r.train_seconds for r in chosen),
-              latency_ms=_latency(model, folds.history[:1], None if folds.known is None else folds.known[:1]),
-              backtest_ms=backtest_ms, epochs=sum(r.epochs for r in chosen), model_path=str(path),
-              label=label(members, method))
+    row = Row(
+        name,
+        "ensemble",
+        metrics,
+        params=sum(r.params for r in chosen),
+        train_seconds=sum(r.train_seconds for r in chosen),
+        latency_ms=_latency(model, folds.history[:1], None if folds.known is None else folds.known[:1]),
+        backtest_ms=backtest_ms,
+        epochs=sum(r.epochs for r in chosen),
+        model_path=str(path),
+        label=label(members, method),
+    )
     board.rows.append(row)
     board.rows.sort(key=lambda r: (*_rank(r), r.kind))
     best = chosen[0]
     than = "better than" if _rank(row) < _rank(best) else "no better than"
-    board.verdict = (f"{board.verdict} The {name} ({row.label}) scores MASE {metrics['mase']:.3f}, {than} "
-                     f"{best.name} ({best.metrics['mase']:.3f}); its one file: {path}.").strip()
+    board.verdict = (
+        f"{board.verdict} The {name} ({row.label}) scores MASE {metrics['mase']:.3f}, {than} "
+        f"{best.name} ({best.metrics['mase']:.3f}); its one file: {path}."
+    ).strip()

@@ -44,8 +44,9 @@ class ExportResult:
     size_bytes: int
 
 
-def export_onnx(model: RecurrentForecaster, path: str | os.PathLike[str], metadata: artifact.ModelMeta,
-                windows: np.ndarray) -> ExportResult:
+def export_onnx(
+    model: RecurrentForecaster, path: str | os.PathLike[str], metadata: artifact.ModelMeta, windows: np.ndarray
+) -> ExportResult:
     """Write `path` atomically; refuse it when ONNX Runtime disagrees with PyTorch on real windows."""
     cpu_model = copy.deepcopy(model).cpu().eval()
     result: dict[str, Any] = {}
@@ -123,8 +124,9 @@ def _embed_metadata(path: Path, metadata: artifact.ModelMeta) -> None:
     entry.key, entry.value = artifact.METADATA_KEY, artifact.dumps(metadata)
     proto.producer_name = "tsrnn"
     proto.producer_version = metadata.tsrnn_version
-    proto.doc_string = (f"tsrnn {metadata.cell_name} model ({metadata.task}); "
-                        "raw units in and out; JSON metadata under the key 'tsrnn'")
+    proto.doc_string = (
+        f"tsrnn {metadata.cell_name} model ({metadata.task}); raw units in and out; JSON metadata under the key 'tsrnn'"
+    )
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
 
@@ -146,8 +148,9 @@ def check_parity(model: RecurrentForecaster, path: Path, windows: np.ndarray) ->
         got = dict(zip(expected, session.run(list(expected), model_feeds(model, x)), strict=True))
         for name, want in expected.items():
             if got[name].shape != want.shape:
-                raise ExportError(f"exported model returned {name} of shape {got[name].shape} at batch {n}, "
-                                  f"expected {want.shape}")
+                raise ExportError(
+                    f"exported model returned {name} of shape {got[name].shape} at batch {n}, expected {want.shape}"
+                )
             diff = float(np.max(np.abs(got[name] - want)))
             worst_abs = max(worst_abs, diff)
             worst_rel = max(worst_rel, diff / max(1.0, float(np.max(np.abs(want)))))

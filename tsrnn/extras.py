@@ -37,8 +37,10 @@ def missing_extra(exc: ModuleNotFoundError, what: str) -> MissingExtraError | No
     extra = EXTRA_OF.get(root)
     if extra is None:
         return None
-    return MissingExtraError(f"{what} needs the optional package '{root}', which is not installed; install it with: "
-                             f"pip install 'tsrnn[{extra}]'")
+    return MissingExtraError(
+        f"{what} needs the optional package '{root}', which is not installed; install it with: "
+        f"pip install 'tsrnn[{extra}]'"
+    )
 
 
 def require(*modules: str) -> None:

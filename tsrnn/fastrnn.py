@@ -81,8 +81,7 @@ def applies(rnn: nn.Module, x: Tensor) -> bool:
     if x.dim() != 3 or x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
         return False
     batch = x.shape[0] if getattr(rnn, "batch_first", False) else x.shape[1]
-    if type(rnn) is nn.GRU and batch * int(getattr(rnn, "hidden_size", 0)) > GRU_WIDE and \
-            torch.get_num_threads() == 1:
+    if type(rnn) is nn.GRU and batch * int(getattr(rnn, "hidden_size", 0)) > GRU_WIDE and torch.get_num_threads() == 1:
         return False
     if torch.jit.is_scripting() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
         return False
@@ -120,8 +119,9 @@ def fast_forward(rnn: nn.Module, x: Tensor, hx: Tensor | None = None) -> tuple[T
             b_ih = getattr(rnn, "bias_ih" + sfx) if rnn.bias else None
             b_hh = getattr(rnn, "bias_hh" + sfx) if rnn.bias else None
             h0 = hx[layer * dirs + d] if hx is not None else None
-            out, h_n = fn.apply(layer_in, h0, getattr(rnn, "weight_ih" + sfx), getattr(rnn, "weight_hh" + sfx),
-                                b_ih, b_hh, bool(d))
+            out, h_n = fn.apply(
+                layer_in, h0, getattr(rnn, "weight_ih" + sfx), getattr(rnn, "weight_hh" + sfx), b_ih, b_hh, bool(d)
+            )
             outs.append(out)
             finals.append(h_n)
         layer_in = outs[0] if dirs == 1 else torch.cat(outs, dim=2)
@@ -147,8 +147,9 @@ def _onednn() -> Any:
         a = torch.arange(40, dtype=torch.float32).view(8, 5) / 7
         w = torch.arange(15, dtype=torch.float32).view(3, 5) / 5 - 1
         b = torch.tensor([0.5, -1.0, 2.0])
-        ok = torch.allclose(op(a, w, b, "none", [], ""), torch.addmm(b, a, w.t()), rtol=1e-5, atol=1e-5) and \
-            torch.allclose(op(w, a.t().contiguous().t(), None, "none", [], ""), w @ a.t(), rtol=1e-5, atol=1e-5)
+        ok = torch.allclose(
+            op(a, w, b, "none", [], ""), torch.addmm(b, a, w.t()), rtol=1e-5, atol=1e-5
+        ) and torch.allclose(op(w, a.t().contiguous().t(), None, "none", [], ""), w @ a.t(), rtol=1e-5, atol=1e-5)
         return op if ok else None
     except (AttributeError, RuntimeError):
         return None
@@ -223,8 +224,16 @@ class _GRUFunction(torch.autograd.Function):
     """One GRU layer in one direction; x (L, B, I) time-major -> (output (L, B, H), h_n (B, H))."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, h0: Tensor | None, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
-                b_hh: Tensor | None, reverse: bool) -> tuple[Tensor, Tensor]:
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        h0: Tensor | None,
+        w_ih: Tensor,
+        w_hh: Tensor,
+        b_ih: Tensor | None,
+        b_hh: Tensor | None,
+        reverse: bool,
+    ) -> tuple[Tensor, Tensor]:
         ctx.set_materialize_grads(False)
         L, B, _ = x.shape
         H = w_hh.shape[1]
@@ -234,22 +243,26 @@ class _GRUFunction(torch.autograd.Function):
         # turns them into r and z in place), and W_hn h + b_hn (built by the step's product).
         folded = b_hh_ - w_hh.sum(1)
         gates = torch.empty_like(gi)
-        torch.add(gi[..., :2 * H], folded[:2 * H], out=gates[..., :2 * H])
-        gates[..., 2 * H:] = folded[2 * H:]
-        s = gi[..., 2 * H:].mul(2)  # 2 (W_in x + b_in), then s = sigmoid(2 a_n) in place
+        torch.add(gi[..., : 2 * H], folded[: 2 * H], out=gates[..., : 2 * H])
+        gates[..., 2 * H :] = folded[2 * H :]
+        s = gi[..., 2 * H :].mul(2)  # 2 (W_in x + b_in), then s = sigmoid(2 a_n) in place
         ks = x.new_empty(L + 1, B, H)
         first = L - 1 if reverse else 0
         if h0 is None:  # k0 = 1/2: the first step's W_hh h0 is zero, its gates take the plain b_hh and no product
             ks[_h0_slot(L, reverse)] = 0.5
-            torch.add(gi[first, :, :2 * H], b_hh_[:2 * H], out=gates[first, :, :2 * H])
-            gates[first, :, 2 * H:] = b_hh_[2 * H:]
+            torch.add(gi[first, :, : 2 * H], b_hh_[: 2 * H], out=gates[first, :, : 2 * H])
+            gates[first, :, 2 * H :] = b_hh_[2 * H :]
         else:
             torch.add(h0, 1, out=ks[_h0_slot(L, reverse)]).mul_(0.5)
         k_before, k_after = _before_after(ks, reverse)
         # One view per step, made before the loop (indexing inside it costs about as much as an operation).
-        g_all, rz, r, z = gates.unbind(0), gates[..., :2 * H].unbind(0), gates[..., :H].unbind(0), \
-            gates[..., H:2 * H].unbind(0)
-        ghn, s_all = gates[..., 2 * H:].unbind(0), s.unbind(0)
+        g_all, rz, r, z = (
+            gates.unbind(0),
+            gates[..., : 2 * H].unbind(0),
+            gates[..., :H].unbind(0),
+            gates[..., H : 2 * H].unbind(0),
+        )
+        ghn, s_all = gates[..., 2 * H :].unbind(0), s.unbind(0)
         w2_t = w_hh.mul(2).t()
         addcmul, lerp = torch.addcmul, torch.lerp
         for t in _order(L, reverse):
@@ -272,7 +285,7 @@ class _GRUFunction(torch.autograd.Function):
         reverse = ctx.reverse
         L, B, H = s.shape
         _, h_prev, _ = _split(hs, reverse)
-        r, z, ghn = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
+        r, z, ghn = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
         n = s.mul(2).sub_(1)
         # dL/d(pre-activations) = coef * dh_t, with coefficients that do not depend on dh: all steps at once.
         one_z = 1 - z
@@ -312,8 +325,16 @@ class _RNNFunction(torch.autograd.Function):
     """One tanh RNN layer in one direction; x (L, B, I) time-major -> (output (L, B, H), h_n (B, H))."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, h0: Tensor | None, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
-                b_hh: Tensor | None, reverse: bool) -> tuple[Tensor, Tensor]:
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        h0: Tensor | None,
+        w_ih: Tensor,
+        w_hh: Tensor,
+        b_ih: Tensor | None,
+        b_hh: Tensor | None,
+        reverse: bool,
+    ) -> tuple[Tensor, Tensor]:
         ctx.set_materialize_grads(False)
         L, B, _ = x.shape
         H = w_hh.shape[1]

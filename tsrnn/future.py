@@ -19,8 +19,14 @@ from .timefreq import parse_times
 KEY_SERIES, KEY_TIME = "__series", "__time"
 
 
-def horizon_values(data: SeriesSet, source: str | os.PathLike[str] | RawTable, columns: list[str], horizon: int,
-                   same_file: bool, model: str) -> np.ndarray:
+def horizon_values(
+    data: SeriesSet,
+    source: str | os.PathLike[str] | RawTable,
+    columns: list[str],
+    horizon: int,
+    same_file: bool,
+    model: str,
+) -> np.ndarray:
     """(series, horizon, columns) values for the steps after each series' last row of `data`. With `same_file`,
     `source` is the data file itself (or the table read from it) and only its rows after each series' last
     observed target count; else it is a future-values file, and all its rows must fall in some series' horizon."""
@@ -33,28 +39,43 @@ def horizon_values(data: SeriesSet, source: str | os.PathLike[str] | RawTable, c
     need = [c for c in [data.id_col, data.time_col, *columns] if c]
     missing = [c for c in need if c not in header]
     if missing:
-        raise DataError(f"{name}: no column {', '.join(repr(c) for c in missing)}; the model {model} reads "
-                        f"{', '.join(columns)} for the {horizon} steps it forecasts, by "
-                        f"{' and '.join(c for c in (data.id_col, data.time_col) if c)}")
+        raise DataError(
+            f"{name}: no column {', '.join(repr(c) for c in missing)}; the model {model} reads "
+            f"{', '.join(columns)} for the {horizon} steps it forecasts, by "
+            f"{' and '.join(c for c in (data.id_col, data.time_col) if c)}"
+        )
     if not same_file:
         unknown = [c for c in header if c not in need and c not in data.targets]
         if unknown:
-            raise DataError(f"{name}: columns {', '.join(repr(c) for c in unknown)} are not known to the model "
-                            f"{model}; a future-values file holds {', '.join(need)}")
+            raise DataError(
+                f"{name}: columns {', '.join(repr(c) for c in unknown)} are not known to the model "
+                f"{model}; a future-values file holds {', '.join(need)}"
+            )
     raw = source if isinstance(source, RawTable) else read_raw(path)
     frame = raw.frame.select(need)
     times, _ = parse_times(frame[data.time_col], name, raw.lines)
     ids = frame[data.id_col].cast(pl.String).fill_null("") if data.id_col else pl.Series([""] * frame.height)
-    given = pl.DataFrame({KEY_SERIES: ids, KEY_TIME: times, "__line": raw.lines,
-                          **{c: _numbers(frame[c], name, raw.lines) for c in columns}})
+    given = pl.DataFrame(
+        {
+            KEY_SERIES: ids,
+            KEY_TIME: times,
+            "__line": raw.lines,
+            **{c: _numbers(frame[c], name, raw.lines) for c in columns},
+        }
+    )
     last = np.array([t[-1] for t in data.times], dtype="datetime64[us]")
     if same_file:  # the rows after each series' last complete row are the future ones
         ends = pl.DataFrame({KEY_SERIES: data.ids, "__last": last})
         given = given.join(ends, on=KEY_SERIES, how="inner").filter(pl.col(KEY_TIME) > pl.col("__last"))
         given = given.drop("__last")
     steps = window_times(last, None, horizon, data.freq)  # (series, horizon)
-    wanted = pl.DataFrame({KEY_SERIES: np.repeat(np.asarray(data.ids, dtype=object), horizon).tolist(),
-                           KEY_TIME: steps.reshape(-1), "__step": np.arange(len(data.ids) * horizon)})
+    wanted = pl.DataFrame(
+        {
+            KEY_SERIES: np.repeat(np.asarray(data.ids, dtype=object), horizon).tolist(),
+            KEY_TIME: steps.reshape(-1),
+            "__step": np.arange(len(data.ids) * horizon),
+        }
+    )
     joined = wanted.join(given, on=[KEY_SERIES, KEY_TIME], how="left").sort("__step")
     _refuse_missing(joined, columns, name, model, horizon, data.utc)
     extra = given.join(wanted, on=[KEY_SERIES, KEY_TIME], how="anti")
@@ -64,7 +85,8 @@ def horizon_values(data: SeriesSet, source: str | os.PathLike[str] | RawTable, c
         raise DataError(
             f"{name}: {extra.height} row(s) fall outside the {horizon} steps the model {model} forecasts (e.g. {who} "
             f"at {_when(row[KEY_TIME], data.utc)}, line {row['__line']}); give exactly the {horizon} steps after each "
-            "series' last observed value")
+            "series' last observed value"
+        )
     dup = joined.group_by("__step").len().filter(pl.col("len") > 1)
     if dup.height:
         raise DataError(f"{name}: a future time is given twice for one series; keep one row per series and time")
@@ -77,13 +99,13 @@ def _numbers(s: pl.Series, file: str, lines: np.ndarray) -> np.ndarray:
     bad = ~np.isfinite(values) & (text.is_not_null() & (text != "")).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{file}: column '{s.name}' has a non-numeric value on line {lines[i]} "
-                        f"({shorten(str(text[i]))!r}); fix it")
+        raise DataError(
+            f"{file}: column '{s.name}' has a non-numeric value on line {lines[i]} ({shorten(str(text[i]))!r}); fix it"
+        )
     return values
 
 
-def _refuse_missing(joined: pl.DataFrame, columns: list[str], file: str, model: str, horizon: int,
-                    utc: bool) -> None:
+def _refuse_missing(joined: pl.DataFrame, columns: list[str], file: str, model: str, horizon: int, utc: bool) -> None:
     for c in columns:
         gap = joined.filter(pl.col(c).is_null() | pl.col(c).is_nan())
         if gap.height:
@@ -93,10 +115,10 @@ def _refuse_missing(joined: pl.DataFrame, columns: list[str], file: str, model: 
                 f"{file}: {who} has no value of '{c}' for {_when(row[KEY_TIME], utc)} ({gap.height} of the "
                 f"horizon's cells are missing); the model {model} needs {', '.join(columns)} for each of the "
                 f"{horizon} steps after the last observed value: add those rows (target empty) or pass "
-                "--future-csv")
+                "--future-csv"
+            )
 
 
 def _when(t: object, utc: bool) -> str:
     """A time as the forecast table writes it, with its time of day."""
     return str(np.array([t], dtype="datetime64[s]")[0]) + ("Z" if utc else "")
-

@@ -44,12 +44,20 @@ def dispatch_on_batch(small: onnx.ModelProto, large: onnx.ModelProto, threshold:
     nodes = [
         helper.make_node("Shape", ["history"], ["dispatch/shape"], start=0, end=1),
         helper.make_node("GreaterOrEqual", ["dispatch/shape", "dispatch/threshold"], ["dispatch/large"]),
-        helper.make_node("If", ["dispatch/large"], outputs, name="dispatch/if",
-                         then_branch=_as_branch(large.graph, PREFIXES[0], inputs),
-                         else_branch=_as_branch(small.graph, PREFIXES[1], inputs)),
+        helper.make_node(
+            "If",
+            ["dispatch/large"],
+            outputs,
+            name="dispatch/if",
+            then_branch=_as_branch(large.graph, PREFIXES[0], inputs),
+            else_branch=_as_branch(small.graph, PREFIXES[1], inputs),
+        ),
     ]
     graph = helper.make_graph(
-        nodes, small.graph.name, list(small.graph.input), list(small.graph.output),
+        nodes,
+        small.graph.name,
+        list(small.graph.input),
+        list(small.graph.output),
         [helper.make_tensor("dispatch/threshold", TensorProto.INT64, [1], [threshold])],
     )
     model = helper.make_model(graph, opset_imports=list(small.opset_import), ir_version=small.ir_version)
@@ -64,8 +72,9 @@ def split_dispatch(model: onnx.ModelProto) -> tuple[onnx.ModelProto, onnx.ModelP
     node = nodes.get("dispatch/if")
     if node is None:
         return None
-    threshold = int(onnx.numpy_helper.to_array(
-        next(i for i in model.graph.initializer if i.name == "dispatch/threshold"))[0])
+    threshold = int(
+        onnx.numpy_helper.to_array(next(i for i in model.graph.initializer if i.name == "dispatch/threshold"))[0]
+    )
     branches = {a.name: a.g for a in node.attribute}
     out = []
     for key, prefix in (("else_branch", PREFIXES[1]), ("then_branch", PREFIXES[0])):
@@ -77,4 +86,4 @@ def split_dispatch(model: onnx.ModelProto) -> tuple[onnx.ModelProto, onnx.ModelP
 
 
 def _unprefixed(prefix: str, name: str) -> str:
-    return name[len(prefix):] if name.startswith(prefix) else name
+    return name[len(prefix) :] if name.startswith(prefix) else name

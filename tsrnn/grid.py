@@ -35,8 +35,9 @@ def series_starts(codes: np.ndarray, times: np.ndarray, n_series: int) -> np.nda
     return start.astype("datetime64[us]")
 
 
-def rows_on_grid(times: np.ndarray, codes: np.ndarray, starts: np.ndarray,
-                 freq: Frequency) -> tuple[np.ndarray, np.ndarray]:
+def rows_on_grid(
+    times: np.ndarray, codes: np.ndarray, starts: np.ndarray, freq: Frequency
+) -> tuple[np.ndarray, np.ndarray]:
     """grid_index of every row against its series' start, a piece of rows at a time."""
     idx = np.empty(len(times), dtype=np.int64)
     on = np.empty(len(times), dtype=bool)
@@ -78,8 +79,14 @@ def grid_times(start: np.ndarray, idx: np.ndarray, freq: Frequency) -> np.ndarra
     return months.astype("datetime64[D]").astype("datetime64[us]")
 
 
-def fill_grid(codes: np.ndarray, idx: np.ndarray, values: np.ndarray, starts: np.ndarray,
-              freq: Frequency, times: np.ndarray | None = None) -> tuple[Flat, int]:
+def fill_grid(
+    codes: np.ndarray,
+    idx: np.ndarray,
+    values: np.ndarray,
+    starts: np.ndarray,
+    freq: Frequency,
+    times: np.ndarray | None = None,
+) -> tuple[Flat, int]:
     """Scatter rows onto each series' full grid (missing steps are NaN); return it and the steps inserted.
 
     With `times`, rows are taken to be sorted by series and time without duplicates: when no step is missing,
@@ -164,4 +171,3 @@ def interpolate(flat: Flat) -> list[Gap | None]:
         k = int(np.argmax(stops - starts))
         longest.append(Gap(j, int(starts[k]), int(stops[k] - starts[k])))
     return longest
-

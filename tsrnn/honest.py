@@ -45,8 +45,17 @@ def _versus(a: Row, b: Row) -> str:
     return f"{name} {x:.3f} against {y:.3f}"
 
 
-def settle_winner(board: Leaderboard, data: SeriesSet, base: ModelConfig, season: int, folds: Folds, out_dir: Path,
-                  choice: str, export_best: bool, export_network: Callable[[], Path | None]) -> None:
+def settle_winner(
+    board: Leaderboard,
+    data: SeriesSet,
+    base: ModelConfig,
+    season: int,
+    folds: Folds,
+    out_dir: Path,
+    choice: str,
+    export_best: bool,
+    export_network: Callable[[], Path | None],
+) -> None:
     """Name the winner, write the verdict, and export what the rules above say (when export_best)."""
     rows = board.rows
     board.winner = rows[0].name if rows else ""
@@ -58,14 +67,17 @@ def settle_winner(board: Leaderboard, data: SeriesSet, base: ModelConfig, season
     if top.kind != "baseline":
         rival = next((r for r in rows if r.kind == "baseline"), None)
         board.verdict = f"{net.name} beats every baseline" + (
-            f": {_versus(net, rival)} for {rival.name}." if rival else ".")
+            f": {_versus(net, rival)} for {rival.name}." if rival else "."
+        )
         if export_best:
             _exported(board, export_network(), net.name)
         return
     words = f"{top.name} beats every network: {_versus(top, net)} for {net.name}, the best network."
     if board.protocol.get("budget_s"):
-        words += (f" The networks trained within a time budget of {format_seconds(board.protocol['budget_s'])}; "
-                  "a larger budget may change that.")
+        words += (
+            f" The networks trained within a time budget of {format_seconds(board.protocol['budget_s'])}; "
+            "a larger budget may change that."
+        )
     file, why_not = None, None
     if base.quantiles:
         why_not = "a baseline gives no quantiles"
@@ -76,8 +88,10 @@ def settle_winner(board: Leaderboard, data: SeriesSet, base: ModelConfig, season
             why_not = exc.message
         if file is not None and _rank(file[1]) >= _rank(net.metrics):
             name, value = score_words(file[1])
-            why_not = (f"its file, which draws the line over its {file[0].input_len}-step window, scores {name} "
-                       f"{value:.3f} on the same folds, no better than {net.name}")
+            why_not = (
+                f"its file, which draws the line over its {file[0].input_len}-step window, scores {name} "
+                f"{value:.3f} on the same folds, no better than {net.name}"
+            )
             file = None
     if file is not None:
         top.model_path = str(file[2])
@@ -104,12 +118,15 @@ def _exported(board: Leaderboard, path: Path | None, name: str) -> None:
 
 
 def _rank(m: dict[str, float]) -> tuple[float, float]:
-    return (float(np.nan_to_num(m.get("mase", math.nan), nan=np.inf)),
-            float(np.nan_to_num(m.get("mae", math.nan), nan=np.inf)))
+    return (
+        float(np.nan_to_num(m.get("mase", math.nan), nan=np.inf)),
+        float(np.nan_to_num(m.get("mae", math.nan), nan=np.inf)),
+    )
 
 
-def _baseline_file(row: Row, board: Leaderboard, data: SeriesSet, base: ModelConfig, season: int, folds: Folds,
-                   path: Path) -> tuple[artifact.ModelMeta, dict[str, float], Path]:
+def _baseline_file(
+    row: Row, board: Leaderboard, data: SeriesSet, base: ModelConfig, season: int, folds: Folds, path: Path
+) -> tuple[artifact.ModelMeta, dict[str, float], Path]:
     """Write the baseline's file beside the variants' and score it on the same folds through ONNX Runtime;
     return its metadata, its fold metrics and its path."""
     from .inference import Forecaster
@@ -117,8 +134,9 @@ def _baseline_file(row: Row, board: Leaderboard, data: SeriesSet, base: ModelCon
     kind = row.name
     window = baselines_onnx.window_for(kind, base.input_len, season)
     file_folds = folds if window == base.input_len else make_folds(data, window, base.horizon, folds.folds)
-    meta = baselines_onnx.meta_for(kind, data, window, base.horizon, season,
-                                   test_metrics=_test_metrics(kind, data, window, base.horizon, season))
+    meta = baselines_onnx.meta_for(
+        kind, data, window, base.horizon, season, test_metrics=_test_metrics(kind, data, window, base.horizon, season)
+    )
     history, known = baselines_onnx.sample_windows(data, window, base.horizon)
     baselines_onnx.export_baseline(kind, path, meta, history, known)
     forecast = Forecaster.load(path, threads=1).predict(file_folds.history, file_folds.known)

@@ -94,10 +94,14 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-NO_CUDA = ("CUDA was asked for, but this onnxruntime offers no CUDA provider (install the gpu extra: "
-           "pip install 'tsrnn[gpu]', with an NVIDIA driver); forecasting on the CPU instead")
-CUDA_FAILED = ("CUDA was asked for, but ONNX Runtime could not start its CUDA provider here (no GPU, or a driver or "
-               "CUDA library missing); forecasting on the CPU instead")
+NO_CUDA = (
+    "CUDA was asked for, but this onnxruntime offers no CUDA provider (install the gpu extra: "
+    "pip install 'tsrnn[gpu]', with an NVIDIA driver); forecasting on the CPU instead"
+)
+CUDA_FAILED = (
+    "CUDA was asked for, but ONNX Runtime could not start its CUDA provider here (no GPU, or a driver or "
+    "CUDA library missing); forecasting on the CPU instead"
+)
 
 
 def choose_providers(device: str) -> list[str]:
@@ -114,8 +118,15 @@ def choose_providers(device: str) -> list[str]:
 class Forecaster:
     """A loaded model: its metadata and one reusable ONNX Runtime session."""
 
-    def __init__(self, path: Path, session: ort.InferenceSession, meta: ModelMeta, workers: int = 1,
-                 fallback: str | None = None, keep: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        session: ort.InferenceSession,
+        meta: ModelMeta,
+        workers: int = 1,
+        fallback: str | None = None,
+        keep: list[Any] | None = None,
+    ) -> None:
         self.path = path
         self.session = session
         self.meta = meta
@@ -229,8 +240,12 @@ class Forecaster:
         bounds = np.linspace(0, n, slices + 1).round().astype(int)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tsrnn-ort")
-        parts = list(self._pool.map(lambda ab: self.session.run(names, {k: v[ab[0]:ab[1]] for k, v in feeds.items()}),
-                                    itertools.pairwise(bounds)))
+        parts = list(
+            self._pool.map(
+                lambda ab: self.session.run(names, {k: v[ab[0] : ab[1]] for k, v in feeds.items()}),
+                itertools.pairwise(bounds),
+            )
+        )
         return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(names)}
 
     def _feeds(self, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -245,8 +260,10 @@ class Forecaster:
                 raise ConfigError(f"{self.path.name} has no known inputs; call predict without them")
             return feeds
         if known is None:
-            raise ConfigError(f"{self.path.name} also reads known inputs ({', '.join(k)}) for the window and the "
-                              "horizon: pass known=Forecaster.known_inputs(...), or use forecast_csv")
+            raise ConfigError(
+                f"{self.path.name} also reads known inputs ({', '.join(k)}) for the window and the "
+                "horizon: pass known=Forecaster.known_inputs(...), or use forecast_csv"
+            )
         kn = np.ascontiguousarray(known, dtype=np.float32)
         want_k = (len(x), self.input_len + self.horizon, len(k))
         if kn.shape != want_k:
@@ -254,8 +271,9 @@ class Forecaster:
         feeds[artifact.KNOWN_INPUT] = kn
         return feeds
 
-    def known_inputs(self, history_times: np.ndarray, freq: Frequency | None = None,
-                     future: np.ndarray | None = None) -> np.ndarray | None:
+    def known_inputs(
+        self, history_times: np.ndarray, freq: Frequency | None = None, future: np.ndarray | None = None
+    ) -> np.ndarray | None:
         """(N, input_len + horizon, n_known) known inputs for windows whose timestamps are history_times
         (N, input_len), the horizon continuing each on `freq` (default: the model's); `future` (N, input_len +
         horizon, F) holds the values of the model's future columns. None for a model without known inputs."""
@@ -268,8 +286,10 @@ class Forecaster:
             want = (len(times), full.shape[1], len(self.meta.future))
             if future is None or future.shape != want:
                 got = "none" if future is None else str(future.shape)
-                raise ConfigError(f"{self.path.name} needs its future columns ({', '.join(self.meta.future)}) for the "
-                                  f"window and the horizon, shape {want}; got {got}")
+                raise ConfigError(
+                    f"{self.path.name} needs its future columns ({', '.join(self.meta.future)}) for the "
+                    f"window and the horizon, shape {want}; got {got}"
+                )
             out = np.concatenate([out, future.astype(np.float32)], axis=2)
         return out
 
@@ -288,29 +308,31 @@ class Forecaster:
         (N, horizon, n_targets), or the probability of a rise (N, 1) for a direction model."""
         return next(iter(self.predict_outputs(history, known).values()))
 
-    def window_inputs(self, data: SeriesSet, back: int = 0, series: slice = slice(None),
-                      horizon_future: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def window_inputs(
+        self, data: SeriesSet, back: int = 0, series: slice = slice(None), horizon_future: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """History (N, L, C) and known inputs of the windows ending `back` steps before each series' end. The
         future columns' values for the horizon come from the data when `back` covers it, else from
         `horizon_future` (N, H, F)."""
         L, H = self.input_len, self.horizon
         end = [len(v) - back for v in data.values[series]]
-        history = np.stack([v[e - L:e] for v, e in zip(data.values[series], end, strict=True)])
+        history = np.stack([v[e - L : e] for v, e in zip(data.values[series], end, strict=True)])
         if not self.meta.known:
             return history, None
-        times = np.stack([t[e - L:e] for t, e in zip(data.times[series], end, strict=True)])
+        times = np.stack([t[e - L : e] for t, e in zip(data.times[series], end, strict=True)])
         future = None
         if self.meta.future:
             if data.future is None:
                 raise ConfigError(f"{data.path.name}: loaded without the model's future columns")
-            past = np.stack([f[e - L:e] for f, e in zip(data.future[series], end, strict=True)])
+            past = np.stack([f[e - L : e] for f, e in zip(data.future[series], end, strict=True)])
             if back >= H:
-                ahead = np.stack([f[e:e + H] for f, e in zip(data.future[series], end, strict=True)])
+                ahead = np.stack([f[e : e + H] for f, e in zip(data.future[series], end, strict=True)])
             elif horizon_future is not None:
                 ahead = horizon_future
             else:
-                raise ConfigError(f"{self.path.name} needs the values of {', '.join(self.meta.future)} for the "
-                                  f"{H} steps it forecasts")
+                raise ConfigError(
+                    f"{self.path.name} needs the values of {', '.join(self.meta.future)} for the {H} steps it forecasts"
+                )
             future = np.concatenate([past, ahead], axis=1)
         return history, self.known_inputs(times, data.freq, future)
 
@@ -348,10 +370,15 @@ class Forecaster:
             future=tuple(m.future),
         )
 
-    def forecast_csv(self, csv: str | os.PathLike[str], out: str | os.PathLike[str] | None = None,
-                     batch_size: int = BATCH, on_progress: Callable[[int, int], None] | None = None,
-                     allow_freq_mismatch: bool = False,
-                     future_csv: str | os.PathLike[str] | None = None) -> ForecastResult:
+    def forecast_csv(
+        self,
+        csv: str | os.PathLike[str],
+        out: str | os.PathLike[str] | None = None,
+        batch_size: int = BATCH,
+        on_progress: Callable[[int, int], None] | None = None,
+        allow_freq_mismatch: bool = False,
+        future_csv: str | os.PathLike[str] | None = None,
+    ) -> ForecastResult:
         """Forecast every series in the CSV from its last input_len rows, `batch_size` series per ONNX Runtime
         call (one call for most files). With `out`, each batch's rows are written as soon as they exist (to a
         temporary file renamed at the end) and the result keeps only the first batch's table. Data at another
@@ -372,8 +399,14 @@ class Forecaster:
         if self.meta.future:
             from .future import horizon_values
 
-            ahead = horizon_values(data, future_csv or csv, list(self.meta.future), self.horizon,
-                                   same_file=future_csv is None, model=self.path.name)
+            ahead = horizon_values(
+                data,
+                future_csv or csv,
+                list(self.meta.future),
+                self.horizon,
+                same_file=future_csv is None,
+                model=self.path.name,
+            )
             if future_csv is None:  # the rows without a target were the future rows, not a dropped tail
                 warnings = [w for w in warnings if w.kind != "tail_dropped"]
         tables: list[pl.DataFrame] = []
@@ -394,8 +427,9 @@ class Forecaster:
                     sink(table)
                 if on_progress:
                     on_progress(b, data.n_series)
-        return ForecastResult(pl.concat(tables), self.provider, latency, data.n_series, data,
-                              Path(out) if out else None, warnings)
+        return ForecastResult(
+            pl.concat(tables), self.provider, latency, data.n_series, data, Path(out) if out else None, warnings
+        )
 
     def check_frequency(self, data: SeriesSet, allow_mismatch: bool = False) -> None:
         """Refuse data on another time grid than the model's (a daily file for a monthly model)."""
@@ -417,18 +451,30 @@ class Forecaster:
         for sid, (rows, first) in data.report.tail_dropped.items():
             when = format_times(np.array([first], dtype="datetime64[us]"), data.utc)[0]
             who = f"series '{sid}'" if sid else "the series"
-            out.append(HistoryWarning(sid, "tail_dropped", rows,
-                                      f"{who}: the last {rows} row(s) from {when} have an empty value and were left "
-                                      "out; the forecast starts after the last complete row"))
+            out.append(
+                HistoryWarning(
+                    sid,
+                    "tail_dropped",
+                    rows,
+                    f"{who}: the last {rows} row(s) from {when} have an empty value and were left "
+                    "out; the forecast starts after the last complete row",
+                )
+            )
         if self.known_spec.holidays is not None and data.n_series:
             last = max(t[-1] for t in data.times)
             beyond = self.known_spec.uncovered(window_times(np.array([last]), None, self.horizon, data.freq)[0])
             if beyond is not None:
                 h = self.known_spec.holidays
-                out.append(HistoryWarning("", "holidays_beyond", 0,
-                                          f"the forecast reaches {beyond}, past the holiday dates stored in the model "
-                                          f"({h.spec}, {h.first_year}–{h.last_year}): holiday flags read 0 there; "
-                                          "retrain to extend them"))
+                out.append(
+                    HistoryWarning(
+                        "",
+                        "holidays_beyond",
+                        0,
+                        f"the forecast reaches {beyond}, past the holiday dates stored in the model "
+                        f"({h.spec}, {h.first_year}–{h.last_year}): holiday flags read 0 there; "
+                        "retrain to extend them",
+                    )
+                )
         if data.filled is not None:
             L = self.input_len
             for sid, mask in zip(data.ids, data.filled, strict=True):
@@ -436,13 +482,19 @@ class Forecaster:
                 if n:
                     who = f"series '{sid}'" if sid else "the series"
                     much = "; most of the window is invented: treat this forecast with care" if 2 * n > L else ""
-                    out.append(HistoryWarning(sid, "interpolated", n,
-                                              f"{who}: {n} of the last {L} steps the model reads were missing and "
-                                              f"interpolated{much}"))
+                    out.append(
+                        HistoryWarning(
+                            sid,
+                            "interpolated",
+                            n,
+                            f"{who}: {n} of the last {L} steps the model reads were missing and interpolated{much}",
+                        )
+                    )
         return out
 
-    def _table(self, data: SeriesSet, outputs: dict[str, np.ndarray], a: int, b: int,
-               typed: bool = False) -> pl.DataFrame:
+    def _table(
+        self, data: SeriesSet, outputs: dict[str, np.ndarray], a: int, b: int, typed: bool = False
+    ) -> pl.DataFrame:
         """Rows of series a..b: [id,] future time (ISO text, or `typed` datetimes for Parquet), forecast columns."""
         last = np.array([t[-1] for t in data.times[a:b]], dtype="datetime64[us]")
         stamps = window_times(last, None, self.horizon, data.freq).reshape(-1)  # each series' next steps
@@ -462,8 +514,7 @@ class Forecaster:
         if "quantiles" in outputs:
             q = outputs["quantiles"]
             nq = len(self.quantiles)
-            return {names[j * nq + k]: q[:, :, j, k].reshape(-1)
-                    for j in range(len(self.targets)) for k in range(nq)}
+            return {names[j * nq + k]: q[:, :, j, k].reshape(-1) for j in range(len(self.targets)) for k in range(nq)}
         return {name: outputs["forecast"][:, :, j].reshape(-1) for j, name in enumerate(names)}
 
 
@@ -485,11 +536,16 @@ def read_meta(session: ort.InferenceSession, p: Path) -> ModelMeta:
     damaged = "the file was edited or damaged: export the model again"
     try:
         meta = artifact.loads(custom[artifact.METADATA_KEY])
-        artifact.check_graph(meta, {i.name: list(i.shape) for i in session.get_inputs()},
-                             {o.name: list(o.shape) for o in session.get_outputs()})
+        artifact.check_graph(
+            meta,
+            {i.name: list(i.shape) for i in session.get_inputs()},
+            {o.name: list(o.shape) for o in session.get_outputs()},
+        )
     except json.JSONDecodeError as exc:
-        raise ModelFileError(f"{p.name}: the tsrnn metadata is not valid JSON ({exc.msg} at line {exc.lineno} "
-                             f"column {exc.colno}); {damaged}") from None
+        raise ModelFileError(
+            f"{p.name}: the tsrnn metadata is not valid JSON ({exc.msg} at line {exc.lineno} "
+            f"column {exc.colno}); {damaged}"
+        ) from None
     except artifact.MetadataError as exc:
         raise ModelFileError(f"{p.name}: {exc}" + ("" if exc.newer else f"; {damaged}")) from None
     return meta

@@ -59,14 +59,14 @@ class KnownSpec:
         """One line for the train output, inspect and the TUI."""
         if not self.n:
             return "calendar features: none"
-        parts = [f"calendar features: {', '.join(self.calendar) or 'none'}"
-                 + (" (sin/cos)" if self.calendar else "")]
+        parts = [f"calendar features: {', '.join(self.calendar) or 'none'}" + (" (sin/cos)" if self.calendar else "")]
         if self.future:
             parts.append(f"future columns {', '.join(self.future)}")
         if self.holidays is not None:
             h = self.holidays
-            parts.append(f"holidays {h.spec} ({len(h.dates)} dates {h.first_year}–{h.last_year}, holidays "
-                         f"{h.package_version})")
+            parts.append(
+                f"holidays {h.spec} ({len(h.dates)} dates {h.first_year}–{h.last_year}, holidays {h.package_version})"
+            )
         if self.tz:
             parts.append(f"local time {self.tz}")
         return "; ".join(parts)
@@ -83,9 +83,15 @@ class KnownSpec:
         return cls(tuple(meta.calendar), holidays, meta.tz, tuple(meta.future))
 
 
-def choose_known(freq: Frequency, times: Sequence[np.ndarray], calendar: str = "auto",
-                 holidays: str | None = None, tz: str | None = None, future: Sequence[str] = (),
-                 input_len: int | None = None) -> KnownSpec:
+def choose_known(
+    freq: Frequency,
+    times: Sequence[np.ndarray],
+    calendar: str = "auto",
+    holidays: str | None = None,
+    tz: str | None = None,
+    future: Sequence[str] = (),
+    input_len: int | None = None,
+) -> KnownSpec:
     """The spec for `--calendar`, `--holidays`, `--tz` and `--future` on data of this frequency and these
     timestamps; with `input_len`, `auto` leaves out the features whose cycle the window already shows."""
     if tz:

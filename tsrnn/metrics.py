@@ -58,8 +58,9 @@ def evaluate(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dic
     }
 
 
-def score_table(actual: np.ndarray, forecasts: dict[str, np.ndarray], insample: list[np.ndarray],
-                season: int, targets: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+def score_table(
+    actual: np.ndarray, forecasts: dict[str, np.ndarray], insample: list[np.ndarray], season: int, targets: list[str]
+) -> dict[str, dict[str, dict[str, float]]]:
     """{method: {target: {metric: value}}} for the model and every baseline."""
     scale = mase_scale(insample, season)
     out: dict[str, dict[str, dict[str, float]]] = {}
@@ -77,8 +78,15 @@ def baselines(insample: list[np.ndarray], horizon: int, season: int) -> dict[str
     }
 
 
-LABELS = {"mase": "MASE", "smape": "sMAPE %", "mae": "MAE", "rmse": "RMSE", "coverage": "coverage",
-          "msis": "MSIS", "accuracy": "accuracy"}
+LABELS = {
+    "mase": "MASE",
+    "smape": "sMAPE %",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "coverage": "coverage",
+    "msis": "MSIS",
+    "accuracy": "accuracy",
+}
 
 
 def format_table(scores: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -114,8 +122,9 @@ def _num(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.4e}"
 
 
-def interval_scores(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, coverage_level: float,
-                    scale: np.ndarray) -> dict[str, np.ndarray]:
+def interval_scores(
+    actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, coverage_level: float, scale: np.ndarray
+) -> dict[str, np.ndarray]:
     """Per-target coverage of [lower, upper] and MSIS (interval score scaled like MASE)."""
     alpha = 1.0 - coverage_level
     inside = (actual >= lower) & (actual <= upper)

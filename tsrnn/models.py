@@ -56,15 +56,23 @@ class RecurrentForecaster(nn.Module):
     known_mean: torch.Tensor
     known_std: torch.Tensor
 
-    def __init__(self, config: ModelConfig, mean: np.ndarray | None = None, std: np.ndarray | None = None,
-                 known_mean: np.ndarray | None = None, known_std: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        config: ModelConfig,
+        mean: np.ndarray | None = None,
+        std: np.ndarray | None = None,
+        known_mean: np.ndarray | None = None,
+        known_std: np.ndarray | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         c = config
         # Known inputs are scaled by their training statistics (a load forecast in MW and a holiday flag alike).
         k_std = np.ones(c.n_known) if known_std is None else np.where(known_std > 1e-6, known_std, 1.0)
-        self.register_buffer("known_mean", torch.as_tensor(np.zeros(c.n_known) if known_mean is None else known_mean,
-                                                           dtype=torch.float32))
+        self.register_buffer(
+            "known_mean",
+            torch.as_tensor(np.zeros(c.n_known) if known_mean is None else known_mean, dtype=torch.float32),
+        )
         self.register_buffer("known_std", torch.as_tensor(k_std, dtype=torch.float32))
         self.scaler = Scaler(
             c.scaling,
@@ -99,8 +107,9 @@ class RecurrentForecaster(nn.Module):
         (B, H, T, Q) or a logit (B, 1)."""
         c = self.config
         L = x.shape[1]
-        skip = self.highway(x[:, -c.input_len:, : c.n_targets].transpose(1, 2)).transpose(1, 2) \
-            if c.highway else None  # (B, H, T)
+        skip = (
+            self.highway(x[:, -c.input_len :, : c.n_targets].transpose(1, 2)).transpose(1, 2) if c.highway else None
+        )  # (B, H, T)
         if known is not None:
             known = (known - self.known_mean) / self.known_std
             x = torch.cat([x, known[:, :L]], dim=-1)
@@ -126,8 +135,9 @@ class RecurrentForecaster(nn.Module):
         steps = nn.functional.softplus(y[..., 1:])
         return torch.cat([y[..., :1], y[..., :1] + torch.cumsum(steps, dim=-1)], dim=-1)  # -> (B, H, T, Q)
 
-    def forward(self, history: torch.Tensor, known: torch.Tensor | None = None
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, history: torch.Tensor, known: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         c = self.config
         loc, scale = self.scaler.stats(history)
         y = self.forward_scaled((history - loc) / scale, known)
@@ -144,7 +154,7 @@ class RecurrentForecaster(nn.Module):
         c = self.config
         L = c.input_len
         history, future = window[:, :L, : c.n_inputs], window[:, L:, : c.n_targets]
-        known = window[:, :, c.n_inputs:] if c.n_known else None
+        known = window[:, :, c.n_inputs :] if c.n_known else None
         loc, scale = self.scaler.stats(history)
         pred = self.forward_scaled((history - loc) / scale, known)
         if c.task == "direction":
@@ -165,7 +175,6 @@ class PinballLoss(nn.Module):
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         err = target.unsqueeze(-1) - pred
         return torch.maximum(self.levels * err, (self.levels - 1) * err).mean()
-
 
 
 def split_inputs(config: ModelConfig, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -82,8 +82,9 @@ def _schema(file: Path) -> dict[str, pl.DataType]:
     try:
         return dict(pl.read_parquet_schema(file))
     except OSError as exc:
-        raise DataError(f"{file}: cannot read the file ({exc.strerror or exc}); check that it exists and may be "
-                        "read") from None
+        raise DataError(
+            f"{file}: cannot read the file ({exc.strerror or exc}); check that it exists and may be read"
+        ) from None
     except Exception as exc:  # polars raises its own errors for a file that is not Parquet
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DataError(f"{file.name}: not a readable Parquet file ({first[:160]})") from None
@@ -130,11 +131,17 @@ class ParquetSource:
             extra = [c for c in s if c not in first]
             other = [c for c in first if c in s and _kind(s[c]) != _kind(first[c])]
             if missing or extra or other:
-                what = (f"lacks {', '.join(map(repr, missing))}" if missing else
-                        f"has {', '.join(map(repr, extra))} too" if extra else
-                        f"has '{other[0]}' as {s[other[0]]}, not {first[other[0]]}")
-                raise DataError(f"{f.name}: its columns differ from {files[0].name}'s (it {what}); every file of "
-                                "a data set needs the same columns and types")
+                what = (
+                    f"lacks {', '.join(map(repr, missing))}"
+                    if missing
+                    else f"has {', '.join(map(repr, extra))} too"
+                    if extra
+                    else f"has '{other[0]}' as {s[other[0]]}, not {first[other[0]]}"
+                )
+                raise DataError(
+                    f"{f.name}: its columns differ from {files[0].name}'s (it {what}); every file of "
+                    "a data set needs the same columns and types"
+                )
         rows = [_rows(f) for f in files]
         return cls(Path(path), files, np.concatenate([[0], np.cumsum(rows)]).astype(np.int64), first)
 
@@ -217,8 +224,10 @@ def _normalise(name: str, dtype: pl.DataType) -> pl.Expr:
 def _refuse_other(file: str, schema: dict[str, pl.DataType]) -> None:
     for c, t in schema.items():
         if _kind(t) == "other":
-            raise DataError(f"{file}: column '{c}' holds {t} values; a time series column holds numbers, dates, "
-                            "datetimes or text (ids)")
+            raise DataError(
+                f"{file}: column '{c}' holds {t} values; a time series column holds numbers, dates, "
+                "datetimes or text (ids)"
+            )
 
 
 class _NamedTable(RawTable):
@@ -231,8 +240,9 @@ class _NamedTable(RawTable):
         return self.label or self.path.name
 
 
-def raw_from_frame(frame: pl.DataFrame, path: Path, name: str | None = None, ids: tuple[str, ...] = (),
-                   lines: np.ndarray | None = None) -> RawTable:
+def raw_from_frame(
+    frame: pl.DataFrame, path: Path, name: str | None = None, ids: tuple[str, ...] = (), lines: np.ndarray | None = None
+) -> RawTable:
     """A polars frame (read from Parquet, or a partition of a larger data set) as the loader's RawTable: numbers
     as Float64 (nulls and NaN are missing cells; infinities are refused), id columns as categories, rows numbered
     from 1 unless `lines` numbers them."""
@@ -248,21 +258,25 @@ def raw_from_frame(frame: pl.DataFrame, path: Path, name: str | None = None, ids
             from .csvio import describe_lines
 
             bad = frame[c].is_infinite().fill_null(False).to_numpy()
-            raise DataError(f"{label}: column '{c}' has infinite values on {describe_lines(lines[bad])}; fix them or "
-                            "leave the cells empty (null) to have them interpolated")
+            raise DataError(
+                f"{label}: column '{c}' has infinite values on {describe_lines(lines[bad])}; fix them or "
+                "leave the cells empty (null) to have them interpolated"
+            )
     cats = [c for c in ids if c in frame.columns]
     if cats:
         frame = frame.with_columns(pl.col(c).cast(pl.String).cast(pl.Categorical) for c in cats)
-    preview = frame if frame.height <= 2 * PREVIEW_ROWS else pl.concat([frame.head(PREVIEW_ROWS),
-                                                                          frame.tail(PREVIEW_ROWS)])
+    preview = (
+        frame if frame.height <= 2 * PREVIEW_ROWS else pl.concat([frame.head(PREVIEW_ROWS), frame.tail(PREVIEW_ROWS)])
+    )
     preview = preview.select(pl.all().cast(pl.String))
     raw = _NamedTable(path, frame, lines, ",", preview)
     raw.label = label
     return raw
 
 
-def columns_for(names: list[str], cfg: DataConfig, id_names: tuple[str, ...], time_names: tuple[str, ...]
-                ) -> list[str] | None:
+def columns_for(
+    names: list[str], cfg: DataConfig, id_names: tuple[str, ...], time_names: tuple[str, ...]
+) -> list[str] | None:
     """The columns the loader reads for `cfg`, or None when it must see them all (it chooses the targets, the
     features or the time column itself, or a column it is told to read is missing: its message lists all)."""
     if not cfg.targets or cfg.features == "all":

@@ -125,9 +125,12 @@ def detected_cycle(data: SeriesSet) -> int | None:
     below = np.flatnonzero(acf < 0)
     if not below.size:
         return None  # a trend or one slow swing: no cycle to see
-    lag = int(below[0] + np.argmax(acf[below[0]:]))
-    if acf[lag] < CYCLE_MIN_ACF or _calendar_bound(lag, data.freq.season) or \
-            _calendar_bound(lag, data.freq.steps_per_year):
+    lag = int(below[0] + np.argmax(acf[below[0] :]))
+    if (
+        acf[lag] < CYCLE_MIN_ACF
+        or _calendar_bound(lag, data.freq.season)
+        or _calendar_bound(lag, data.freq.steps_per_year)
+    ):
         return None
     return lag
 
@@ -150,8 +153,9 @@ def default_input_len(data: SeriesSet, horizon: int | None = None) -> int:
     return cycle if check_fit(data, cycle, horizon or data.freq.default_horizon()) is None else base
 
 
-def model_config(data: SeriesSet, input_len: int | None = None, horizon: int | None = None,
-                 **kwargs: Any) -> ModelConfig:
+def model_config(
+    data: SeriesSet, input_len: int | None = None, horizon: int | None = None, **kwargs: Any
+) -> ModelConfig:
     """A ModelConfig sized for the data, with defaults for window (default_input_len) and horizon (by
     frequency)."""
     return ModelConfig(
@@ -172,8 +176,10 @@ def check_fit(data: SeriesSet, input_len: int, horizon: int, task: str = "foreca
     if shortest >= need:
         return None
     who = "the shortest series has" if data.n_series > 1 else "the series has"
-    return (f"{who} {shortest} rows; input window {input_len} and horizon {horizon} need {need} "
-            f"(window + horizon to train, validation and test blocks)")
+    return (
+        f"{who} {shortest} rows; input window {input_len} and horizon {horizon} need {need} "
+        f"(window + horizon to train, validation and test blocks)"
+    )
 
 
 def validate(data: SeriesSet, model_cfg: ModelConfig) -> None:
@@ -183,15 +189,24 @@ def validate(data: SeriesSet, model_cfg: ModelConfig) -> None:
         raise DataError(f"{data.path.name}: {problem}; shorten --input-len or --horizon")
 
 
-def train_experiment(data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainConfig, season: int | None = None,
-                     on_epoch: ProgressFn | None = None, should_stop: StopFn | None = None,
-                     holdout: bool = True) -> Experiment:
+def train_experiment(
+    data: SeriesSet,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    season: int | None = None,
+    on_epoch: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    holdout: bool = True,
+) -> Experiment:
     """Split, fit, and score the model and the baselines on the test block (no test block and no scores
     when holdout is False: a backtest evaluates the model on later data instead)."""
     from .train import fit, predict_outputs
 
-    if model_cfg.n_inputs != len(data.channels) or model_cfg.n_targets != len(data.targets) or \
-            model_cfg.n_known != data.known_spec.n:
+    if (
+        model_cfg.n_inputs != len(data.channels)
+        or model_cfg.n_targets != len(data.targets)
+        or model_cfg.n_known != data.known_spec.n
+    ):
         raise ConfigError("model inputs and targets do not match the data; build the config with model_config()")
     direction = model_cfg.task == "direction"
     test_len = default_val_len(int(data.lengths.min()), 1) if direction else None
@@ -207,8 +222,9 @@ def train_experiment(data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainCo
     exp.forecast = outputs["forecast"]
     exp.scores = score_experiment(split, exp.forecast, exp.season, data.targets)
     if model_cfg.quantiles:
-        add_interval_scores(exp.scores["model"], split, outputs["quantiles"], model_cfg.quantiles, exp.season,
-                            data.targets)
+        add_interval_scores(
+            exp.scores["model"], split, outputs["quantiles"], model_cfg.quantiles, exp.season, data.targets
+        )
     return exp
 
 
@@ -216,20 +232,28 @@ def gap_note(split: Split, data: SeriesSet) -> str | None:
     """What was left out of training for long interpolated gaps, in words (None: nothing)."""
     if not split.left_out:
         return None
-    return (f"{split.left_out} of {split.windows_total} training and validation windows overlap an interpolated gap "
-            f"longer than {split.bridge} steps and were left out (longest: {data.report.longest_gap_where})")
+    return (
+        f"{split.left_out} of {split.windows_total} training and validation windows overlap an interpolated gap "
+        f"longer than {split.bridge} steps and were left out (longest: {data.report.longest_gap_where})"
+    )
 
 
 def score_experiment(split: Split, forecast: np.ndarray, season: int, targets: list[str]) -> dict[str, Any]:
-    actual = split.test[:, split.input_len:, : len(targets)]
+    actual = split.test[:, split.input_len :, : len(targets)]
     methods = {"model": forecast, **baselines(split.insample, split.horizon, season)}
     return score_table(actual, methods, split.insample, season, targets)
 
 
-def add_interval_scores(model_scores: dict[str, dict[str, float]], split: Split, quantiles: np.ndarray,
-                        levels: tuple[float, ...], season: int, targets: list[str]) -> None:
+def add_interval_scores(
+    model_scores: dict[str, dict[str, float]],
+    split: Split,
+    quantiles: np.ndarray,
+    levels: tuple[float, ...],
+    season: int,
+    targets: list[str],
+) -> None:
     """Coverage and MSIS of the outermost quantiles, added to each target's metrics."""
-    actual = split.test[:, split.input_len:, : len(targets)]
+    actual = split.test[:, split.input_len :, : len(targets)]
     scale = mase_scale(split.insample, season)
     per = interval_scores(actual, quantiles[..., 0], quantiles[..., -1], levels[-1] - levels[0], scale)
     for i, t in enumerate(targets):

@@ -59,8 +59,9 @@ class Warmup:
         return self.steps * self.step_s + self.val_s
 
 
-def measure(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split,
-            steps: int = WARMUP_STEPS) -> Warmup:
+def measure(
+    name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, steps: int = WARMUP_STEPS
+) -> Warmup:
     """Time `steps` optimiser steps and one validation batch of a fresh model on the split's windows (the model
     is thrown away; fit seeds its own)."""
     set_threads(train_cfg.threads)
@@ -77,7 +78,7 @@ def measure(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, split: Sp
     i = 0
     while len(times) < steps or (sum(times) < WARMUP_S and len(times) < MAX_WARMUP_STEPS):
         start = (i * batch) % max(1, len(train) - batch + 1)
-        x = train[start:start + batch]
+        x = train[start : start + batch]
         t0 = time.perf_counter()
         pred, target = model.scaled_loss_inputs(x)
         loss = loss_fn(pred, target)
@@ -198,14 +199,18 @@ class RunPlan:
             return f"about {format_seconds(full)} at most for {what} ({cap}; {early}); no budget"
         budget = format_seconds(self.deadline.seconds or 0.0)
         if self.spent():
-            return (f"the budget of {budget} is spent already ({format_seconds(self.deadline.elapsed())} of loading "
-                    "and warm-up): " + ("the trainings are skipped" if self.runs > 1 else
-                                        "one optimiser step and one validation pass only"))
+            return (
+                f"the budget of {budget} is spent already ({format_seconds(self.deadline.elapsed())} of loading "
+                "and warm-up): "
+                + ("the trainings are skipped" if self.runs > 1 else "one optimiser step and one validation pass only")
+            )
         if full + END_RESERVE_S <= self.deadline.remaining():
             return f"about {format_seconds(full)} at most for {what} ({cap}; {early}), budget {budget}"
         shared = ", so each training gets its share of the budget" if self.runs > 1 else ", so it stops on time"
-        return (f"about {format_seconds(self.estimate())} for {what}, budget {budget}: {cap} would take about "
-                f"{format_seconds(full)}{shared}")
+        return (
+            f"about {format_seconds(self.estimate())} for {what}, budget {budget}: {cap} would take about "
+            f"{format_seconds(full)}{shared}"
+        )
 
     def spent(self) -> bool:
         """Whether the budget has no time left for another training (its overhead and one step)."""
@@ -249,16 +254,23 @@ class RunPlan:
         self.overhead_s = statistics.mean(self.overheads)
 
 
-def plan_training(deadline: Deadline, data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainConfig,
-                  name: str = "model") -> RunPlan:
+def plan_training(
+    deadline: Deadline, data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainConfig, name: str = "model"
+) -> RunPlan:
     """The plan of one `tsrnn train`: the warm-up on the windows train_experiment will split off."""
     test_len = default_val_len(int(data.lengths.min()), 1) if model_cfg.task == "direction" else None
     split = split_series(data, model_cfg.input_len, model_cfg.horizon, test_len=test_len)
     return plan_run(deadline, [(name, model_cfg)], train_cfg, split)
 
 
-def plan_run(deadline: Deadline, models: list[tuple[str, ModelConfig]], train_cfg: TrainConfig, split: Split,
-             runs: int = 1, final: bool = False) -> RunPlan:
+def plan_run(
+    deadline: Deadline,
+    models: list[tuple[str, ModelConfig]],
+    train_cfg: TrainConfig,
+    split: Split,
+    runs: int = 1,
+    final: bool = False,
+) -> RunPlan:
     """Measure every model's warm-up on `split` and plan the run. The first model is measured twice: the first
     steps in a process pay for loading torch's kernels (seconds on a busy machine), which no epoch pays again."""
     if models:

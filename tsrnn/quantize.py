@@ -43,11 +43,19 @@ class Drift:
         return q > f * (1 + MATERIAL) + 0.01
 
     def to_dict(self) -> dict[str, Any]:
-        return {"float_path": str(self.float_path), "int8_path": str(self.int8_path),
-                "float_bytes": self.float_bytes, "int8_bytes": self.int8_bytes,
-                "quantized_ops": self.quantized_ops, "float_recurrent": self.float_recurrent,
-                "float_metrics": self.float_metrics, "int8_metrics": self.int8_metrics,
-                "max_abs_diff": self.max_abs_diff, "max_rel_diff": self.max_rel_diff, "materially_worse": self.worse}
+        return {
+            "float_path": str(self.float_path),
+            "int8_path": str(self.int8_path),
+            "float_bytes": self.float_bytes,
+            "int8_bytes": self.int8_bytes,
+            "quantized_ops": self.quantized_ops,
+            "float_recurrent": self.float_recurrent,
+            "float_metrics": self.float_metrics,
+            "int8_metrics": self.int8_metrics,
+            "max_abs_diff": self.max_abs_diff,
+            "max_rel_diff": self.max_rel_diff,
+            "materially_worse": self.worse,
+        }
 
 
 def int8_path_for(path: Path) -> Path:
@@ -117,8 +125,14 @@ def measure_drift(float_path: Path, int8_path: Path, csv: str | os.PathLike[str]
     fm, qm = Forecaster.load(float_path), Forecaster.load(int8_path)
     nodes = {n.op_type for n in _nodes(onnx.load(str(int8_path)).graph)}
     ops = sorted(n for n in nodes if n.startswith(("DynamicQuantize", "MatMulInteger", "QLinear")))
-    drift = Drift(float_path, int8_path, float_path.stat().st_size, int8_path.stat().st_size, ops,
-                  float_recurrent=sorted(nodes & {"RNN", "GRU", "LSTM"}))
+    drift = Drift(
+        float_path,
+        int8_path,
+        float_path.stat().st_size,
+        int8_path.stat().st_size,
+        ops,
+        float_recurrent=sorted(nodes & {"RNN", "GRU", "LSTM"}),
+    )
     data = fm.load_history(csv) if csv else None
     if data is None or fm.task != "forecast":
         return drift
@@ -135,7 +149,8 @@ def measure_drift(float_path: Path, int8_path: Path, csv: str | os.PathLike[str]
     drift.float_metrics = _mean(evaluate(actual, a, scale))
     drift.int8_metrics = _mean(evaluate(actual, b, scale))
     drift.float_metrics["seasonal_naive_mase"] = _mean(
-        evaluate(actual, baselines(insample, H, season)["seasonal_naive"], scale))["mase"]
+        evaluate(actual, baselines(insample, H, season)["seasonal_naive"], scale)
+    )["mase"]
     drift.max_abs_diff = float(np.max(np.abs(a - b)))
     drift.max_rel_diff = drift.max_abs_diff / max(1.0, float(np.max(np.abs(a))))
     return drift
@@ -148,20 +163,26 @@ def _mean(per_target: dict[str, np.ndarray]) -> dict[str, float]:
 def format_drift(d: Drift) -> str:
     ratio = d.float_bytes / max(d.int8_bytes, 1)
     size = f"{ratio:.1f}x smaller" if ratio >= 1.05 else "no smaller"
-    lines = [f"INT8 model: {d.int8_path} ({d.int8_bytes / 1024:.0f} KiB, float {d.float_bytes / 1024:.0f} KiB, "
-             f"{size}); quantized ops: {', '.join(d.quantized_ops) or 'none'}"]
+    lines = [
+        f"INT8 model: {d.int8_path} ({d.int8_bytes / 1024:.0f} KiB, float {d.float_bytes / 1024:.0f} KiB, "
+        f"{size}); quantized ops: {', '.join(d.quantized_ops) or 'none'}"
+    ]
     if d.float_recurrent:
-        lines.append(f"the {'/'.join(d.float_recurrent)} layers of the small-batch graph stay float (ONNX Runtime "
-                     "quantizes only LSTM layers dynamically), so expect little gain at small batches; the "
-                     "large-batch graph's matrix products are INT8")
+        lines.append(
+            f"the {'/'.join(d.float_recurrent)} layers of the small-batch graph stay float (ONNX Runtime "
+            "quantizes only LSTM layers dynamically), so expect little gain at small batches; the "
+            "large-batch graph's matrix products are INT8"
+        )
     if d.float_metrics and d.int8_metrics:
         lines.append("        MASE    sMAPE %   MAE        RMSE")
         for name, m in (("float", d.float_metrics), ("int8", d.int8_metrics)):
             lines.append(f"{name:6}  {m['mase']:.3f}   {m['smape']:7.2f}   {m['mae']:<9.4g}  {m['rmse']:.4g}")
         lines.append(f"largest forecast difference: {d.max_abs_diff:.4g} (relative {d.max_rel_diff:.2e})")
         if d.worse:
-            lines.append(f"warning: the INT8 model is materially worse than the float model (MASE "
-                         f"{d.int8_metrics['mase']:.3f} against {d.float_metrics['mase']:.3f}); keep the float model")
+            lines.append(
+                f"warning: the INT8 model is materially worse than the float model (MASE "
+                f"{d.int8_metrics['mase']:.3f} against {d.float_metrics['mase']:.3f}); keep the float model"
+            )
     return "\n".join(lines)
 
 

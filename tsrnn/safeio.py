@@ -119,8 +119,10 @@ def _plan(target: Path, example: str | None) -> _Plan:
     if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
         return _Plan(target, True)
     kind = "block device" if stat.S_ISBLK(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "special file"
-    raise ConfigError(f"cannot write {target}: it is a {kind}; tsrnn writes regular files, character devices "
-                      f"such as /dev/null, and pipes")
+    raise ConfigError(
+        f"cannot write {target}: it is a {kind}; tsrnn writes regular files, character devices "
+        f"such as /dev/null, and pipes"
+    )
 
 
 def _open_through(plan: _Plan) -> BinaryIO:
@@ -135,8 +137,9 @@ def _open_through(plan: _Plan) -> BinaryIO:
     mode = os.fstat(fd).st_mode
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         os.close(fd)
-        raise ConfigError(f"cannot write {plan.real}: it changed into a regular file or folder while tsrnn was "
-                          f"writing; try again")
+        raise ConfigError(
+            f"cannot write {plan.real}: it changed into a regular file or folder while tsrnn was writing; try again"
+        )
     return open(fd, "wb")
 
 
@@ -158,8 +161,7 @@ def _settle(tmp: Path, plan: _Plan) -> None:
     os.replace(tmp, plan.real)
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], *,
-                 example: str | None = None) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], *, example: str | None = None) -> Path:
     """Call `write(tmp)` to fill a temporary file, then put it at `path`; return `path`.
 
     A regular file (or a new one) is replaced by renaming a temporary file from the same folder over it, so it
@@ -232,8 +234,7 @@ class StreamWriter:
     def __enter__(self) -> StreamWriter:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if kind is None:
             self.commit()
         else:

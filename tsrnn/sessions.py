@@ -63,8 +63,7 @@ class SessionCalendar:
         for day, s in enumerate(self.slots):
             ints = all(_is_int(k) for k in s)
             if not ints or any(not 0 <= a < b for a, b in zip(s, [*s[1:], per_day], strict=False)):
-                raise ValueError(f"session calendar: 'slots[{day}]' must be ascending slot numbers in "
-                                 f"0..{per_day - 1}")
+                raise ValueError(f"session calendar: 'slots[{day}]' must be ascending slot numbers in 0..{per_day - 1}")
         object.__setattr__(self, "slots", tuple(tuple(int(k) for k in s) for s in self.slots))
         opened = np.concatenate([np.asarray(s, dtype=np.int64) + d * per_day for d, s in enumerate(self.slots)])
         if not opened.size:
@@ -100,8 +99,10 @@ class SessionCalendar:
         seconds = any((self.offset_us + k * self.step_us) % (60 * US) for s in groups for k in s)
         parts = []
         for s, days in groups.items():
-            hours = ", ".join(self._clock(a, seconds) if a == b else f"{self._clock(a, seconds)}–"
-                              f"{self._clock(b, seconds)}" for a, b in _runs(s))
+            hours = ", ".join(
+                self._clock(a, seconds) if a == b else f"{self._clock(a, seconds)}–{self._clock(b, seconds)}"
+                for a, b in _runs(s)
+            )
             parts.append(f"{_day_label(days)} {hours}")
         n = self.steps_per_day
         return f"{'; '.join(parts)}, {n} step{'s' if n > 1 else ''} a day"
@@ -148,8 +149,11 @@ class SessionCalendar:
 
     def to_dict(self) -> dict[str, Any]:
         """Compact form for the model's metadata: per weekday the [first, last] runs of open slots."""
-        return {"step_us": self.step_us, "offset_us": self.offset_us,
-                "days": [[[a, b] for a, b in _runs(s)] for s in self.slots]}
+        return {
+            "step_us": self.step_us,
+            "offset_us": self.offset_us,
+            "days": [[[a, b] for a, b in _runs(s)] for s in self.slots],
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SessionCalendar:
@@ -172,16 +176,25 @@ class SessionCalendar:
             for j, run in enumerate(runs):
                 ok = isinstance(run, list | tuple) and len(run) == 2 and all(_is_int(x) for x in run)
                 if not ok or not (out[-1] if out else -1) < run[0] <= run[1] < DAY // step:
-                    raise ValueError(f"session calendar: 'days[{day}][{j}]' must be [first, last] slot numbers "
-                                     f"in 0..{DAY // step - 1}, after the previous run, got {run!r}")
+                    raise ValueError(
+                        f"session calendar: 'days[{day}][{j}]' must be [first, last] slot numbers "
+                        f"in 0..{DAY // step - 1}, after the previous run, got {run!r}"
+                    )
                 out.extend(range(int(run[0]), int(run[1]) + 1))
             slots.append(tuple(out))
         return cls(int(step), tuple(slots), int(offset) if _is_int(offset) else offset)
 
 
-def detect_sessions(times: np.ndarray, step_us: int, codes: np.ndarray | None = None, *,
-                    min_share: float = MIN_SHARE, min_closed: float = MIN_CLOSED,
-                    max_outside: float = MAX_OUTSIDE, min_weeks: int = MIN_WEEKS) -> SessionCalendar | None:
+def detect_sessions(
+    times: np.ndarray,
+    step_us: int,
+    codes: np.ndarray | None = None,
+    *,
+    min_share: float = MIN_SHARE,
+    min_closed: float = MIN_CLOSED,
+    max_outside: float = MAX_OUTSIDE,
+    min_weeks: int = MIN_WEEKS,
+) -> SessionCalendar | None:
     """The session calendar the rows follow, or None (round the clock, daily or longer steps, too short).
 
     Rows are sorted by series (`codes`, one number per row) then time, without duplicates. A week slot is open

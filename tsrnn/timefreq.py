@@ -57,8 +57,15 @@ class Frequency:
 
     def spec(self) -> FreqSpec:
         """The model file's description of this grid."""
-        return FreqSpec(self.code, self.label, self.season, self.step_us, self.months, self.month_end,
-                        self.sessions.to_dict() if self.sessions is not None else None)
+        return FreqSpec(
+            self.code,
+            self.label,
+            self.season,
+            self.step_us,
+            self.months,
+            self.month_end,
+            self.sessions.to_dict() if self.sessions is not None else None,
+        )
 
     @classmethod
     def from_spec(cls, spec: FreqSpec) -> Frequency:
@@ -178,8 +185,8 @@ def infer_frequency(times: np.ndarray, codes: np.ndarray | None = None, file: st
     """Infer one frequency from the most common step within series (rows sorted by series, then time)."""
     steps = []
     for a, b in pieces(len(times) - 1):  # a long file's temporaries stay small
-        diffs = np.diff(times[a:b + 1].view(np.int64))
-        steps.append(diffs if codes is None else diffs[codes[a + 1:b + 1] == codes[a:b]])
+        diffs = np.diff(times[a : b + 1].view(np.int64))
+        steps.append(diffs if codes is None else diffs[codes[a + 1 : b + 1] == codes[a:b]])
     diffs = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
     if diffs.size == 0:
         raise DataError(f"{file}: too few rows to infer a frequency")
@@ -218,10 +225,15 @@ def _calendar(months: int, times: np.ndarray, file: str) -> Frequency:
     # reported with their lines by the grid check.
     days = times[:: -(-len(times) // PIECE)].astype("datetime64[D]")
     month = days.astype("datetime64[M]")
-    end = int(np.count_nonzero(days == (month + 1).astype("datetime64[D]") - 1)) > \
-        int(np.count_nonzero(days == month.astype("datetime64[D]")))
-    label, season, code = {1: ("monthly", 12, "1mo"), 3: ("quarterly", 4, "3mo"), 6: ("half-yearly", 2, "6mo"),
-                           12: ("yearly", 1, "1y")}[months]
+    end = int(np.count_nonzero(days == (month + 1).astype("datetime64[D]") - 1)) > int(
+        np.count_nonzero(days == month.astype("datetime64[D]"))
+    )
+    label, season, code = {
+        1: ("monthly", 12, "1mo"),
+        3: ("quarterly", 4, "3mo"),
+        6: ("half-yearly", 2, "6mo"),
+        12: ("yearly", 1, "1y"),
+    }[months]
     return Frequency(code, label + (" (month end)" if end else ""), season, months=months, month_end=end)
 
 

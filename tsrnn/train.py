@@ -108,8 +108,13 @@ def epoch_steps(n_windows: int, cfg: TrainConfig) -> int:
     return max(MIN_STEPS, -(-used // cfg.batch_size))
 
 
-def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: ProgressFn | None = None,
-        should_stop: StopFn | None = None) -> TrainResult:
+def fit(
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    split: Split,
+    on_epoch: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> TrainResult:
     """Train until the epoch budget, early stopping, the time limit (checked at every step), a stop request or
     Ctrl+C; keep the best weights."""
     torch.manual_seed(train_cfg.seed)
@@ -124,8 +129,9 @@ def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: 
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(1, train_cfg.patience // 2))
     loss_fn = make_loss(model_cfg, train_cfg)
     gen = torch.Generator().manual_seed(train_cfg.seed)
-    result = TrainResult(model=model, device=str(device), device_note=device_fallback(train_cfg.device),
-                         threads=torch.get_num_threads())
+    result = TrainResult(
+        model=model, device=str(device), device_note=device_fallback(train_cfg.device), threads=torch.get_num_threads()
+    )
     best_state, best_val, since_best = copy.deepcopy(model.state_dict()), math.inf, 0
     start = time.perf_counter()
     deadline = Deadline(train_cfg.time_limit)
@@ -146,9 +152,17 @@ def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: 
                 best_state = copy.deepcopy(model.state_dict())
             else:
                 since_best += 1
-            info = EpochInfo(epoch, train_cfg.epochs, train_loss, val_loss, best_val, opt.param_groups[0]["lr"],
-                             time.perf_counter() - start, epoch_windows * done / max(time.perf_counter() - t0, 1e-9),
-                             train_cfg.time_limit)
+            info = EpochInfo(
+                epoch,
+                train_cfg.epochs,
+                train_loss,
+                val_loss,
+                best_val,
+                opt.param_groups[0]["lr"],
+                time.perf_counter() - start,
+                epoch_windows * done / max(time.perf_counter() - t0, 1e-9),
+                train_cfg.time_limit,
+            )
             result.history.append(info)
             if on_epoch:
                 on_epoch(info)
@@ -171,8 +185,15 @@ def fit(model_cfg: ModelConfig, train_cfg: TrainConfig, split: Split, on_epoch: 
     return result
 
 
-def _train_epoch(model: RecurrentForecaster, data: torch.Tensor, opt: torch.optim.Optimizer, loss_fn: nn.Module,
-                 cfg: TrainConfig, gen: torch.Generator, deadline: Deadline | None = None) -> tuple[float, float]:
+def _train_epoch(
+    model: RecurrentForecaster,
+    data: torch.Tensor,
+    opt: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    cfg: TrainConfig,
+    gen: torch.Generator,
+    deadline: Deadline | None = None,
+) -> tuple[float, float]:
     """One epoch; returns the mean training loss and the share of the epoch's steps run (less than 1 when the
     time limit ended it)."""
     model.train()
@@ -186,7 +207,7 @@ def _train_epoch(model: RecurrentForecaster, data: torch.Tensor, opt: torch.opti
     for step in range(steps):
         if step and deadline is not None and deadline.expired():
             break
-        batch = data[order[step * cfg.batch_size:(step + 1) * cfg.batch_size]]
+        batch = data[order[step * cfg.batch_size : (step + 1) * cfg.batch_size]]
         pred, target = model.scaled_loss_inputs(batch)
         loss = loss_fn(pred, target)
         opt.zero_grad(set_to_none=True)
@@ -204,7 +225,7 @@ def _evaluate(model: RecurrentForecaster, data: torch.Tensor, loss_fn: nn.Module
     model.eval()
     total = 0.0
     for i in range(0, len(data), batch_size):
-        pred, target = model.scaled_loss_inputs(data[i:i + batch_size])
+        pred, target = model.scaled_loss_inputs(data[i : i + batch_size])
         total += loss_fn(pred, target).item() * len(pred)
     return total / max(len(data), 1)
 
@@ -219,8 +240,11 @@ def predict_outputs(model: RecurrentForecaster, windows: np.ndarray, batch_size:
     history, known = split_inputs(model.config, windows)
     parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
     for i in range(0, len(history), batch_size):
-        args = [torch.from_numpy(np.ascontiguousarray(a[i:i + batch_size])).to(device)
-                for a in (history, known) if a is not None]
+        args = [
+            torch.from_numpy(np.ascontiguousarray(a[i : i + batch_size])).to(device)
+            for a in (history, known)
+            if a is not None
+        ]
         out = model(*args)
         for name, value in zip(names, out if isinstance(out, tuple) else (out,), strict=True):
             parts[name].append(value.cpu().numpy())

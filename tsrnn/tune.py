@@ -99,9 +99,15 @@ class Trial:
 
     def to_row(self) -> dict[str, Any]:
         m = self.metrics
-        return {"trial": self.number, "state": self.state, **self.params,
-                **{k: m.get(k) for k in ("mase", "mase_std", "smape", "mae", "rmse")},
-                "epochs": self.epochs, "seconds": round(self.seconds, 2), "note": self.note}
+        return {
+            "trial": self.number,
+            "state": self.state,
+            **self.params,
+            **{k: m.get(k) for k in ("mase", "mase_std", "smape", "mae", "rmse")},
+            "epochs": self.epochs,
+            "seconds": round(self.seconds, 2),
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -145,10 +151,18 @@ class TuneResult:
     files: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"protocol": self.protocol, "best": self.best.to_row() if self.best else None,
-                "command": self.command, "best_path": self.best_path, "ensemble": self.ensemble,
-                "baselines": self.baselines, "seconds": round(self.seconds, 2), "stopped": self.stopped,
-                "files": self.files, "trials": [t.to_row() for t in self.trials]}
+        return {
+            "protocol": self.protocol,
+            "best": self.best.to_row() if self.best else None,
+            "command": self.command,
+            "best_path": self.best_path,
+            "ensemble": self.ensemble,
+            "baselines": self.baselines,
+            "seconds": round(self.seconds, 2),
+            "stopped": self.stopped,
+            "files": self.files,
+            "trials": [t.to_row() for t in self.trials],
+        }
 
 
 # --- the search space ---------------------------------------------------------------------------------------
@@ -186,8 +200,10 @@ def window_choices(data: SeriesSet, horizon: int, season: int, folds: int) -> li
         if check_fit(held_out, L, horizon) is None:
             out.append(L)
     if not out:
-        raise DataError(f"{data.path.name}: no input window of one or more horizons ({horizon} steps) fits "
-                        f"{folds} folds of this data; use fewer --folds or a shorter --horizon")
+        raise DataError(
+            f"{data.path.name}: no input window of one or more horizons ({horizon} steps) fits "
+            f"{folds} folds of this data; use fewer --folds or a shorter --horizon"
+        )
     return out
 
 
@@ -203,15 +219,30 @@ def suggest(trial: optuna.Trial, variants: list[str], windows: list[int]) -> dic
     if trial.suggest_categorical("weight_decay_on", [False, True]):
         decay = float(f"{trial.suggest_float('weight_decay', *WEIGHT_DECAY_RANGE, log=True):.2g}")
     loss = trial.suggest_categorical("loss", list(LOSSES))
-    return {"variant": variant, "layers": layers, "hidden": hidden, "input_len": input_len, "lr": lr,
-            "dropout": round(dropout, 2), "weight_decay": decay, "loss": loss}
+    return {
+        "variant": variant,
+        "layers": layers,
+        "hidden": hidden,
+        "input_len": input_len,
+        "lr": lr,
+        "dropout": round(dropout, 2),
+        "weight_decay": decay,
+        "loss": loss,
+    }
 
 
 def configs(params: dict[str, Any], base: ModelConfig, train_cfg: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
     m = VARIANT_SPEC.match(params["variant"])
     assert m is not None
-    model_cfg = replace(base, cell=m.group(2), bidirectional=bool(m.group(1)), num_layers=params["layers"],
-                        hidden_size=params["hidden"], input_len=params["input_len"], dropout=params["dropout"])
+    model_cfg = replace(
+        base,
+        cell=m.group(2),
+        bidirectional=bool(m.group(1)),
+        num_layers=params["layers"],
+        hidden_size=params["hidden"],
+        input_len=params["input_len"],
+        dropout=params["dropout"],
+    )
     return model_cfg, replace(train_cfg, lr=params["lr"], weight_decay=params["weight_decay"], loss=params["loss"])
 
 
@@ -246,8 +277,7 @@ def make_pruner(warmup: int = PRUNE_WARMUP_EPOCHS, min_trials: int = PRUNE_MIN_T
     return pruner
 
 
-def epoch_reporter(trial: optuna.Trial, then: Callable[[EpochInfo], None] | None = None
-                   ) -> Callable[[EpochInfo], None]:
+def epoch_reporter(trial: optuna.Trial, then: Callable[[EpochInfo], None] | None = None) -> Callable[[EpochInfo], None]:
     """fit's on_epoch: report the validation loss to Optuna, and raise optuna.TrialPruned when it says so."""
     import optuna
 
@@ -264,11 +294,24 @@ def epoch_reporter(trial: optuna.Trial, then: Callable[[EpochInfo], None] | None
 # --- running ----------------------------------------------------------------------------------------------------
 
 
-def run_tune(data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, *, trials: int | None = None,
-             budget: float | Deadline | None = None, variants: str | None = None, folds: int = 3,
-             ensemble: int = 0, ensemble_method: str = "mean", season: int | None = None,
-             out_dir: Path | None = None, data_arg: str | None = None, on_progress: ProgressFn | None = None,
-             should_stop: Callable[[], bool] | None = None, input_len: int | None = None) -> TuneResult:
+def run_tune(
+    data: SeriesSet,
+    base: ModelConfig,
+    train_cfg: TrainConfig,
+    *,
+    trials: int | None = None,
+    budget: float | Deadline | None = None,
+    variants: str | None = None,
+    folds: int = 3,
+    ensemble: int = 0,
+    ensemble_method: str = "mean",
+    season: int | None = None,
+    out_dir: Path | None = None,
+    data_arg: str | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    input_len: int | None = None,
+) -> TuneResult:
     """Search configurations until `trials` ran or the budget is spent (stopping the running trial on time),
     then write the trials table, the best command line, the best model and, with `ensemble` >= 2, the ensemble of
     the best `ensemble` trials. `input_len` fixes the window instead of searching it."""
@@ -298,8 +341,9 @@ def run_tune(data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, *, tria
         `candidate` (the trial about to run) joined them."""
         if not deadline.limited:
             return 0.0
-        costs = sorted((export_seconds(m.experiment.model_cfg) for m in ens.top(list(kept.values()), keep)),
-                       reverse=True)
+        costs = sorted(
+            (export_seconds(m.experiment.model_cfg) for m in ens.top(list(kept.values()), keep)), reverse=True
+        )
         if candidate is not None:
             costs = sorted([*costs, export_seconds(candidate)], reverse=True)
         costs = costs[:keep] or [EXPORT_BASE_S + 100 * EXPORT_STEP_S]
@@ -311,8 +355,13 @@ def run_tune(data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, *, tria
     startup = STARTUP_TRIALS if trials is None else max(2, min(STARTUP_TRIALS, trials // 3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # multivariate/group TPE is marked experimental in older Optuna
-        sampler = optuna.samplers.TPESampler(seed=train_cfg.seed, n_startup_trials=startup, multivariate=True,
-                                             group=True, warn_independent_sampling=False)
+        sampler = optuna.samplers.TPESampler(
+            seed=train_cfg.seed,
+            n_startup_trials=startup,
+            multivariate=True,
+            group=True,
+            warn_independent_sampling=False,
+        )
     study = optuna.create_study(direction="minimize", sampler=sampler, pruner=make_pruner())
 
     records: list[Trial] = []
@@ -324,8 +373,17 @@ def run_tune(data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, *, tria
 
     def emit(trial: Trial, epoch: Any = None) -> None:
         if on_progress:
-            on_progress(TuneProgress(trial, sum(t.state != "running" for t in records), trials, deadline.elapsed(),
-                                     deadline.remaining(), epoch, estimate))
+            on_progress(
+                TuneProgress(
+                    trial,
+                    sum(t.state != "running" for t in records),
+                    trials,
+                    deadline.elapsed(),
+                    deadline.remaining(),
+                    epoch,
+                    estimate,
+                )
+            )
 
     def time_up() -> bool:
         return deadline.limited and deadline.remaining() <= reserve
@@ -356,9 +414,15 @@ def run_tune(data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, *, tria
             tcfg = replace(tcfg, time_limit=max(0.1, deadline.remaining() - reserve))
         t0 = time.perf_counter()
         try:
-            exp = train_experiment(held_out, model_cfg, tcfg, season,
-                                   on_epoch=epoch_reporter(trial, partial(_epoch, record, emit)),
-                                   should_stop=stop_now, holdout=False)
+            exp = train_experiment(
+                held_out,
+                model_cfg,
+                tcfg,
+                season,
+                on_epoch=epoch_reporter(trial, partial(_epoch, record, emit)),
+                should_stop=stop_now,
+                holdout=False,
+            )
         except optuna.TrialPruned as exc:
             record.state, record.note = "pruned", str(exc)
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -371,14 +435,23 @@ def run_tune(data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, *, tria
             record.metrics = _scores(folds_l, outputs, model_cfg, season)
             record.epochs = exp.result.epochs_run
             if exp.result.stopped in ("cancelled", "budget"):
-                record.note = (f"stopped by the budget after {record.epochs} epochs" if time_up()
-                               or exp.result.stopped == "budget" else f"cancelled after {record.epochs} epochs")
+                record.note = (
+                    f"stopped by the budget after {record.epochs} epochs"
+                    if time_up() or exp.result.stopped == "budget"
+                    else f"cancelled after {record.epochs} epochs"
+                )
             if math.isfinite(record.mase):
                 record.state = "complete"
                 study.tell(trial, record.mase)
-                kept[record.number] = ens.Member(f"trial {record.number}", exp, outputs, record.metrics,
-                                                 exp.result.seconds, record.epochs,
-                                                 {"trial": record.number, "variant": params["variant"]})
+                kept[record.number] = ens.Member(
+                    f"trial {record.number}",
+                    exp,
+                    outputs,
+                    record.metrics,
+                    exp.result.seconds,
+                    record.epochs,
+                    {"trial": record.number, "variant": params["variant"]},
+                )
                 for m in ens.top(list(kept.values()), len(kept))[keep:]:
                     del kept[m.settings["trial"]]
             else:
@@ -397,16 +470,23 @@ def run_tune(data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, *, tria
     complete = [t for t in records if t.state == "complete"]
     best = min(complete, key=lambda t: t.mase) if complete else None
     any_folds = fold_sets[windows[0]]
-    baselines = {name: summarise(fold_scores(any_folds, fc, season))
-                 for name, fc in baseline_forecasts(any_folds, season).items()}
-    protocol = _protocol(data, base, train_cfg, season, folds, names, windows, trials, deadline, ensemble,
-                         ensemble_method, startup)
+    baselines = {
+        name: summarise(fold_scores(any_folds, fc, season))
+        for name, fc in baseline_forecasts(any_folds, season).items()
+    }
+    protocol = _protocol(
+        data, base, train_cfg, season, folds, names, windows, trials, deadline, ensemble, ensemble_method, startup
+    )
     result = TuneResult(records, protocol, best, "", baselines, 0.0, stopped)
     if best is not None:
         result.command = train_command(data_arg or str(data.path), data, best.params, base, train_cfg, user_season)
         member = kept[best.number]
-        member.experiment.backtest = {"protocol": protocol, "metrics": best.metrics, "trial": best.number,
-                                      "params": best.params}
+        member.experiment.backtest = {
+            "protocol": protocol,
+            "metrics": best.metrics,
+            "trial": best.number,
+            "params": best.params,
+        }
         result.best_path = str(member.experiment.export(out_dir / "best.onnx").path)
     if ensemble and len(kept) >= ensemble:
         members = ens.top(list(kept.values()), ensemble)
@@ -414,11 +494,20 @@ def run_tune(data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, *, tria
         metrics = ens.score(members, ensemble_method, fold_sets[longest], season)
         backtest = {"protocol": protocol, "metrics": metrics}
         path = ens.export(members, ensemble_method, out_dir / "ensemble.onnx", backtest).path
-        result.ensemble = {"members": [m.settings["trial"] for m in members], "method": ensemble_method,
-                           "metrics": metrics, "path": str(path)}
+        result.ensemble = {
+            "members": [m.settings["trial"] for m in members],
+            "method": ensemble_method,
+            "metrics": metrics,
+            "path": str(path),
+        }
     elif ensemble:
-        result.ensemble = {"members": [], "method": ensemble_method, "metrics": {}, "path": None,
-                           "note": f"not built: {len(kept)} of the {ensemble} trials it needs completed"}
+        result.ensemble = {
+            "members": [],
+            "method": ensemble_method,
+            "metrics": {},
+            "path": None,
+            "note": f"not built: {len(kept)} of the {ensemble} trials it needs completed",
+        }
     result.seconds = deadline.elapsed()
     result.files = write_tables(result, out_dir)
     return result
@@ -452,8 +541,11 @@ def _fold_outputs(exp: Any, folds: Folds) -> dict[str, np.ndarray]:
 def _scores(folds: Folds, outputs: dict[str, np.ndarray], cfg: ModelConfig, season: int) -> dict[str, float]:
     metrics = summarise(fold_scores(folds, outputs["forecast"], season))
     if "quantiles" in outputs:
-        metrics.update(summarise(fold_interval_scores(folds, outputs["quantiles"], list(cfg.quantiles), season),
-                                 ("coverage", "msis")))
+        metrics.update(
+            summarise(
+                fold_interval_scores(folds, outputs["quantiles"], list(cfg.quantiles), season), ("coverage", "msis")
+            )
+        )
     return metrics
 
 
@@ -461,30 +553,68 @@ def _estimate(first: float, trials: int | None, deadline: Deadline, reserve: flo
     if deadline.limited:
         fits = int((deadline.remaining() - reserve) // max(first, 1e-3)) + 1
         many = fits if trials is None else min(fits, trials)
-        return (f"the first trial took {format_seconds(first)}: about {many} trial{'s' if many != 1 else ''} fit in "
-                f"the budget (pruned trials are shorter)")
+        return (
+            f"the first trial took {format_seconds(first)}: about {many} trial{'s' if many != 1 else ''} fit in "
+            f"the budget (pruned trials are shorter)"
+        )
     assert trials is not None
-    return (f"the first trial took {format_seconds(first)}: about {format_seconds(first * (trials - 1))} more for "
-            f"the other {trials - 1} (pruned trials are shorter)")
+    return (
+        f"the first trial took {format_seconds(first)}: about {format_seconds(first * (trials - 1))} more for "
+        f"the other {trials - 1} (pruned trials are shorter)"
+    )
 
 
-def _protocol(data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, season: int, folds: int,
-              names: list[str], windows: list[int], trials: int | None, deadline: Deadline, ensemble: int,
-              method: str, startup: int) -> dict[str, Any]:
+def _protocol(
+    data: SeriesSet,
+    base: ModelConfig,
+    train_cfg: TrainConfig,
+    season: int,
+    folds: int,
+    names: list[str],
+    windows: list[int],
+    trials: int | None,
+    deadline: Deadline,
+    ensemble: int,
+    method: str,
+    startup: int,
+) -> dict[str, Any]:
     return {
-        "data": data.path.name, "series": data.n_series, "frequency": data.freq.label, "season": season,
-        "horizon": base.horizon, "folds": folds, "scaling": base.scaling, "quantiles": list(base.quantiles),
-        "training": (f"each trial once, on the data before the first origin (the last {folds} x {base.horizon} "
-                     "steps held out), early stopping on a validation block at its end"),
-        "search": {"variants": names, "layers": [1, MAX_LAYERS], "hidden": list(HIDDEN_SIZES),
-                   "input_len": windows, "lr": list(LR_RANGE), "dropout": [0.0, DROPOUT_MAX],
-                   "weight_decay": [0.0, *WEIGHT_DECAY_RANGE], "loss": list(LOSSES)},
+        "data": data.path.name,
+        "series": data.n_series,
+        "frequency": data.freq.label,
+        "season": season,
+        "horizon": base.horizon,
+        "folds": folds,
+        "scaling": base.scaling,
+        "quantiles": list(base.quantiles),
+        "training": (
+            f"each trial once, on the data before the first origin (the last {folds} x {base.horizon} "
+            "steps held out), early stopping on a validation block at its end"
+        ),
+        "search": {
+            "variants": names,
+            "layers": [1, MAX_LAYERS],
+            "hidden": list(HIDDEN_SIZES),
+            "input_len": windows,
+            "lr": list(LR_RANGE),
+            "dropout": [0.0, DROPOUT_MAX],
+            "weight_decay": [0.0, *WEIGHT_DECAY_RANGE],
+            "loss": list(LOSSES),
+        },
         "sampler": f"TPE, seed {train_cfg.seed}, {startup} random trials first",
-        "pruner": (f"median of the trials with the same loss at the same epoch, from epoch {PRUNE_WARMUP_EPOCHS} "
-                   f"and {PRUNE_MIN_TRIALS} such trials"),
-        "trials": trials, "budget_s": deadline.seconds, "epochs": train_cfg.epochs, "patience": train_cfg.patience,
-        "batch_size": train_cfg.batch_size, "seed": train_cfg.seed, "ensemble": ensemble,
-        "ensemble_method": method, "calendar": data.known_spec.describe(),
+        "pruner": (
+            f"median of the trials with the same loss at the same epoch, from epoch {PRUNE_WARMUP_EPOCHS} "
+            f"and {PRUNE_MIN_TRIALS} such trials"
+        ),
+        "trials": trials,
+        "budget_s": deadline.seconds,
+        "epochs": train_cfg.epochs,
+        "patience": train_cfg.patience,
+        "batch_size": train_cfg.batch_size,
+        "seed": train_cfg.seed,
+        "ensemble": ensemble,
+        "ensemble_method": method,
+        "calendar": data.known_spec.describe(),
     }
 
 
@@ -514,8 +644,14 @@ def data_options(data: SeriesSet) -> list[str]:
     return out
 
 
-def train_command(data_arg: str, data: SeriesSet, params: dict[str, Any], base: ModelConfig,
-                  train_cfg: TrainConfig, season: int | None = None) -> str:
+def train_command(
+    data_arg: str,
+    data: SeriesSet,
+    params: dict[str, Any],
+    base: ModelConfig,
+    train_cfg: TrainConfig,
+    season: int | None = None,
+) -> str:
     """`tsrnn train ...` that trains the configuration `params` on all the data (every searched value is an
     option), with the tuning's data columns, horizon and training settings."""
     m = VARIANT_SPEC.match(params["variant"])
@@ -523,18 +659,40 @@ def train_command(data_arg: str, data: SeriesSet, params: dict[str, Any], base: 
     argv = ["tsrnn", "train", data_arg, *data_options(data), "--cell", m.group(2)]
     if m.group(1):
         argv.append("--bidirectional")
-    argv += ["--layers", str(params["layers"]), "--hidden", str(params["hidden"]),
-             "--input-len", str(params["input_len"]), "--horizon", str(base.horizon),
-             "--dropout", f"{params['dropout']:g}", "--lr", f"{params['lr']:g}",
-             "--weight-decay", f"{params['weight_decay']:g}", "--loss", params["loss"]]
+    argv += [
+        "--layers",
+        str(params["layers"]),
+        "--hidden",
+        str(params["hidden"]),
+        "--input-len",
+        str(params["input_len"]),
+        "--horizon",
+        str(base.horizon),
+        "--dropout",
+        f"{params['dropout']:g}",
+        "--lr",
+        f"{params['lr']:g}",
+        "--weight-decay",
+        f"{params['weight_decay']:g}",
+        "--loss",
+        params["loss"],
+    ]
     if base.scaling != "window":
         argv += ["--scaling", base.scaling]
     if base.highway:
         argv.append("--highway")
     if base.quantiles:
         argv += ["--quantiles", ",".join(f"{q:g}" for q in base.quantiles)]
-    argv += ["--epochs", str(train_cfg.epochs), "--patience", str(train_cfg.patience),
-             "--batch-size", str(train_cfg.batch_size), "--seed", str(train_cfg.seed)]
+    argv += [
+        "--epochs",
+        str(train_cfg.epochs),
+        "--patience",
+        str(train_cfg.patience),
+        "--batch-size",
+        str(train_cfg.batch_size),
+        "--seed",
+        str(train_cfg.seed),
+    ]
     if train_cfg.windows_per_epoch:
         argv += ["--windows-per-epoch", str(train_cfg.windows_per_epoch)]
     if train_cfg.device != "cpu":
@@ -575,24 +733,54 @@ def write_tables(result: TuneResult, out_dir: Path) -> dict[str, str]:
 
 
 def format_rows(result: TuneResult) -> tuple[list[str], list[list[str]]]:
-    header = ["#", "state", "variant", "layers", "hidden", "window", "lr", "dropout", "wd", "loss", "MASE",
-              "sMAPE %", "epochs", "s"]
+    header = [
+        "#",
+        "state",
+        "variant",
+        "layers",
+        "hidden",
+        "window",
+        "lr",
+        "dropout",
+        "wd",
+        "loss",
+        "MASE",
+        "sMAPE %",
+        "epochs",
+        "s",
+    ]
     rows = []
     best = result.best.number if result.best else None
     for t in result.trials:
         p, m = t.params, t.metrics
-        rows.append([str(t.number) + (" *" if t.number == best else ""), t.state, p["variant"], str(p["layers"]),
-                     str(p["hidden"]), str(p["input_len"]), f"{p['lr']:g}", f"{p['dropout']:g}",
-                     f"{p['weight_decay']:g}", p["loss"], f"{m['mase']:.3f}" if "mase" in m else "-",
-                     f"{m['smape']:.2f}" if "smape" in m else "-", str(t.epochs), f"{t.seconds:.1f}"])
+        rows.append(
+            [
+                str(t.number) + (" *" if t.number == best else ""),
+                t.state,
+                p["variant"],
+                str(p["layers"]),
+                str(p["hidden"]),
+                str(p["input_len"]),
+                f"{p['lr']:g}",
+                f"{p['dropout']:g}",
+                f"{p['weight_decay']:g}",
+                p["loss"],
+                f"{m['mase']:.3f}" if "mase" in m else "-",
+                f"{m['smape']:.2f}" if "smape" in m else "-",
+                str(t.epochs),
+                f"{t.seconds:.1f}",
+            ]
+        )
     return header, rows
 
 
 def format_text(result: TuneResult) -> str:
     header, rows = format_rows(result)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) if i in (1, 2, 9) else c.rjust(w) for i, (c, w) in
-                               enumerate(zip(r, widths, strict=True))) for r in [header, *rows])
+    return "\n".join(
+        "  ".join(c.ljust(w) if i in (1, 2, 9) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in [header, *rows]
+    )
 
 
 def format_markdown(result: TuneResult) -> str:
@@ -600,23 +788,37 @@ def format_markdown(result: TuneResult) -> str:
     header, rows = format_rows(result)
     budget = f"budget {format_seconds(p['budget_s'])}" if p["budget_s"] else "no budget"
     asked = f"{p['trials']} trials asked" if p["trials"] else "trials until the budget ends"
-    lines = [f"# tsrnn tune: {p['data']}", "",
-             f"{p['series']} series, {p['frequency']}, season {p['season']}; horizon {p['horizon']}, {p['folds']} "
-             f"rolling origins; {p['training']}. {asked}, {budget}; {len(result.trials)} ran in "
-             f"{format_seconds(result.seconds)} (stopped: {result.stopped}). Sampler: {p['sampler']}; pruning: "
-             f"{p['pruner']}. MASE is the mean over the folds; * best.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        f"# tsrnn tune: {p['data']}",
+        "",
+        f"{p['series']} series, {p['frequency']}, season {p['season']}; horizon {p['horizon']}, {p['folds']} "
+        f"rolling origins; {p['training']}. {asked}, {budget}; {len(result.trials)} ran in "
+        f"{format_seconds(result.seconds)} (stopped: {result.stopped}). Sampler: {p['sampler']}; pruning: "
+        f"{p['pruner']}. MASE is the mean over the folds; * best.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     base = ", ".join(f"{k.replace('_', ' ')} {v['mase']:.3f}" for k, v in result.baselines.items())
     lines += ["", f"Baselines on the same folds (MASE): {base}."]
     if result.best is not None:
-        lines += ["", f"Best: trial {result.best.number} ({result.best.describe()}), MASE {result.best.mase:.3f}; "
-                      f"its backtest model: {result.best_path}. Train it on all the data with:", "", "```sh",
-                  result.command, "```"]
+        lines += [
+            "",
+            f"Best: trial {result.best.number} ({result.best.describe()}), MASE {result.best.mase:.3f}; "
+            f"its backtest model: {result.best_path}. Train it on all the data with:",
+            "",
+            "```sh",
+            result.command,
+            "```",
+        ]
     e = result.ensemble
     if e and e.get("path"):
-        lines += ["", f"Ensemble ({e['method']} of trials {', '.join(map(str, e['members']))}): MASE "
-                      f"{e['metrics']['mase']:.3f}, one file: {e['path']}."]
+        lines += [
+            "",
+            f"Ensemble ({e['method']} of trials {', '.join(map(str, e['members']))}): MASE "
+            f"{e['metrics']['mase']:.3f}, one file: {e['path']}.",
+        ]
     elif e:
         lines += ["", f"Ensemble {e['note']}."]
     return "\n".join(lines) + "\n"

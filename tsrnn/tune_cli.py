@@ -25,39 +25,63 @@ def add_tune_command(sub: Any) -> None:
     from .budget import COMPARE_DEFAULTS
     from .cli import _quantiles, _windows, add_data_options, add_ensemble_options
 
-    p = sub.add_parser("tune", help="search cells, sizes, windows and training settings with Optuna, in a budget",
-                       epilog=TUNE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "tune",
+        help="search cells, sizes, windows and training settings with Optuna, in a budget",
+        epilog=TUNE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("data", metavar="DATA.csv", help="CSV file, or 'demo'")
     add_data_options(p)
     s = p.add_argument_group("search")
-    s.add_argument("--budget", metavar="DURATION", help="time for the whole run, e.g. 90s, 20m, 1h: the first trial "
-                   "gives an estimate, a trial starts only while it can do useful work, the running one stops on time "
-                   "(default: none)")
-    s.add_argument("--trials", type=int, help="most trials to run (default: 20 without --budget, else until the "
-                   "budget ends)")
-    s.add_argument("--variants", help="restrict the cells and directions searched, e.g. gru,bilstm (layers are "
-                   "searched for each)")
+    s.add_argument(
+        "--budget",
+        metavar="DURATION",
+        help="time for the whole run, e.g. 90s, 20m, 1h: the first trial "
+        "gives an estimate, a trial starts only while it can do useful work, the running one stops on time "
+        "(default: none)",
+    )
+    s.add_argument(
+        "--trials", type=int, help="most trials to run (default: 20 without --budget, else until the budget ends)"
+    )
+    s.add_argument(
+        "--variants", help="restrict the cells and directions searched, e.g. gru,bilstm (layers are searched for each)"
+    )
     s.add_argument("--folds", type=int, default=3, help="rolling forecast origins, one horizon apart (default: 3)")
     s.add_argument("--out", help="folder for the tables and models (default: exports/tune_<data>)")
     m = p.add_argument_group("model (fixed for every trial)")
     m.add_argument("--horizon", type=int, help="steps forecast at once (default: by frequency)")
     m.add_argument("--input-len", type=int, help="fix the input window instead of searching it")
     m.add_argument("--scaling", choices=SCALINGS, default="window", help="input scaling (default: window)")
-    m.add_argument("--quantiles", type=_quantiles, default=(), metavar="Q,Q,...",
-                   help="also forecast these quantiles, e.g. 0.1,0.5,0.9")
+    m.add_argument(
+        "--quantiles",
+        type=_quantiles,
+        default=(),
+        metavar="Q,Q,...",
+        help="also forecast these quantiles, e.g. 0.1,0.5,0.9",
+    )
     t = p.add_argument_group("training (each trial)")
     t.add_argument("--epochs", type=int, default=100, help="maximum epochs per trial (default: 100)")
     t.add_argument("--patience", type=int, default=15, help="early-stopping patience (default: 15)")
     t.add_argument("--batch-size", type=int, default=32, help="windows per step (default: 32)")
-    t.add_argument("--seed", type=int, default=0, help="seeds the sampler and every training: the same seed "
-                   "repeats the same trials (default: 0)")
+    t.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the sampler and every training: the same seed repeats the same trials (default: 0)",
+    )
     t.add_argument("--device", choices=DEVICES, default="cpu", help="training device (default: cpu)")
     t.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
     t.add_argument("--season", type=int, help="seasonal period for MASE (default: by frequency)")
     windows = COMPARE_DEFAULTS["windows_per_epoch"]
-    t.add_argument("--windows-per-epoch", type=_windows, default=windows, metavar="N",
-                   help=f"sample at most N training windows per epoch, as compare does; 'all' for every window "
-                        f"(default: {windows})")
+    t.add_argument(
+        "--windows-per-epoch",
+        type=_windows,
+        default=windows,
+        metavar="N",
+        help=f"sample at most N training windows per epoch, as compare does; 'all' for every window "
+        f"(default: {windows})",
+    )
     add_ensemble_options(p, "trials")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_tune)
@@ -77,15 +101,40 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.out:
         check_out_dir(args.out)
     data = load_data(args)
-    base = model_config(data, input_len=args.input_len, horizon=args.horizon, num_layers=1, scaling=args.scaling,
-                        quantiles=args.quantiles)
-    tc = TrainConfig(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, seed=args.seed,
-                     device=args.device, threads=args.threads, windows_per_epoch=args.windows_per_epoch)
+    base = model_config(
+        data,
+        input_len=args.input_len,
+        horizon=args.horizon,
+        num_layers=1,
+        scaling=args.scaling,
+        quantiles=args.quantiles,
+    )
+    tc = TrainConfig(
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+        windows_per_epoch=args.windows_per_epoch,
+    )
     progress = None if args.json else TuneLines(args.trials)
-    result = run_tune(data, base, tc, trials=args.trials, budget=deadline, variants=args.variants, folds=args.folds,
-                      ensemble=args.ensemble, ensemble_method=args.ensemble_method, season=args.season,
-                      out_dir=Path(args.out) if args.out else None, data_arg=args.data, input_len=args.input_len,
-                      on_progress=progress)
+    result = run_tune(
+        data,
+        base,
+        tc,
+        trials=args.trials,
+        budget=deadline,
+        variants=args.variants,
+        folds=args.folds,
+        ensemble=args.ensemble,
+        ensemble_method=args.ensemble_method,
+        season=args.season,
+        out_dir=Path(args.out) if args.out else None,
+        data_arg=args.data,
+        input_len=args.input_len,
+        on_progress=progress,
+    )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return 0
@@ -98,8 +147,10 @@ def report(result: Any) -> None:
     from .tune import format_text
 
     p = result.protocol
-    print(f"\n{p['data']}: {p['series']} series, {p['frequency']}; horizon {p['horizon']}, {p['folds']} rolling "
-          f"origins; {len(result.trials)} trials in {format_seconds(result.seconds)} (stopped: {result.stopped})")
+    print(
+        f"\n{p['data']}: {p['series']} series, {p['frequency']}; horizon {p['horizon']}, {p['folds']} rolling "
+        f"origins; {len(result.trials)} trials in {format_seconds(result.seconds)} (stopped: {result.stopped})"
+    )
     print()
     print(format_text(result))
     base = ", ".join(f"{k.replace('_', ' ')} {v['mase']:.3f}" for k, v in result.baselines.items())
@@ -112,8 +163,10 @@ def report(result: Any) -> None:
         beaten = {k: v["mase"] for k, v in result.baselines.items() if v["mase"] <= b.mase}
         if beaten:
             name, mase = min(beaten.items(), key=lambda kv: kv[1])
-            print(f"{name.replace('_', ' ')} beats every trial (MASE {mase:.3f} against {b.mase:.3f}): keep the "
-                  f"baseline (tsrnn compare exports it as an ONNX model), or tune longer (--budget)")
+            print(
+                f"{name.replace('_', ' ')} beats every trial (MASE {mase:.3f} against {b.mase:.3f}): keep the "
+                f"baseline (tsrnn compare exports it as an ONNX model), or tune longer (--budget)"
+            )
         print(f"train it on all the data:\n  {result.command}")
     e = result.ensemble
     if e and e.get("path"):
@@ -141,8 +194,10 @@ class TuneLines:
         if event.epoch is not None:
             if self.tty:
                 e = event.epoch
-                sys.stderr.write(f"\r[trial {t.number}{of}] epoch {e.epoch}/{e.epochs}  val {e.val_loss:.4f}  "
-                                 f"best {e.best_val:.4f}\x1b[K")
+                sys.stderr.write(
+                    f"\r[trial {t.number}{of}] epoch {e.epoch}/{e.epochs}  val {e.val_loss:.4f}  "
+                    f"best {e.best_val:.4f}\x1b[K"
+                )
                 sys.stderr.flush()
             return
         if t.state == "running":
@@ -157,8 +212,10 @@ class TuneLines:
         note = f"; {t.note}" if t.note and t.state != "pruned" else ""
         if self.tty:
             sys.stderr.write("\r\x1b[K")
-        sys.stderr.write(f"  {score}{best} in {format_seconds(t.seconds)}, {t.epochs} epochs{note}; "
-                         f"{format_seconds(event.elapsed)} elapsed{left}\n")
+        sys.stderr.write(
+            f"  {score}{best} in {format_seconds(t.seconds)}, {t.epochs} epochs{note}; "
+            f"{format_seconds(event.elapsed)} elapsed{left}\n"
+        )
         if event.estimate and not self.estimated:
             self.estimated = True
             sys.stderr.write(f"  estimate: {event.estimate}\n")

@@ -37,10 +37,14 @@ class UnrolledRecurrence(nn.Module):
         self.dirs = 2 if rnn.bidirectional else 1
         H = self.hidden = int(rnn.hidden_size)
         # Gate blocks by their rows in torch's stacked weights (gru: r, z, n; lstm: i, f, g, o).
-        blocks = {"rnn": {"a": torch.arange(H)},
-                  "gru": {"rz": torch.arange(2 * H)},
-                  "lstm": {"s": torch.cat([torch.arange(2 * H), torch.arange(3 * H, 4 * H)]),
-                           "g": torch.arange(2 * H, 3 * H)}}[self.cell]
+        blocks = {
+            "rnn": {"a": torch.arange(H)},
+            "gru": {"rz": torch.arange(2 * H)},
+            "lstm": {
+                "s": torch.cat([torch.arange(2 * H), torch.arange(3 * H, 4 * H)]),
+                "g": torch.arange(2 * H, 3 * H),
+            },
+        }[self.cell]
         for layer in range(self.layers):
             for d in range(self.dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")

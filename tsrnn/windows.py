@@ -86,8 +86,9 @@ def make_windows(values: np.ndarray, size: int) -> np.ndarray:
     return sliding_window_view(values, size, axis=0).transpose(0, 2, 1)
 
 
-def split_series(data: SeriesSet, input_len: int, horizon: int, val_len: int | None = None,
-                 test_len: int | None = None) -> Split:
+def split_series(
+    data: SeriesSet, input_len: int, horizon: int, val_len: int | None = None, test_len: int | None = None
+) -> Split:
     """Test = last test_len (default: horizon) steps of each series; validation = the block before; the rest
     trains."""
     test_len = horizon if test_len is None else test_len
@@ -110,7 +111,7 @@ def split_series(data: SeriesSet, input_len: int, horizon: int, val_len: int | N
         cut_val = cut_test - vl
         train_parts.append(v[:cut_val])
         tw = make_windows(v[:cut_val], size)
-        vw = make_windows(v[cut_val - input_len:cut_test], size)
+        vw = make_windows(v[cut_val - input_len : cut_test], size)
         total += len(tw) + len(vw)
         keep_t = clean_starts(bad, 0, cut_val - size, size)
         keep_v = clean_starts(bad, cut_val - input_len, cut_test - size, size)
@@ -121,7 +122,7 @@ def split_series(data: SeriesSet, input_len: int, horizon: int, val_len: int | N
             tw, vw = tw[keep_t], vw[keep_v]
         train.append(tw)
         val.append(vw)
-        test.append(make_windows(v[cut_test - input_len:], size))
+        test.append(make_windows(v[cut_test - input_len :], size))
         insample.append(v[:cut_test, :n_targets])
     if too_short:
         sid, have, need = too_short[0]

@@ -29,6 +29,7 @@ from .text import for_tui
 if TYPE_CHECKING:
     from tsrnn.data import SeriesSet
 
+
 class TsrnnApp(App[None]):
     """Holds the session (loaded data, trained experiment) and routes global keys to the screens."""
 
@@ -38,8 +39,9 @@ class TsrnnApp(App[None]):
         Binding(k.keys, k.action, k.label, priority=k.priority, show=k.show, id=k.action) for k in GLOBAL_KEYS
     ]
 
-    def __init__(self, data_path: str | None = None, model_path: str | None = None,
-                 config_dir: Path | None = None) -> None:
+    def __init__(
+        self, data_path: str | None = None, model_path: str | None = None, config_dir: Path | None = None
+    ) -> None:
         super().__init__()
         self.store = SettingsStore(config_dir or default_config_dir())
         self.settings: Settings = self.store.load()
@@ -84,8 +86,12 @@ class TsrnnApp(App[None]):
         d = self.settings.data
         if d.get("path") != path:
             return None
-        return DataConfig(time_col=d.get("time_col"), id_col=d.get("id_col"), targets=tuple(d.get("targets") or ()),
-                          features=tuple(d.get("features") or ()))
+        return DataConfig(
+            time_col=d.get("time_col"),
+            id_col=d.get("id_col"),
+            targets=tuple(d.get("targets") or ()),
+            features=tuple(d.get("features") or ()),
+        )
 
     # --- session ---------------------------------------------------------------------------------------
 
@@ -161,11 +167,17 @@ class TsrnnApp(App[None]):
         if self.query_one(TabbedContent).active != tab:
             return  # another key switched again in the meantime
         pane = self.query_one(f"#{tab}", TabPane)
-        first_of: dict[str, str] = {"data": DataView.FOCUS_FIRST, "forecast": ForecastView.FOCUS_FIRST,
-                                    "compare": CompareView.FOCUS_FIRST}
+        first_of: dict[str, str] = {
+            "data": DataView.FOCUS_FIRST,
+            "forecast": ForecastView.FOCUS_FIRST,
+            "compare": CompareView.FOCUS_FIRST,
+        }
         preferred = [pane.query_one(first_of[tab])] if tab in first_of else []
-        first = preferred[0] if preferred else next(
-            (w for w in pane.query("*") if w.focusable and not isinstance(w, ScrollableContainer)), None)
+        first = (
+            preferred[0]
+            if preferred
+            else next((w for w in pane.query("*") if w.focusable and not isinstance(w, ScrollableContainer)), None)
+        )
         if first is not None:
             first.focus()
         else:
@@ -182,8 +194,11 @@ class TsrnnApp(App[None]):
         if train.training:
             return
         if self.query_one(CompareView).running:
-            self.notify("A comparison is running: cancel it (Ctrl+X) or wait for it before training.",
-                        title="Busy", severity="warning")
+            self.notify(
+                "A comparison is running: cancel it (Ctrl+X) or wait for it before training.",
+                title="Busy",
+                severity="warning",
+            )
             return
         try:
             data, model_cfg, train_cfg = self.query_one(ModelView).prepared()
@@ -205,8 +220,11 @@ class TsrnnApp(App[None]):
             return
         self.action_show_tab("compare")
         if self.query_one(TrainView).training:
-            self.notify("Training is running: cancel it (Ctrl+X) or wait for it before comparing.",
-                        title="Busy", severity="warning")
+            self.notify(
+                "Training is running: cancel it (Ctrl+X) or wait for it before comparing.",
+                title="Busy",
+                severity="warning",
+            )
             return
         try:
             variants, folds, refit, export_best = compare.options()

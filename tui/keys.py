@@ -26,13 +26,23 @@ GLOBAL_KEYS = (
     Key("f3", "show_tab('train')", "Train", "Train screen: progress, loss plot, metrics, export", show=False),
     Key("f4", "show_tab('forecast')", "Forecast", "Forecast screen: run an exported model on a CSV", show=False),
     Key("f5", "show_tab('help')", "Help", "Help screen (this page)", show=False),
-    Key("f6", "show_tab('compare')", "Compare", "Compare screen: backtest RNN variants, leaderboard, export one",
-        show=False),
+    Key(
+        "f6",
+        "show_tab('compare')",
+        "Compare",
+        "Compare screen: backtest RNN variants, leaderboard, export one",
+        show=False,
+    ),
     Key("ctrl+o", "open", "Open", "Jump to the CSV path box on the Data screen (Enter opens it)"),
     Key("ctrl+t", "train", "Train", "Start training with the Model screen's settings"),
     Key("ctrl+r", "compare", "Compare", "Run the comparison with the Compare screen's variants and folds"),
-    Key("ctrl+x", "cancel", "Cancel", "Cancel training or a comparison after the current epoch (best weights are "
-        "kept; variants not started are skipped)"),
+    Key(
+        "ctrl+x",
+        "cancel",
+        "Cancel",
+        "Cancel training or a comparison after the current epoch (best weights are "
+        "kept; variants not started are skipped)",
+    ),
     Key("ctrl+e", "export", "Export", "Export the trained model to ONNX and check it against PyTorch"),
     Key("ctrl+f", "forecast", "Forecast", "Forecast with the chosen .onnx model and CSV"),
     Key("ctrl+s", "save", "Save", "Save the forecast table to the CSV path typed on the Forecast screen"),
@@ -41,8 +51,11 @@ GLOBAL_KEYS = (
 
 LOCAL_KEYS = (
     ("tab / shift+tab", "Move between fields, buttons, lists and tables"),
-    ("enter", "Press the focused button; in a path box, open or use the path; in the file tree, open the file; "
-              "on a leaderboard row, export it or open it in the Forecast screen"),
+    (
+        "enter",
+        "Press the focused button; in a path box, open or use the path; in the file tree, open the file; "
+        "on a leaderboard row, export it or open it in the Forecast screen",
+    ),
     ("space", "Toggle a checkbox or a column in the Targets / Inputs lists; expand a folder in the file tree"),
     ("up / down", "Move in lists, trees, tables and open drop-downs"),
     ("ctrl+p", "Command palette (theme, screenshot, keys)"),
@@ -52,5 +65,6 @@ LOCAL_KEYS = (
 
 def display_key(keys: str) -> str:
     """'ctrl+t' -> 'Ctrl+T', 'f1' -> 'F1'."""
-    return ", ".join("+".join(part.capitalize() if len(part) > 1 else part.upper() for part in k.split("+"))
-                     for k in keys.split(","))
+    return ", ".join(
+        "+".join(part.capitalize() if len(part) > 1 else part.upper() for part in k.split("+")) for k in keys.split(",")
+    )

@@ -53,7 +53,9 @@ class SettingsStore:
             if not isinstance(raw, dict):
                 raise ValueError("not a JSON object")
             return Settings(
-                data=_dict(raw.get("data")), model=_dict(raw.get("model")), forecast=_dict(raw.get("forecast")),
+                data=_dict(raw.get("data")),
+                model=_dict(raw.get("model")),
+                forecast=_dict(raw.get("forecast")),
                 compare=_dict(raw.get("compare")),
             )
         except (OSError, ValueError) as exc:
@@ -62,8 +64,15 @@ class SettingsStore:
 
     def save(self, settings: Settings) -> str | None:
         """Write atomically; return an error message instead of raising."""
-        text = json.dumps({"data": settings.data, "model": settings.model, "forecast": settings.forecast,
-                           "compare": settings.compare}, indent=2)
+        text = json.dumps(
+            {
+                "data": settings.data,
+                "model": settings.model,
+                "forecast": settings.forecast,
+                "compare": settings.compare,
+            },
+            indent=2,
+        )
         try:
             atomic_write(self.path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
         except OSError as exc:

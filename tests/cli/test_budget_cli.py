@@ -28,8 +28,22 @@ export; generous, as the machine may be busy."""
 def test_train_stops_near_its_budget(tmp_path: Path) -> None:
     budget = 4
     t0 = time.perf_counter()
-    out = run("train", DATA / "real" / "lynx_annual.csv", "--hidden", "8", "--layers", "1", "--epochs", "100000",
-              "--patience", "100000", "--budget", f"{budget}s", "--json", cwd=tmp_path)
+    out = run(
+        "train",
+        DATA / "real" / "lynx_annual.csv",
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--epochs",
+        "100000",
+        "--patience",
+        "100000",
+        "--budget",
+        f"{budget}s",
+        "--json",
+        cwd=tmp_path,
+    )
     wall = time.perf_counter() - t0
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
@@ -49,8 +63,25 @@ def test_budgeted_compare_exports_the_winning_seasonal_naive(tmp_path: Path, pur
     data = pure_season.write(tmp_path / "seasonal.csv")
     budget = 15
     t0 = time.perf_counter()
-    out = run("compare", data, "--variants", "gru,lstm", "--hidden", "4", "--epochs", "100000", "--patience",
-              "100000", "--folds", "2", "--budget", f"{budget}s", "--threads", "1", cwd=tmp_path)
+    out = run(
+        "compare",
+        data,
+        "--variants",
+        "gru,lstm",
+        "--hidden",
+        "4",
+        "--epochs",
+        "100000",
+        "--patience",
+        "100000",
+        "--folds",
+        "2",
+        "--budget",
+        f"{budget}s",
+        "--threads",
+        "1",
+        cwd=tmp_path,
+    )
     wall = time.perf_counter() - t0
     assert out.returncode == 0, out.stderr
     assert wall < budget + MARGIN_S
@@ -78,8 +109,24 @@ def test_budgeted_compare_exports_the_winning_seasonal_naive(tmp_path: Path, pur
 
 def test_compare_best_network(tmp_path: Path, pure_season) -> None:
     data = pure_season.write(tmp_path / "seasonal.csv")
-    out = run("compare", data, "--variants", "gru", "--hidden", "4", "--epochs", "1", "--folds", "2", "--budget",
-              "none", "--best", "network", "--json", cwd=tmp_path)
+    out = run(
+        "compare",
+        data,
+        "--variants",
+        "gru",
+        "--hidden",
+        "4",
+        "--epochs",
+        "1",
+        "--folds",
+        "2",
+        "--budget",
+        "none",
+        "--best",
+        "network",
+        "--json",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     board = json.loads(out.stdout)
     assert board["winner"] == "seasonal_naive" and board["exported"] == "gru"

@@ -24,8 +24,21 @@ def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """`tsrnn train` on the real lynx series, JSON output."""
     work = tmp_path_factory.mktemp("cli")
-    out = run("train", DATA / "real" / "lynx_annual.csv", "--cell", "gru", "--bidirectional", "--hidden", "8",
-              "--layers", "1", "--epochs", "3", "--json", cwd=work)
+    out = run(
+        "train",
+        DATA / "real" / "lynx_annual.csv",
+        "--cell",
+        "gru",
+        "--bidirectional",
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--epochs",
+        "3",
+        "--json",
+        cwd=work,
+    )
     assert out.returncode == 0, out.stderr
     return work, json.loads(out.stdout)
 
@@ -58,8 +71,21 @@ def test_forecast_and_inspect(trained: tuple[Path, dict], tmp_path: Path) -> Non
 
 
 def test_train_prints_table_on_long_format(tmp_path: Path) -> None:
-    out = run("train", DATA / "real" / "tourism_12_series.csv", "--cell", "lstm", "--hidden", "8", "--layers", "1",
-              "--epochs", "2", "--out", tmp_path / "t.onnx", cwd=tmp_path)
+    out = run(
+        "train",
+        DATA / "real" / "tourism_12_series.csv",
+        "--cell",
+        "lstm",
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--epochs",
+        "2",
+        "--out",
+        tmp_path / "t.onnx",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     assert "12 series" in out.stderr and "quarterly" in out.stderr
     assert re.search(r"[\d,]+ training windows/s on cpu \(\d+ torch threads\)", out.stderr), out.stderr
@@ -90,9 +116,11 @@ def test_bad_input_one_line_exit_2_no_file(tmp_path: Path, args: list, message: 
 
 
 def test_forecast_never_imports_torch(demo_model: Path) -> None:
-    code = ("import sys; from tsrnn.cli import main; rc = main(['forecast', sys.argv[1], 'demo', '--json']); "
-            "assert rc == 0; assert 'torch' not in sys.modules, 'torch imported'; "
-            "main(['inspect', sys.argv[1]]); assert 'torch' not in sys.modules")
+    code = (
+        "import sys; from tsrnn.cli import main; rc = main(['forecast', sys.argv[1], 'demo', '--json']); "
+        "assert rc == 0; assert 'torch' not in sys.modules, 'torch imported'; "
+        "main(['inspect', sys.argv[1]]); assert 'torch' not in sys.modules"
+    )
     out = subprocess.run([sys.executable, "-c", code, str(demo_model)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
 
@@ -100,14 +128,18 @@ def test_forecast_never_imports_torch(demo_model: Path) -> None:
 def test_cli_sets_the_lean_allocator_before_polars_loads(demo_model: Path) -> None:
     """polars reads _RJEM_MALLOC_CONF when it loads: the CLI sets the lean decay first, also when the variable
     holds only what a parent process that loaded polars left there, but never over the user's own decay."""
-    code = ("import os, sys; from tsrnn.cli import main; assert 'polars' not in sys.modules; "
-            "rc = main(['forecast', sys.argv[1], 'demo', '--json']); assert rc == 0 and 'polars' in sys.modules; "
-            "print(os.environ['_RJEM_MALLOC_CONF'])")
+    code = (
+        "import os, sys; from tsrnn.cli import main; assert 'polars' not in sys.modules; "
+        "rc = main(['forecast', sys.argv[1], 'demo', '--json']); assert rc == 0 and 'polars' in sys.modules; "
+        "print(os.environ['_RJEM_MALLOC_CONF'])"
+    )
     base = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
-    for given, last in [(None, "dirty_decay_ms:0,muzzy_decay_ms:0"),
-                        ("dirty_decay_ms:500,muzzy_decay_ms:1000", "dirty_decay_ms:0,muzzy_decay_ms:0"),
-                        ("narenas:1", "narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0"),
-                        ("dirty_decay_ms:200", "dirty_decay_ms:200")]:
+    for given, last in [
+        (None, "dirty_decay_ms:0,muzzy_decay_ms:0"),
+        ("dirty_decay_ms:500,muzzy_decay_ms:1000", "dirty_decay_ms:0,muzzy_decay_ms:0"),
+        ("narenas:1", "narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0"),
+        ("dirty_decay_ms:200", "dirty_decay_ms:200"),
+    ]:
         env = base if given is None else {**base, "_RJEM_MALLOC_CONF": given}
         out = subprocess.run([sys.executable, "-c", code, str(demo_model)], capture_output=True, text=True, env=env)
         assert out.returncode == 0, out.stderr
@@ -125,9 +157,26 @@ def test_ctrl_c_keeps_best_weights_and_still_exports(tmp_path: Path) -> None:
     import time
 
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([*TSRNN, "train", "demo", "--hidden", "8", "--epochs", "100000", "--patience", "100000",
-                             "--out", str(tmp_path / "m.onnx")], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            *TSRNN,
+            "train",
+            "demo",
+            "--hidden",
+            "8",
+            "--epochs",
+            "100000",
+            "--patience",
+            "100000",
+            "--out",
+            str(tmp_path / "m.onnx"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:  # progress lines arrive every 10 epochs when stderr is not a terminal
         if "epoch 1/" in line:
@@ -141,8 +190,22 @@ def test_ctrl_c_keeps_best_weights_and_still_exports(tmp_path: Path) -> None:
 
 
 def test_compare_json_leaderboard(tmp_path: Path) -> None:
-    out = run("compare", DATA / "real" / "lynx_annual.csv", "--variants", "gru,bilstm,rnn-2", "--hidden", "4",
-              "--epochs", "1", "--folds", "2", "--quantiles", "0.1,0.5,0.9", "--json", cwd=tmp_path)
+    out = run(
+        "compare",
+        DATA / "real" / "lynx_annual.csv",
+        "--variants",
+        "gru,bilstm,rnn-2",
+        "--hidden",
+        "4",
+        "--epochs",
+        "1",
+        "--folds",
+        "2",
+        "--quantiles",
+        "0.1,0.5,0.9",
+        "--json",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     board = json.loads(out.stdout)
     names = [r["name"] for r in board["rows"]]
@@ -155,8 +218,21 @@ def test_compare_json_leaderboard(tmp_path: Path) -> None:
 
 
 def test_compare_table_states_the_budget(tmp_path: Path) -> None:
-    out = run("compare", "demo", "--variants", "gru", "--hidden", "4", "--epochs", "1", "--out-dir", tmp_path / "c",
-              "--best", "network", cwd=tmp_path)
+    out = run(
+        "compare",
+        "demo",
+        "--variants",
+        "gru",
+        "--hidden",
+        "4",
+        "--epochs",
+        "1",
+        "--out-dir",
+        tmp_path / "c",
+        "--best",
+        "network",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     assert "same budget for every variant: at most 1 epochs" in out.stdout
     assert "seasonal_naive" in out.stdout and "best: gru" in out.stdout
@@ -169,15 +245,22 @@ def test_classic_lstm_preset(tmp_path: Path) -> None:
     report = json.loads(out.stdout)
     m = report["model"]
     assert (m["cell"], m["num_layers"], m["hidden_size"], m["input_len"], m["horizon"], m["task"]) == (
-        "lstm", 1, 64, 10, 1, "direction")
+        "lstm",
+        1,
+        64,
+        10,
+        1,
+        "direction",
+    )
     assert set(report["metrics"]["passengers"]) == {"accuracy"} and "majority" in report["baselines"]
     fc = run("forecast", tmp_path / report["export_path"], "demo", "--json")
     assert 0 <= json.loads(fc.stdout)["forecast"][0]["passengers_up_probability"] <= 1
 
 
 def test_train_with_int8_reports_drift(tmp_path: Path) -> None:
-    out = run("train", "demo", "--hidden", "8", "--layers", "1", "--epochs", "1", "--quantize", "int8", "--json",
-              cwd=tmp_path)
+    out = run(
+        "train", "demo", "--hidden", "8", "--layers", "1", "--epochs", "1", "--quantize", "int8", "--json", cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     int8 = json.loads(out.stdout)["int8"]
     assert int8["int8_path"].endswith(".int8.onnx") and (tmp_path / int8["int8_path"]).is_file()
@@ -200,10 +283,37 @@ def test_cuda_without_gpu_falls_back_to_cpu_and_says_so(trained: tuple[Path, dic
         js = json.loads(run("forecast", model, lynx, "--device", "cuda", "--json").stdout)
         assert js["provider"] == "CPUExecutionProvider" and "no CUDA provider" in js["fallback"]
     if not torch.cuda.is_available():
-        out = run("train", lynx, "--hidden", "4", "--layers", "1", "--epochs", "1", "--device", "cuda",
-                  "--out", tmp_path / "m.onnx")
+        out = run(
+            "train",
+            lynx,
+            "--hidden",
+            "4",
+            "--layers",
+            "1",
+            "--epochs",
+            "1",
+            "--device",
+            "cuda",
+            "--out",
+            tmp_path / "m.onnx",
+        )
         assert out.returncode == 0, out.stderr
         assert "note: CUDA was asked for" in out.stderr and "training on the CPU instead" in out.stderr
-        js = json.loads(run("train", lynx, "--hidden", "4", "--layers", "1", "--epochs", "1", "--device", "cuda",
-                            "--out", tmp_path / "m.onnx", "--json").stdout)
+        js = json.loads(
+            run(
+                "train",
+                lynx,
+                "--hidden",
+                "4",
+                "--layers",
+                "1",
+                "--epochs",
+                "1",
+                "--device",
+                "cuda",
+                "--out",
+                tmp_path / "m.onnx",
+                "--json",
+            ).stdout
+        )
         assert js["device"] == "cpu" and "CPU" in js["device_note"]

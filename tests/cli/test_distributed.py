@@ -27,8 +27,9 @@ INPUT_LEN, HORIZON = 14, 7
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "tsrnn", *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "tsrnn", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
 
 
 def make_frame(series: int = SERIES, seed: int = 0) -> pl.DataFrame:
@@ -43,12 +44,14 @@ def make_frame(series: int = SERIES, seed: int = 0) -> pl.DataFrame:
     level = rng.uniform(20, 200, (series, 1))
     sales = level * (1 + 0.3 * np.sin(2 * np.pi * dow / 7)) * (1 + 0.5 * promo) + rng.normal(0, 2, (series, n))
     sales[:, OBSERVED:] = np.nan
-    return pl.DataFrame({
-        "id": np.repeat([f"s{i:04d}" for i in range(series)], n),
-        "day": days.reshape(-1),
-        "sales": sales.reshape(-1).round(3),
-        "promo": promo.reshape(-1),
-    }).with_columns(pl.col("sales").fill_nan(None))
+    return pl.DataFrame(
+        {
+            "id": np.repeat([f"s{i:04d}" for i in range(series)], n),
+            "day": days.reshape(-1),
+            "sales": sales.reshape(-1).round(3),
+            "promo": promo.reshape(-1),
+        }
+    ).with_columns(pl.col("sales").fill_nan(None))
 
 
 def write_files(frame: pl.DataFrame, folder: Path, pieces: int, whole: bool) -> Path:
@@ -57,10 +60,13 @@ def write_files(frame: pl.DataFrame, folder: Path, pieces: int, whole: bool) -> 
     ids = frame["id"].unique(maintain_order=True).to_list()
     for k in range(pieces):
         if whole:
-            part = frame.filter(pl.col("id").is_in(ids[k * len(ids) // pieces:(k + 1) * len(ids) // pieces]))
+            part = frame.filter(pl.col("id").is_in(ids[k * len(ids) // pieces : (k + 1) * len(ids) // pieces]))
         else:
-            part = frame.slice(k * frame.height // pieces + 13, frame.height // pieces) if k < pieces - 1 else \
-                frame.slice(k * frame.height // pieces + 13)
+            part = (
+                frame.slice(k * frame.height // pieces + 13, frame.height // pieces)
+                if k < pieces - 1
+                else frame.slice(k * frame.height // pieces + 13)
+            )
             if k == 0:
                 part = pl.concat([frame.head(13), part])
         part.write_parquet(folder / f"part-{k}.parquet")
@@ -92,8 +98,7 @@ def compare(results: Path, local: Path, leave_out: tuple[str, ...] = ()) -> pl.D
     """The distributed forecast against the single-machine one: the same series, timestamps and values."""
     ours = pl.read_parquet(results / "part-*.parquet")
     theirs = pl.read_parquet(local).filter(~pl.col("id").is_in(leave_out))
-    assert ours.schema == theirs.schema == pl.Schema({"id": pl.String, "day": pl.Datetime("us"),
-                                                      "sales": pl.Float32})
+    assert ours.schema == theirs.schema == pl.Schema({"id": pl.String, "day": pl.Datetime("us"), "sales": pl.Float32})
     assert ours.height == theirs.height == (SERIES - len(leave_out)) * HORIZON
     joined = theirs.join(ours, on=["id", "day"], how="full", suffix="_dask")
     assert joined["id"].null_count() == 0 and joined["id_dask"].null_count() == 0  # same series and timestamps
@@ -109,8 +114,18 @@ def test_dask_forecast_equals_local(setup: dict[str, Path]) -> None:
     results = setup["work"] / "results"
     results.mkdir()
     pl.DataFrame({"x": [1]}).write_parquet(results / "part-00009.parquet")  # left by an earlier, larger run
-    out = run("forecast", setup["model"], setup["whole"] / "*.parquet", "--engine", "dask", "--workers", "2",
-              "--out", results, "--json")
+    out = run(
+        "forecast",
+        setup["model"],
+        setup["whole"] / "*.parquet",
+        "--engine",
+        "dask",
+        "--workers",
+        "2",
+        "--out",
+        results,
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert summary["series"] == SERIES and summary["partitions"] == 4 and summary["workers"] == 2
@@ -129,8 +144,10 @@ def test_series_split_over_files_are_shuffled_by_id(setup: dict[str, Path]) -> N
     results = setup["work"] / "shuffled"
     out = run("forecast", setup["model"], split, "--engine", "dask", "--workers", "2", "--out", results)
     assert out.returncode == 0, out.stderr
-    assert "series are split over several files (e.g. one in part-0.parquet and part-1.parquet); shuffling the " \
-           "rows by 'id' once" in out.stderr
+    assert (
+        "series are split over several files (e.g. one in part-0.parquet and part-1.parquet); shuffling the "
+        "rows by 'id' once" in out.stderr
+    )
     assert f"{SERIES:,} series forecast on 2 Dask workers" in out.stderr and "shuffled by id from 3 files" in out.stderr
     compare(results, setup["local"])
 
@@ -144,8 +161,12 @@ def test_bad_series_and_files_are_reported_and_the_rest_forecast(setup: dict[str
     short = (pl.col("id") == "s0002") & (pl.int_range(pl.len()).over("id") < OBSERVED - 5)
     pl.concat([first, dup]).filter(~short).write_parquet(bad / "part-0.parquet")
     second = pl.read_parquet(bad / "part-1.parquet").with_columns(pl.col("sales").cast(pl.String))
-    second = second.with_columns(pl.when((pl.col("id") == "s0070") & (pl.int_range(pl.len()).over("id") == 3))
-                                 .then(pl.lit("n/a?")).otherwise(pl.col("sales")).alias("sales"))
+    second = second.with_columns(
+        pl.when((pl.col("id") == "s0070") & (pl.int_range(pl.len()).over("id") == 3))
+        .then(pl.lit("n/a?"))
+        .otherwise(pl.col("sales"))
+        .alias("sales")
+    )
     second.write_parquet(bad / "part-1.parquet")
     (bad / "part-4.parquet").write_bytes(b"not parquet at all")
     results = setup["work"] / "bad-results"
@@ -157,11 +178,17 @@ def test_bad_series_and_files_are_reported_and_the_rest_forecast(setup: dict[str
     row = 10 * (OBSERVED + HORIZON) + 4  # s0070 is the 11th series of part-1.parquet
     assert f"skipped series 's0070': part-1.parquet: column 'sales' has non-numeric values on row {row} ('n/a?')" in err
     assert "skipped file: part-4.parquet: not a readable Parquet file" in err
-    assert err.rstrip().endswith(f"tsrnn: error: 3 series and 1 file(s) skipped (listed in {results}/skipped.csv); "
-                                 f"the other {SERIES - 3} series were forecast into {results}")
+    assert err.rstrip().endswith(
+        f"tsrnn: error: 3 series and 1 file(s) skipped (listed in {results}/skipped.csv); "
+        f"the other {SERIES - 3} series were forecast into {results}"
+    )
     listed = pl.read_csv(results / "skipped.csv").sort("file", "series")
-    assert listed.select("series", "file").rows() == [("s0001", "part-0.parquet"), ("s0002", "part-0.parquet"),
-                                                      ("s0070", "part-1.parquet"), (None, "part-4.parquet")]
+    assert listed.select("series", "file").rows() == [
+        ("s0001", "part-0.parquet"),
+        ("s0002", "part-0.parquet"),
+        ("s0070", "part-1.parquet"),
+        (None, "part-4.parquet"),
+    ]
     compare(results, setup["local"], leave_out=("s0001", "s0002", "s0070"))
 
 
@@ -170,8 +197,17 @@ def test_unreachable_scheduler_is_a_clear_error(setup: dict[str, Path]) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     t0 = time.monotonic()
-    out = run("forecast", setup["model"], setup["whole"], "--engine", "dask", "--scheduler", f"tcp://127.0.0.1:{port}",
-              "--out", setup["work"] / "never")
+    out = run(
+        "forecast",
+        setup["model"],
+        setup["whole"],
+        "--engine",
+        "dask",
+        "--scheduler",
+        f"tcp://127.0.0.1:{port}",
+        "--out",
+        setup["work"] / "never",
+    )
     elapsed = time.monotonic() - t0
     assert out.returncode == 2
     assert f"tsrnn: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 5 s" in out.stderr
@@ -180,13 +216,18 @@ def test_unreachable_scheduler_is_a_clear_error(setup: dict[str, Path]) -> None:
     assert not (setup["work"] / "never").exists()
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--engine", "dask"], "--engine dask writes Parquet partitions into a folder: pass --out FOLDER"),
-    (["--engine", "dask", "--out", "r", "--scheduler", "tcp://h:8786", "--workers", "2"],
-     "with --scheduler the cluster has its own workers"),
-    (["--workers", "2"], "--scheduler and --workers are for --engine dask"),
-    (["--engine", "dask", "--out", "r", "--future-csv", "f.csv"], "--future-csv is not read with --engine dask"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--engine", "dask"], "--engine dask writes Parquet partitions into a folder: pass --out FOLDER"),
+        (
+            ["--engine", "dask", "--out", "r", "--scheduler", "tcp://h:8786", "--workers", "2"],
+            "with --scheduler the cluster has its own workers",
+        ),
+        (["--workers", "2"], "--scheduler and --workers are for --engine dask"),
+        (["--engine", "dask", "--out", "r", "--future-csv", "f.csv"], "--future-csv is not read with --engine dask"),
+    ],
+)
 def test_option_errors(setup: dict[str, Path], extra: list[str], message: str) -> None:
     out = run("forecast", setup["model"], setup["whole"], *extra, cwd=setup["work"])
     assert out.returncode == 2 and message in out.stderr, out.stderr
@@ -238,7 +279,11 @@ def test_python_api_on_a_dask_dataframe(setup: dict[str, Path]) -> None:
 def test_files_with_the_same_name_are_named_by_their_folder() -> None:
     from tsrnn.distributed import _labels
 
-    assert _labels(["/d/a.parquet", "/d/sub/b.parquet"]) == {"/d/a.parquet": "a.parquet",
-                                                            "/d/sub/b.parquet": "b.parquet"}
+    assert _labels(["/d/a.parquet", "/d/sub/b.parquet"]) == {
+        "/d/a.parquet": "a.parquet",
+        "/d/sub/b.parquet": "b.parquet",
+    }
     assert _labels(["/d/bucket=0/0.parquet", "/d/bucket=1/0.parquet"]) == {
-        "/d/bucket=0/0.parquet": "bucket=0/0.parquet", "/d/bucket=1/0.parquet": "bucket=1/0.parquet"}
+        "/d/bucket=0/0.parquet": "bucket=0/0.parquet",
+        "/d/bucket=1/0.parquet": "bucket=1/0.parquet",
+    }

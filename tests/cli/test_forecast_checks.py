@@ -43,8 +43,10 @@ def test_trailing_empty_rows_and_interpolated_window_are_reported(demo_model: Pa
     csv.write_text("\n".join(lines) + "\n")
     out = run("forecast", demo_model, csv)
     assert out.returncode == 0, out.stderr
-    assert ("warning: the series: the last 2 row(s) from 1961-01-01 have an empty value and were left out; the "
-            "forecast starts after the last complete row") in out.stderr
+    assert (
+        "warning: the series: the last 2 row(s) from 1961-01-01 have an empty value and were left out; the "
+        "forecast starts after the last complete row"
+    ) in out.stderr
     assert "warning: the series: 1 of the last 24 steps the model reads were missing and interpolated" in out.stderr
     js = json.loads(run("forecast", demo_model, csv, "--json").stdout)
     assert [(w["kind"], w["steps"]) for w in js["warnings"]] == [("tail_dropped", 2), ("interpolated", 1)]

@@ -23,23 +23,27 @@ sys.exit(main({argv!r}))
 
 
 def run_hidden(hidden: set[str], argv: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", HIDE.format(hidden=hidden, argv=argv)], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", HIDE.format(hidden=hidden, argv=argv)], capture_output=True, text=True, timeout=120
+    )
 
 
-@pytest.mark.parametrize(("hidden", "argv", "package", "extra"), [
-    ({"torch"}, ["train", "demo", "--epochs", "1"], "torch", "train"),
-    ({"torch"}, ["compare", "demo", "--epochs", "1"], "torch", "train"),
-    ({"textual"}, ["tui", "demo"], "textual", "tui"),
-    ({"onnx"}, ["quantize", "x.onnx"], "onnx", "train"),
-])
-def test_missing_extra_names_the_install_command(hidden: set[str], argv: list[str], package: str,
-                                                 extra: str) -> None:
+@pytest.mark.parametrize(
+    ("hidden", "argv", "package", "extra"),
+    [
+        ({"torch"}, ["train", "demo", "--epochs", "1"], "torch", "train"),
+        ({"torch"}, ["compare", "demo", "--epochs", "1"], "torch", "train"),
+        ({"textual"}, ["tui", "demo"], "textual", "tui"),
+        ({"onnx"}, ["quantize", "x.onnx"], "onnx", "train"),
+    ],
+)
+def test_missing_extra_names_the_install_command(hidden: set[str], argv: list[str], package: str, extra: str) -> None:
     out = run_hidden(hidden, argv)
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip().splitlines() == [
         f"tsrnn: error: tsrnn {argv[0]} needs the optional package '{package}', which is not installed; install it "
-        f"with: pip install 'tsrnn[{extra}]'"]
+        f"with: pip install 'tsrnn[{extra}]'"
+    ]
 
 
 def test_forecast_needs_no_extra(tmp_path) -> None:
@@ -62,16 +66,17 @@ def test_unexpected_error_is_one_line_bug_report_with_its_own_exit_code() -> Non
     assert out.returncode == BUG_EXIT == 70
     assert out.stderr.strip().splitlines() == [
         "tsrnn: internal error: RuntimeError: something nobody expected. This is a bug in tsrnn, not in your input: "
-        f"please report it at {ISSUES_URL} with the command you ran; add --debug to see the traceback"]
-    debug = subprocess.run([sys.executable, "-c", CRASH.format(argv=["demo-data", "--debug"])], capture_output=True,
-                           text=True)
+        f"please report it at {ISSUES_URL} with the command you ran; add --debug to see the traceback"
+    ]
+    debug = subprocess.run(
+        [sys.executable, "-c", CRASH.format(argv=["demo-data", "--debug"])], capture_output=True, text=True
+    )
     assert "Traceback (most recent call last)" in debug.stderr and "RuntimeError" in debug.stderr
     assert debug.returncode not in (0, BUG_EXIT)
 
 
 def run(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tsrnn", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "tsrnn", *map(str, args)], capture_output=True, text=True, timeout=300)
 
 
 def test_train_out_is_checked_before_training(tmp_path) -> None:
@@ -80,7 +85,8 @@ def test_train_out_is_checked_before_training(tmp_path) -> None:
     out = run("train", "demo", "--epochs", "1", "--out", folder)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        f"tsrnn: error: --out {folder} is a folder; give a file name such as {folder}/model.onnx"]
+        f"tsrnn: error: --out {folder} is a folder; give a file name such as {folder}/model.onnx"
+    ]
     assert list(folder.iterdir()) == []
     blocked = run("train", "demo", "--epochs", "1", "--out", "/proc/tsrnn-test/model.onnx")
     assert blocked.returncode == 2 and "epoch" not in blocked.stderr and "/proc" in blocked.stderr

@@ -47,13 +47,50 @@ def test_windows_over_a_month_long_outage_are_left_out(tmp_path: Path) -> None:
 
 def test_train_goes_on_and_says_what_was_left_out(tmp_path: Path) -> None:
     csv = sensors_csv(tmp_path / "sensors.csv")
-    out = subprocess.run([sys.executable, "-m", "tsrnn", "train", csv, "--epochs", "1", "--hidden", "8", "--layers",
-                          "1", "--out", tmp_path / "m.onnx"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tsrnn",
+            "train",
+            csv,
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+            "--layers",
+            "1",
+            "--out",
+            tmp_path / "m.onnx",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
-    assert ("note: 791 of 8168 training and validation windows overlap an interpolated gap longer than 4 steps and "
-            "were left out (longest: 'value' in series 'b' is missing for 720 consecutive steps (2024-02-01T00:00:00 "
-            "to 2024-03-01T23:00:00))") in out.stderr
-    js = subprocess.run([sys.executable, "-m", "tsrnn", "train", DATA / "long_gap.csv", "--epochs", "1", "--hidden",
-                         "8", "--json", "--out", tmp_path / "g.onnx"], capture_output=True, text=True, timeout=300)
+    assert (
+        "note: 791 of 8168 training and validation windows overlap an interpolated gap longer than 4 steps and "
+        "were left out (longest: 'value' in series 'b' is missing for 720 consecutive steps (2024-02-01T00:00:00 "
+        "to 2024-03-01T23:00:00))"
+    ) in out.stderr
+    js = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tsrnn",
+            "train",
+            DATA / "long_gap.csv",
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+            "--json",
+            "--out",
+            tmp_path / "g.onnx",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert js.returncode == 0, js.stderr
     assert json.loads(js.stdout)["left_out_windows"] > 0

@@ -23,8 +23,9 @@ def quickstart() -> list[list[str]]:
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "tsrnn", *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "tsrnn", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 def option(words: list[str], name: str) -> str | None:

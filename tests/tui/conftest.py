@@ -60,8 +60,9 @@ def exported_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tsrnn.pipeline import model_config, train_experiment
 
     data = load_series(demo_path())
-    exp = train_experiment(data, model_config(data, hidden_size=8, num_layers=1, cell="gru"),
-                           TrainConfig(epochs=1, threads=1))
+    exp = train_experiment(
+        data, model_config(data, hidden_size=8, num_layers=1, cell="gru"), TrainConfig(epochs=1, threads=1)
+    )
     return exp.export(tmp_path_factory.mktemp("model") / "airline_gru1x8.onnx").path
 
 
@@ -84,8 +85,9 @@ async def set_small_model(pilot: Pilot, epochs: int = 2) -> None:
     await pilot.pause()
 
 
-async def set_compare(pilot: Pilot, variants: tuple[str, ...] = ("gru", "lstm"), epochs: int = 1,
-                      folds: str = "3") -> None:
+async def set_compare(
+    pilot: Pilot, variants: tuple[str, ...] = ("gru", "lstm"), epochs: int = 1, folds: str = "3"
+) -> None:
     """A tiny comparison: hidden 4, a few epochs, two variants."""
     app = pilot.app
     values = {"hidden_size": "4", "num_layers": "1", "epochs": str(epochs), "patience": "50"}
@@ -105,8 +107,9 @@ def _export(path: Path, **model: object) -> Path:
     from tsrnn.pipeline import model_config, train_experiment
 
     data = load_series(demo_path())
-    exp = train_experiment(data, model_config(data, hidden_size=4, num_layers=1, cell="gru", **model),
-                           TrainConfig(epochs=1, threads=1))
+    exp = train_experiment(
+        data, model_config(data, hidden_size=4, num_layers=1, cell="gru", **model), TrainConfig(epochs=1, threads=1)
+    )
     return exp.export(path).path
 
 

@@ -97,5 +97,6 @@ async def test_train_screen_stops_at_its_time_budget(workdir: Path, config_dir: 
         assert "Ready:" in text_of(app, "#model-status")
         await pilot.press("ctrl+t")
         await settle(pilot)
-        assert text_of(app, "#train-status").startswith("Stopped at the time budget after"), \
-            text_of(app, "#train-status")
+        assert text_of(app, "#train-status").startswith("Stopped at the time budget after"), text_of(
+            app, "#train-status"
+        )

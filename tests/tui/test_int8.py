@@ -27,8 +27,9 @@ async def _export(pilot: Pilot, path: Path) -> None:
     await settle(pilot)
 
 
-async def test_int8_copy_is_written_and_reported(workdir: Path, config_dir: Path, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_int8_copy_is_written_and_reported(
+    workdir: Path, config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = make_app("airline.csv", config_dir=config_dir)
     async with app.run_test(size=SIZE) as pilot:
         await _train(pilot)
@@ -76,8 +77,9 @@ async def test_int8_copy_is_written_and_reported(workdir: Path, config_dir: Path
         assert box.value is False
 
 
-async def test_int8_failure_keeps_the_float_model(workdir: Path, config_dir: Path, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_int8_failure_keeps_the_float_model(
+    workdir: Path, config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tsrnn.errors import ModelFileError
 
     def broken(src: object, dst: object = None) -> Path:

@@ -28,8 +28,9 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_first_screen_without_torch(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[-1] == "False False", f"torch or onnxruntime imported before the first screen: {out.stdout}"

@@ -72,11 +72,15 @@ async def test_open_train_export_forecast_save(workdir: Path, config_dir: Path) 
 
 async def test_settings_are_restored(workdir: Path, config_dir: Path) -> None:
     config_dir.mkdir()
-    (config_dir / "tui.json").write_text(json.dumps({
-        "data": {"path": "airline.csv", "targets": ["passengers"]},
-        "model": {"cell": "gru", "hidden_size": "16", "epochs": "7"},
-        "forecast": {"out": "mine.csv"},
-    }))
+    (config_dir / "tui.json").write_text(
+        json.dumps(
+            {
+                "data": {"path": "airline.csv", "targets": ["passengers"]},
+                "model": {"cell": "gru", "hidden_size": "16", "epochs": "7"},
+                "forecast": {"out": "mine.csv"},
+            }
+        )
+    )
     app = make_app(config_dir=config_dir)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

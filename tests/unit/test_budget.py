@@ -17,8 +17,19 @@ from tsrnn.train import epoch_steps, fit
 from tsrnn.windows import split_series
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("10m", 600), ("1h", 3600), ("1h30m", 5400),
-                                               ("600", 600), ("2.5m", 150), (" 1 h 5 min ", 3900), (45, 45)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90),
+        ("10m", 600),
+        ("1h", 3600),
+        ("1h30m", 5400),
+        ("600", 600),
+        ("2.5m", 150),
+        (" 1 h 5 min ", 3900),
+        (45, 45),
+    ],
+)
 def test_parse_budget(text: str | int, seconds: float) -> None:
     assert parse_budget(text) == seconds
 
@@ -125,16 +136,23 @@ def test_fit_stops_at_its_time_limit_with_the_best_weights() -> None:
 
 
 def test_a_spent_budget_is_said_so_and_compare_skips_what_it_cannot_train(tmp_path, monkeypatch) -> None:
-    plan = RunPlan(Deadline(1.0, start=time.monotonic() - 5), [Training("m0", Warmup("m0", 0.1, 0.0, 10))],
-                   TrainConfig())
+    plan = RunPlan(
+        Deadline(1.0, start=time.monotonic() - 5), [Training("m0", Warmup("m0", 0.1, 0.0, 10))], TrainConfig()
+    )
     assert plan.spent() and "spent already" in plan.describe("x") and "one optimiser step" in plan.describe("x")
     from tsrnn.compare import parse_variants, run_compare
 
     monkeypatch.chdir(tmp_path)
     data = load_series("demo")
     late = Deadline(2.0, start=time.monotonic() - 60)
-    board = run_compare(data, parse_variants("gru,lstm"), model_config(data, hidden_size=4, num_layers=1),
-                        TrainConfig(epochs=5, threads=1), folds=2, deadline=late)
+    board = run_compare(
+        data,
+        parse_variants("gru,lstm"),
+        model_config(data, hidden_size=4, num_layers=1),
+        TrainConfig(epochs=5, threads=1),
+        folds=2,
+        deadline=late,
+    )
     assert board.protocol["skipped"] == ["gru", "lstm"] and "the trainings are skipped" in board.protocol["estimate"]
     assert {r.kind for r in board.rows} == {"baseline"} and board.best == "" and board.best_path is None
     assert board.verdict == "no variant was ranked"

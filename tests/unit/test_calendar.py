@@ -60,11 +60,25 @@ def local_hours(times: np.ndarray, tz: str | None = None) -> np.ndarray:
     return np.round(np.mod(np.arctan2(sin, cos), 2 * np.pi) * 24 / (2 * np.pi), 4)
 
 
-@pytest.mark.parametrize(("freq", "expected"), [
-    ("10s", ("hour", "dow")), ("30m", ("hour", "dow")), ("1h", ("hour", "dow")), ("36h", ("hour", "dow")),
-    ("1d", ("dow", "doy")), ("1bd", ("dow", "doy")), ("3d", ("doy",)), ("1w", ("woy",)), ("14d", ("doy",)),
-    ("1mo", ("month",)), ("1mo-end", ("month",)), ("3mo", ("quarter",)), ("6mo", ("month",)), ("1y", ()),
-])
+@pytest.mark.parametrize(
+    ("freq", "expected"),
+    [
+        ("10s", ("hour", "dow")),
+        ("30m", ("hour", "dow")),
+        ("1h", ("hour", "dow")),
+        ("36h", ("hour", "dow")),
+        ("1d", ("dow", "doy")),
+        ("1bd", ("dow", "doy")),
+        ("3d", ("doy",)),
+        ("1w", ("woy",)),
+        ("14d", ("doy",)),
+        ("1mo", ("month",)),
+        ("1mo-end", ("month",)),
+        ("3mo", ("quarter",)),
+        ("6mo", ("month",)),
+        ("1y", ()),
+    ],
+)
 def test_default_calendar_by_frequency(freq: str, expected: tuple[str, ...]) -> None:
     assert default_calendar(FREQ[freq]) == expected
     assert parse_calendar("auto", FREQ[freq]) == expected
@@ -75,27 +89,35 @@ def test_default_calendar_by_frequency(freq: str, expected: tuple[str, ...]) -> 
 def test_sub_daily_hour_and_dow() -> None:
     times = ts("2024-01-01T06:00", "2024-01-03T18:30", "2024-01-07T00:00", "2024-01-07T00:00:36")
     got = time_features(times, default_calendar(FREQ["30m"]))
-    expected = np.array([
-        [1, 0, 0, 1],  # 06:00 -> 90°; Monday = 0 -> 0°
-        [-0.991445, 0.130526, 0.974928, -0.222521],  # 18.5 h -> 277.5°; Wednesday = 2 -> 102.857°
-        [0, 1, -0.781831, 0.623490],  # midnight -> 0°; Sunday = 6 -> 308.571°
-        [0.002618, 0.999997, -0.781831, 0.623490],  # 36 s = 0.01 h -> 0.15°
-    ])
+    expected = np.array(
+        [
+            [1, 0, 0, 1],  # 06:00 -> 90°; Monday = 0 -> 0°
+            [-0.991445, 0.130526, 0.974928, -0.222521],  # 18.5 h -> 277.5°; Wednesday = 2 -> 102.857°
+            [0, 1, -0.781831, 0.623490],  # midnight -> 0°; Sunday = 6 -> 308.571°
+            [0.002618, 0.999997, -0.781831, 0.623490],  # 36 s = 0.01 h -> 0.15°
+        ]
+    )
     np.testing.assert_allclose(got, expected, atol=2e-6)
     assert got.dtype == np.float32 and calendar_columns(("hour", "dow"), False) == [
-        "hour_sin", "hour_cos", "dow_sin", "dow_cos"]
+        "hour_sin",
+        "hour_cos",
+        "dow_sin",
+        "dow_cos",
+    ]
 
 
 def test_daily_dow_and_doy_leap_years() -> None:
     times = ts("2024-01-01", "2024-02-29", "2023-12-31", "2024-12-31", "2024-01-05")
     got = time_features(times, default_calendar(FREQ["1d"]))
-    expected = np.array([
-        [0, 1, 0.017166, 0.999853],  # Monday; day 1 of 366 -> 0.984°
-        [0.433884, -0.900969, 0.857315, 0.514793],  # Thursday = 3 -> 154.286°; day 60 of 366 -> 59.016°
-        [-0.781831, 0.623490, 0, 1],  # Sunday; day 365 of 365 -> 360°
-        [0.781831, 0.623490, 0, 1],  # Tuesday = 1 -> 51.429°; day 366 of 366 -> 360°
-        [-0.433884, -0.900969, 0.085731, 0.996318],  # Friday = 4 -> 205.714°; day 5 of 366 -> 4.918°
-    ])
+    expected = np.array(
+        [
+            [0, 1, 0.017166, 0.999853],  # Monday; day 1 of 366 -> 0.984°
+            [0.433884, -0.900969, 0.857315, 0.514793],  # Thursday = 3 -> 154.286°; day 60 of 366 -> 59.016°
+            [-0.781831, 0.623490, 0, 1],  # Sunday; day 365 of 365 -> 360°
+            [0.781831, 0.623490, 0, 1],  # Tuesday = 1 -> 51.429°; day 366 of 366 -> 360°
+            [-0.433884, -0.900969, 0.085731, 0.996318],  # Friday = 4 -> 205.714°; day 5 of 366 -> 4.918°
+        ]
+    )
     np.testing.assert_allclose(got, expected, atol=2e-6)
 
 
@@ -120,7 +142,8 @@ def test_iso_week_53() -> None:
     got = time_features(times, default_calendar(FREQ["1w"]))
     expected = [
         [0.118273, 0.992981],  # week 1 of 53 -> 6.792°
-        [0, 1], [0, 1],  # week 53 of 53 -> 360°
+        [0, 1],
+        [0, 1],  # week 53 of 53 -> 360°
         [0.120537, 0.992709],  # week 1 of 52 -> 6.923°
         [0.120537, 0.992709],  # week 1 of ISO 2025 (52 weeks)
     ]
@@ -128,19 +151,25 @@ def test_iso_week_53() -> None:
 
 
 def test_month_quarter_half_year_and_year() -> None:
-    np.testing.assert_allclose(time_features(ts("2024-03-01", "2024-02-29"), default_calendar(FREQ["1mo"])),
-                               [[0.866025, 0.5], [0.5, 0.866025]], atol=2e-6)  # March = 2 -> 60°; February 30°
-    np.testing.assert_allclose(time_features(ts("2024-07-01", "2024-12-31"), default_calendar(FREQ["3mo"])),
-                               [[0, -1], [-1, 0]], atol=2e-6)  # Q3 = 2 -> 180°; Q4 = 3 -> 270°
-    np.testing.assert_allclose(time_features(ts("2024-01-01", "2024-07-01"), default_calendar(FREQ["6mo"])),
-                               [[0, 1], [0, -1]], atol=2e-6)
+    np.testing.assert_allclose(
+        time_features(ts("2024-03-01", "2024-02-29"), default_calendar(FREQ["1mo"])),
+        [[0.866025, 0.5], [0.5, 0.866025]],
+        atol=2e-6,
+    )  # March = 2 -> 60°; February 30°
+    np.testing.assert_allclose(
+        time_features(ts("2024-07-01", "2024-12-31"), default_calendar(FREQ["3mo"])), [[0, -1], [-1, 0]], atol=2e-6
+    )  # Q3 = 2 -> 180°; Q4 = 3 -> 270°
+    np.testing.assert_allclose(
+        time_features(ts("2024-01-01", "2024-07-01"), default_calendar(FREQ["6mo"])), [[0, 1], [0, -1]], atol=2e-6
+    )
     assert time_features(ts("2024-01-01", "2025-01-01"), default_calendar(FREQ["1y"])).shape == (2, 0)
 
 
 def test_melbourne_clocks_go_back() -> None:
     # 2024-04-07 03:00 AEDT (UTC+11) becomes 02:00 AEST (UTC+10) at 16:00Z: 02:00 and 02:30 happen twice.
-    grid = np.arange(np.datetime64("2024-04-06T13:00", "us"), np.datetime64("2024-04-06T18:00", "us"),
-                     np.timedelta64(30, "m"))
+    grid = np.arange(
+        np.datetime64("2024-04-06T13:00", "us"), np.datetime64("2024-04-06T18:00", "us"), np.timedelta64(30, "m")
+    )
     assert list(local_hours(grid, MELBOURNE)) == [0, 0.5, 1, 1.5, 2, 2.5, 2, 2.5, 3, 3.5]
     assert list(local_hours(grid)) == [13, 13.5, 14, 14.5, 15, 15.5, 16, 16.5, 17, 17.5]  # the UTC clock
     sunday = [-0.781831, 0.623490]
@@ -150,8 +179,9 @@ def test_melbourne_clocks_go_back() -> None:
 
 def test_melbourne_clocks_go_forward() -> None:
     # 2024-10-06 02:00 AEST becomes 03:00 AEDT at 2024-10-05T16:00Z: 02:00 to 02:59 never happen.
-    grid = np.arange(np.datetime64("2024-10-05T14:00", "us"), np.datetime64("2024-10-05T18:00", "us"),
-                     np.timedelta64(30, "m"))
+    grid = np.arange(
+        np.datetime64("2024-10-05T14:00", "us"), np.datetime64("2024-10-05T18:00", "us"), np.timedelta64(30, "m")
+    )
     assert list(local_hours(grid, MELBOURNE)) == [0, 0.5, 1, 1.5, 3, 3.5, 4, 4.5]
 
 
@@ -166,8 +196,9 @@ def test_time_zone_over_many_years_and_bad_name() -> None:
 
 
 def test_pieces_and_sparse_rows_match(monkeypatch: pytest.MonkeyPatch) -> None:
-    times = np.arange(np.datetime64("2023-12-20T05:00", "us"), np.datetime64("2024-01-20", "us"),
-                      np.timedelta64(7, "h"))
+    times = np.arange(
+        np.datetime64("2023-12-20T05:00", "us"), np.datetime64("2024-01-20", "us"), np.timedelta64(7, "h")
+    )
     whole = time_features(times, FEATURES, tz=MELBOURNE)
     monkeypatch.setattr(calendar, "_PIECE", 5)
     np.testing.assert_array_equal(time_features(times, FEATURES, tz=MELBOURNE), whole)
@@ -175,16 +206,19 @@ def test_pieces_and_sparse_rows_match(monkeypatch: pytest.MonkeyPatch) -> None:
     np.testing.assert_allclose(time_features(far, FEATURES)[0], time_features(times[:1], FEATURES)[0], atol=1e-7)
 
 
-@pytest.mark.parametrize(("text", "freq", "message"), [
-    ("hour", "1d", "'hour' is constant on daily data"),
-    ("dow", "1w", "same day of the week"),
-    ("dow", "14d", "same day of the week"),
-    ("month", "1y", "'month' is constant on yearly data"),
-    ("dom", "1mo-end", "same day of the month"),
-    ("hour", "1bd", "same time of day"),
-    ("week", "1d", "unknown feature 'week'; use auto, none or a comma-separated list of hour, dow, dom"),
-    ("dow,dow", "1d", "dow named twice"),
-])
+@pytest.mark.parametrize(
+    ("text", "freq", "message"),
+    [
+        ("hour", "1d", "'hour' is constant on daily data"),
+        ("dow", "1w", "same day of the week"),
+        ("dow", "14d", "same day of the week"),
+        ("month", "1y", "'month' is constant on yearly data"),
+        ("dom", "1mo-end", "same day of the month"),
+        ("hour", "1bd", "same time of day"),
+        ("week", "1d", "unknown feature 'week'; use auto, none or a comma-separated list of hour, dow, dom"),
+        ("dow,dow", "1d", "dow named twice"),
+    ],
+)
 def test_parse_calendar_errors(text: str, freq: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_calendar(text, FREQ[freq])
@@ -199,8 +233,17 @@ def test_parse_calendar_lists() -> None:
 def test_holidays_victoria_2014() -> None:
     cal = build_holidays("AU:VIC", (2014, 2014))
     assert (cal.country, cal.subdiv, cal.spec, cal.first_year, cal.last_year) == ("AU", "VIC", "AU:VIC", 2014, 2014)
-    times = ts("2014-11-03", "2014-11-04T13:30", "2014-11-05", "2014-12-24", "2014-12-25", "2014-12-26",
-               "2014-12-27", "2014-12-31", "2014-07-01")
+    times = ts(
+        "2014-11-03",
+        "2014-11-04T13:30",
+        "2014-11-05",
+        "2014-12-24",
+        "2014-12-25",
+        "2014-12-26",
+        "2014-12-27",
+        "2014-12-31",
+        "2014-07-01",
+    )
     expected = [
         [0, 1, 0],  # the day before Melbourne Cup Day
         [1, 0, 0],  # Melbourne Cup Day, at any time of day
@@ -218,18 +261,22 @@ def test_holidays_victoria_2014() -> None:
 
 def test_holidays_us_2024_and_local_dates() -> None:
     cal = build_holidays("us", range(2024, 2025))
-    np.testing.assert_array_equal(holiday_features(ts("2024-07-03", "2024-07-04", "2024-07-05"), cal),
-                                  [[0, 1, 0], [1, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(
+        holiday_features(ts("2024-07-03", "2024-07-04", "2024-07-05"), cal), [[0, 1, 0], [1, 0, 0], [0, 0, 1]]
+    )
     # 2024-07-04T20:00Z is 06:00 on the 5th in Melbourne: the day after the holiday there.
     np.testing.assert_array_equal(holiday_features(ts("2024-07-04T20:00"), cal, tz=MELBOURNE), [[0, 0, 1]])
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("XX", r"unknown country code 'XX'.*list_supported_countries"),
-    ("Australia", r"did you mean AU\?"),
-    ("AU:ZZ", r"AU has no subdivision 'ZZ'; valid subdivisions of AU: ACT, NSW, NT, QLD, SA, TAS, VIC, WA"),
-    ("SG:X", "SG has no subdivisions; write just SG"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("XX", r"unknown country code 'XX'.*list_supported_countries"),
+        ("Australia", r"did you mean AU\?"),
+        ("AU:ZZ", r"AU has no subdivision 'ZZ'; valid subdivisions of AU: ACT, NSW, NT, QLD, SA, TAS, VIC, WA"),
+        ("SG:X", "SG has no subdivisions; write just SG"),
+    ],
+)
 def test_holiday_codes_wrong(spec: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         build_holidays(spec, (2020, 2021))
@@ -273,7 +320,9 @@ def test_calendar_features_column_order() -> None:
 
 
 def test_import_needs_no_torch_polars_or_holidays() -> None:
-    code = ("import sys, tsrnn.calendar; "
-            "bad = [m for m in ('torch', 'polars', 'holidays') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+    code = (
+        "import sys, tsrnn.calendar; "
+        "bad = [m for m in ('torch', 'polars', 'holidays') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -22,8 +22,11 @@ DATA = Path(__file__).parents[1] / "data"
 
 def test_parse_variants() -> None:
     vs = parse_variants("rnn, bigru,lstm-3")
-    assert [(v.cell, v.bidirectional, v.num_layers) for v in vs] == [("rnn", False, 1), ("gru", True, 1),
-                                                                     ("lstm", False, 3)]
+    assert [(v.cell, v.bidirectional, v.num_layers) for v in vs] == [
+        ("rnn", False, 1),
+        ("gru", True, 1),
+        ("lstm", False, 3),
+    ]
     assert vs[1].label == "bidirectional GRU"
     with pytest.raises(ConfigError, match="unknown variant 'transformer'"):
         parse_variants("gru,transformer")
@@ -52,7 +55,7 @@ def test_batched_backtest_equals_one_origin_at_a_time(tmp_path: Path) -> None:
     for k in range(3):  # one origin and one series at a time, from each series' own truncated history
         for s, v in enumerate(data.values):
             origin = len(v) - (3 - k) * 6
-            single = model.predict(v[None, origin - 12:origin])
+            single = model.predict(v[None, origin - 12 : origin])
             np.testing.assert_allclose(batched[k * 3 + s], single[0], rtol=1e-5, atol=1e-4)
     scores = fold_scores(folds, batched, season=12)
     assert len(scores) == 3 and scores[0]["mase"].shape == (1,)
@@ -69,10 +72,12 @@ def test_compare_lists_every_variant_and_baseline(tmp_path: Path, monkeypatch: p
     mase = [r.metrics["mase"] for r in board.rows]
     assert mase == sorted(mase)
     best = next(r for r in board.rows if r.name == board.best)
-    assert best.kind == "model" and all(best.metrics["mase"] <= r.metrics["mase"] for r in board.rows
-                                        if r.kind == "model")
-    assert all(r.params > 0 and r.latency_ms > 0 and Path(r.model_path).is_file() for r in board.rows
-               if r.kind == "model")
+    assert best.kind == "model" and all(
+        best.metrics["mase"] <= r.metrics["mase"] for r in board.rows if r.kind == "model"
+    )
+    assert all(
+        r.params > 0 and r.latency_ms > 0 and Path(r.model_path).is_file() for r in board.rows if r.kind == "model"
+    )
     assert Path(board.best_path).parent.name == "exports" and Path(board.best_path).is_file()
     assert Forecaster.load(board.best_path).meta.backtest["protocol"]["folds"] == 2
     for ext in ("csv", "json", "md"):

@@ -193,6 +193,8 @@ def test_preview_shows_cells_as_written(tmp_path: Path) -> None:
     (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
     preview = load_series(tmp_path / "p.csv").raw_preview
     assert preview is not None
-    assert preview.rows()[0] == ("2020-01-01", "1.50") and preview.rows()[-2:] == [("2020-01-29", None),
-                                                                                   ("2020-01-30", "7.25")]
+    assert preview.rows()[0] == ("2020-01-01", "1.50") and preview.rows()[-2:] == [
+        ("2020-01-29", None),
+        ("2020-01-30", "7.25"),
+    ]
     assert preview.height == 10

@@ -24,19 +24,19 @@ from tsrnn.pipeline import model_config, train_experiment
 FOLDS, H = 2, 12
 
 
-def _members(data: SeriesSet, specs: list[tuple[str, int, bool, int]], tmp: Path) -> tuple[list[ens.Member],
-                                                                                          list[Forecaster]]:
+def _members(
+    data: SeriesSet, specs: list[tuple[str, int, bool, int]], tmp: Path
+) -> tuple[list[ens.Member], list[Forecaster]]:
     """Tiny members (cell, window, bidirectional, layers) trained before the first origin, each exported alone."""
     members, files = [], []
     for i, (cell, L, bi, layers) in enumerate(specs):
-        cfg = model_config(data, cell=cell, hidden_size=4, num_layers=layers, bidirectional=bi, input_len=L,
-                           horizon=H)
-        exp = train_experiment(data.drop_last(FOLDS * H), cfg, TrainConfig(epochs=1, threads=1, seed=i),
-                               holdout=False)
+        cfg = model_config(data, cell=cell, hidden_size=4, num_layers=layers, bidirectional=bi, input_len=L, horizon=H)
+        exp = train_experiment(data.drop_last(FOLDS * H), cfg, TrainConfig(epochs=1, threads=1, seed=i), holdout=False)
         model = Forecaster.load(exp.export(tmp / f"member{i}.onnx").path)
         folds = make_folds(data, L, H, FOLDS)
-        members.append(ens.Member(f"{cell}{L}", exp, model.predict_outputs(folds.history, folds.known),
-                                  {"mase": 1.0 + i}))
+        members.append(
+            ens.Member(f"{cell}{L}", exp, model.predict_outputs(folds.history, folds.known), {"mase": 1.0 + i})
+        )
         files.append(model)
     return members, files
 
@@ -57,9 +57,9 @@ def test_an_ensemble_file_forecasts_the_mean_of_its_members(tmp_path: Path) -> N
     # many windows at once (the unrolled graph from the members' largest threshold, 64)
     v = data.values[0]
     ends = np.arange(36, len(v) + 1)
-    windows = np.stack([v[e - 36:e] for e in ends])
+    windows = np.stack([v[e - 36 : e] for e in ends])
     windows = np.concatenate([windows] * 2)  # 218 windows
-    expected = np.mean([f.predict(windows[:, 36 - f.input_len:]) for f in files], axis=0)
+    expected = np.mean([f.predict(windows[:, 36 - f.input_len :]) for f in files], axis=0)
     np.testing.assert_allclose(model.predict(windows), expected, rtol=1e-4, atol=1e-3)
 
     meta = model.meta
@@ -91,8 +91,16 @@ def test_median_of_three_is_the_middle_forecast() -> None:
     a, b, c = (np.full((2, 3, 1), x, dtype=np.float32) for x in (1.0, 7.0, 3.0))
     np.testing.assert_array_equal(ens.combine([a, b, c], "median"), c)
     np.testing.assert_array_equal(ens.combine([a, b, c], "mean"), np.full((2, 3, 1), 11 / 3, dtype=np.float32))
-    assert [m.name for m in ens.top([ens.Member(n, None, {}, {"mase": x})  # type: ignore[arg-type]
-                                     for n, x in (("a", 2.0), ("b", float("nan")), ("c", 1.0))], 2)] == ["c", "a"]
+    assert [
+        m.name
+        for m in ens.top(
+            [
+                ens.Member(n, None, {}, {"mase": x})  # type: ignore[arg-type]
+                for n, x in (("a", 2.0), ("b", float("nan")), ("c", 1.0))
+            ],
+            2,
+        )
+    ] == ["c", "a"]
     with pytest.raises(ConfigError, match="at least 2"):
         ens.check_ensemble(1)
     with pytest.raises(ConfigError, match="only 3 are trained"):
@@ -111,8 +119,7 @@ def _edit_meta(src: Path, dst: Path, change) -> Path:
     return dst
 
 
-def test_ensemble_metadata_is_checked_and_inspect_shows_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                                           ) -> None:
+def test_ensemble_metadata_is_checked_and_inspect_shows_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = load_series("demo")
     members, _ = _members(data, [("gru", 12, False, 1), ("rnn", 24, False, 1)], tmp_path)
     path = ens.export(members, "mean", tmp_path / "e.onnx").path
@@ -129,9 +136,11 @@ def test_ensemble_metadata_is_checked_and_inspect_shows_it(tmp_path: Path, capsy
     def short_window(m: dict) -> None:
         m["ensemble"]["members"][1]["input_len"] = 12
 
-    for change, words in ((without_members, "'ensemble' is missing"),
-                          (one_member, "'ensemble.members' is not a list of at least two"),
-                          (short_window, "read at most 12 steps, but the file's window is 24")):
+    for change, words in (
+        (without_members, "'ensemble' is missing"),
+        (one_member, "'ensemble.members' is not a list of at least two"),
+        (short_window, "read at most 12 steps, but the file's window is 24"),
+    ):
         with pytest.raises(ModelFileError, match=words):
             Forecaster.load(_edit_meta(path, tmp_path / "bad.onnx", change))
 
@@ -142,8 +151,16 @@ def test_compare_ranks_the_ensemble_on_the_same_folds(tmp_path: Path) -> None:
 
     data = load_series("demo")
     base = model_config(data, hidden_size=4, num_layers=1)
-    board = run_compare(data, parse_variants("gru,lstm,rnn"), base, TrainConfig(epochs=1, threads=1), folds=FOLDS,
-                        out_dir=tmp_path, export_best=False, ensemble=2)
+    board = run_compare(
+        data,
+        parse_variants("gru,lstm,rnn"),
+        base,
+        TrainConfig(epochs=1, threads=1),
+        folds=FOLDS,
+        out_dir=tmp_path,
+        export_best=False,
+        ensemble=2,
+    )
     row = next(r for r in board.rows if r.name == "ensemble-2")
     nets = sorted((r for r in board.rows if r.kind == "model"), key=lambda r: r.metrics["mase"])[:2]
     assert row.kind == "ensemble" and row.label == f"mean of {nets[0].name}, {nets[1].name}"

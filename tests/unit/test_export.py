@@ -33,7 +33,7 @@ def test_variant_exports_with_parity(demo, tmp_path: Path, cell: str, bi: bool, 
     assert res.max_rel_error < 1e-4 and res.batches[0] == 1 and res.batches[1] >= 64
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # one file, no external data
     session = ort.InferenceSession(str(res.path), providers=["CPUExecutionProvider"])
-    x = np.stack([demo.values[0][i:i + 24] for i in range(100)])
+    x = np.stack([demo.values[0][i : i + 24] for i in range(100)])
     from tsrnn.train import predict
 
     expected = predict(exp.result.model, x)
@@ -62,9 +62,26 @@ def test_metadata_carries_what_inference_needs(demo, tmp_path: Path) -> None:
     path = exp.export(tmp_path / "gru.onnx").path
     meta = Forecaster.load(path).meta.to_dict()
     assert meta["schema_version"] == 2
-    for key in ["tsrnn_version", "cell", "bidirectional", "num_layers", "hidden_size", "input_len", "horizon",
-                "time_col", "targets", "inputs", "id_col", "freq", "last_timestamps", "season", "scaling", "seed",
-                "test_metrics", "created"]:
+    for key in [
+        "tsrnn_version",
+        "cell",
+        "bidirectional",
+        "num_layers",
+        "hidden_size",
+        "input_len",
+        "horizon",
+        "time_col",
+        "targets",
+        "inputs",
+        "id_col",
+        "freq",
+        "last_timestamps",
+        "season",
+        "scaling",
+        "seed",
+        "test_metrics",
+        "created",
+    ]:
         assert key in meta, key
     assert meta["cell"] == "gru" and meta["input_len"] == 24 and meta["horizon"] == 12
     assert meta["last_timestamps"] == {"": "1960-12-01T00:00:00.000000"}
@@ -98,21 +115,22 @@ def test_nan_loss_stops_with_clear_error(demo) -> None:
 def test_stop_request_keeps_best_weights(demo) -> None:
     cfg = model_config(demo, cell="gru", hidden_size=8, num_layers=1)
     seen = []
-    exp = train_experiment(demo, cfg, TrainConfig(epochs=50), on_epoch=seen.append,
-                           should_stop=lambda: len(seen) >= 3)
+    exp = train_experiment(demo, cfg, TrainConfig(epochs=50), on_epoch=seen.append, should_stop=lambda: len(seen) >= 3)
     assert exp.result.stopped == "cancelled" and exp.result.epochs_run == 3
     assert [i.epoch for i in seen] == [1, 2, 3] and seen[-1].eta > 0
     assert exp.scores["model"]["passengers"]["mae"] > 0
 
 
 def test_multivariate_inputs_and_targets(tmp_path: Path) -> None:
-    data = load_series(Path(__file__).parents[1] / "data/real/us_change_quarterly.csv",
-                       DataConfig(targets=("consumption", "income"), features=("production",)))
+    data = load_series(
+        Path(__file__).parents[1] / "data/real/us_change_quarterly.csv",
+        DataConfig(targets=("consumption", "income"), features=("production",)),
+    )
     cfg = model_config(data, cell="lstm", hidden_size=8, num_layers=1)
     exp = train_experiment(data, cfg, TrainConfig(epochs=1))
     f = Forecaster.load(exp.export(tmp_path / "mv.onnx").path)
     assert f.inputs == ["consumption", "income", "production"] and f.targets == ["consumption", "income"]
-    assert f.predict(data.values[0][None, -cfg.input_len:]).shape == (1, cfg.horizon, 2)
+    assert f.predict(data.values[0][None, -cfg.input_len :]).shape == (1, cfg.horizon, 2)
 
 
 def test_unwritable_export_path_is_refused(demo, tmp_path: Path) -> None:
@@ -144,7 +162,7 @@ def test_dispatch_threshold_can_be_overridden_at_load(demo, tmp_path: Path) -> N
 
     exp = train_experiment(demo, model_config(demo, cell="rnn", hidden_size=8, num_layers=1), TrainConfig(epochs=1))
     path = exp.export(tmp_path / "rnn.onnx").path
-    x = np.stack([demo.values[0][i:i + 24] for i in range(40)])
+    x = np.stack([demo.values[0][i : i + 24] for i in range(40)])
     expected = predict(exp.result.model, x)
     ran = {}
     for name, threshold in (("native", NEVER), ("wide", 1)):

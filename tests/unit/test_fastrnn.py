@@ -23,8 +23,9 @@ IDS = [f"{c}-{'bi' * b}{n}" for c, b, n in CASES]
 
 def make(cell: str, bidirectional: bool, layers: int, dtype: torch.dtype = torch.float32, **kw) -> nn.Module:
     torch.manual_seed(0)
-    module = {"gru": nn.GRU, "rnn": nn.RNN}[cell](input_size=3, hidden_size=12, num_layers=layers,
-                                                  bidirectional=bidirectional, **kw)
+    module = {"gru": nn.GRU, "rnn": nn.RNN}[cell](
+        input_size=3, hidden_size=12, num_layers=layers, bidirectional=bidirectional, **kw
+    )
     return module.to(dtype).train()
 
 
@@ -33,8 +34,9 @@ def outputs_and_grads(fn, module: nn.Module, x: torch.Tensor, hx: torch.Tensor |
     parameter (name -> gradient)."""
     out, h_n = fn(module, x, hx)
     gen = torch.Generator().manual_seed(seed)
-    loss = (out * torch.randn(out.shape, generator=gen, dtype=out.dtype)).sum() \
-        + (h_n * torch.randn(h_n.shape, generator=gen, dtype=h_n.dtype)).sum()
+    loss = (out * torch.randn(out.shape, generator=gen, dtype=out.dtype)).sum() + (
+        h_n * torch.randn(h_n.shape, generator=gen, dtype=h_n.dtype)
+    ).sum()
     named = [("input", x)] + ([("h0", hx)] if hx is not None else []) + list(module.named_parameters())
     grads = torch.autograd.grad(loss, [t for _, t in named])
     return out.detach(), h_n.detach(), {name: g for (name, _), g in zip(named, grads, strict=True)}
@@ -174,8 +176,9 @@ def test_forecaster_uses_it_while_training_only(monkeypatch) -> None:
 
 
 @pytest.mark.parametrize(("cell", "bi", "layers"), [("gru", False, 1), ("rnn", True, 2)], ids=["gru", "birnn-2"])
-def test_model_trained_on_the_fast_path_exports_with_parity(tmp_path: Path, monkeypatch, cell: str, bi: bool,
-                                                            layers: int) -> None:
+def test_model_trained_on_the_fast_path_exports_with_parity(
+    tmp_path: Path, monkeypatch, cell: str, bi: bool, layers: int
+) -> None:
     calls = []
     real = fastrnn.fast_forward
     monkeypatch.setattr(fastrnn, "fast_forward", lambda *a: calls.append(1) or real(*a))
@@ -190,6 +193,7 @@ def test_model_trained_on_the_fast_path_exports_with_parity(tmp_path: Path, monk
     assert len(calls) == trained  # export (and its parity check) ran the standard module
     assert res.max_rel_error < 1e-4
     ops = {n.op_type for n in onnx.load(str(res.path)).graph.node}
-    ops |= {m.op_type for n in onnx.load(str(res.path)).graph.node for a in n.attribute if a.g is not None
-            for m in a.g.node}
+    ops |= {
+        m.op_type for n in onnx.load(str(res.path)).graph.node for a in n.attribute if a.g is not None for m in a.g.node
+    }
     assert {"gru": "GRU", "rnn": "RNN"}[cell] in ops  # the native recurrent node, as before

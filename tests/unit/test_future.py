@@ -58,11 +58,17 @@ def test_metadata_and_both_sources_agree(model: Path, tmp_path: Path) -> None:
 
 def test_horizon_not_covered(model: Path, tmp_path: Path) -> None:
     f = Forecaster.load(model)
-    with pytest.raises(DataError, match=r"series 'NP' has no value of 'Exogenous1' for 2018-12-24T00:00:00 "
-                                        r"\(24 of the horizon's cells are missing\)"):
+    with pytest.raises(
+        DataError,
+        match=r"series 'NP' has no value of 'Exogenous1' for 2018-12-24T00:00:00 "
+        r"\(24 of the horizon's cells are missing\)",
+    ):
         f.forecast_csv(PRICES)
-    with pytest.raises(DataError, match=r"with_future.csv: series 'NP' has no value of 'Exogenous1' for "
-                                        r"2018-12-24T20:00:00 \(4 of"):
+    with pytest.raises(
+        DataError,
+        match=r"with_future.csv: series 'NP' has no value of 'Exogenous1' for "
+        r"2018-12-24T20:00:00 \(4 of",
+    ):
         f.forecast_csv(same_file(tmp_path, rows=20))
     pl.read_csv(FUTURE).head(23).write_csv(tmp_path / "short.csv")
     with pytest.raises(DataError, match=r"short.csv: series 'NP' has no value of 'Exogenous1' for 2018-12-24T23:00:00"):
@@ -78,8 +84,11 @@ def test_extra_rows_unknown_series_and_columns(model: Path, tmp_path: Path) -> N
     frame = pl.read_csv(FUTURE)
     later = frame.tail(1).with_columns(pl.lit("2018-12-25 00:00:00").alias("ds"))
     pl.concat([frame, later]).write_csv(tmp_path / "long.csv")
-    with pytest.raises(DataError, match=r"long.csv: 1 row\(s\) fall outside the 24 steps the model prices.onnx "
-                                        r"forecasts \(e.g. series 'NP' at 2018-12-25T00:00:00, line 26\)"):
+    with pytest.raises(
+        DataError,
+        match=r"long.csv: 1 row\(s\) fall outside the 24 steps the model prices.onnx "
+        r"forecasts \(e.g. series 'NP' at 2018-12-25T00:00:00, line 26\)",
+    ):
         f.forecast_csv(PRICES, future_csv=tmp_path / "long.csv")
     pl.concat([frame, frame.head(1).with_columns(pl.lit("XX").alias("unique_id"))]).write_csv(tmp_path / "other.csv")
     with pytest.raises(DataError, match=r"e.g. series 'XX' at 2018-12-24T00:00:00"):

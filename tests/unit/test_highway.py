@@ -30,7 +30,7 @@ def test_highway_model_exports_with_parity_and_says_so(demo, tmp_path: Path, qua
     f = Forecaster.load(res.path)
     assert f.meta.highway and "linear highway" in f.meta.describe()
     if quantiles:
-        x = np.stack([demo.values[0][i:i + cfg.input_len] for i in range(20)])
+        x = np.stack([demo.values[0][i : i + cfg.input_len] for i in range(20)])
         out = f.session.run(None, {"history": x})
         q = out[1]
         assert (np.diff(q, axis=-1) > 0).all()  # the highway shifts every quantile alike: they never cross
@@ -58,7 +58,7 @@ def test_highway_can_copy_the_last_season_exactly(tmp_path: Path) -> None:
             model.highway.weight[h, cfg.input_len - season + h] = 1.0
     res = exp.export(tmp_path / "m.onnx")
     f = Forecaster.load(res.path)
-    window = data.values[0][-cfg.input_len:].astype(np.float32)
+    window = data.values[0][-cfg.input_len :].astype(np.float32)
     got = f.session.run(None, {"history": window[None]})[0][0, :, 0]
     np.testing.assert_allclose(got, window[-season:, 0], rtol=1e-5, atol=1e-3)
 

@@ -21,7 +21,6 @@ from tsrnn.pipeline import model_config
 pytestmark = pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")  # no MASE: no seasonal change
 
 
-
 @pytest.fixture
 def seasonal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pure_season) -> Path:
     """A series that repeats one day exactly, hour after hour (conftest.PureSeason), in a fresh current folder."""

@@ -20,8 +20,10 @@ DATA = Path(__file__).parents[1] / "data"
 
 
 def test_inference_imports_no_torch() -> None:
-    code = ("import sys, tsrnn.inference, tsrnn.data, tsrnn.cli; "
-            "bad = [m for m in ('torch', 'textual', 'onnx') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
+    code = (
+        "import sys, tsrnn.inference, tsrnn.data, tsrnn.cli; "
+        "bad = [m for m in ('torch', 'textual', 'onnx') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
 
@@ -38,8 +40,11 @@ def test_forecast_demo_continues_the_months(demo_model: Path) -> None:
 
 def test_long_format_forecasts_all_series_in_one_call(tmp_path: Path) -> None:
     data = load_series(DATA / "long_format.csv")
-    exp = train_experiment(data, model_config(data, cell="gru", hidden_size=8, num_layers=1, input_len=12,
-                                              horizon=6), TrainConfig(epochs=1))
+    exp = train_experiment(
+        data,
+        model_config(data, cell="gru", hidden_size=8, num_layers=1, input_len=12, horizon=6),
+        TrainConfig(epochs=1),
+    )
     f = Forecaster.load(exp.export(tmp_path / "long.onnx").path)
     calls = []
     real = f.session.run
@@ -92,7 +97,7 @@ def test_io_binding_path_equals_plain_run(demo_model: Path) -> None:
     from tsrnn import inference
 
     f = Forecaster.load(demo_model, threads=1)
-    x = np.stack([load_series("demo").values[0][i:i + 24] for i in range(100)] * 11)  # >= IOBIND_FROM
+    x = np.stack([load_series("demo").values[0][i : i + 24] for i in range(100)] * 11)  # >= IOBIND_FROM
     assert len(x) >= inference.IOBIND_FROM
     plain = f.predict(x)
     f.io_binding = True  # the GPU path, bound to CPU memory here
@@ -106,13 +111,20 @@ def test_predict_checks_shape(demo_model: Path) -> None:
 
 def test_streamed_batches_equal_one_call(tmp_path: Path) -> None:
     data = load_series(DATA / "long_format.csv")
-    exp = train_experiment(data, model_config(data, cell="lstm", hidden_size=4, num_layers=1, input_len=12,
-                                              horizon=6), TrainConfig(epochs=1))
+    exp = train_experiment(
+        data,
+        model_config(data, cell="lstm", hidden_size=4, num_layers=1, input_len=12, horizon=6),
+        TrainConfig(epochs=1),
+    )
     f = Forecaster.load(exp.export(tmp_path / "m.onnx").path)
     whole = f.forecast_csv(DATA / "long_format.csv").table
     seen: list[tuple[int, int]] = []
-    res = f.forecast_csv(DATA / "long_format.csv", out=tmp_path / "out" / "fc.csv", batch_size=2,
-                         on_progress=lambda a, b: seen.append((a, b)))
+    res = f.forecast_csv(
+        DATA / "long_format.csv",
+        out=tmp_path / "out" / "fc.csv",
+        batch_size=2,
+        on_progress=lambda a, b: seen.append((a, b)),
+    )
     assert seen == [(2, 3), (3, 3)] and res.out == tmp_path / "out" / "fc.csv"
     assert res.table.height == 12  # only the first batch is kept in memory
     import polars as pl
@@ -152,11 +164,17 @@ def test_batch_slices_on_worker_threads_equal_one_call(demo_model: Path, n: int)
     one, sliced = Forecaster.load(demo_model, threads=1), Forecaster.load(demo_model, threads=3)
     assert one.workers == 1 and sliced.workers == 3
     values = load_series("demo").values[0]
-    x = np.stack([values[i % 100:i % 100 + 24] for i in range(n)])
+    x = np.stack([values[i % 100 : i % 100 + 24] for i in range(n)])
     calls: list[int] = []
     run = sliced.session.run
-    sliced.session = type("Spy", (), {"run": lambda self, names, feed: calls.append(len(feed["history"]))
-                                      or run(names, feed), "get_outputs": lambda self: one.session.get_outputs()})()
+    sliced.session = type(
+        "Spy",
+        (),
+        {
+            "run": lambda self, names, feed: calls.append(len(feed["history"])) or run(names, feed),
+            "get_outputs": lambda self: one.session.get_outputs(),
+        },
+    )()
     np.testing.assert_allclose(sliced.predict(x), one.predict(x), rtol=1e-5, atol=1e-4)
     assert sum(calls) == n
     if n >= 2 * inference.MIN_SHARD:  # every slice between MIN_SHARD and SHARD_ROWS rows, at least one per worker
@@ -170,7 +188,7 @@ def test_close_stops_the_worker_threads_and_the_forecaster_still_works(demo_mode
     import threading
 
     values = load_series("demo").values[0]
-    x = np.stack([values[i % 100:i % 100 + 24] for i in range(600)])
+    x = np.stack([values[i % 100 : i % 100 + 24] for i in range(600)])
     with Forecaster.load(demo_model, threads=3) as f:
         first = f.predict(x)
         assert any(t.name.startswith("tsrnn-ort") for t in threading.enumerate())

@@ -74,8 +74,9 @@ def test_predict_needs_the_known_inputs(weekend: Path, tmp_path: Path) -> None:
         f.predict(history)
     with pytest.raises(ConfigError, match=r"known inputs must have shape \(1, 10, 4\)"):
         f.predict(history, known[:, :7])
-    np.testing.assert_allclose(f.predict(history, known)[0, :, 0], f.forecast_csv(weekend).table["visits"].to_numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        f.predict(history, known)[0, :, 0], f.forecast_csv(weekend).table["visits"].to_numpy(), rtol=1e-6
+    )
 
 
 def test_holidays_are_stored_in_the_model(tmp_path: Path) -> None:
@@ -85,8 +86,11 @@ def test_holidays_are_stored_in_the_model(tmp_path: Path) -> None:
     assert spec.columns == ["holiday", "day_before", "day_after"]
     assert spec.holidays is not None and spec.holidays.first_year == 2021 and spec.holidays.last_year == 2031
     data = data.with_known(spec)
-    exp = train_experiment(data, model_config(data, cell="lstm", hidden_size=8, num_layers=1, input_len=7, horizon=7),
-                           TrainConfig(epochs=1))
+    exp = train_experiment(
+        data,
+        model_config(data, cell="lstm", hidden_size=8, num_layers=1, input_len=7, horizon=7),
+        TrainConfig(epochs=1),
+    )
     f = Forecaster.load(exp.export(tmp_path / "h.onnx").path)
     assert KnownSpec.from_meta(f.meta) == spec
     july = np.array(["2021-07-03", "2021-07-04", "2021-07-05", "2021-07-06"], dtype="datetime64[us]")

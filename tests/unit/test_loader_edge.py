@@ -62,13 +62,16 @@ def test_cr_file_with_quotes_loads(tmp_path: Path) -> None:
     _same_series(path, _lf(tmp_path))
 
 
-@pytest.mark.parametrize(("row", "parts"), [
-    ('2020-01-21,"5', ["line 22", "never closed", "'2020-01-21,\"5'"]),
-    ('2020-01-2"1,5', ["line 22", 'a quote (") inside a field', "'2020-01-2\"1,5'"]),
-    ('2020-01-21,5"', ["line 22", 'a quote (") inside a field']),
-    ('2020-01-21, "5"', ["line 22", 'a quote (") inside a field']),
-    ('2020-01-21,"5"x', ["line 22", "text after the closing quote"]),
-])
+@pytest.mark.parametrize(
+    ("row", "parts"),
+    [
+        ('2020-01-21,"5', ["line 22", "never closed", "'2020-01-21,\"5'"]),
+        ('2020-01-2"1,5', ["line 22", 'a quote (") inside a field', "'2020-01-2\"1,5'"]),
+        ('2020-01-21,5"', ["line 22", 'a quote (") inside a field']),
+        ('2020-01-21, "5"', ["line 22", 'a quote (") inside a field']),
+        ('2020-01-21,"5"x', ["line 22", "text after the closing quote"]),
+    ],
+)
 def test_bad_quotes_are_refused_with_their_line(tmp_path: Path, row: str, parts: list[str]) -> None:
     path = _write(tmp_path, "time,value\n" + "\n".join(ROWS) + "\n" + row + "\n")
     with pytest.raises(DataError) as err:
@@ -95,8 +98,9 @@ def test_good_quotes_still_load(tmp_path: Path) -> None:
     assert s.ids == ['a "x", b', "c\nd"] and s.lengths.tolist() == [10, 10]
 
 
-@pytest.mark.parametrize(("delimiter", "blank"), [(",", ", ,"), (",", ","), (";", ";;;"), ("\t", "\t \t\t"),
-                                                  (",", "   ")])
+@pytest.mark.parametrize(
+    ("delimiter", "blank"), [(",", ", ,"), (",", ","), (";", ";;;"), ("\t", "\t \t\t"), (",", "   ")]
+)
 def test_rows_of_only_delimiters_are_skipped(tmp_path: Path, delimiter: str, blank: str) -> None:
     """A row of nothing but delimiters and spaces is an empty row; the lines of later rows stay exact."""
     rows = [r.replace(",", delimiter) for r in ROWS]

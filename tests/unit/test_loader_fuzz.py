@@ -26,12 +26,13 @@ from tsrnn.data import SeriesSet, load_series
 from tsrnn.errors import TsrnnError
 from tsrnn.grid import grid_times
 
-_SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
-         HealthCheck.filter_too_much]
-settings.register_profile("tsrnn-fuzz", max_examples=100, deadline=None, derandomize=True,
-                          suppress_health_check=_SLOW, print_blob=True)
-settings.register_profile("tsrnn-fuzz-long", max_examples=3000, deadline=None, suppress_health_check=_SLOW,
-                          print_blob=True)
+_SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example, HealthCheck.filter_too_much]
+settings.register_profile(
+    "tsrnn-fuzz", max_examples=100, deadline=None, derandomize=True, suppress_health_check=_SLOW, print_blob=True
+)
+settings.register_profile(
+    "tsrnn-fuzz-long", max_examples=3000, deadline=None, suppress_health_check=_SLOW, print_blob=True
+)
 PROFILE = settings.get_profile("tsrnn-fuzz-long" if os.environ.get("TSRNN_FUZZ") == "long" else "tsrnn-fuzz")
 
 
@@ -42,17 +43,95 @@ def fuzz(weight: float = 1.0) -> settings:
 
 # ---- cells ---------------------------------------------------------------------------------------------------
 
-DATES = ["2020-01-05", "2020-02-29", "2021-02-29", "2020-01-05T03:00:00", "2020-01-05T03:00:00Z",
-         "2020-01-05 03:00", "2020-01-05T03:00:00.250", "2020-01-05T03:00Z", "05/01/2020", "5.1.20", "01-05-2020",
-         "2020-01", "2020/01/05", "2020-13-45", "yesterday", "NaT", "0000-00-00", "9999-12-31T23:59:59Z",
-         "1677-09-21", "2262-04-12", "-0001-01-01", "20200105", "10000-01-01", "0001-01-01", "1970-01-01T00:00:60",
-         "2020-01-05T25:00:00", "2020-W02", "2020-01-05T03:00:00+02:00", " 2020-01-06 ", "2020-01-05T03:00:00.1234567"]
-NUMBERS = ["1", "-0", "0.5", "1e308", "1e309", "-1e309", "1.7976931348623157e308", "3.5e38", "-3.4028236e38",
-           "NaN", "nan", "inf", "-inf", "", "NA", "null", "None", "1,5", "1.234,5", "9" * 400, "0x10", "1_000",
-           " 7 ", "+.5", ".", "e5", "1e-320", "0.1", "-12.75", "12,000", "１２", "٣"]
+DATES = [
+    "2020-01-05",
+    "2020-02-29",
+    "2021-02-29",
+    "2020-01-05T03:00:00",
+    "2020-01-05T03:00:00Z",
+    "2020-01-05 03:00",
+    "2020-01-05T03:00:00.250",
+    "2020-01-05T03:00Z",
+    "05/01/2020",
+    "5.1.20",
+    "01-05-2020",
+    "2020-01",
+    "2020/01/05",
+    "2020-13-45",
+    "yesterday",
+    "NaT",
+    "0000-00-00",
+    "9999-12-31T23:59:59Z",
+    "1677-09-21",
+    "2262-04-12",
+    "-0001-01-01",
+    "20200105",
+    "10000-01-01",
+    "0001-01-01",
+    "1970-01-01T00:00:60",
+    "2020-01-05T25:00:00",
+    "2020-W02",
+    "2020-01-05T03:00:00+02:00",
+    " 2020-01-06 ",
+    "2020-01-05T03:00:00.1234567",
+]
+NUMBERS = [
+    "1",
+    "-0",
+    "0.5",
+    "1e308",
+    "1e309",
+    "-1e309",
+    "1.7976931348623157e308",
+    "3.5e38",
+    "-3.4028236e38",
+    "NaN",
+    "nan",
+    "inf",
+    "-inf",
+    "",
+    "NA",
+    "null",
+    "None",
+    "1,5",
+    "1.234,5",
+    "9" * 400,
+    "0x10",
+    "1_000",
+    " 7 ",
+    "+.5",
+    ".",
+    "e5",
+    "1e-320",
+    "0.1",
+    "-12.75",
+    "12,000",
+    "１２",
+    "٣",
+]
 IDS = ["a", "b", "série", "日本", "", " ", "a,b", 'x"y', "a\nb", "s1", "0", "\u2028", "\xa0"]
-NAMES = ["time", "date", "ds", "timestamp", "Time", "value", "y", "sales", "id", "unique_id", "series", "température",
-         "値", "", " value ", "x", "month", "load", "a;b", "\ufeffvalue"]
+NAMES = [
+    "time",
+    "date",
+    "ds",
+    "timestamp",
+    "Time",
+    "value",
+    "y",
+    "sales",
+    "id",
+    "unique_id",
+    "series",
+    "température",
+    "値",
+    "",
+    " value ",
+    "x",
+    "month",
+    "load",
+    "a;b",
+    "\ufeffvalue",
+]
 DELIMS = [",", ";", "\t"]
 ENDS = ["\n", "\r\n", "\r"]
 
@@ -63,18 +142,25 @@ def cell(draw: DrawFn, delimiter: str) -> str:
     source = draw(st.sampled_from(["date"] * 3 + ["number"] * 3 + ["id"] * 2 + ["text"] * 2 + ["long"]))
     if source == "long":
         return "x" * draw(st.sampled_from([1000, 70_000, 140_000]))
-    text = draw({"date": st.sampled_from(DATES), "number": st.sampled_from(NUMBERS), "id": st.sampled_from(IDS),
-                 "text": st.text(max_size=8)}[source])
+    text = draw(
+        {
+            "date": st.sampled_from(DATES),
+            "number": st.sampled_from(NUMBERS),
+            "id": st.sampled_from(IDS),
+            "text": st.text(max_size=8),
+        }[source]
+    )
     quote = draw(st.sampled_from(["none"] * 16 + ["balanced"] * 3 + ["open", "close", "inside"]))
-    if quote == "balanced" or (quote == "none" and any(c in text for c in (delimiter, '"', "\n", "\r"))
-                               and draw(st.booleans())):
+    if quote == "balanced" or (
+        quote == "none" and any(c in text for c in (delimiter, '"', "\n", "\r")) and draw(st.booleans())
+    ):
         return '"' + text.replace('"', '""') + '"'
     if quote == "open":
         return '"' + text
     if quote == "close":
         return text + '"'
     if quote == "inside":
-        return text[: len(text) // 2] + '"' + text[len(text) // 2:]
+        return text[: len(text) // 2] + '"' + text[len(text) // 2 :]
     return text
 
 
@@ -151,8 +237,12 @@ def csv_alphabet(draw: DrawFn) -> bytes:
 # ---- well-formed files and their edits ------------------------------------------------------------------------
 
 FREQS: dict[str, np.timedelta64] = {
-    "daily": np.timedelta64(1, "D"), "hourly": np.timedelta64(1, "h"), "minutes": np.timedelta64(15, "m"),
-    "weekly": np.timedelta64(7, "D"), "monthly": np.timedelta64(1, "M")}
+    "daily": np.timedelta64(1, "D"),
+    "hourly": np.timedelta64(1, "h"),
+    "minutes": np.timedelta64(15, "m"),
+    "weekly": np.timedelta64(7, "D"),
+    "monthly": np.timedelta64(1, "M"),
+}
 """Grid steps (months are counted on the calendar)."""
 
 
@@ -190,10 +280,21 @@ def grid_file(draw: DrawFn) -> tuple[bytes, dict[str, object]]:
     rows: list[list[str]] = []
     for s in range(n_series):
         for i in range(length):
-            rows.append([_fmt(times[i], kind, style), *([ids[s]] if n_series > 1 else []),
-                         *(repr(float(v)) for v in values[s, i])])
-    edits = draw(st.lists(st.sampled_from(["delete", "duplicate", "swap", "shift", "offgrid", "empty", "nan",
-                                           "spoil", "far", "sort"]), max_size=3))
+            rows.append(
+                [
+                    _fmt(times[i], kind, style),
+                    *([ids[s]] if n_series > 1 else []),
+                    *(repr(float(v)) for v in values[s, i]),
+                ]
+            )
+    edits = draw(
+        st.lists(
+            st.sampled_from(
+                ["delete", "duplicate", "swap", "shift", "offgrid", "empty", "nan", "spoil", "far", "sort"]
+            ),
+            max_size=3,
+        )
+    )
     for edit in edits:
         if not rows:
             break
@@ -212,9 +313,11 @@ def grid_file(draw: DrawFn) -> tuple[bytes, dict[str, object]]:
                     t = np.datetime64(rows[i][0].rstrip("Z").replace(" ", "T"), "us")
             except ValueError:  # spoilt by an earlier edit
                 continue
-            step = {"shift": np.timedelta64(draw(st.integers(-3, 3)), "D"),
-                    "offgrid": np.timedelta64(draw(st.integers(1, 3599)), "s"),
-                    "far": np.timedelta64(draw(st.sampled_from([200, 3000, 90_000])) * 365, "D")}[edit]
+            step = {
+                "shift": np.timedelta64(draw(st.integers(-3, 3)), "D"),
+                "offgrid": np.timedelta64(draw(st.integers(1, 3599)), "s"),
+                "far": np.timedelta64(draw(st.sampled_from([200, 3000, 90_000])) * 365, "D"),
+            }[edit]
             rows[i][0] = _fmt(t + step, kind, style)
         elif edit in ("empty", "nan", "spoil"):
             col = draw(st.integers(0, len(rows[i]) - 1))
@@ -229,8 +332,13 @@ def grid_file(draw: DrawFn) -> tuple[bytes, dict[str, object]]:
 
     text = end.join(line(r) for r in [names, *rows]) + (end if draw(st.booleans()) else "")
     bom = b"\xef\xbb\xbf" if draw(st.integers(0, 5)) == 0 else b""
-    return bom + text.encode(), {"edited": bool(edits), "names": names, "values": values, "times": times,
-                                "n_series": n_series}
+    return bom + text.encode(), {
+        "edited": bool(edits),
+        "names": names,
+        "values": values,
+        "times": times,
+        "n_series": n_series,
+    }
 
 
 # ---- the property ---------------------------------------------------------------------------------------------
@@ -273,18 +381,21 @@ def _configs(header: list[str], draw: Callable[..., Any]) -> list[DataConfig]:
     out = []
     for _ in range(draw(st.integers(0, 2))):
         targets = tuple(draw(st.lists(st.sampled_from(cols), min_size=1, max_size=2)))
-        out.append(DataConfig(
-            targets=targets,
-            time_col=draw(st.one_of(st.none(), st.sampled_from(cols))),
-            id_col=draw(st.one_of(st.none(), st.sampled_from(cols))),
-            features=draw(st.sampled_from([(), "all", tuple(cols[:1])])),
-            max_gap=draw(st.one_of(st.none(), st.integers(0, 5))),
-        ))
+        out.append(
+            DataConfig(
+                targets=targets,
+                time_col=draw(st.one_of(st.none(), st.sampled_from(cols))),
+                id_col=draw(st.one_of(st.none(), st.sampled_from(cols))),
+                features=draw(st.sampled_from([(), "all", tuple(cols[:1])])),
+                max_gap=draw(st.one_of(st.none(), st.integers(0, 5))),
+            )
+        )
     return out
 
 
-def _load_everything(data: bytes, draw: Callable[..., Any] | None, test: str,
-                     config: DataConfig | None = None) -> tuple[str, object]:
+def _load_everything(
+    data: bytes, draw: Callable[..., Any] | None, test: str, config: DataConfig | None = None
+) -> tuple[str, object]:
     """Write the bytes to a file and read it every way the loader offers; return the outcome of the load with
     `config` (the defaults when None)."""
     with tempfile.TemporaryDirectory() as d:

@@ -38,6 +38,7 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
             meta[outer][inner] = value
         else:
             meta[key] = value
+
     return change
 
 
@@ -67,8 +68,9 @@ DAMAGED = [
 
 
 @pytest.mark.parametrize(("name", "change", "words"), DAMAGED, ids=[d[0] for d in DAMAGED])
-def test_damaged_metadata_is_a_clear_error(demo_model: Path, tmp_path: Path, name: str, change: Any,
-                                           words: list[str]) -> None:
+def test_damaged_metadata_is_a_clear_error(
+    demo_model: Path, tmp_path: Path, name: str, change: Any, words: list[str]
+) -> None:
     path = edited(demo_model, tmp_path / f"{name}.onnx", change)
     with pytest.raises(ModelFileError) as err:
         Forecaster.load(path)
@@ -87,7 +89,8 @@ def test_cli_refuses_a_damaged_model_in_one_line(demo_model: Path, tmp_path: Pat
     assert out.returncode == 2, out.stderr
     assert out.stderr.strip().splitlines() == [
         "tsrnn: error: h0.onnx: metadata field 'horizon' is 0; it must be at least 1; the file was edited or "
-        "damaged: export the model again"]
+        "damaged: export the model again"
+    ]
     assert out.stdout == ""
 
 
@@ -95,6 +98,7 @@ def test_version_1_files_without_schema_still_load(demo_model: Path, tmp_path: P
     def as_v1(meta: dict[str, Any]) -> None:
         for key in ("schema_version", "tsrnn_version", "outputs", "backtest", "utc", "split"):
             meta.pop(key, None)
+
     f = Forecaster.load(edited(demo_model, tmp_path / "v1.onnx", as_v1))
     assert f.meta.schema_version == 1 and f.horizon == 12 and f.forecast_csv("demo").table.height == 12
 

@@ -62,8 +62,11 @@ def test_folder_and_glob_read_every_file_in_name_order(tmp_path: Path) -> None:
 def test_wide_layout_several_targets_and_features(tmp_path: Path) -> None:
     src = DATA / "two_numeric.csv"
     pl.read_csv(src, try_parse_dates=True).write_parquet(tmp_path / "w.parquet")
-    for cfg in (DataConfig(targets=("load", "temp")), DataConfig(targets=("load",), features=("temp",)),
-                DataConfig(targets=("load",), features="all")):
+    for cfg in (
+        DataConfig(targets=("load", "temp")),
+        DataConfig(targets=("load",), features=("temp",)),
+        DataConfig(targets=("load",), features="all"),
+    ):
         assert_same(load_series(src, cfg), load_series(tmp_path / "w.parquet", cfg))
     with pytest.raises(ConfigError, match=r"w\.parquet: several numeric columns \(load, temp\)"):
         load_series(tmp_path / "w.parquet")
@@ -74,8 +77,11 @@ def test_only_the_needed_columns_are_read(tmp_path: Path) -> None:
     frame.write_parquet(tmp_path / "t.parquet")
     data = load_series(tmp_path / "t.parquet", DataConfig(targets=("value",)))
     assert data.n_series == 12  # neither 'junk' (infinite) nor 'tags' (lists) was read
-    with pytest.raises(DataError, match=r"t\.parquet: column 'junk' has infinite values on rows 1, 2, 3, 4, 5 and "
-                                        r"955 more"):
+    with pytest.raises(
+        DataError,
+        match=r"t\.parquet: column 'junk' has infinite values on rows 1, 2, 3, 4, 5 and "
+        r"955 more",
+    ):
         load_series(tmp_path / "t.parquet", DataConfig(targets=("value",), features="all"))
 
 
@@ -84,13 +90,16 @@ def test_typed_columns(tmp_path: Path) -> None:
     moves its clocks on 31 March 2024: the UTC grid stays regular)."""
     start = dt.datetime(2024, 3, 29, 23, 0)
     n = 72
-    frame = pl.DataFrame({
-        "when": pl.datetime_range(start, start + dt.timedelta(hours=n - 1), "1h", eager=True, time_zone="UTC")
-        .dt.convert_time_zone("Europe/Berlin"),
-        "store": pl.Series(["a"] * n).cast(pl.Categorical),
-        "sales": pl.Series(np.arange(n) % 7, dtype=pl.Int32),
-        "open": np.arange(n) % 2 == 0,
-    })
+    frame = pl.DataFrame(
+        {
+            "when": pl.datetime_range(
+                start, start + dt.timedelta(hours=n - 1), "1h", eager=True, time_zone="UTC"
+            ).dt.convert_time_zone("Europe/Berlin"),
+            "store": pl.Series(["a"] * n).cast(pl.Categorical),
+            "sales": pl.Series(np.arange(n) % 7, dtype=pl.Int32),
+            "open": np.arange(n) % 2 == 0,
+        }
+    )
     frame.write_parquet(tmp_path / "z.parquet")
     data = load_series(tmp_path / "z.parquet", DataConfig(targets=("sales",), features=("open",), id_col="store"))
     assert data.utc and data.freq.code == "1h" and data.id_col == "store" and data.ids == ["a"]
@@ -98,29 +107,70 @@ def test_typed_columns(tmp_path: Path) -> None:
     np.testing.assert_array_equal(data.values[0][:3], [[0, 1], [1, 0], [2, 1]])
 
 
-@pytest.mark.parametrize(("edit", "cfg", "error", "message"), [
-    (lambda f: f, DataConfig(targets=("nope",)), ConfigError,
-     r"t\.parquet: no column 'nope' to forecast; columns are time, id, value"),
-    (lambda f: f.with_columns(value=pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("x"))
-                              .otherwise(pl.col("value").cast(pl.String))), DataConfig(), DataError,
-     r"t\.parquet: column 'value' has non-numeric values on row 6 \('x'\)"),
-    (lambda f: f.with_columns(value=pl.lit("label")), DataConfig(targets=("value",)), DataError,
-     r"t\.parquet: column 'value' is not numeric, so it cannot be a target"),
-    (lambda f: f.with_columns(value=pl.lit([1.0])), DataConfig(targets=("value",)), DataError,
-     r"t\.parquet: column 'value' holds List\(Float64\) values"),
-    (lambda f: f.with_columns(time=pl.when(pl.int_range(pl.len()) == 7).then(None).otherwise(pl.col("time"))),
-     DataConfig(), DataError, r"t\.parquet: column 'time' has empty timestamps on row 8$"),
-    (lambda f: f.with_columns(value=pl.when(pl.int_range(pl.len()) == 7).then(float("-inf"))
-                              .otherwise(pl.col("value"))), DataConfig(), DataError,
-     r"t\.parquet: column 'value' has infinite values on row 8;"),
-    (lambda f: pl.concat([f, f.slice(3, 1)]), DataConfig(), DataError,
-     r"t\.parquet: duplicated timestamps in series 'Adelaide Hills\|South Australia\|Business' in column 'time' "
-     r"\(1998-10-01T00:00:00.000000; rows 4, 961\)"),
-    (lambda f: f.with_columns(pl.when(pl.int_range(pl.len()) == 9).then(pl.col("time").dt.offset_by("1d"))
-                              .otherwise(pl.col("time")).alias("time")), DataConfig(), DataError,
-     r"t\.parquet: column 'time' in series '.*Business' is not on a regular quarterly grid \(row 10, e\.g\."),
-    (lambda f: f.head(0), DataConfig(), DataError, r"t\.parquet: no data rows"),
-])
+@pytest.mark.parametrize(
+    ("edit", "cfg", "error", "message"),
+    [
+        (
+            lambda f: f,
+            DataConfig(targets=("nope",)),
+            ConfigError,
+            r"t\.parquet: no column 'nope' to forecast; columns are time, id, value",
+        ),
+        (
+            lambda f: f.with_columns(
+                value=pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("x")).otherwise(pl.col("value").cast(pl.String))
+            ),
+            DataConfig(),
+            DataError,
+            r"t\.parquet: column 'value' has non-numeric values on row 6 \('x'\)",
+        ),
+        (
+            lambda f: f.with_columns(value=pl.lit("label")),
+            DataConfig(targets=("value",)),
+            DataError,
+            r"t\.parquet: column 'value' is not numeric, so it cannot be a target",
+        ),
+        (
+            lambda f: f.with_columns(value=pl.lit([1.0])),
+            DataConfig(targets=("value",)),
+            DataError,
+            r"t\.parquet: column 'value' holds List\(Float64\) values",
+        ),
+        (
+            lambda f: f.with_columns(time=pl.when(pl.int_range(pl.len()) == 7).then(None).otherwise(pl.col("time"))),
+            DataConfig(),
+            DataError,
+            r"t\.parquet: column 'time' has empty timestamps on row 8$",
+        ),
+        (
+            lambda f: f.with_columns(
+                value=pl.when(pl.int_range(pl.len()) == 7).then(float("-inf")).otherwise(pl.col("value"))
+            ),
+            DataConfig(),
+            DataError,
+            r"t\.parquet: column 'value' has infinite values on row 8;",
+        ),
+        (
+            lambda f: pl.concat([f, f.slice(3, 1)]),
+            DataConfig(),
+            DataError,
+            r"t\.parquet: duplicated timestamps in series 'Adelaide Hills\|South Australia\|Business' in column 'time' "
+            r"\(1998-10-01T00:00:00.000000; rows 4, 961\)",
+        ),
+        (
+            lambda f: f.with_columns(
+                pl.when(pl.int_range(pl.len()) == 9)
+                .then(pl.col("time").dt.offset_by("1d"))
+                .otherwise(pl.col("time"))
+                .alias("time")
+            ),
+            DataConfig(),
+            DataError,
+            r"t\.parquet: column 'time' in series '.*Business' is not on a regular quarterly grid \(row 10, e\.g\.",
+        ),
+        (lambda f: f.head(0), DataConfig(), DataError, r"t\.parquet: no data rows"),
+    ],
+)
 def test_errors_name_the_file_and_row(tmp_path: Path, edit, cfg, error, message) -> None:
     edit(tourism()).write_parquet(tmp_path / "t.parquet")
     with pytest.raises(error, match=message):
@@ -140,8 +190,11 @@ def test_errors_across_files_name_each_file(tmp_path: Path) -> None:
     frame = tourism()
     frame.head(100).write_parquet(tmp_path / "a.parquet")
     frame.slice(98, 862).write_parquet(tmp_path / "b.parquet")
-    with pytest.raises(DataError, match=r"duplicated timestamps .* \(.*; rows 99, 100 of a\.parquet, rows 1, 2 of "
-                                        r"b\.parquet\)"):
+    with pytest.raises(
+        DataError,
+        match=r"duplicated timestamps .* \(.*; rows 99, 100 of a\.parquet, rows 1, 2 of "
+        r"b\.parquet\)",
+    ):
         load_series(tmp_path)
     frame.slice(100).with_columns(pl.col("value").cast(pl.Int64)).write_parquet(tmp_path / "b.parquet")
     assert load_series(tmp_path).n_series == 12  # integers in one file and floats in another are numbers alike

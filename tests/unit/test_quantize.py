@@ -60,7 +60,7 @@ def test_quantize_gru_keeps_both_graphs(tmp_path: Path) -> None:
     d = measure_drift(src, out, "demo")
     assert "MatMulInteger" in d.quantized_ops and d.float_recurrent == ["GRU"]  # the head, in both graphs
     q, f = Forecaster.load(out), Forecaster.load(src)
-    x = np.stack([demo.values[0][i:i + 24] for i in range(WIDE_FROM["gru"] + 1)])
+    x = np.stack([demo.values[0][i : i + 24] for i in range(WIDE_FROM["gru"] + 1)])
     for n in (1, len(x)):  # the native graph below the threshold, the unrolled one above
         assert np.max(np.abs(q.predict(x[:n]) - f.predict(x[:n]))) < 0.05 * np.max(np.abs(f.predict(x[:n])))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gru.int8.onnx", "gru.onnx"]

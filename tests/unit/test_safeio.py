@@ -47,8 +47,10 @@ def test_folder_target_is_refused_and_nothing_is_left(tmp_path: Path) -> None:
 def test_stream_to_folder_is_refused_without_temp(tmp_path: Path) -> None:
     from tsrnn.inference import _csv_sink
 
-    with pytest.raises(ConfigError, match=r"it is a folder; give a file name such as .*forecast\.csv"), \
-            _csv_sink(tmp_path):
+    with (
+        pytest.raises(ConfigError, match=r"it is a folder; give a file name such as .*forecast\.csv"),
+        _csv_sink(tmp_path),
+    ):
         pytest.fail("the sink must not open")
     with pytest.raises(ConfigError, match="it is a folder"):
         safeio.StreamWriter(tmp_path)
@@ -65,8 +67,11 @@ def test_check_out_path_accepts_new_file_and_creates_nothing(tmp_path: Path) -> 
 
 def test_parent_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ConfigError, match=r"cannot write --out .*file/sub/m\.onnx: .*file is not a folder; "
-                                          r"choose another --out path"):
+    with pytest.raises(
+        ConfigError,
+        match=r"cannot write --out .*file/sub/m\.onnx: .*file is not a folder; "
+        r"choose another --out path",
+    ):
         safeio.check_out_path(tmp_path / "file" / "sub" / "m.onnx")
     with pytest.raises(OSError):
         safeio.atomic_write(tmp_path / "file" / "m.onnx", _write(b"x"))
@@ -144,8 +149,9 @@ def test_stale_temp_files_are_removed_fresh_ones_kept(tmp_path: Path) -> None:
     for p in (old, other):
         os.utime(p, (hour_ago, hour_ago))
     safeio.atomic_write(target, _write(b"new"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".fc.csv.def456.tmp", ".other.csv.abc123.tmp",
-                                                                 "fc.csv"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".fc.csv.def456.tmp", ".other.csv.abc123.tmp", "fc.csv"]
+    )
     os.utime(fresh, (hour_ago, hour_ago))
     with safeio.StreamWriter(target) as out:
         out.file.write(b"again")
@@ -197,12 +203,14 @@ def _run(code: str, **kwargs) -> subprocess.CompletedProcess[bytes]:
 
 
 def test_dev_stdout_is_written_through(tmp_path: Path) -> None:
-    code = ("from tsrnn.safeio import atomic_write, check_out_path, StreamWriter\n"
-            "print('before', flush=False)\n"
-            "check_out_path('/dev/stdout')\n"
-            "atomic_write('/dev/stdout', lambda p: p.write_bytes(b'whole\\n'))\n"
-            "with StreamWriter('/dev/fd/1') as s:\n"
-            "    s.file.write(b'streamed\\n')\n")
+    code = (
+        "from tsrnn.safeio import atomic_write, check_out_path, StreamWriter\n"
+        "print('before', flush=False)\n"
+        "check_out_path('/dev/stdout')\n"
+        "atomic_write('/dev/stdout', lambda p: p.write_bytes(b'whole\\n'))\n"
+        "with StreamWriter('/dev/fd/1') as s:\n"
+        "    s.file.write(b'streamed\\n')\n"
+    )
     assert _run(code, capture_output=True).stdout == b"before\nwhole\nstreamed\n"
     # stdout appended to a file (`>> log`): the earlier content stays, the file is not replaced
     log = tmp_path / "log.csv"
@@ -216,8 +224,10 @@ def test_dev_stdout_is_written_through(tmp_path: Path) -> None:
 
 
 def test_save_table_to_stdout() -> None:
-    code = ("import polars as pl\nfrom tsrnn.inference import save_table\n"
-            "save_table(pl.DataFrame({'t': ['2024-01-01'], 'value': [1.5]}), '/dev/stdout')\n")
+    code = (
+        "import polars as pl\nfrom tsrnn.inference import save_table\n"
+        "save_table(pl.DataFrame({'t': ['2024-01-01'], 'value': [1.5]}), '/dev/stdout')\n"
+    )
     assert _run(code, capture_output=True).stdout == b"t,value\n2024-01-01,1.5\n"
 
 

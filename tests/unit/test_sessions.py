@@ -14,8 +14,9 @@ HOUR = 60 * MIN
 WEEKDAYS = range(5)
 
 
-def _rows(first_day: str, n_days: int, hours: dict[int, list[tuple[str, str]]], step_us: int,
-          skip: tuple[str, ...] = ()) -> np.ndarray:
+def _rows(
+    first_day: str, n_days: int, hours: dict[int, list[tuple[str, str]]], step_us: int, skip: tuple[str, ...] = ()
+) -> np.ndarray:
     """Timestamps every step_us from a to b inclusive for each (a, b) of each day's weekday (Mon=0)."""
     step = np.timedelta64(step_us, "us")
     out = []
@@ -80,10 +81,13 @@ def test_index_and_times_round_trip(shop: np.ndarray) -> None:
 def test_next_slots_skip_nights_weekends_and_lunch(shop: np.ndarray) -> None:
     cal = detect_sessions(shop, 30 * MIN)
     assert cal is not None
-    assert np.array_equal(cal.next_slots(np.datetime64("2024-03-08T17:00"), 3),
-                          _t("2024-03-11T09:00", "2024-03-11T09:30", "2024-03-11T10:00"))
-    assert np.array_equal(cal.next_slots(np.datetime64("2024-03-06T11:30"), 2),
-                          _t("2024-03-06T13:00", "2024-03-06T13:30"))
+    assert np.array_equal(
+        cal.next_slots(np.datetime64("2024-03-08T17:00"), 3),
+        _t("2024-03-11T09:00", "2024-03-11T09:30", "2024-03-11T10:00"),
+    )
+    assert np.array_equal(
+        cal.next_slots(np.datetime64("2024-03-06T11:30"), 2), _t("2024-03-06T13:00", "2024-03-06T13:30")
+    )
     nxt = cal.next_slots(np.datetime64("2024-03-08T17:00"), 75)
     assert nxt[-1] == np.datetime64("2024-03-15T17:00")  # one open week later
 
@@ -99,8 +103,9 @@ def test_closed_slots_and_off_step_times_are_off_grid(shop: np.ndarray) -> None:
 
 
 def test_round_the_clock_and_daily_series_have_no_sessions() -> None:
-    hourly = np.arange(np.datetime64("2024-01-01T00:00", "us"), np.datetime64("2024-03-11T00:00", "us"),
-                       np.timedelta64(1, "h"))
+    hourly = np.arange(
+        np.datetime64("2024-01-01T00:00", "us"), np.datetime64("2024-03-11T00:00", "us"), np.timedelta64(1, "h")
+    )
     rng = np.random.default_rng(0)
     assert detect_sessions(hourly[rng.random(len(hourly)) > 0.1], HOUR) is None  # 10% of rows missing
     assert detect_sessions(hourly, HOUR) is None
@@ -210,8 +215,9 @@ def test_dict_round_trip(shop: np.ndarray) -> None:
     d = json.loads(json.dumps(cal.to_dict()))
     assert SessionCalendar.from_dict(d) == cal
     assert hash(SessionCalendar.from_dict(d)) == hash(cal)
-    assert SessionCalendar.from_dict({"step_us": HOUR, "days": [[[9, 11], [12, 16]]] + [[]] * 6}).slots[0] == \
-        tuple(range(9, 17))  # touching runs merge; offset_us defaults to 0
+    assert SessionCalendar.from_dict({"step_us": HOUR, "days": [[[9, 11], [12, 16]]] + [[]] * 6}).slots[0] == tuple(
+        range(9, 17)
+    )  # touching runs merge; offset_us defaults to 0
 
 
 GOOD = {"step_us": HOUR, "offset_us": 0, "days": [[[9, 16]]] * 5 + [[], []]}

@@ -49,7 +49,7 @@ def test_sessions_are_detected_and_reported(office: Path) -> None:
     assert "sessions: Mon–Fri 09:00–11:30, 13:00–16:30, 14 steps a day" in data.report.notes()
     # Only open slots: 39 open days of 14 slots plus Good Friday as a gap of 14 inserted steps.
     assert data.lengths.tolist() == [40 * 14] and data.report.filled_rows == 14
-    minutes = (data.times[0].astype("datetime64[m]").astype(np.int64) % 1440)
+    minutes = data.times[0].astype("datetime64[m]").astype(np.int64) % 1440
     assert not np.any((minutes >= 720) & (minutes < 780)) and minutes.min() == 540 and minutes.max() == 990
 
 

@@ -38,7 +38,10 @@ def test_month_end_dates_continue_on_month_ends() -> None:
     f = infer_frequency(_t("2020-01-31", "2020-02-29", "2020-03-31"), file="x.csv")
     assert f.month_end
     assert [str(d)[:10] for d in future_times(np.datetime64("2020-03-31", "us"), f, 3)] == [
-        "2020-04-30", "2020-05-31", "2020-06-30"]
+        "2020-04-30",
+        "2020-05-31",
+        "2020-06-30",
+    ]
 
 
 def test_business_days_skip_weekends() -> None:

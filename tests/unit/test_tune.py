@@ -25,12 +25,31 @@ from tsrnn.tune import epoch_reporter, make_pruner, run_tune, tune_variants, win
 TINY = TrainConfig(epochs=2, patience=5, threads=1, seed=3)
 
 
-def test_tune_writes_its_tables_and_a_command_line_that_trains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_tune_writes_its_tables_and_a_command_line_that_trains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "tuned"
-    code = main(["tune", "demo", "--trials", "3", "--epochs", "2", "--folds", "2", "--variants", "gru,lstm",
-                 "--seed", "1", "--threads", "1", "--out", str(out)])
+    code = main(
+        [
+            "tune",
+            "demo",
+            "--trials",
+            "3",
+            "--epochs",
+            "2",
+            "--folds",
+            "2",
+            "--variants",
+            "gru,lstm",
+            "--seed",
+            "1",
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     table = pl.read_csv(out / "trials.csv")
@@ -53,29 +72,35 @@ def test_tune_writes_its_tables_and_a_command_line_that_trains(tmp_path: Path, m
     # the command line trains the best configuration (on all the data)
     argv = shlex.split(command)
     assert argv[:3] == ["tsrnn", "train", "demo"]
-    for flag, key in (("--hidden", "hidden"), ("--layers", "layers"), ("--input-len", "input_len"),
-                      ("--loss", "loss")):
+    for flag, key in (("--hidden", "hidden"), ("--layers", "layers"), ("--input-len", "input_len"), ("--loss", "loss")):
         assert argv[argv.index(flag) + 1] == str(best[key])
     assert float(argv[argv.index("--lr") + 1]) == best["lr"]
     assert float(argv[argv.index("--weight-decay") + 1]) == best["weight_decay"]
     assert main([*argv[1:], "--out", "retrained.onnx", "--threads", "1"]) == 0
     meta = Forecaster.load(tmp_path / "retrained.onnx").meta
     assert (meta.cell, meta.hidden_size, meta.num_layers, meta.input_len, meta.loss) == (
-        best["variant"].removeprefix("bi"), best["hidden"], best["layers"], best["input_len"], best["loss"])
+        best["variant"].removeprefix("bi"),
+        best["hidden"],
+        best["layers"],
+        best["input_len"],
+        best["loss"],
+    )
     assert meta.bidirectional == best["variant"].startswith("bi")
 
 
 def test_seeded_tune_repeats_the_same_trials(tmp_path: Path) -> None:
     data = load_series("demo")
     base = model_config(data, num_layers=1)
-    runs = [run_tune(data, base, TINY, trials=3, folds=2, variants="rnn,gru", out_dir=tmp_path / str(i))
-            for i in range(2)]
+    runs = [
+        run_tune(data, base, TINY, trials=3, folds=2, variants="rnn,gru", out_dir=tmp_path / str(i)) for i in range(2)
+    ]
     first, second = ([(t.params, t.state, t.epochs) for t in r.trials] for r in runs)
     assert first == second
     for a, b in zip(runs[0].trials, runs[1].trials, strict=True):
         assert a.mase == pytest.approx(b.mase, rel=1e-6) or (math.isnan(a.mase) and math.isnan(b.mase))
-    other = run_tune(data, base, replace(TINY, seed=4), trials=3, folds=2,
-                     variants="rnn,gru", out_dir=tmp_path / "other")
+    other = run_tune(
+        data, base, replace(TINY, seed=4), trials=3, folds=2, variants="rnn,gru", out_dir=tmp_path / "other"
+    )
     assert [t.params for t in other.trials] != [t.params for t in runs[0].trials]
 
 
@@ -84,9 +109,14 @@ def _study_with(losses: list[str], values: list[float]) -> optuna.Study:
     study = optuna.create_study(direction="minimize", pruner=make_pruner(warmup=3, min_trials=2))
     dist = {"loss": optuna.distributions.CategoricalDistribution(["mse", "mae", "huber"])}
     for loss in losses:
-        study.add_trial(optuna.trial.create_trial(
-            params={"loss": loss}, distributions=dist, value=values[-1],
-            intermediate_values={i + 1: v for i, v in enumerate(values)}))
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"loss": loss},
+                distributions=dist,
+                value=values[-1],
+                intermediate_values={i + 1: v for i, v in enumerate(values)},
+            )
+        )
     return study
 
 
@@ -123,8 +153,15 @@ def test_the_pruner_stops_a_bad_trial_from_its_validation_loss() -> None:
 
 def test_a_budget_smaller_than_one_trial_runs_one_short_trial(tmp_path: Path) -> None:
     data = load_series("demo")
-    result = run_tune(data, model_config(data, num_layers=1), TrainConfig(epochs=500, patience=500, threads=1),
-                      budget=0.5, folds=2, variants="gru", out_dir=tmp_path)
+    result = run_tune(
+        data,
+        model_config(data, num_layers=1),
+        TrainConfig(epochs=500, patience=500, threads=1),
+        budget=0.5,
+        folds=2,
+        variants="gru",
+        out_dir=tmp_path,
+    )
     assert result.stopped == "budget" and len(result.trials) == 1
     assert result.trials[0].epochs < 500 and "budget" in result.trials[0].note
     assert result.protocol["budget_s"] == 0.5 and (tmp_path / "trials.csv").is_file()

@@ -13,8 +13,9 @@ from tsrnn.unrolled import UnrolledRecurrence
 CASES = list(itertools.product([nn.RNN, nn.GRU, nn.LSTM], [False, True], [1, 3], [1, 4]))
 
 
-@pytest.mark.parametrize(("cls", "bi", "layers", "inputs"), CASES,
-                         ids=[f"{c.__name__}-{'bi' * b}{n}-in{i}" for c, b, n, i in CASES])
+@pytest.mark.parametrize(
+    ("cls", "bi", "layers", "inputs"), CASES, ids=[f"{c.__name__}-{'bi' * b}{n}-in{i}" for c, b, n, i in CASES]
+)
 def test_final_states_match_torch(cls: type[nn.Module], bi: bool, layers: int, inputs: int) -> None:
     torch.manual_seed(0)
     rnn = cls(inputs, 16, num_layers=layers, bidirectional=bi, batch_first=True).eval()

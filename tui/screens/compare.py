@@ -48,8 +48,11 @@ if TYPE_CHECKING:
 
 UPDATE_EVERY_S = 0.12
 VARIANT_NAMES = tuple(DEFAULT_VARIANTS.split(","))
-BASELINE_WORDS = {"naive": "naive (last value)", "seasonal_naive": "seasonal naive (last season)",
-                  "drift": "drift (straight line)"}
+BASELINE_WORDS = {
+    "naive": "naive (last value)",
+    "seasonal_naive": "seasonal naive (last season)",
+    "drift": "drift (straight line)",
+}
 
 
 SPEC = VARIANT_SPEC
@@ -114,8 +117,7 @@ class RowChoice(ModalScreen[str | None]):
         with Vertical(id="choice-box"):
             yield Static(self._text, id="choice-text")
             replace = " (replaces the file there)" if self._target.exists() else ""
-            yield Button(f"Export to {self._target}{replace}  e", id="choice-export", variant="success",
-                         compact=True)
+            yield Button(f"Export to {self._target}{replace}  e", id="choice-export", variant="success", compact=True)
             yield Button("Open in the Forecast screen  f", id="choice-forecast", variant="primary", compact=True)
             yield Button("Close  esc", id="choice-close", compact=True)
 
@@ -140,8 +142,16 @@ class CompareView(Vertical):
     class Progress(Message):
         """A full snapshot of every bar, so a newer message may replace an older one."""
 
-        def __init__(self, bars: list[BarState], done: int, current: str, epoch: Any, clock: str = "",
-                     note: str | None = None, final: bool = False) -> None:
+        def __init__(
+            self,
+            bars: list[BarState],
+            done: int,
+            current: str,
+            epoch: Any,
+            clock: str = "",
+            note: str | None = None,
+            final: bool = False,
+        ) -> None:
             super().__init__()
             self.bars, self.done, self.current, self.epoch = bars, done, current, epoch
             self.clock, self.note, self.final = clock, note, final
@@ -150,8 +160,16 @@ class CompareView(Vertical):
             return isinstance(message, CompareView.Progress)
 
     class Done(Message):
-        def __init__(self, board: Leaderboard | None, overlay: Overlay | None, error: TsrnnError | None,
-                     cancelled: bool, bars: list[BarState], seconds: float, clock: str = "") -> None:
+        def __init__(
+            self,
+            board: Leaderboard | None,
+            overlay: Overlay | None,
+            error: TsrnnError | None,
+            cancelled: bool,
+            bars: list[BarState],
+            seconds: float,
+            clock: str = "",
+        ) -> None:
             super().__init__()
             self.board, self.overlay, self.error = board, overlay, error
             self.cancelled, self.bars, self.seconds, self.clock = cancelled, bars, seconds, clock
@@ -186,33 +204,56 @@ class CompareView(Vertical):
         with Horizontal(id="cmp-top"):
             with VerticalScroll(id="cmp-left"):
                 yield Label("Variants (space toggles)", classes="section -first")
-                yield SelectionList[str](*[(f"{n:<7} {variant_label(n)}", n, n in chosen) for n in VARIANT_NAMES],
-                                         id="cmp-variants")
+                yield SelectionList[str](
+                    *[(f"{n:<7} {variant_label(n)}", n, n in chosen) for n in VARIANT_NAMES], id="cmp-variants"
+                )
                 yield Label("More variants, e.g. gru-2, birnn", classes="section")
-                yield Input(str(v.get("extra", "")), placeholder="[bi]rnn|gru|lstm[-layers]", id="cmp-extra",
-                            compact=True)
+                yield Input(
+                    str(v.get("extra", "")), placeholder="[bi]rnn|gru|lstm[-layers]", id="cmp-extra", compact=True
+                )
                 yield Static("", id="cmp-extra-msg", classes="cmp-msg")
                 yield Label("Folds (rolling origins)", classes="section")
                 yield Input(str(v.get("folds", "3")), id="cmp-folds", compact=True, select_on_focus=True)
                 yield Static("", id="cmp-folds-msg", classes="cmp-msg")
                 yield Label("Time budget", classes="section")
-                yield Input(str(v.get("budget", COMPARE_DEFAULTS["budget"])), placeholder="e.g. 90s, 10m, 1h; none",
-                            id="cmp-budget", compact=True, select_on_focus=True)
+                yield Input(
+                    str(v.get("budget", COMPARE_DEFAULTS["budget"])),
+                    placeholder="e.g. 90s, 10m, 1h; none",
+                    id="cmp-budget",
+                    compact=True,
+                    select_on_focus=True,
+                )
                 yield Static("", id="cmp-budget-msg", classes="cmp-msg")
-                yield Checkbox("Refit at every origin", value=bool(v.get("refit", False)), id="cmp-refit",
-                               compact=True, tooltip="Train each variant again before every fold: folds times slower")
-                yield Checkbox("Retrain the best on all data", value=bool(v.get("export_best", False)),
-                               id="cmp-export-best", compact=True,
-                               tooltip="After ranking, train the winner once more on every row and export it")
+                yield Checkbox(
+                    "Refit at every origin",
+                    value=bool(v.get("refit", False)),
+                    id="cmp-refit",
+                    compact=True,
+                    tooltip="Train each variant again before every fold: folds times slower",
+                )
+                yield Checkbox(
+                    "Retrain the best on all data",
+                    value=bool(v.get("export_best", False)),
+                    id="cmp-export-best",
+                    compact=True,
+                    tooltip="After ranking, train the winner once more on every row and export it",
+                )
                 yield Static("", id="cmp-settings")
                 with Horizontal(classes="row", id="cmp-buttons"):
                     yield Button("Compare  ^r", id="cmp-start", variant="primary", compact=True)
                     yield Button("Cancel  ^x", id="cmp-cancel", variant="error", compact=True, disabled=True)
-                yield Button("Tune…  ^g", id="cmp-tune", compact=True,
-                             tooltip="Search cells, sizes, windows and training settings (Optuna), in a budget")
+                yield Button(
+                    "Tune…  ^g",
+                    id="cmp-tune",
+                    compact=True,
+                    tooltip="Search cells, sizes, windows and training settings (Optuna), in a budget",
+                )
             with Vertical(id="cmp-right"):
-                yield Static("Choose the variants and folds, then press Ctrl+R or Compare. Every variant gets the "
-                             "same data, window and training budget (Model screen, F2).", id="cmp-status")
+                yield Static(
+                    "Choose the variants and folds, then press Ctrl+R or Compare. Every variant gets the "
+                    "same data, window and training budget (Model screen, F2).",
+                    id="cmp-status",
+                )
                 with Horizontal(id="cmp-overall-row"):
                     yield Label("overall", classes="cmp-bar-name")
                     yield ProgressBar(total=1, show_eta=False, show_percentage=False, id="cmp-overall")
@@ -230,12 +271,14 @@ class CompareView(Vertical):
     # --- the form -------------------------------------------------------------------------------------
 
     def remembered(self) -> dict[str, Any]:
-        return {"variants": list(self.query_one("#cmp-variants", SelectionList).selected),
-                "extra": self.query_one("#cmp-extra", Input).value,
-                "folds": self.query_one("#cmp-folds", Input).value,
-                "budget": self.query_one("#cmp-budget", Input).value,
-                "refit": self.query_one("#cmp-refit", Checkbox).value,
-                "export_best": self.query_one("#cmp-export-best", Checkbox).value}
+        return {
+            "variants": list(self.query_one("#cmp-variants", SelectionList).selected),
+            "extra": self.query_one("#cmp-extra", Input).value,
+            "folds": self.query_one("#cmp-folds", Input).value,
+            "budget": self.query_one("#cmp-budget", Input).value,
+            "refit": self.query_one("#cmp-refit", Checkbox).value,
+            "export_best": self.query_one("#cmp-export-best", Checkbox).value,
+        }
 
     @on(Input.Changed, "#cmp-extra, #cmp-folds, #cmp-budget")
     @on(SelectionList.SelectedChanged)
@@ -264,8 +307,10 @@ class CompareView(Vertical):
             errors["budget"] = exc.message
             seconds = None
         budget = self.query_one("#cmp-budget-msg", Static)
-        budget.update(escape(errors.get("budget", "")) or (
-            f"stops on time after {format_seconds(seconds)}" if seconds else "none: no time limit"))
+        budget.update(
+            escape(errors.get("budget", ""))
+            or (f"stops on time after {format_seconds(seconds)}" if seconds else "none: no time limit")
+        )
         budget.set_class("budget" in errors, "-error")
         return errors
 
@@ -280,8 +325,11 @@ class CompareView(Vertical):
         """The ticked and typed variants, each checked; ConfigError says what is wrong."""
         chosen = [n for n in VARIANT_NAMES if n in self.query_one("#cmp-variants", SelectionList).selected]
         extra = self.query_one("#cmp-extra", Input).value
-        names = list(dict.fromkeys(  # a typed variant that is also ticked counts once
-            chosen + [t.strip().lower() for t in re.split(r"[,\s]+", extra) if t.strip()]))
+        names = list(
+            dict.fromkeys(  # a typed variant that is also ticked counts once
+                chosen + [t.strip().lower() for t in re.split(r"[,\s]+", extra) if t.strip()]
+            )
+        )
         if not names:
             raise ConfigError("no variant chosen: tick at least one in the list")
         for name in names:
@@ -299,26 +347,41 @@ class CompareView(Vertical):
             raise ConfigError(f"Time budget: {errors['budget']}")
         from tsrnn.compare import parse_variants
 
-        return (parse_variants(",".join(self._variant_names())), int(self.query_one("#cmp-folds", Input).value),
-                self.query_one("#cmp-refit", Checkbox).value, self.query_one("#cmp-export-best", Checkbox).value)
+        return (
+            parse_variants(",".join(self._variant_names())),
+            int(self.query_one("#cmp-folds", Input).value),
+            self.query_one("#cmp-refit", Checkbox).value,
+            self.query_one("#cmp-export-best", Checkbox).value,
+        )
 
-    def show_settings(self, model_cfg: ModelConfig | None, train_cfg: TrainConfig | None,
-                      problem: str | None = None) -> None:
+    def show_settings(
+        self, model_cfg: ModelConfig | None, train_cfg: TrainConfig | None, problem: str | None = None
+    ) -> None:
         """What the Model screen contributes, so nobody has to switch tabs to check."""
         box = self.query_one("#cmp-settings", Static)
         if problem or model_cfg is None or train_cfg is None:
             box.update(f"[b $error]Not ready:[/] {escape(problem or 'load a CSV on the Data screen (F1)')}")
             return
         q = f", quantiles {','.join(f'{x:g}' for x in model_cfg.quantiles)}" if model_cfg.quantiles else ""
-        box.update(f"From the Model screen (F2): hidden {model_cfg.hidden_size}, window {model_cfg.input_len} → "
-                   f"horizon {model_cfg.horizon}{q}, up to {train_cfg.epochs} epochs (patience "
-                   f"{train_cfg.patience}), batch {train_cfg.batch_size}, lr {train_cfg.lr:g}, seed "
-                   f"{train_cfg.seed}. Cell, direction and layers come from each variant.")
+        box.update(
+            f"From the Model screen (F2): hidden {model_cfg.hidden_size}, window {model_cfg.input_len} → "
+            f"horizon {model_cfg.horizon}{q}, up to {train_cfg.epochs} epochs (patience "
+            f"{train_cfg.patience}), batch {train_cfg.batch_size}, lr {train_cfg.lr:g}, seed "
+            f"{train_cfg.seed}. Cell, direction and layers come from each variant."
+        )
 
     # --- running --------------------------------------------------------------------------------------
 
-    async def start(self, data: SeriesSet, variants: list[Variant], base: ModelConfig, train_cfg: TrainConfig,
-                    folds: int, refit: bool, export_best: bool) -> None:
+    async def start(
+        self,
+        data: SeriesSet,
+        variants: list[Variant],
+        base: ModelConfig,
+        train_cfg: TrainConfig,
+        folds: int,
+        refit: bool,
+        export_best: bool,
+    ) -> None:
         if self.running:
             self.app.notify("A comparison is already running; cancel it first (Ctrl+X).", severity="warning")
             return
@@ -350,26 +413,39 @@ class CompareView(Vertical):
         self.query_one("#cmp-status", Static).update(
             f"Comparing {len(variants)} variant{'s' if len(variants) > 1 else ''} on {escape(data.path.name)}: "
             f"{folds} fold{'s' if folds > 1 else ''} × horizon {base.horizon}, "
-            f"{'refit at every origin' if refit else 'trained once before the first origin'}{extra} …")
+            f"{'refit at every origin' if refit else 'trained once before the first origin'}{extra} …"
+        )
         self._set_buttons()
         self.compare(data, variants, base, train_cfg, folds, refit, export_best, bars, deadline)
 
     def _bar_row(self, bar: BarState) -> Horizontal:
-        return Horizontal(Label(bar.name, classes="cmp-bar-name"),
-                          ProgressBar(total=bar.total, show_eta=False, show_percentage=False,
-                                      id=f"bar-{bar.name.replace('-', '_')}"),
-                          Label("waiting", id=f"bartext-{bar.name.replace('-', '_')}", classes="cmp-bar-text"),
-                          classes="cmp-bar-row")
+        return Horizontal(
+            Label(bar.name, classes="cmp-bar-name"),
+            ProgressBar(total=bar.total, show_eta=False, show_percentage=False, id=f"bar-{bar.name.replace('-', '_')}"),
+            Label("waiting", id=f"bartext-{bar.name.replace('-', '_')}", classes="cmp-bar-text"),
+            classes="cmp-bar-row",
+        )
 
     def cancel(self) -> None:
         if self.running:
             self._stop.set()
             self.query_one("#cmp-status", Static).update(
-                "Cancelling after the current epoch; the variants not started are skipped …")
+                "Cancelling after the current epoch; the variants not started are skipped …"
+            )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
-    def compare(self, data: SeriesSet, variants: list[Variant], base: ModelConfig, train_cfg: TrainConfig,
-                folds: int, refit: bool, export_best: bool, bars: list[BarState], deadline: Deadline) -> None:
+    def compare(
+        self,
+        data: SeriesSet,
+        variants: list[Variant],
+        base: ModelConfig,
+        train_cfg: TrainConfig,
+        folds: int,
+        refit: bool,
+        export_best: bool,
+        bars: list[BarState],
+        deadline: Deadline,
+    ) -> None:
         from tsrnn.compare import run_compare
 
         t0 = time.perf_counter()
@@ -411,13 +487,23 @@ class CompareView(Vertical):
 
         try:
             with needs_extras("Compare"):
-                board = run_compare(data, variants, base, train_cfg, folds=folds, refit=refit,
-                                    on_progress=on_progress, should_stop=self._stop.is_set, export_best=export_best,
-                                    deadline=deadline)
+                board = run_compare(
+                    data,
+                    variants,
+                    base,
+                    train_cfg,
+                    folds=folds,
+                    refit=refit,
+                    on_progress=on_progress,
+                    should_stop=self._stop.is_set,
+                    export_best=export_best,
+                    deadline=deadline,
+                )
             overlay = last_fold_overlay(data, board, base, folds)
         except TsrnnError as exc:
-            self.post_message(self.Done(None, None, exc, self._stop.is_set(), bars, time.perf_counter() - t0,
-                                        spent_words(deadline)))
+            self.post_message(
+                self.Done(None, None, exc, self._stop.is_set(), bars, time.perf_counter() - t0, spent_words(deadline))
+            )
             return
         cancelled = self._stop.is_set()
         for b in bars:
@@ -426,8 +512,9 @@ class CompareView(Vertical):
                 b.done = b.done if cancelled else b.total
             elif b.state == "waiting":
                 b.state = "skipped"
-        self.post_message(self.Done(board, overlay, None, self._stop.is_set(), bars, time.perf_counter() - t0,
-                                    spent_words(deadline)))
+        self.post_message(
+            self.Done(board, overlay, None, self._stop.is_set(), bars, time.perf_counter() - t0, spent_words(deadline))
+        )
 
     @on(Progress)
     def _progress(self, msg: Progress) -> None:
@@ -435,7 +522,7 @@ class CompareView(Vertical):
         if self._stop.is_set():
             return
         if msg.note and msg.note.startswith("estimate: "):
-            self._estimate = msg.note[len("estimate: "):]
+            self._estimate = msg.note[len("estimate: ") :]
         elif msg.note and msg.epoch is None:
             self._note = msg.note  # what this training was given
         where = f"{msg.current} ({msg.done + 1} of {len(msg.bars)})"
@@ -450,8 +537,10 @@ class CompareView(Vertical):
             text = f"Training {where}{given}{first} …"
         else:
             e = msg.epoch
-            text = (f"Training {where}: epoch {e.epoch}/{e.epochs} · train {e.train_loss:.4f} · validation "
-                    f"{e.val_loss:.4f} · {seconds(e.eta)} left at most for this variant")
+            text = (
+                f"Training {where}: epoch {e.epoch}/{e.epochs} · train {e.train_loss:.4f} · validation "
+                f"{e.val_loss:.4f} · {seconds(e.eta)} left at most for this variant"
+            )
         estimate = f"\nEstimate: {self._estimate}" if self._estimate else ""
         self.query_one("#cmp-status", Static).update(escape(text + estimate))
 
@@ -460,14 +549,19 @@ class CompareView(Vertical):
             key = b.name.replace("-", "_")
             try:
                 self.query_one(f"#bar-{key}", ProgressBar).update(total=b.total, progress=b.done)
-                text = {"waiting": "waiting", "skipped": "skipped", "done": f"done, {b.epochs} epochs",
-                        "stopped": f"cancelled at {b.epochs} epochs"}.get(b.state, f"{b.done}/{b.total} epochs")
+                text = {
+                    "waiting": "waiting",
+                    "skipped": "skipped",
+                    "done": f"done, {b.epochs} epochs",
+                    "stopped": f"cancelled at {b.epochs} epochs",
+                }.get(b.state, f"{b.done}/{b.total} epochs")
                 self.query_one(f"#bartext-{key}", Label).update(text)
             except NoMatches:  # the rows are being replaced by a newer run
                 return
         self.query_one("#cmp-overall", ProgressBar).update(total=len(bars), progress=done)
-        self.query_one("#cmp-overall-text", Label).update(f"{done}/{len(bars)} variants" + (f" · {clock}" if clock
-                                                                                            else ""))
+        self.query_one("#cmp-overall-text", Label).update(
+            f"{done}/{len(bars)} variants" + (f" · {clock}" if clock else "")
+        )
 
     @on(Done)
     def _done(self, msg: Done) -> None:
@@ -487,26 +581,37 @@ class CompareView(Vertical):
         models = [r for r in board.rows if r.kind == "model"]
         if msg.cancelled:
             last = next((b for b in msg.bars if b.state == "stopped"), None)
-            status.update(f"[b $warning]Cancelled[/] after {seconds(msg.seconds)}: {len(models)} of {len(msg.bars)} "
-                          f"variants ranked" + (f"; {last.name} stopped early and may be undertrained" if last else "")
-                          + ". Press Ctrl+R to run again.")
+            status.update(
+                f"[b $warning]Cancelled[/] after {seconds(msg.seconds)}: {len(models)} of {len(msg.bars)} "
+                f"variants ranked"
+                + (f"; {last.name} stopped early and may be undertrained" if last else "")
+                + ". Press Ctrl+R to run again."
+            )
         else:
             best = f"best: [b]{escape(board.best)}[/] (lowest mean MASE)" if board.best else "no variant ranked"
             if board.baseline_wins:
-                best = (f"[b $warning]a baseline wins:[/] {escape(board.verdict)} More epochs, another window or "
-                        "more hidden units may change that")
+                best = (
+                    f"[b $warning]a baseline wins:[/] {escape(board.verdict)} More epochs, another window or "
+                    "more hidden units may change that"
+                )
             n = f"{len(models)} variant{'s' if len(models) != 1 else ''}"
-            status.update(f"[b $success]Done[/] in {seconds(msg.seconds)}: {n} and 3 baselines "
-                          f"ranked on {board.protocol['folds']} folds; {best}. Enter on a row exports it or opens "
-                          "it in the Forecast screen.")
+            status.update(
+                f"[b $success]Done[/] in {seconds(msg.seconds)}: {n} and 3 baselines "
+                f"ranked on {board.protocol['folds']} folds; {best}. Enter on a row exports it or opens "
+                "it in the Forecast screen."
+            )
         if board.best_path:
             exported = next((r for r in board.rows if r.name == board.exported), None)
             if exported is not None and exported.kind == "baseline":
-                self.app.notify(f"The best model is the {BASELINE_WORDS.get(exported.name, exported.name)} baseline, "
-                                f"no network: {board.best_path}", title="Best exported")
+                self.app.notify(
+                    f"The best model is the {BASELINE_WORDS.get(exported.name, exported.name)} baseline, "
+                    f"no network: {board.best_path}",
+                    title="Best exported",
+                )
             else:
-                self.app.notify(f"The best variant, retrained on all the data, is in {board.best_path}",
-                                title="Best exported")
+                self.app.notify(
+                    f"The best variant, retrained on all the data, is in {board.best_path}", title="Best exported"
+                )
             self.post_message(self.Exported(Path(board.best_path)))
         if msg.overlay is not None:
             o = msg.overlay
@@ -524,22 +629,36 @@ class CompareView(Vertical):
         table.add_columns(*header)
         right = {i for i, h in enumerate(header) if h not in ("#", "variant")}
         for r, cells in zip(board.rows, rows, strict=True):
-            style = "bold" if r.name == board.best else "bold $warning" if r.name == board.winner and \
-                r.kind == "baseline" else "italic dim" if r.kind == "baseline" else ""
-            table.add_row(*[Text(c, style=style, justify="right" if i in right else "left")
-                            for i, c in enumerate(cells)], key=r.name)
+            style = (
+                "bold"
+                if r.name == board.best
+                else "bold $warning"
+                if r.name == board.winner and r.kind == "baseline"
+                else "italic dim"
+                if r.kind == "baseline"
+                else ""
+            )
+            table.add_row(
+                *[Text(c, style=style, justify="right" if i in right else "left") for i, c in enumerate(cells)],
+                key=r.name,
+            )
         best = next((i for i, r in enumerate(board.rows) if r.name == board.best), 0)
         table.move_cursor(row=best)  # Enter at once offers the best variant
         p = board.protocol
         files = board.files.get("md") or board.files.get("csv")
         where = f" Saved in {escape(str(Path(files).parent))}/." if files else ""
         levels = p.get("quantiles") or []
-        q = (f" Coverage: share of actual values inside the {levels[0]:g}–{levels[-1]:g} interval (aim "
-             f"{levels[-1] - levels[0]:.2g}); MSIS: its scaled width and misses." if len(levels) > 1 else "")
+        q = (
+            f" Coverage: share of actual values inside the {levels[0]:g}–{levels[-1]:g} interval (aim "
+            f"{levels[-1] - levels[0]:.2g}); MSIS: its scaled width and misses."
+            if len(levels) > 1
+            else ""
+        )
         self.query_one("#cmp-note", Static).update(
             f"Mean ± spread over {p['folds']} folds; lower is better; MASE < 1 beats the in-sample seasonal naive; "
             f"* best variant; ! a baseline that beats every variant; baselines in italics.{q} Training "
-            f"{escape(str(p['training']))}.{where}")
+            f"{escape(str(p['training']))}.{where}"
+        )
 
     # --- choosing a row ---------------------------------------------------------------------------------
 
@@ -551,28 +670,42 @@ class CompareView(Vertical):
         if row is None:
             return
         if not row.model_path:
-            self.app.notify(f"{BASELINE_WORDS.get(row.name, row.name)} is a baseline: it has no model file to "
-                            "export (only a baseline that beats every variant gets one). Choose a variant row.",
-                            title="A baseline", severity="warning")
+            self.app.notify(
+                f"{BASELINE_WORDS.get(row.name, row.name)} is a baseline: it has no model file to "
+                "export (only a baseline that beats every variant gets one). Choose a variant row.",
+                title="A baseline",
+                severity="warning",
+            )
             return
         if not Path(row.model_path).is_file():
-            self.app.notify(f"{row.model_path} is gone; run the comparison again (Ctrl+R).",
-                            title="Model file missing", severity="error", timeout=10)
+            self.app.notify(
+                f"{row.model_path} is gone; run the comparison again (Ctrl+R).",
+                title="Model file missing",
+                severity="error",
+                timeout=10,
+            )
             return
         assert self.data_path is not None
         target = export_path(self.data_path, row.name)
         m = row.metrics
         p = self.board.protocol
-        trained = ("at the last origin, on the data before the last fold" if p.get("refit")
-                   else f"on the data before the first origin (the last {p['folds']} × {p['horizon']} steps unseen)")
-        text = (f"[b]{escape(row.name)}[/] — {escape(row.label)}\nMASE {m['mase']:.3f} ± {m.get('mase_std', 0):.3f}, "
-                f"{row.params:,} parameters, {row.latency_ms:.3f} ms per forecast in ONNX Runtime.\n"
-                f"This is the backtest model, trained {trained}. To use every row, train it on the Train "
-                "screen or tick 'Retrain the best on all data'.")
+        trained = (
+            "at the last origin, on the data before the last fold"
+            if p.get("refit")
+            else f"on the data before the first origin (the last {p['folds']} × {p['horizon']} steps unseen)"
+        )
+        text = (
+            f"[b]{escape(row.name)}[/] — {escape(row.label)}\nMASE {m['mase']:.3f} ± {m.get('mase_std', 0):.3f}, "
+            f"{row.params:,} parameters, {row.latency_ms:.3f} ms per forecast in ONNX Runtime.\n"
+            f"This is the backtest model, trained {trained}. To use every row, train it on the Train "
+            "screen or tick 'Retrain the best on all data'."
+        )
         if row.kind == "baseline":
-            text = (f"[b]{escape(row.name)}[/] — a baseline that beats every variant on this backtest\n"
-                    f"MASE {m['mase']:.3f} ± {m.get('mase_std', 0):.3f}; nothing to train: its model file forecasts "
-                    "from the last window of any series, with the same inputs and outputs as a network's.")
+            text = (
+                f"[b]{escape(row.name)}[/] — a baseline that beats every variant on this backtest\n"
+                f"MASE {m['mase']:.3f} ± {m.get('mase_std', 0):.3f}; nothing to train: its model file forecasts "
+                "from the last window of any series, with the same inputs and outputs as a network's."
+            )
         self.app.push_screen(RowChoice(text, target), lambda choice: self._do(choice, row, target))
 
     def _do(self, choice: str | None, row: Row, target: Path) -> None:
@@ -615,7 +748,8 @@ class CompareView(Vertical):
         self.running = False
         self._set_buttons()
         self.query_one("#cmp-status", Static).update(
-            f"[b $error]Unexpected error:[/] {escape(repr(event.worker.error))}")
+            f"[b $error]Unexpected error:[/] {escape(repr(event.worker.error))}"
+        )
         self.app.notify(f"{event.worker.error!r}", title="Unexpected error", severity="error", timeout=10)
 
 
@@ -640,8 +774,8 @@ def last_fold_overlay(data: SeriesSet, board: Leaderboard, base: ModelConfig, fo
     L, H = base.input_len, base.horizon
     f = make_folds(data, L, H, folds)
     first = f.fold_slice(f.folds - 1).start
-    history = f.history[first:first + 1]
-    known = None if f.known is None else f.known[first:first + 1]
+    history = f.history[first : first + 1]
+    known = None if f.known is None else f.known[first : first + 1]
     baselines = baseline_forecasts(f, int(board.protocol["season"]))
     best_baseline = next((r.name for r in board.rows if r.kind == "baseline"), None)
     forecasts: dict[str, np.ndarray] = {}
@@ -654,5 +788,10 @@ def last_fold_overlay(data: SeriesSet, board: Leaderboard, base: ModelConfig, fo
         return None
     show = min(len(data.values[0]), H + max(H, 6))  # as much context before the origin as the fold is long
     which = f" — series '{data.ids[0]}' (1 of {data.n_series})" if data.id_col else ""
-    return Overlay(list(data.times[0][-show:]), data.values[0][-show:, 0], show - H - 1, forecasts,
-                   f"{data.targets[0]}: the last fold's actual values and forecasts (best baseline dotted){which}")
+    return Overlay(
+        list(data.times[0][-show:]),
+        data.values[0][-show:, 0],
+        show - H - 1,
+        forecasts,
+        f"{data.targets[0]}: the last fold's actual values and forecasts (best baseline dotted){which}",
+    )

@@ -49,8 +49,9 @@ class DataView(Horizontal):
             self.data = data
 
     class _Result(Message):
-        def __init__(self, path: Path, columns: list[str], config: DataConfig, data: SeriesSet | None,
-                     error: TsrnnError | None) -> None:
+        def __init__(
+            self, path: Path, columns: list[str], config: DataConfig, data: SeriesSet | None, error: TsrnnError | None
+        ) -> None:
             super().__init__()
             self.path, self.columns, self.config, self.data, self.error = path, columns, config, data, error
 
@@ -147,8 +148,12 @@ class DataView(Horizontal):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "load" and event.state == WorkerState.ERROR:
-            self.app.notify(f"Could not load the file: {event.worker.error!r}", title="Unexpected error",
-                            severity="error", timeout=10)
+            self.app.notify(
+                f"Could not load the file: {event.worker.error!r}",
+                title="Unexpected error",
+                severity="error",
+                timeout=10,
+            )
 
     # --- events ----------------------------------------------------------------------------------------
 
@@ -210,8 +215,7 @@ class DataView(Horizontal):
         features = data.features if data else [f for f in config.features if f != "all"]
         # The widgets now describe exactly what was loaded, so the change events they send compare
         # equal to self.config and trigger no reload.
-        self.config = DataConfig(time_col=time_col, id_col=id_col, targets=tuple(targets),
-                                 features=tuple(features))
+        self.config = DataConfig(time_col=time_col, id_col=id_col, targets=tuple(targets), features=tuple(features))
         with self.prevent(Select.Changed, SelectionList.SelectedChanged):
             tsel = self.query_one("#time-col", Select)
             tsel.set_options([(c, c) for c in columns])
@@ -234,11 +238,15 @@ class DataView(Horizontal):
         rep = data.report
         start, end = data.span()
         filled = sum(rep.filled_cells.values())
-        gaps = (f"{rep.filled_rows} missing time steps inserted (longest {rep.longest_gap})"
-                if rep.filled_rows else "none")
+        gaps = (
+            f"{rep.filled_rows} missing time steps inserted (longest {rep.longest_gap})" if rep.filled_rows else "none"
+        )
         lengths = data.lengths
-        series = (f"{data.n_series} (id column '{data.id_col}', {lengths.min()}–{lengths.max()} rows each)"
-                  if data.id_col else "1")
+        series = (
+            f"{data.n_series} (id column '{data.id_col}', {lengths.min()}–{lengths.max()} rows each)"
+            if data.id_col
+            else "1"
+        )
         lines = [
             f"[b]{_escape(data.path.name)}[/]",
             f"rows        {rep.rows}",
@@ -282,6 +290,10 @@ class DataView(Horizontal):
 
     def remembered(self) -> dict[str, Any]:
         c = self.config
-        return {"path": str(self.path) if self.path else None, "time_col": c.time_col, "id_col": c.id_col,
-                "targets": list(c.targets), "features": [f for f in c.features if f != "all"]}
-
+        return {
+            "path": str(self.path) if self.path else None,
+            "time_col": c.time_col,
+            "id_col": c.id_col,
+            "targets": list(c.targets),
+            "features": [f for f in c.features if f != "all"],
+        }

@@ -44,8 +44,13 @@ class ForecastView(Horizontal):
     """What the app focuses when the tab is shown (Inputs and lists are skipped otherwise: they scroll)."""
 
     class Done(Message):
-        def __init__(self, result: ForecastResult | None, meta: ModelMeta | None,
-                     error: TsrnnError | None, fallback: str | None = None) -> None:
+        def __init__(
+            self,
+            result: ForecastResult | None,
+            meta: ModelMeta | None,
+            error: TsrnnError | None,
+            fallback: str | None = None,
+        ) -> None:
             super().__init__()
             self.result, self.meta, self.error, self.fallback = result, meta, error, fallback
 
@@ -63,15 +68,20 @@ class ForecastView(Horizontal):
             yield Label("Model file (.onnx)", classes="section")
             yield Input(v.get("model", ""), placeholder="exports/model.onnx", id="fc-model", compact=True)
             yield Label("CSV with the recent history", classes="section")
-            yield Input(v.get("csv", ""), placeholder="the data file on the Data screen", id="fc-csv",
-                        compact=True)
+            yield Input(v.get("csv", ""), placeholder="the data file on the Data screen", id="fc-csv", compact=True)
             yield Label("Future values CSV (models with future columns)", classes="section")
-            yield Input(v.get("future", ""), placeholder="blank: the rows after the history", id="fc-future",
-                        compact=True)
+            yield Input(
+                v.get("future", ""), placeholder="blank: the rows after the history", id="fc-future", compact=True
+            )
             yield Label("Provider", classes="section")
             provider = v.get("provider", "auto")
-            yield Select(PROVIDERS, value=provider if provider in ("auto", "cpu", "cuda") else "auto",
-                         allow_blank=False, id="fc-provider", compact=True)
+            yield Select(
+                PROVIDERS,
+                value=provider if provider in ("auto", "cpu", "cuda") else "auto",
+                allow_blank=False,
+                id="fc-provider",
+                compact=True,
+            )
             yield Button("Forecast  ^f", id="fc-run", variant="primary", compact=True)
             yield Label("Save the forecast to", classes="section")
             yield Input(v.get("out", "forecast.csv"), placeholder="forecast.csv", id="fc-out", compact=True)
@@ -187,8 +197,9 @@ class ForecastView(Horizontal):
             column = meta.output_columns()[0]
             p = float(first[column][0])
             when = first[h.time_col][0]
-            plot.show_probability(f"chance that {targets[0]} rises at {when}: {p:.0%}{which}", ["fall", "rise"],
-                                  [1 - p, p])
+            plot.show_probability(
+                f"chance that {targets[0]} rises at {when}: {p:.0%}{which}", ["fall", "rise"], [1 - p, p]
+            )
             return
         levels = list(meta.quantiles)
         if levels:
@@ -198,8 +209,14 @@ class ForecastView(Horizontal):
             show = [0, middle, len(levels) - 1] if len(levels) > 2 else [0, len(levels) - 1]
             lines = {names[i]: first[names[i]].to_numpy() for i in dict.fromkeys(show)}
             more = f" (first of {len(meta.targets)} targets)" if len(meta.targets) > 1 else ""
-            plot.show_band(f"{t}{more}: interval {levels[0]:g}–{levels[-1]:g} and median{which}", times, t,
-                           h.values[0][-keep:, h.channels.index(t)], first[h.time_col].to_list(), lines)
+            plot.show_band(
+                f"{t}{more}: interval {levels[0]:g}–{levels[-1]:g} and median{which}",
+                times,
+                t,
+                h.values[0][-keep:, h.channels.index(t)],
+                first[h.time_col].to_list(),
+                lines,
+            )
             return
         series = {t: h.values[0][-keep:, h.channels.index(t)] for t in targets}
         forecast = {t: first[t].to_numpy() for t in targets}
@@ -208,8 +225,9 @@ class ForecastView(Horizontal):
     def _show_table(self, r: ForecastResult) -> None:
         table = self.query_one("#fc-table", DataTable)
         table.clear(columns=True)
-        rows = [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row]
-                for row in r.table.head(MAX_TABLE_ROWS).rows()]
+        rows = [
+            [f"{v:.4g}" if isinstance(v, float) else str(v) for v in row] for row in r.table.head(MAX_TABLE_ROWS).rows()
+        ]
         # Explicit widths: the automatic ones were sometimes left at the header's width ("1961" for a date)
         # when the table filled while the tab was being switched.
         for i, name in enumerate(r.table.columns):
@@ -242,10 +260,13 @@ class ForecastView(Horizontal):
         self.app.notify(f"Saved {len(self.result.table)} rows to {path}", title="Forecast saved")
 
     def remembered(self) -> dict[str, str]:
-        return {"model": self.query_one("#fc-model", Input).value, "csv": self.query_one("#fc-csv", Input).value,
-                "future": self.query_one("#fc-future", Input).value,
-                "provider": str(self.query_one("#fc-provider", Select).value),
-                "out": self.query_one("#fc-out", Input).value}
+        return {
+            "model": self.query_one("#fc-model", Input).value,
+            "csv": self.query_one("#fc-csv", Input).value,
+            "future": self.query_one("#fc-future", Input).value,
+            "provider": str(self.query_one("#fc-provider", Select).value),
+            "out": self.query_one("#fc-out", Input).value,
+        }
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "forecast" and event.state == WorkerState.ERROR:

@@ -45,8 +45,12 @@ def key_table() -> str:
 
 
 def help_markdown() -> str:
-    return ("## Keys\n\nThe keys in the first rows work everywhere, also while typing in a text box.\n\n"
-            + key_table() + "\n\n" + SCREENS)
+    return (
+        "## Keys\n\nThe keys in the first rows work everywhere, also while typing in a text box.\n\n"
+        + key_table()
+        + "\n\n"
+        + SCREENS
+    )
 
 
 class HelpView(Markdown):

@@ -126,11 +126,23 @@ class ModelView(Horizontal):
     def _control(self, f: Field) -> Widget:
         value = self._initial[f.id]
         if f.kind == "cell":
-            return Select([(CELL_NAMES[c], c) for c in CELLS], value=value if value in CELLS else "lstm",
-                          allow_blank=False, id=f.id, compact=True, classes="field-control")
+            return Select(
+                [(CELL_NAMES[c], c) for c in CELLS],
+                value=value if value in CELLS else "lstm",
+                allow_blank=False,
+                id=f.id,
+                compact=True,
+                classes="field-control",
+            )
         if f.kind == "device":
-            return Select([(d, d) for d in DEVICES], value=value if value in DEVICES else "cpu",
-                          allow_blank=False, id=f.id, compact=True, classes="field-control")
+            return Select(
+                [(d, d) for d in DEVICES],
+                value=value if value in DEVICES else "cpu",
+                allow_blank=False,
+                id=f.id,
+                compact=True,
+                classes="field-control",
+            )
         if f.kind == "bool":
             return Checkbox("", value=value.lower() == "true", id=f.id, compact=True, classes="field-control")
         return Input(value, id=f.id, compact=True, classes="field-control", select_on_focus=True)
@@ -250,8 +262,14 @@ class ModelView(Horizontal):
         from tsrnn.known import choose_known
 
         assert self.data is not None
-        key = (values["calendar"], values["holidays"], values["tz"], values["future"],
-               f"{values['input_len']}/{values['horizon']}", id(self.data))
+        key = (
+            values["calendar"],
+            values["holidays"],
+            values["tz"],
+            values["future"],
+            f"{values['input_len']}/{values['horizon']}",
+            id(self.data),
+        )
         if self._known_key == key:
             return self._known_last
         field = "calendar"
@@ -270,8 +288,15 @@ class ModelView(Horizontal):
 
             horizon = values["horizon"] or self.data.freq.default_horizon()
             input_len = values["input_len"] or default_input_len(self.data, horizon)
-            spec = choose_known(self.data.freq, self.data.times, values["calendar"] or "auto",
-                                values["holidays"] or None, values["tz"] or None, future, input_len)
+            spec = choose_known(
+                self.data.freq,
+                self.data.times,
+                values["calendar"] or "auto",
+                values["holidays"] or None,
+                values["tz"] or None,
+                future,
+                input_len,
+            )
             result: tuple[KnownSpec | None, tuple[str, str] | None] = (spec, None)
         except ConfigError as exc:
             result = (None, (field, for_tui(exc.message)))
@@ -305,10 +330,17 @@ class ModelView(Horizontal):
             from tsrnn.data import load_series
 
             future = self._known.future
-            data = load_series(data.path, DataConfig(
-                time_col=data.time_col, id_col=data.id_col, targets=tuple(data.targets),
-                features=tuple(c for c in data.features if c not in future), future=future,
-                sessions=data.freq.sessions or "none"))
+            data = load_series(
+                data.path,
+                DataConfig(
+                    time_col=data.time_col,
+                    id_col=data.id_col,
+                    targets=tuple(data.targets),
+                    features=tuple(c for c in data.features if c not in future),
+                    future=future,
+                    sessions=data.freq.sessions or "none",
+                ),
+            )
             mc = replace(mc, n_inputs=len(data.channels))
         return data.with_known(self._known), mc, tc
 
@@ -316,8 +348,9 @@ class ModelView(Horizontal):
         status = self.query_one("#model-status", Static)
         if errors:
             names = ", ".join(f.label.lower() for f in FIELDS if f.id in errors)
-            status.update(f"[b $error]Fix {len(errors)} field{'s' if len(errors) > 1 else ''} before training:[/] "
-                          f"{names}")
+            status.update(
+                f"[b $error]Fix {len(errors)} field{'s' if len(errors) > 1 else ''} before training:[/] {names}"
+            )
         elif self.data is None:
             status.update("Load a CSV on the Data screen (F1) before training.")
         else:
@@ -325,9 +358,11 @@ class ModelView(Horizontal):
             bi = "bidirectional " if mc.bidirectional else ""
             q = f", quantiles {', '.join(f'{x:g}' for x in mc.quantiles)}" if mc.quantiles else ""
             known = self._known.describe() if self._known is not None else ""
-            status.update(f"[b $success]Ready:[/] {bi}{CELL_NAMES[mc.cell]} {mc.num_layers}×{mc.hidden_size}, "
-                          f"window {mc.input_len} → horizon {mc.horizon}{q}, up to {tc.epochs} epochs; "
-                          f"{escape(known)}. Press Ctrl+T to train, or compare every cell on the Compare screen (F6).")
+            status.update(
+                f"[b $success]Ready:[/] {bi}{CELL_NAMES[mc.cell]} {mc.num_layers}×{mc.hidden_size}, "
+                f"window {mc.input_len} → horizon {mc.horizon}{q}, up to {tc.epochs} epochs; "
+                f"{escape(known)}. Press Ctrl+T to train, or compare every cell on the Compare screen (F6)."
+            )
 
     def configs(self) -> tuple[ModelConfig, TrainConfig]:
         """The two configs; raises ConfigError when a field is wrong or no data is loaded."""
@@ -340,12 +375,27 @@ class ModelView(Horizontal):
             raise ConfigError(f"{first.label}: {errors[first.id]} (fix the fields marked on the Model screen)")
         from tsrnn.pipeline import model_config
 
-        mc = model_config(self.data, input_len=values["input_len"], horizon=values["horizon"], cell=values["cell"],
-                          hidden_size=values["hidden_size"], num_layers=values["num_layers"],
-                          bidirectional=values["bidirectional"], dropout=values["dropout"],
-                          quantiles=values["quantiles"], highway=values["highway"])
+        mc = model_config(
+            self.data,
+            input_len=values["input_len"],
+            horizon=values["horizon"],
+            cell=values["cell"],
+            hidden_size=values["hidden_size"],
+            num_layers=values["num_layers"],
+            bidirectional=values["bidirectional"],
+            dropout=values["dropout"],
+            quantiles=values["quantiles"],
+            highway=values["highway"],
+        )
         mc = replace(mc, n_known=self._known.n if self._known is not None else 0)
-        tc = TrainConfig(epochs=values["epochs"], batch_size=values["batch_size"], lr=values["lr"],
-                         patience=values["patience"], seed=values["seed"], device=values["device"],
-                         threads=training_threads(), time_limit=values["time_limit"])
+        tc = TrainConfig(
+            epochs=values["epochs"],
+            batch_size=values["batch_size"],
+            lr=values["lr"],
+            patience=values["patience"],
+            seed=values["seed"],
+            device=values["device"],
+            threads=training_threads(),
+            time_limit=values["time_limit"],
+        )
         return mc, tc

@@ -33,8 +33,12 @@ if TYPE_CHECKING:
 
 METHOD_NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift"}
 UPDATE_EVERY_S = 0.12
-STOP_WORDS = {"finished": "Finished", "early_stopped": "Stopped early (validation loss stopped improving)",
-              "cancelled": "Cancelled", "budget": "Stopped at the time budget"}
+STOP_WORDS = {
+    "finished": "Finished",
+    "early_stopped": "Stopped early (validation loss stopped improving)",
+    "cancelled": "Cancelled",
+    "budget": "Stopped at the time budget",
+}
 
 
 class TrainView(Vertical):
@@ -65,16 +69,18 @@ class TrainView(Vertical):
     class Exported(Message):
         """The float export ended; with `int8_pending` the worker goes on to quantize the file."""
 
-        def __init__(self, result: ExportResult | None, error: TsrnnError | None, path: str,
-                     int8_pending: bool = False) -> None:
+        def __init__(
+            self, result: ExportResult | None, error: TsrnnError | None, path: str, int8_pending: bool = False
+        ) -> None:
             super().__init__()
             self.result, self.error, self.path, self.int8_pending = result, error, path, int8_pending
 
     class Quantized(Message):
         """The INT8 copy of an exported model: its drift, or why it could not be written."""
 
-        def __init__(self, float_path: Path, drift: Drift | None, error: tuple[str, str] | None,
-                     note: str | None = None) -> None:
+        def __init__(
+            self, float_path: Path, drift: Drift | None, error: tuple[str, str] | None, note: str | None = None
+        ) -> None:
             super().__init__()
             self.float_path, self.drift, self.error, self.note = float_path, drift, error, note
 
@@ -93,9 +99,14 @@ class TrainView(Vertical):
             yield Button("Export  ^e", id="train-export", variant="success", compact=True, disabled=True)
             yield Label(" to ", classes="inline-label")
             yield Input(placeholder="exports/<file>_<model>.onnx (train first)", id="export-path", compact=True)
-            yield Checkbox("INT8 copy", value=False, id="export-int8", compact=True,
-                           tooltip="After the export, also write <model>.int8.onnx (weights quantized to INT8) "
-                                   "and compare its test metrics with the float model's")
+            yield Checkbox(
+                "INT8 copy",
+                value=False,
+                id="export-int8",
+                compact=True,
+                tooltip="After the export, also write <model>.int8.onnx (weights quantized to INT8) "
+                "and compare its test metrics with the float model's",
+            )
         yield Static("Set up the model on the Model screen (F2), then press Ctrl+T or Train.", id="train-status")
         yield ProgressBar(total=1, show_eta=False, id="train-progress")
         with Horizontal(id="train-body"):
@@ -189,22 +200,29 @@ class TrainView(Vertical):
         self.last_export = None
         r = exp.result
         self.query_one(ProgressBar).update(total=exp.train_cfg.epochs, progress=r.epochs_run)
-        self.query_one(LossPlot).show_losses([h.train_loss for h in r.history], [h.val_loss for h in r.history],
-                                             r.best_epoch)
+        self.query_one(LossPlot).show_losses(
+            [h.train_loss for h in r.history], [h.val_loss for h in r.history], r.best_epoch
+        )
         from tsrnn.pipeline import gap_note
 
         note = gap_note(exp.split, exp.data)
-        status.update(f"[b]{STOP_WORDS.get(r.stopped, r.stopped)}[/] after {r.epochs_run} epochs in "
-                      f"{seconds(r.seconds)}; kept the best weights (epoch {r.best_epoch}). "
-                      "Export with Ctrl+E to forecast from the ONNX file."
-                      + (f"\n[b $warning]Note:[/] {escape(note)}" if note else ""))
+        status.update(
+            f"[b]{STOP_WORDS.get(r.stopped, r.stopped)}[/] after {r.epochs_run} epochs in "
+            f"{seconds(r.seconds)}; kept the best weights (epoch {r.best_epoch}). "
+            "Export with Ctrl+E to forecast from the ONNX file."
+            + (f"\n[b $warning]Note:[/] {escape(note)}" if note else "")
+        )
         self._show_metrics(exp)
         self.query_one("#export-path", Input).value = str(exp.default_path())
         if r.stopped == "cancelled":
-            self.app.notify(f"Training was cancelled at epoch {r.epochs_run} of {exp.train_cfg.epochs}. The model "
-                            f"keeps the best weights so far (epoch {r.best_epoch}) and may be undertrained: export "
-                            "it anyway, or press Ctrl+T to train again.", title="Training cancelled",
-                            severity="warning", timeout=10)
+            self.app.notify(
+                f"Training was cancelled at epoch {r.epochs_run} of {exp.train_cfg.epochs}. The model "
+                f"keeps the best weights so far (epoch {r.best_epoch}) and may be undertrained: export "
+                "it anyway, or press Ctrl+T to train again.",
+                title="Training cancelled",
+                severity="warning",
+                timeout=10,
+            )
         self._set_buttons()
 
     def _show_metrics(self, exp: Experiment) -> None:
@@ -215,8 +233,14 @@ class TrainView(Vertical):
         table.add_columns("method", *(["target"] if multi else []), "MASE", "sMAPE %", "MAE", "RMSE")
         for method, per in exp.scores.items():
             for t, m in per.items():
-                table.add_row(METHOD_NAMES.get(method, method), *([t] if multi else []), f"{m['mase']:.3f}",
-                              f"{m['smape']:.2f}", _num(m["mae"]), _num(m["rmse"]))
+                table.add_row(
+                    METHOD_NAMES.get(method, method),
+                    *([t] if multi else []),
+                    f"{m['mase']:.3f}",
+                    f"{m['smape']:.2f}",
+                    _num(m["mae"]),
+                    _num(m["rmse"]),
+                )
 
     # --- export -------------------------------------------------------------------------------------
 
@@ -257,8 +281,9 @@ class TrainView(Vertical):
             return self.Quantized(float_path, None, ("INT8 copy failed", exc.message))
         except OSError as exc:
             where = exc.filename or float_path
-            return self.Quantized(float_path, None, ("INT8 copy failed",
-                                                     f"cannot write the INT8 copy of {where}: {exc.strerror or exc}"))
+            return self.Quantized(
+                float_path, None, ("INT8 copy failed", f"cannot write the INT8 copy of {where}: {exc.strerror or exc}")
+            )
         try:
             return self.Quantized(float_path, measure_drift(float_path, int8_path, csv), None)
         except (TsrnnError, OSError) as exc:
@@ -281,13 +306,16 @@ class TrainView(Vertical):
         r = msg.result
         assert r is not None
         self.last_export = r
-        out.update(f"[b $success]Exported[/] {escape(str(r.path))} ({r.size_bytes / 1024:.0f} KiB)\n"
-                   f"ONNX Runtime vs PyTorch: max abs error {r.max_abs_error:.2e}, relative {r.max_rel_error:.2e} "
-                   f"(batches {', '.join(str(b) for b in r.batches)})\nForecast with it on the Forecast screen (F4).")
+        out.update(
+            f"[b $success]Exported[/] {escape(str(r.path))} ({r.size_bytes / 1024:.0f} KiB)\n"
+            f"ONNX Runtime vs PyTorch: max abs error {r.max_abs_error:.2e}, relative {r.max_rel_error:.2e} "
+            f"(batches {', '.join(str(b) for b in r.batches)})\nForecast with it on the Forecast screen (F4)."
+        )
         self.app.notify(f"Saved {r.path}", title="Exported")
         if msg.int8_pending:
-            self.query_one("#int8-result", Static).update("Writing the INT8 copy and comparing it with the float "
-                                                          "model on the training CSV …")
+            self.query_one("#int8-result", Static).update(
+                "Writing the INT8 copy and comparing it with the float model on the training CSV …"
+            )
 
     @on(Quantized)
     def _quantized(self, msg: Quantized) -> None:
@@ -302,15 +330,22 @@ class TrainView(Vertical):
         assert d is not None
         from tsrnn.quantize import format_drift
 
-        lines = [f"[b $warning]{escape(line)}[/]" if line.startswith("warning:") else escape(line)
-                 for line in format_drift(d).splitlines()]
+        lines = [
+            f"[b $warning]{escape(line)}[/]" if line.startswith("warning:") else escape(line)
+            for line in format_drift(d).splitlines()
+        ]
         if msg.note:
             lines.append(f"[$text-muted]{escape(msg.note)}[/]")
         out.update("\n".join(lines))
         out.scroll_visible()
         if d.worse:
-            self.app.notify(f"{d.int8_path}: the INT8 model forecasts materially worse than the float model; "
-                            "keep using the float model.", title="INT8 copy is worse", severity="warning", timeout=10)
+            self.app.notify(
+                f"{d.int8_path}: the INT8 model forecasts materially worse than the float model; "
+                "keep using the float model.",
+                title="INT8 copy is worse",
+                severity="warning",
+                timeout=10,
+            )
         else:
             self.app.notify(f"Saved {d.int8_path}", title="INT8 copy")
 
@@ -332,8 +367,7 @@ class TrainView(Vertical):
     def _set_buttons(self) -> None:
         self.query_one("#train-start", Button).disabled = self.training
         self.query_one("#train-cancel", Button).disabled = not self.training
-        self.query_one("#train-export", Button).disabled = (self.experiment is None or self.training
-                                                            or self.exporting)
+        self.query_one("#train-export", Button).disabled = self.experiment is None or self.training or self.exporting
         self.app.refresh_bindings()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -345,8 +379,10 @@ class TrainView(Vertical):
             self.exporting = False
             int8 = self.query_one("#int8-result", Static)
             if str(int8.render()).startswith("Writing the INT8 copy"):
-                int8.update("[b $error]INT8 copy failed[/]: an unexpected error (see the status line above); "
-                            "the float model is kept.")
+                int8.update(
+                    "[b $error]INT8 copy failed[/]: an unexpected error (see the status line above); "
+                    "the float model is kept."
+                )
         self._set_buttons()
         self.query_one("#train-status", Static).update(f"[b $error]Unexpected error:[/] {event.worker.error!r}")
         self.app.notify(f"{event.worker.error!r}", title="Unexpected error", severity="error", timeout=10)
@@ -354,4 +390,3 @@ class TrainView(Vertical):
 
 def _num(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.4e}"
-

@@ -42,8 +42,11 @@ def open_tune(app: App[Any]) -> None:
 
     compare = app.query_one(CompareView)
     if app.query_one(TrainView).training or compare.running:
-        app.notify("Training or a comparison is running: cancel it (Ctrl+X) or wait for it before tuning.",
-                   title="Busy", severity="warning")
+        app.notify(
+            "Training or a comparison is running: cancel it (Ctrl+X) or wait for it before tuning.",
+            title="Busy",
+            severity="warning",
+        )
         return
     try:
         variants, folds, _, _ = compare.options()
@@ -84,13 +87,13 @@ class TuneScreen(ModalScreen[None]):
             self.event = event
 
     class Done(Message):
-        def __init__(self, result: TuneResult | None, error: TsrnnError | None, cancelled: bool,
-                     seconds: float) -> None:
+        def __init__(
+            self, result: TuneResult | None, error: TsrnnError | None, cancelled: bool, seconds: float
+        ) -> None:
             super().__init__()
             self.result, self.error, self.cancelled, self.seconds = result, error, cancelled, seconds
 
-    def __init__(self, data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, variants: str,
-                 folds: int) -> None:
+    def __init__(self, data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, variants: str, folds: int) -> None:
         super().__init__(id="tune-screen")
         self.data, self.base, self.train_cfg = data, base, train_cfg
         self.variants, self.folds = variants, folds
@@ -109,7 +112,9 @@ class TuneScreen(ModalScreen[None]):
                 f"{escape(', '.join(tune_variants(self.variants)))} (Compare screen), {self.folds} fold"
                 f"{'s' if self.folds > 1 else ''} × horizon {self.base.horizon}; layers 1–3, hidden 16–128, window, "
                 f"learning rate, dropout, weight decay and loss are searched. Each trial: up to {tc.epochs} epochs "
-                f"(patience {tc.patience}), batch {tc.batch_size}, seed {tc.seed} (Model screen).", id="tune-about")
+                f"(patience {tc.patience}), batch {tc.batch_size}, seed {tc.seed} (Model screen).",
+                id="tune-about",
+            )
             with Horizontal(id="tune-form"):
                 yield Label("Trials")
                 yield Input("10", id="tune-trials", compact=True, select_on_focus=True)
@@ -121,9 +126,11 @@ class TuneScreen(ModalScreen[None]):
                 yield Button("Start", id="tune-start", variant="primary", compact=True)
                 yield Button("Cancel  ^x", id="tune-cancel", variant="error", compact=True, disabled=True)
                 yield Button("Close  esc", id="tune-close", compact=True)
-            yield Static("Trials: how many configurations to try (blank with a budget: as many as fit). Budget: "
-                         "90s, 5m, 1h or blank. Ensemble of: 0, or 2+ to also combine the best trials in one file.",
-                         id="tune-status")
+            yield Static(
+                "Trials: how many configurations to try (blank with a budget: as many as fit). Budget: "
+                "90s, 5m, 1h or blank. Ensemble of: 0, or 2+ to also combine the best trials in one file.",
+                id="tune-status",
+            )
             yield DataTable(id="tune-table", zebra_stripes=True, cursor_type="row")
             yield Static("", id="tune-result")
 
@@ -176,8 +183,9 @@ class TuneScreen(ModalScreen[None]):
         self.result = None
         self.query_one("#tune-table", DataTable).clear()
         self.query_one("#tune-result", Static).update("")
-        self.query_one("#tune-status", Static).update("Starting (loading PyTorch and Optuna takes a few seconds the "
-                                                       "first time) …")
+        self.query_one("#tune-status", Static).update(
+            "Starting (loading PyTorch and Optuna takes a few seconds the first time) …"
+        )
         self._set_buttons()
         self.tune(trials, budget, ensemble)
 
@@ -196,9 +204,18 @@ class TuneScreen(ModalScreen[None]):
             with needs_extras("Tune"):
                 from tsrnn.tune import run_tune
 
-                result = run_tune(self.data, self.base, self.train_cfg, trials=trials, budget=budget,
-                                  variants=self.variants, folds=self.folds, ensemble=ensemble,
-                                  on_progress=progress, should_stop=self._stop.is_set)
+                result = run_tune(
+                    self.data,
+                    self.base,
+                    self.train_cfg,
+                    trials=trials,
+                    budget=budget,
+                    variants=self.variants,
+                    folds=self.folds,
+                    ensemble=ensemble,
+                    on_progress=progress,
+                    should_stop=self._stop.is_set,
+                )
         except TsrnnError as exc:
             self.post_message(self.Done(None, exc, self._stop.is_set(), time.perf_counter() - t0))
             return
@@ -215,8 +232,10 @@ class TuneScreen(ModalScreen[None]):
             return
         status = self.query_one("#tune-status", Static)
         if e.epoch is not None:
-            status.update(f"Trial {t.number}{of}: {escape(t.describe())}\nepoch {e.epoch.epoch}/{e.epoch.epochs} · "
-                          f"validation {e.epoch.val_loss:.4f} · {clock}")
+            status.update(
+                f"Trial {t.number}{of}: {escape(t.describe())}\nepoch {e.epoch.epoch}/{e.epoch.epochs} · "
+                f"validation {e.epoch.val_loss:.4f} · {clock}"
+            )
             return
         if t.state == "running":
             status.update(f"Trial {t.number}{of}: {escape(t.describe())}\n{clock}")
@@ -235,8 +254,10 @@ class TuneScreen(ModalScreen[None]):
         style = "dim" if t.state != "complete" else ""
         cells = [str(t.number), t.state, t.describe(), mase, str(t.epochs), f"{t.seconds:.1f}"]
         table = self.query_one("#tune-table", DataTable)
-        table.add_row(*[Text(c, style=style, justify="right" if i in (0, 3, 4, 5) else "left")
-                        for i, c in enumerate(cells)], key=str(t.number))
+        table.add_row(
+            *[Text(c, style=style, justify="right" if i in (0, 3, 4, 5) else "left") for i, c in enumerate(cells)],
+            key=str(t.number),
+        )
         table.move_cursor(row=table.row_count - 1)
 
     @on(Done)
@@ -260,17 +281,21 @@ class TuneScreen(ModalScreen[None]):
         why = {"budget": ", the budget is spent", "cancelled": "", "trials": ""}[result.stopped]
         sn = result.baselines.get("seasonal_naive", {}).get("mase")
         against = f" (seasonal naive {sn:.3f})" if sn is not None else ""
-        best = (f"best: trial {result.best.number}, MASE {result.best.mase:.3f}{against}" if result.best
-                else "no trial completed")
-        status.update(f"{head} in {seconds(msg.seconds)}{why}: {len(result.trials)} trials ({pruned} pruned); "
-                      f"{best}.")
+        best = (
+            f"best: trial {result.best.number}, MASE {result.best.mase:.3f}{against}"
+            if result.best
+            else "no trial completed"
+        )
+        status.update(f"{head} in {seconds(msg.seconds)}{why}: {len(result.trials)} trials ({pruned} pruned); {best}.")
         lines = []
         if result.best is not None:
             lines.append(f"Train it on all the data: {escape(result.command)}")
         e = result.ensemble
         if e and e.get("path"):
-            lines.append(f"Ensemble ({e['method']} of trials {', '.join(map(str, e['members']))}): MASE "
-                         f"{e['metrics']['mase']:.3f}, {escape(e['path'])}")
+            lines.append(
+                f"Ensemble ({e['method']} of trials {', '.join(map(str, e['members']))}): MASE "
+                f"{e['metrics']['mase']:.3f}, {escape(e['path'])}"
+            )
         elif e:
             lines.append(f"Ensemble {escape(e['note'])}")
         folder = Path(result.files["md"]).parent if result.files.get("md") else None
@@ -290,7 +315,8 @@ class TuneScreen(ModalScreen[None]):
         if self.running:
             self._stop.set()
             self.query_one("#tune-status", Static).update(
-                "Cancelling after the current epoch; the trials so far are kept and written …")
+                "Cancelling after the current epoch; the trials so far are kept and written …"
+            )
 
     @on(Button.Pressed, "#tune-close")
     def action_close(self) -> None:
@@ -308,4 +334,5 @@ class TuneScreen(ModalScreen[None]):
         self.running = False
         self._set_buttons()
         self.query_one("#tune-status", Static).update(
-            f"[b $error]Unexpected error:[/] {escape(repr(event.worker.error))}")
+            f"[b $error]Unexpected error:[/] {escape(repr(event.worker.error))}"
+        )

@@ -34,9 +34,14 @@ def short_time(value: object) -> str:
 class SeriesPlot(PlotextPlot):
     """One or more value series over time; an optional forecast continues the first one."""
 
-    def show_series(self, title: str, times: Sequence[object] | np.ndarray, series: dict[str, np.ndarray],
-                    forecast: dict[str, np.ndarray] | None = None,
-                    forecast_times: Sequence[object] = ()) -> None:
+    def show_series(
+        self,
+        title: str,
+        times: Sequence[object] | np.ndarray,
+        series: dict[str, np.ndarray],
+        forecast: dict[str, np.ndarray] | None = None,
+        forecast_times: Sequence[object] = (),
+    ) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -56,8 +61,15 @@ class SeriesPlot(PlotextPlot):
         plt.xticks([float(p) for p in pos], text)
         self.refresh()
 
-    def show_band(self, title: str, times: Sequence[object] | np.ndarray, name: str, history: np.ndarray,
-                  forecast_times: Sequence[object], lines: dict[str, np.ndarray]) -> None:
+    def show_band(
+        self,
+        title: str,
+        times: Sequence[object] | np.ndarray,
+        name: str,
+        history: np.ndarray,
+        forecast_times: Sequence[object],
+        lines: dict[str, np.ndarray],
+    ) -> None:
         """History of one target, then its quantile lines (lower, median, upper), each joined to the last value."""
         plt = self.plt
         plt.clear_data()
@@ -75,8 +87,15 @@ class SeriesPlot(PlotextPlot):
         plt.xticks([float(p) for p in pos], text)
         self.refresh()
 
-    def show_backtest(self, title: str, times: Sequence[object] | np.ndarray, actual: np.ndarray, origin: int,
-                      forecasts: dict[str, np.ndarray], dotted: Sequence[str] = ()) -> None:
+    def show_backtest(
+        self,
+        title: str,
+        times: Sequence[object] | np.ndarray,
+        actual: np.ndarray,
+        origin: int,
+        forecasts: dict[str, np.ndarray],
+        dotted: Sequence[str] = (),
+    ) -> None:
         """Actual values over a window and horizon, with every forecast made at `origin` (the index of the
         last value the models saw); the names in `dotted` (baselines) are drawn with dots."""
         plt = self.plt
@@ -87,8 +106,7 @@ class SeriesPlot(PlotextPlot):
         plt.plot(list(range(len(values))), values.tolist(), label="actual", marker="braille")
         for name, fc in forecasts.items():
             y = [float(values[origin]), *np.asarray(fc, dtype=float).tolist()]
-            plt.plot(list(range(origin, origin + len(y))), y, label=name,
-                     marker="dot" if name in dotted else "braille")
+            plt.plot(list(range(origin, origin + len(y))), y, label=name, marker="dot" if name in dotted else "braille")
         plt.vline(origin)
         pos, text = _ticks([short_time(t) for t in times])
         plt.xticks([float(p) for p in pos], text)

@@ -1,4 +1,5 @@
-"""Speed benchmark: inference (torch eager, ONNX Runtime float and INT8), roofline, training, many series, start-up.
+"""Speed benchmark: inference (torch eager, ONNX Runtime float and INT8), roofline, training, many series, start-up,
+calendar inputs, and the TUI's first screen.
 
 Run from the repository root: ``.venv/bin/python -m bench.bench_speed`` (``make bench``). Prints one Markdown
 report, one table per topic, every figure from this run on this machine, and writes it to ``bench/results.md``.
@@ -40,9 +41,10 @@ from .speed_inference import InferenceRow, Roofline, render_inference, render_ro
 from .speed_known import render_known, run_known
 from .speed_process import ManySeries, Startup, render_many_series, render_startup, run_many_series, run_startup
 from .speed_training import CellRow, TrainingRow, render_cells, render_training, run_cells, run_training
+from .speed_tui import TuiStartup, render_tui, run_tui
 
 RESULTS = Path(__file__).with_name("results.md")
-TOPICS = ("inference", "roofline", "training", "series", "startup", "known")
+TOPICS = ("inference", "roofline", "training", "series", "startup", "known", "tui")
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Results:
     series: ManySeries | str | None = None
     startup: Startup | None = None
     known: tuple[list[list[str]], float | None] | None = None
+    tui: TuiStartup | None = None
     topics: list[str] = field(default_factory=list)
 
 
@@ -90,6 +93,9 @@ def run(topics: list[str], settings: Settings, data: BenchData | None) -> Result
         if "known" in topics:
             results.known = run_known(3 if settings.quick else 5)
             done("calendar inputs")
+        if "tui" in topics:
+            results.tui = run_tui(3 if settings.quick else 5)
+            done("tui")
     return results
 
 
@@ -129,6 +135,8 @@ def render(
         sections.append(render_startup(results.startup))
     if results.known is not None:
         sections.append(render_known(*results.known))
+    if results.tui is not None:
+        sections.append(render_tui(results.tui))
     for section in sections:
         lines += ["", *section]
     warning = load_warning(results, background)
@@ -151,6 +159,9 @@ def load_warning(results: Results, background: float | None) -> str | None:
     for name, topic in (("roofline", results.roofline), ("many series", results.series), ("start-up", results.startup)):
         if topic is not None and not isinstance(topic, str) and (topic.load or 0.0) > QUIET:
             busy.append(f"{name} ({cores(topic.load)} cores)")
+    tui_loads = [f.load for f in (results.tui.files if results.tui is not None else None) or []]
+    if any((x or 0.0) > QUIET for x in tui_loads):
+        busy.append(f"the TUI start (up to {max(x or 0.0 for x in tui_loads):.2f} cores before its runs)")
     if not busy and (background or 0.0) <= QUIET:
         return None
     where = ", ".join(busy) if busy else "the run"

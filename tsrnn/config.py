@@ -90,6 +90,9 @@ class ModelConfig:
     highway: bool = False
     """Add a linear map from the scaled input window of each target to its horizon (an autoregressive skip
     beside the recurrent stack: it can copy the last season, the network learns what differs)."""
+    seasonal_skip: int = 0
+    """Season m > 0: add the window's last season, repeated over the horizon, to the network's output (a fixed
+    seasonal-naive forecast in scaled units; the network learns only what differs from it). 0: off."""
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -113,6 +116,17 @@ class ModelConfig:
             raise ConfigError(f"quantiles must be distinct, increasing and between 0 and 1, got {list(q)}")
         if self.task == "direction" and self.highway:
             raise ConfigError("the direction task has no linear highway: leave --highway off")
+        if not isinstance(self.seasonal_skip, int) or self.seasonal_skip < 0:
+            raise ConfigError(
+                f"the seasonal skip must be a season of at least 1 step (or 0: off), got {self.seasonal_skip}"
+            )
+        if self.seasonal_skip > self.input_len:
+            raise ConfigError(
+                f"the seasonal skip repeats the window's last season: season {self.seasonal_skip} needs an input "
+                f"window of at least {self.seasonal_skip} steps, got {self.input_len}"
+            )
+        if self.task == "direction" and self.seasonal_skip:
+            raise ConfigError("the direction task has no seasonal skip: leave --seasonal-skip off")
         if self.task == "direction" and (self.horizon != 1 or self.n_targets != 1 or q):
             raise ConfigError("the direction task predicts one step of one target, without quantiles")
 

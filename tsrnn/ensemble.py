@@ -159,6 +159,8 @@ def describe(member: Member) -> dict[str, Any]:
     }
     if c.highway:
         out["highway"] = True
+    if c.seasonal_skip:
+        out["seasonal_skip"] = c.seasonal_skip
     out.update(member.settings)
     return out
 

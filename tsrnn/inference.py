@@ -1,32 +1,40 @@
-"""Forecast from an exported .onnx file with ONNX Runtime, numpy and polars only (never torch)."""
+"""Forecast from an exported .onnx file with ONNX Runtime, numpy and polars only (never torch): `Forecaster`, a
+loaded model that predicts. Opening the session is `tsrnn.runtime`'s job, reading and writing tables
+`tsrnn.forecastio`'s."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
-import json
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-import polars as pl
 
-from . import artifact, safeio
+from . import artifact, forecastio
 from .artifact import ModelMeta
 from .config import DataConfig
 from .csvio import read_header
 from .data import SeriesSet, load_series, resolve_demo
-from .errors import ConfigError, DataError, ModelFileError
+from .errors import ConfigError, DataError
+from .forecastio import ForecastResult as ForecastResult
+from .forecastio import HistoryWarning as HistoryWarning
+from .forecastio import save_table as save_table
 from .known import KnownSpec, window_times
-from .parquetio import is_parquet_name, parquet_sink, time_column
-from .timefreq import Frequency, format_times
+from .runtime import CUDA_FAILED as CUDA_FAILED
+from .runtime import NEVER as NEVER
+from .runtime import NO_CUDA as NO_CUDA
+from .runtime import available_cores as available_cores
+from .runtime import check_model_path as check_model_path
+from .runtime import choose_providers as choose_providers
+from .runtime import open_model
+from .runtime import override_dispatch as override_dispatch
+from .runtime import read_meta as read_meta
+from .timefreq import Frequency
 
 BATCH = 65_536
 """Series read and written per step when forecasting a file."""
@@ -39,80 +47,8 @@ MIN_SHARD = 4
 """Smallest slice worth a worker thread."""
 IOBIND_FROM = 1024
 """On a GPU, batches of this many windows or more run through I/O binding."""
-
-
-@dataclass
-class ForecastResult:
-    table: pl.DataFrame
-    """One row per series and future step: [id,] time, one column per target."""
-    provider: str
-    latency_ms: float
-    n_series: int
-    history: SeriesSet
-    out: Path | None = None
-    """Where the rows were written, when forecast_csv streamed them to a file."""
-    warnings: list[HistoryWarning] = field(default_factory=list)
-    """What the user should know about the history the forecast starts from."""
-
-
-@dataclass(frozen=True)
-class HistoryWarning:
-    """One series' note: its trailing rows were dropped, or its last window holds interpolated values."""
-
-    series: str
-    kind: str
-    """tail_dropped or interpolated."""
-    steps: int
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"series": self.series, "kind": self.kind, "steps": self.steps, "message": self.message}
-
-
-NEVER = 2**62
-"""A dispatch threshold no batch reaches."""
-
-
-def override_dispatch(opts: ort.SessionOptions, path: Path, threshold: int) -> list[Any]:
-    """Make a model that carries a native and an unrolled graph (`tsrnn.graph.dispatch_on_batch`) switch at
-    `threshold` windows instead of its own; nothing for other models. Returns what must outlive the session."""
-    try:
-        if b"dispatch/threshold" not in path.read_bytes():  # a byte search: no onnx import on this path
-            return []
-    except OSError:
-        return []
-    value = ort.OrtValue.ortvalue_from_numpy(np.array([threshold], dtype=np.int64))
-    opts.add_initializer("dispatch/threshold", value)
-    return [value]
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-NO_CUDA = (
-    "CUDA was asked for, but this onnxruntime offers no CUDA provider (install the gpu extra: "
-    "pip install 'tsrnn[gpu]', with an NVIDIA driver); forecasting on the CPU instead"
-)
-CUDA_FAILED = (
-    "CUDA was asked for, but ONNX Runtime could not start its CUDA provider here (no GPU, or a driver or "
-    "CUDA library missing); forecasting on the CPU instead"
-)
-
-
-def choose_providers(device: str) -> list[str]:
-    """ONNX Runtime providers for cpu, cuda or auto: CUDA first where onnxruntime offers it, the CPU always last
-    (cuda falls back to the CPU; `Forecaster.fallback` says so)."""
-    available = ort.get_available_providers()
-    if device == "cpu":
-        return ["CPUExecutionProvider"]
-    if device in ("cuda", "auto"):
-        return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-    raise ConfigError(f"unknown device '{device}': choose cpu, cuda or auto")
+_csv_sink = forecastio.csv_sink
+"""Tables appended to a CSV that is renamed into place when all went well (`forecastio.csv_sink`)."""
 
 
 class Forecaster:
@@ -160,33 +96,7 @@ class Forecaster:
         number of slices of a large batch that run at once, each in a single-threaded session; on a GPU it is
         ONNX Runtime's intra-op thread count for the CPU parts."""
         p = Path(path)
-        check_model_path(p)
-        if threads is not None and threads < 1:
-            raise ConfigError(f"--threads must be at least 1, got {threads}")
-        providers = choose_providers(device)
-        on_cpu = providers[0] == "CPUExecutionProvider"
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        keep: list[Any] = []
-        if on_cpu:
-            opts.intra_op_num_threads = 1
-            opts.inter_op_num_threads = 1
-        else:
-            if threads:
-                opts.intra_op_num_threads = threads
-            # On a GPU the native cuDNN graph beats the unrolled one at every batch size (H200, batch 1024:
-            # 1.3-6x): lift the batch-size dispatch of models that carry both out of reach.
-            keep += override_dispatch(opts, p, NEVER)
-        try:
-            session = ort.InferenceSession(str(p), sess_options=opts, providers=providers)
-        except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable files
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ModelFileError(f"{p.name}: not a readable ONNX model ({first[:160]})") from None
-        meta = read_meta(session, p)
-        fallback = None
-        if device == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
-            fallback = NO_CUDA if "CUDAExecutionProvider" not in ort.get_available_providers() else CUDA_FAILED
+        session, meta, fallback, keep = open_model(p, device, threads)
         return cls(p, session, meta, workers=threads or available_cores(), fallback=fallback, keep=keep)
 
     @property
@@ -314,27 +224,7 @@ class Forecaster:
         """History (N, L, C) and known inputs of the windows ending `back` steps before each series' end. The
         future columns' values for the horizon come from the data when `back` covers it, else from
         `horizon_future` (N, H, F)."""
-        L, H = self.input_len, self.horizon
-        end = [len(v) - back for v in data.values[series]]
-        history = np.stack([v[e - L : e] for v, e in zip(data.values[series], end, strict=True)])
-        if not self.meta.known:
-            return history, None
-        times = np.stack([t[e - L : e] for t, e in zip(data.times[series], end, strict=True)])
-        future = None
-        if self.meta.future:
-            if data.future is None:
-                raise ConfigError(f"{data.path.name}: loaded without the model's future columns")
-            past = np.stack([f[e - L : e] for f, e in zip(data.future[series], end, strict=True)])
-            if back >= H:
-                ahead = np.stack([f[e : e + H] for f, e in zip(data.future[series], end, strict=True)])
-            elif horizon_future is not None:
-                ahead = horizon_future
-            else:
-                raise ConfigError(
-                    f"{self.path.name} needs the values of {', '.join(self.meta.future)} for the {H} steps it forecasts"
-                )
-            future = np.concatenate([past, ahead], axis=1)
-        return history, self.known_inputs(times, data.freq, future)
+        return forecastio.window_inputs(self, data, back, series, horizon_future)
 
     def load_history(self, csv: str | os.PathLike[str]) -> SeriesSet:
         """Read a CSV (or Parquet data) with the model's own columns; name any the file lacks."""
@@ -385,215 +275,19 @@ class Forecaster:
         frequency than the model's is refused unless `allow_freq_mismatch` (the dates then follow the data). A model
         with future columns reads their horizon values from the CSV's rows after each series' last observed target,
         or from `future_csv` (long format: id, time, columns)."""
-        if future_csv is not None and not self.meta.future:
-            raise ConfigError(f"{self.path.name} has no future columns; forecast without --future-csv")
-        data = self.load_history(csv)
-        self.check_frequency(data, allow_freq_mismatch)
-        short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < self.input_len]
-        if short:
-            sid, n = short[0]
-            who = f"series '{sid}'" if sid else "the series"
-            raise DataError(f"{data.path.name}: {who} has {n} rows; the model needs the last {self.input_len}")
-        warnings = self.history_warnings(data)
-        ahead = None
-        if self.meta.future:
-            from .future import horizon_values
-
-            ahead = horizon_values(
-                data,
-                future_csv or csv,
-                list(self.meta.future),
-                self.horizon,
-                same_file=future_csv is None,
-                model=self.path.name,
-            )
-            if future_csv is None:  # the rows without a target were the future rows, not a dropped tail
-                warnings = [w for w in warnings if w.kind != "tail_dropped"]
-        tables: list[pl.DataFrame] = []
-        latency = 0.0
-        parquet = out is not None and is_parquet_name(out)
-        with contextlib.ExitStack() as stack:
-            sink = stack.enter_context(parquet_sink(out) if parquet else _csv_sink(out)) if out else None
-            for a in range(0, data.n_series, batch_size):
-                b = min(a + batch_size, data.n_series)
-                history, known = self.window_inputs(data, 0, slice(a, b), None if ahead is None else ahead[a:b])
-                t0 = time.perf_counter()
-                outputs = self.predict_outputs(history, known)
-                latency += (time.perf_counter() - t0) * 1000
-                table = self._table(data, outputs, a, b, typed=parquet)
-                if sink is None or not tables:
-                    tables.append(self._table(data, outputs, a, b) if parquet else table)
-                if sink is not None:
-                    sink(table)
-                if on_progress:
-                    on_progress(b, data.n_series)
-        return ForecastResult(
-            pl.concat(tables), self.provider, latency, data.n_series, data, Path(out) if out else None, warnings
-        )
+        return forecastio.forecast_file(self, csv, out, batch_size, on_progress, allow_freq_mismatch, future_csv)
 
     def check_frequency(self, data: SeriesSet, allow_mismatch: bool = False) -> None:
         """Refuse data on another time grid than the model's (a daily file for a monthly model)."""
-        model = self.meta.freq
-        if data.freq.code == model.code or allow_mismatch:
-            return
-        raise DataError(
-            f"{data.path.name}: the data is {data.freq.label} ({data.freq.code}) but the model {self.path.name} was "
-            f"trained on {model.label} data ({model.code}); its forecast steps would not mean what the dates say. "
-            f"Forecast {model.label} data, or pass --allow-freq-mismatch to forecast anyway (dates then follow the "
-            "data's grid)"
-        )
+        forecastio.check_frequency(self, data, allow_mismatch)
 
     def history_warnings(self, data: SeriesSet) -> list[HistoryWarning]:
         """What the user should know about the history a forecast starts from: series whose trailing rows had an
         empty value and were dropped (the forecast starts before them), and series whose last window holds
         interpolated values."""
-        out: list[HistoryWarning] = []
-        for sid, (rows, first) in data.report.tail_dropped.items():
-            when = format_times(np.array([first], dtype="datetime64[us]"), data.utc)[0]
-            who = f"series '{sid}'" if sid else "the series"
-            out.append(
-                HistoryWarning(
-                    sid,
-                    "tail_dropped",
-                    rows,
-                    f"{who}: the last {rows} row(s) from {when} have an empty value and were left "
-                    "out; the forecast starts after the last complete row",
-                )
-            )
-        if self.known_spec.holidays is not None and data.n_series:
-            last = max(t[-1] for t in data.times)
-            beyond = self.known_spec.uncovered(window_times(np.array([last]), None, self.horizon, data.freq)[0])
-            if beyond is not None:
-                h = self.known_spec.holidays
-                out.append(
-                    HistoryWarning(
-                        "",
-                        "holidays_beyond",
-                        0,
-                        f"the forecast reaches {beyond}, past the holiday dates stored in the model "
-                        f"({h.spec}, {h.first_year}–{h.last_year}): holiday flags read 0 there; "
-                        "retrain to extend them",
-                    )
-                )
-        if data.filled is not None:
-            L = self.input_len
-            for sid, mask in zip(data.ids, data.filled, strict=True):
-                n = int(np.count_nonzero(mask[-L:]))
-                if n:
-                    who = f"series '{sid}'" if sid else "the series"
-                    much = "; most of the window is invented: treat this forecast with care" if 2 * n > L else ""
-                    out.append(
-                        HistoryWarning(
-                            sid,
-                            "interpolated",
-                            n,
-                            f"{who}: {n} of the last {L} steps the model reads were missing and interpolated{much}",
-                        )
-                    )
-        return out
-
-    def _table(
-        self, data: SeriesSet, outputs: dict[str, np.ndarray], a: int, b: int, typed: bool = False
-    ) -> pl.DataFrame:
-        """Rows of series a..b: [id,] future time (ISO text, or `typed` datetimes for Parquet), forecast columns."""
-        last = np.array([t[-1] for t in data.times[a:b]], dtype="datetime64[us]")
-        stamps = window_times(last, None, self.horizon, data.freq).reshape(-1)  # each series' next steps
-        cols: dict[str, Any] = {}
-        if data.id_col:
-            cols[data.id_col] = np.repeat(np.asarray(data.ids[a:b], dtype=object), self.horizon)
-        cols[data.time_col] = time_column(data.time_col, stamps, data.utc) if typed else format_times(stamps, data.utc)
-        cols.update(self.value_columns(outputs))
-        return pl.DataFrame(cols)
+        return forecastio.history_warnings(self, data)
 
     def value_columns(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Forecast columns, flattened over series and steps: one per target, one per target and quantile
         (passengers_q10, ...), or the probability of a rise (ModelMeta.output_columns names them)."""
-        names = self.meta.output_columns()
-        if "probability" in outputs:
-            return {names[0]: outputs["probability"][:, 0]}
-        if "quantiles" in outputs:
-            q = outputs["quantiles"]
-            nq = len(self.quantiles)
-            return {names[j * nq + k]: q[:, :, j, k].reshape(-1) for j in range(len(self.targets)) for k in range(nq)}
-        return {name: outputs["forecast"][:, :, j].reshape(-1) for j, name in enumerate(names)}
-
-
-def check_model_path(p: Path) -> None:
-    """A model path must be an existing file."""
-    if p.is_dir():
-        raise ModelFileError(f"{p}: is a folder, not a model file; give the .onnx file inside it")
-    if not p.exists():
-        raise ModelFileError(f"{p}: model file not found")
-    if not p.is_file():
-        raise ModelFileError(f"{p}: is not a regular file; give an .onnx model file")
-
-
-def read_meta(session: ort.InferenceSession, p: Path) -> ModelMeta:
-    """The checked metadata of a loaded model: against itself and against the graph's shapes."""
-    custom = session.get_modelmeta().custom_metadata_map
-    if artifact.METADATA_KEY not in custom:
-        raise ModelFileError(f"{p.name}: an ONNX model, but not one exported by tsrnn (no tsrnn metadata)")
-    damaged = "the file was edited or damaged: export the model again"
-    try:
-        meta = artifact.loads(custom[artifact.METADATA_KEY])
-        artifact.check_graph(
-            meta,
-            {i.name: list(i.shape) for i in session.get_inputs()},
-            {o.name: list(o.shape) for o in session.get_outputs()},
-        )
-    except json.JSONDecodeError as exc:
-        raise ModelFileError(
-            f"{p.name}: the tsrnn metadata is not valid JSON ({exc.msg} at line {exc.lineno} "
-            f"column {exc.colno}); {damaged}"
-        ) from None
-    except artifact.MetadataError as exc:
-        raise ModelFileError(f"{p.name}: {exc}" + ("" if exc.newer else f"; {damaged}")) from None
-    return meta
-
-
-@contextlib.contextmanager
-def _csv_sink(path: str | os.PathLike[str]) -> Iterator[Callable[[pl.DataFrame], None]]:
-    """Append tables to `path` under `safeio`'s rules: a temporary CSV beside it renamed to it only when all
-    went well (a device, FIFO or /dev/stdout is written through); a folder or an unwritable place is a
-    ConfigError, and no temporary file stays behind."""
-    try:
-        stream = safeio.StreamWriter(path, example="forecast.csv")
-    except OSError as exc:
-        raise ConfigError(_cannot_write(path, exc)) from None
-    written = [0]
-
-    def write(table: pl.DataFrame) -> None:
-        try:
-            table.write_csv(stream.file, include_header=written[0] == 0)
-            stream.file.flush()  # a pipe's reader gets each batch as it is made
-        except OSError as exc:
-            raise ConfigError(_cannot_write(path, exc)) from None
-        written[0] += table.height
-
-    try:
-        yield write
-    except BaseException:
-        stream.abort()
-        raise
-    try:
-        stream.commit()
-    except OSError as exc:
-        raise ConfigError(_cannot_write(path, exc)) from None
-
-
-def _cannot_write(path: str | os.PathLike[str], exc: OSError) -> str:
-    return f"cannot write {path}: {exc.strerror or exc}; choose another --out path"
-
-
-def save_table(table: pl.DataFrame, path: str | os.PathLike[str], time_col: str | None = None) -> Path:
-    """Write a forecast CSV with `safeio.atomic_write` (never half a file; devices and pipes written through), or
-    Parquet when the name ends in .parquet (the ISO text of `time_col` then becomes datetimes, as
-    `forecast_csv` writes them)."""
-    if is_parquet_name(path):
-        from .parquetio import typed_times, write_parquet
-
-        return write_parquet(typed_times(table, time_col) if time_col else table, path)
-    try:
-        return safeio.atomic_write(path, lambda tmp: table.write_csv(tmp), example="forecast.csv")
-    except OSError as exc:
-        raise ConfigError(_cannot_write(path, exc)) from None
+        return forecastio.value_columns(self.meta, outputs)

@@ -55,6 +55,7 @@ class RecurrentForecaster(nn.Module):
 
     known_mean: torch.Tensor
     known_std: torch.Tensor
+    season_idx: torch.Tensor
 
     def __init__(
         self,
@@ -97,6 +98,11 @@ class RecurrentForecaster(nn.Module):
             self.highway = nn.Linear(c.input_len, c.horizon)
             nn.init.zeros_(self.highway.weight)
             nn.init.zeros_(self.highway.bias)
+        if c.seasonal_skip:
+            # Step h of the horizon repeats step L - m + (h mod m) of the window: seasonal naive, fixed.
+            m = c.seasonal_skip
+            idx = [c.input_len - m + h % m for h in range(c.horizon)]
+            self.register_buffer("season_idx", torch.tensor(idx, dtype=torch.long), persistent=False)
         if c.n_known:
             per_step = out // c.horizon
             self.mix = nn.Linear(directions * c.hidden_size + c.n_known, c.hidden_size)
@@ -110,6 +116,9 @@ class RecurrentForecaster(nn.Module):
         skip = (
             self.highway(x[:, -c.input_len :, : c.n_targets].transpose(1, 2)).transpose(1, 2) if c.highway else None
         )  # (B, H, T)
+        if c.seasonal_skip:  # the window's last season repeated over the horizon, in scaled units
+            season = x[:, -c.input_len :, : c.n_targets].index_select(1, self.season_idx)  # (B, H, T)
+            skip = season if skip is None else skip + season
         if known is not None:
             known = (known - self.known_mean) / self.known_std
             x = torch.cat([x, known[:, :L]], dim=-1)

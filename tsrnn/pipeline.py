@@ -58,6 +58,7 @@ class Experiment:
             hidden_size=c.hidden_size,
             dropout=c.dropout,
             highway=c.highway,
+            seasonal_skip=c.seasonal_skip,
             input_len=c.input_len,
             horizon=c.horizon,
             scaling=c.scaling,

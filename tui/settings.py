@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tsrnn.config import DataConfig
 from tsrnn.csvio import atomic_write
 from tsrnn.errors import TsrnnError
 
@@ -32,6 +33,19 @@ class Settings:
     """Last model file, forecast CSV, provider and output path."""
     compare: dict[str, Any] = field(default_factory=dict)
     """Compare screen: ticked variants, extra variants, folds, refit, export-best."""
+
+
+def remembered_columns(settings: Settings, path: str) -> DataConfig | None:
+    """The columns chosen last time, when `path` is the file they were chosen for."""
+    d = settings.data
+    if d.get("path") != path:
+        return None
+    return DataConfig(
+        time_col=d.get("time_col"),
+        id_col=d.get("id_col"),
+        targets=tuple(d.get("targets") or ()),
+        features=tuple(d.get("features") or ()),
+    )
 
 
 @dataclass

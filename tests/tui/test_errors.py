@@ -196,3 +196,24 @@ async def test_forecast_warns_about_the_history(workdir: Path, config_dir: Path,
         assert "Ran on CPUExecutionProvider" in status
         assert "the last 1 row(s) from 1961-01-01 have an empty value and were left out" in status
         assert "1 of the last 24 steps the model reads were missing and interpolated" in status
+
+
+async def test_seasonal_skip_is_checked_and_reaches_the_model(workdir: Path, config_dir: Path) -> None:
+    """The Model screen's Seasonal skip uses the data's season (12 for monthly airline): refused with a window
+    shorter than the season, kept in the trained model otherwise."""
+    app = make_app("airline.csv", config_dir=config_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        app.query_one("#seasonal_skip").value = True
+        app.query_one("#input_len").value = "6"
+        await pilot.pause()
+        assert "the season (12 steps) is longer than the input window (6)" in text_of(app, "#msg-seasonal_skip")
+        assert "Fix 1 field before training" in text_of(app, "#model-status")
+        app.query_one("#input_len").value = "24"
+        await set_small_model(pilot, epochs=1)
+        assert "adds the last 12 steps" in text_of(app, "#msg-seasonal_skip")
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        exp = app.query_one("#train-view").experiment
+        assert exp is not None and exp.model_cfg.seasonal_skip == 12

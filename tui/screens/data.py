@@ -17,10 +17,10 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tsrnn.config import DataConfig
 from tsrnn.errors import TsrnnError
-from tsrnn.timefreq import TIME_NAMES
 
-from ..text import for_tui
-from ..widgets.plots import SeriesPlot, short_time
+from ..widgets.column_picker import ColumnPicker
+from ..widgets.data_summary import DataSummary, show_preview
+from ..widgets.plots import SeriesPlot
 
 if TYPE_CHECKING:
     from tsrnn.data import SeriesSet
@@ -72,18 +72,10 @@ class DataView(Horizontal):
                 yield Button("Up", id="tree-up", compact=True, tooltip="Show the parent folder")
                 yield Static("", id="tree-root")
             yield CsvTree(self._start_dir, id="data-tree")
-            with Vertical(id="data-columns"):
-                yield Label("Time column", classes="section")
-                yield Select([], prompt="auto-detect", id="time-col", compact=True)
-                yield Label("Series id column (long format)", classes="section")
-                yield Select([], prompt="none", id="id-col", compact=True)
-                yield Label("Targets (forecast)", classes="section")
-                yield SelectionList[str](id="targets")
-                yield Label("Inputs (extra features)", classes="section")
-                yield SelectionList[str](id="features")
+            yield ColumnPicker(id="data-columns")
         with Vertical(id="data-right"):
             with Horizontal(id="data-top"):
-                yield Static("No file loaded yet.", id="data-summary")
+                yield DataSummary("No file loaded yet.", id="data-summary")
                 yield DataTable(id="data-preview", zebra_stripes=True, cursor_type="row")
             yield SeriesPlot(id="data-plot")
 
@@ -127,22 +119,20 @@ class DataView(Horizontal):
     def _on_result(self, msg: _Result) -> None:
         if msg.path != self.path or msg.config != self.config:
             return  # a newer request is on its way
-        self._fill_columns(msg.columns, msg.data, msg.config)
+        # The widgets now describe exactly what was loaded, so the change events they send compare
+        # equal to self.config and trigger no reload.
+        self.config = self.query_one(ColumnPicker).show(msg.columns, msg.data, msg.config)
         if msg.error is not None:
             self.data = None
-            text = for_tui(msg.error.message)
-            self.query_one("#data-summary", Static).update(
-                f"[b $error]{msg.error.title}[/]\n{_escape(text)}\n\n"
-                "Fix the file, or choose other columns on the left: it reloads on each change."
-            )
+            text = self.query_one(DataSummary).show_error(msg.error)
             self.query_one("#data-preview", DataTable).clear(columns=True)
             self.query_one("#data-plot", SeriesPlot).show_message("nothing to plot")
             self.app.notify(text, title=msg.error.title, severity="error", timeout=8)
             return
         assert msg.data is not None
         self.data = msg.data
-        self._show_summary(msg.data)
-        self._show_preview(msg.data)
+        self.query_one(DataSummary).show_data(msg.data)
+        show_preview(self.query_one("#data-preview", DataTable), msg.data)
         self._show_plot(msg.data)
         self.post_message(self.Loaded(msg.data))
 
@@ -176,7 +166,7 @@ class DataView(Horizontal):
     def _columns_changed(self) -> None:
         if self.path is None:
             return
-        wanted = self._config_from_widgets()
+        wanted = self.query_one(ColumnPicker).chosen()
         if wanted != self.config:
             self.config = wanted
             self.query_one("#data-summary", Static).update(f"Reloading {self.path.name} …")
@@ -192,94 +182,6 @@ class DataView(Horizontal):
     def _show_root(self) -> None:
         tree = self.query_one(CsvTree)
         self.query_one("#tree-root", Static).update(_escape(str(Path(tree.path))))
-
-    def _config_from_widgets(self) -> DataConfig:
-        time_col = self.query_one("#time-col", Select).value
-        id_col = self.query_one("#id-col", Select).value
-        targets = tuple(self.query_one("#targets", SelectionList).selected)
-        features = tuple(self.query_one("#features", SelectionList).selected)
-        return DataConfig(
-            time_col=time_col if isinstance(time_col, str) else None,
-            id_col=id_col if isinstance(id_col, str) else None,
-            targets=targets,
-            features=tuple(f for f in features if f not in targets),
-        )
-
-    def _fill_columns(self, columns: list[str], data: SeriesSet | None, config: DataConfig) -> None:
-        """Show the columns as loaded (or as requested when loading failed), without reloading."""
-        time_col = data.time_col if data else config.time_col
-        if time_col is None:  # loading failed before the time column was found: guess it by name
-            time_col = next((c for c in columns if c.lower() in TIME_NAMES), None)
-        id_col = data.id_col if data else config.id_col
-        targets = data.targets if data else list(config.targets)
-        features = data.features if data else [f for f in config.features if f != "all"]
-        # The widgets now describe exactly what was loaded, so the change events they send compare
-        # equal to self.config and trigger no reload.
-        self.config = DataConfig(time_col=time_col, id_col=id_col, targets=tuple(targets), features=tuple(features))
-        with self.prevent(Select.Changed, SelectionList.SelectedChanged):
-            tsel = self.query_one("#time-col", Select)
-            tsel.set_options([(c, c) for c in columns])
-            tsel.value = time_col if time_col in columns else Select.NULL
-            isel = self.query_one("#id-col", Select)
-            isel.set_options([(c, c) for c in columns if c != time_col])
-            isel.value = id_col if id_col in columns else Select.NULL
-            values = [c for c in columns if c not in (time_col, id_col)]
-            tl = self.query_one("#targets", SelectionList)
-            tl.clear_options()
-            tl.add_options([(c, c, c in targets) for c in values])
-            fl = self.query_one("#features", SelectionList)
-            fl.clear_options()
-            fl.add_options([(c, c, c in features) for c in values if c not in targets])
-
-    def _show_summary(self, data: SeriesSet) -> None:
-        from tsrnn.calendar import auto_calendar
-        from tsrnn.pipeline import default_input_len
-
-        rep = data.report
-        start, end = data.span()
-        filled = sum(rep.filled_cells.values())
-        gaps = (
-            f"{rep.filled_rows} missing time steps inserted (longest {rep.longest_gap})" if rep.filled_rows else "none"
-        )
-        lengths = data.lengths
-        series = (
-            f"{data.n_series} (id column '{data.id_col}', {lengths.min()}–{lengths.max()} rows each)"
-            if data.id_col
-            else "1"
-        )
-        lines = [
-            f"[b]{_escape(data.path.name)}[/]",
-            f"rows        {rep.rows}",
-            f"time span   {short_time(start)} → {short_time(end)}",
-            f"frequency   {data.freq.label} ({data.freq.code}, season {data.freq.season})",
-            f"series      {series}",
-            f"targets     {_escape(', '.join(data.targets))}",
-            f"inputs      {_escape(', '.join(data.channels))}",
-            f"filled      {filled} missing values interpolated",
-            f"gaps        {gaps}",
-            f"defaults    window {default_input_len(data)}, horizon {data.freq.default_horizon()}",
-            f"calendar    {', '.join(auto_calendar(data.freq, default_input_len(data))) or 'none'} (auto with the "
-            "default window; set it and holidays on the Model screen)",
-            f"sessions    {_escape(rep.sessions) if rep.sessions else 'none (every step of the day)'}",
-        ]
-        notes = rep.notes()
-        lines.append("notes       " + (_escape("; ".join(notes)) if notes else "none"))
-        self.query_one("#data-summary", Static).update("\n".join(lines))
-
-    def _show_preview(self, data: SeriesSet) -> None:
-        table = self.query_one("#data-preview", DataTable)
-        table.clear(columns=True)
-        frame = data.raw_preview
-        if frame is None:
-            return
-        table.add_columns("row", *frame.columns)
-        rows = frame.rows()
-        total = data.report.rows
-        for i, row in enumerate(rows):
-            if total > len(rows) and i == len(rows) // 2:
-                table.add_row("…", *["…" for _ in row])
-            line = i + 1 if total <= len(rows) or i < len(rows) // 2 else total - len(rows) + i + 1
-            table.add_row(str(line), *["" if v is None else str(v) for v in row])
 
     def _show_plot(self, data: SeriesSet) -> None:
         plot = self.query_one("#data-plot", SeriesPlot)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -16,13 +15,15 @@ from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tsrnn.errors import ConfigError, TsrnnError
 from tsrnn.extras import needs_extras
 
-from ..text import for_tui, seconds, show_error
+from ..text import for_tui, show_error
+from ..widgets.trials_table import TrialsTable
+from .tune_words import done_words, progress_words, result_words
 
 if TYPE_CHECKING:
     from tsrnn.config import ModelConfig, TrainConfig
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from tsrnn.tune import Trial, TuneProgress, TuneResult
 
 UPDATE_EVERY_S = 0.2
-COLUMNS = ("#", "state", "cell, layers x hidden, window, lr, dropout, wd, loss", "MASE", "epochs", "s")
 
 
 def open_tune(app: App[Any]) -> None:
@@ -131,11 +131,10 @@ class TuneScreen(ModalScreen[None]):
                 "90s, 5m, 1h or blank. Ensemble of: 0, or 2+ to also combine the best trials in one file.",
                 id="tune-status",
             )
-            yield DataTable(id="tune-table", zebra_stripes=True, cursor_type="row")
+            yield TrialsTable(id="tune-table", zebra_stripes=True, cursor_type="row")
             yield Static("", id="tune-result")
 
     def on_mount(self) -> None:
-        self.query_one("#tune-table", DataTable).add_columns(*COLUMNS)
         self.query_one("#tune-start", Button).focus()
 
     # --- the form -------------------------------------------------------------------------------------------
@@ -181,7 +180,7 @@ class TuneScreen(ModalScreen[None]):
         self._stop.clear()
         self._best = None
         self.result = None
-        self.query_one("#tune-table", DataTable).clear()
+        self.query_one(TrialsTable).clear()
         self.query_one("#tune-result", Static).update("")
         self.query_one("#tune-status", Static).update(
             "Starting (loading PyTorch and Optuna takes a few seconds the first time) …"
@@ -223,42 +222,14 @@ class TuneScreen(ModalScreen[None]):
 
     @on(Progress)
     def _progress(self, msg: Progress) -> None:
-        e = msg.event
-        t = e.trial
-        of = f" of {e.total}" if e.total else ""
-        left = "" if e.remaining == float("inf") else f", {seconds(e.remaining)} left"
-        clock = f"{seconds(e.elapsed)} elapsed{left}"
         if self._stop.is_set():
             return
-        status = self.query_one("#tune-status", Static)
-        if e.epoch is not None:
-            status.update(
-                f"Trial {t.number}{of}: {escape(t.describe())}\nepoch {e.epoch.epoch}/{e.epoch.epochs} · "
-                f"validation {e.epoch.val_loss:.4f} · {clock}"
-            )
-            return
-        if t.state == "running":
-            status.update(f"Trial {t.number}{of}: {escape(t.describe())}\n{clock}")
-            return
-        self._add_row(t)
-        if t.state == "complete" and (self._best is None or t.mase < self._best.mase):
-            self._best = t
-        best = f"best MASE {self._best.mase:.3f} (trial {self._best.number})" if self._best else "none complete yet"
-        estimate = f"\n{escape(e.estimate)}" if e.estimate else ""
-        status.update(f"{e.done} trial{'s' if e.done != 1 else ''}{of} ended · {best} · {clock}{estimate}")
-
-    def _add_row(self, t: Trial) -> None:
-        from rich.text import Text
-
-        mase = f"{t.mase:.3f}" if t.state == "complete" else "-"
-        style = "dim" if t.state != "complete" else ""
-        cells = [str(t.number), t.state, t.describe(), mase, str(t.epochs), f"{t.seconds:.1f}"]
-        table = self.query_one("#tune-table", DataTable)
-        table.add_row(
-            *[Text(c, style=style, justify="right" if i in (0, 3, 4, 5) else "left") for i, c in enumerate(cells)],
-            key=str(t.number),
-        )
-        table.move_cursor(row=table.row_count - 1)
+        e, t = msg.event, msg.event.trial
+        if e.epoch is None and t.state != "running":
+            self.query_one(TrialsTable).add_trial(t)
+            if t.state == "complete" and (self._best is None or t.mase < self._best.mase):
+                self._best = t
+        self.query_one("#tune-status", Static).update(progress_words(e, self._best))
 
     @on(Done)
     def _done(self, msg: Done) -> None:
@@ -271,37 +242,9 @@ class TuneScreen(ModalScreen[None]):
         result = msg.result
         assert result is not None
         self.result = result
-        table = self.query_one("#tune-table", DataTable)
-        shown = {str(k.value) for k in table.rows}
-        for t in result.trials:  # a trial whose message was still queued
-            if str(t.number) not in shown:
-                self._add_row(t)
-        pruned = sum(t.state == "pruned" for t in result.trials)
-        head = "[b $warning]Cancelled[/]" if msg.cancelled else "[b $success]Done[/]"
-        why = {"budget": ", the budget is spent", "cancelled": "", "trials": ""}[result.stopped]
-        sn = result.baselines.get("seasonal_naive", {}).get("mase")
-        against = f" (seasonal naive {sn:.3f})" if sn is not None else ""
-        best = (
-            f"best: trial {result.best.number}, MASE {result.best.mase:.3f}{against}"
-            if result.best
-            else "no trial completed"
-        )
-        status.update(f"{head} in {seconds(msg.seconds)}{why}: {len(result.trials)} trials ({pruned} pruned); {best}.")
-        lines = []
-        if result.best is not None:
-            lines.append(f"Train it on all the data: {escape(result.command)}")
-        e = result.ensemble
-        if e and e.get("path"):
-            lines.append(
-                f"Ensemble ({e['method']} of trials {', '.join(map(str, e['members']))}): MASE "
-                f"{e['metrics']['mase']:.3f}, {escape(e['path'])}"
-            )
-        elif e:
-            lines.append(f"Ensemble {escape(e['note'])}")
-        folder = Path(result.files["md"]).parent if result.files.get("md") else None
-        if folder is not None:
-            lines.append(f"Tables, best.onnx and best_command.txt are in {escape(str(folder))}/.")
-        self.query_one("#tune-result", Static).update("\n".join(lines))
+        self.query_one(TrialsTable).add_missing(result.trials)
+        status.update(done_words(result, msg.cancelled, msg.seconds))
+        self.query_one("#tune-result", Static).update(result_words(result))
 
     def _set_buttons(self) -> None:
         self.query_one("#tune-start", Button).disabled = self.running

@@ -1,0 +1,189 @@
+"""Compare's leaderboard: one row per variant and baseline, the board with its protocol and verdict, and the
+files it is written to (CSV, JSON, Markdown) and the text it is printed as."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .budget import format_seconds
+from .csvio import atomic_write
+
+
+@dataclass
+class Row:
+    """One line of the leaderboard: a variant or a baseline."""
+
+    name: str
+    kind: str
+    metrics: dict[str, float]
+    params: int = 0
+    train_seconds: float = 0.0
+    latency_ms: float = 0.0
+    """Median ONNX Runtime latency of one forecast (batch 1)."""
+    backtest_ms: float = 0.0
+    """One batched ONNX Runtime call over every fold and series."""
+    epochs: int = 0
+    model_path: str | None = None
+    label: str = ""
+    trained: Any = field(default=None, repr=False, compare=False, metadata={"internal": True})
+    """A variant's last trained experiment and its fold outputs, for an ensemble (`tsrnn.ensemble`); not saved."""
+
+
+@dataclass
+class Leaderboard:
+    """What compare found: the rows ranked, how they were scored, the winner and the files written."""
+
+    rows: list[Row]
+    protocol: dict[str, Any]
+    best: str
+    """The best network (the lowest MASE among the variants)."""
+    best_path: str | None = None
+    """The exported best model: the best network retrained on all the data, or the winning baseline's file."""
+    files: dict[str, str] = field(default_factory=dict)
+    winner: str = ""
+    """The row with the lowest MASE, a network or a baseline."""
+    exported: str = ""
+    """What best_path holds: a variant's or a baseline's name ('' when nothing was exported)."""
+    verdict: str = ""
+    """Who won, in one or two plain sentences (a baseline that beats every network is named)."""
+
+    @property
+    def baseline_wins(self) -> bool:
+        return any(r.name == self.winner and r.kind == "baseline" for r in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "protocol": self.protocol,
+            "best": self.best,
+            "best_path": self.best_path,
+            "winner": self.winner,
+            "winner_kind": "baseline" if self.baseline_wins else "model" if self.winner else "",
+            "exported": self.exported,
+            "verdict": self.verdict,
+            "files": self.files,
+            "rows": [
+                {f.name: getattr(r, f.name) for f in fields(r) if not f.metadata.get("internal")} for r in self.rows
+            ],
+        }
+
+
+def write_leaderboard(board: Leaderboard, out_dir: Path) -> dict[str, str]:
+    """leaderboard.csv, .json and .md in out_dir, each written atomically."""
+    paths = {ext: out_dir / f"leaderboard.{ext}" for ext in ("csv", "json", "md")}
+    board.files = {k: str(p) for k, p in paths.items()}
+    atomic_write(paths["csv"], lambda tmp: leaderboard_frame(board).write_csv(tmp))
+    atomic_write(paths["json"], lambda tmp: tmp.write_text(json.dumps(board.to_dict(), indent=2)))
+    atomic_write(paths["md"], lambda tmp: tmp.write_text(format_markdown(board)))
+    return board.files
+
+
+def leaderboard_frame(board: Leaderboard) -> pl.DataFrame:
+    keys = sorted({k for r in board.rows for k in r.metrics}, key=_metric_order)
+    return pl.DataFrame(
+        [
+            {
+                "rank": i + 1,
+                "variant": r.name,
+                "kind": r.kind,
+                **{k: r.metrics.get(k) for k in keys},
+                "params": r.params,
+                "train_seconds": round(r.train_seconds, 3),
+                "latency_ms": round(r.latency_ms, 4),
+                "backtest_ms": round(r.backtest_ms, 3),
+                "epochs": r.epochs,
+            }
+            for i, r in enumerate(board.rows)
+        ]
+    )
+
+
+def _metric_order(key: str) -> tuple[int, int]:
+    base = key.removesuffix("_std")
+    order = ["mase", "smape", "mae", "rmse", "coverage", "msis"]
+    return (order.index(base) if base in order else 99, key.endswith("_std"))
+
+
+def format_rows(board: Leaderboard) -> tuple[list[str], list[list[str]]]:
+    """Header and cells of the leaderboard, as a person reads it (mean ± spread over folds)."""
+    extra = [k for k in ("coverage", "msis") if any(k in r.metrics for r in board.rows)]
+    header = [
+        "#",
+        "variant",
+        "MASE",
+        "sMAPE %",
+        "MAE",
+        "RMSE",
+        *[k if k == "coverage" else "MSIS" for k in extra],
+        "params",
+        "train s",
+        "ORT ms",
+    ]
+    rows = []
+    for i, r in enumerate(board.rows):
+        m = r.metrics
+        mark = " *" if r.name == board.best else " !" if r.kind == "baseline" and r.name == board.winner else ""
+        cells = [str(i + 1), r.name + mark, _pm(m, "mase", 3), _pm(m, "smape", 2), _pm(m, "mae", 4), _pm(m, "rmse", 4)]
+        cells += [_pm(m, k, 3) if k in m else "" for k in extra]
+        model = r.kind != "baseline"
+        cells += [
+            f"{r.params:,}" if model else "-",
+            f"{r.train_seconds:.1f}" if model else "-",
+            f"{r.latency_ms:.3f}" if model else "-",
+        ]
+        rows.append(cells)
+    return header, rows
+
+
+def _pm(m: dict[str, float], key: str, digits: int) -> str:
+    if key not in m:
+        return ""
+    value, spread = m[key], m.get(f"{key}_std", 0.0)
+    if key in ("mae", "rmse"):
+        return f"{value:.4g} ± {spread:.2g}"
+    return f"{value:.{digits}f} ± {spread:.{digits}f}"
+
+
+def format_text(board: Leaderboard) -> str:
+    header, rows = format_rows(board)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) if i in (0, 1) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in [header, *rows]
+    )
+
+
+def format_markdown(board: Leaderboard) -> str:
+    header, rows = format_rows(board)
+    p = board.protocol
+    lines = [
+        f"# tsrnn compare: {p['data']}",
+        "",
+        f"{p['series']} series, {p['frequency']}, season {p['season']}; input window {p['input_len']}, "
+        f"horizon {p['horizon']}, {p['folds']} rolling origins; training {p['training']}; budget "
+        f"{p['epochs']} epochs (early stopping, patience {p['patience']}), hidden {p['hidden_size']}, "
+        f"batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}{budget_words(p)}. Mean ± spread over folds; "
+        "* best network; ! a baseline that beats every network.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    if board.verdict:
+        lines += ["", ("**A baseline wins.** " if board.baseline_wins else "") + board.verdict]
+    return "\n".join(lines) + "\n"
+
+
+def budget_words(p: dict[str, Any]) -> str:
+    """'; time budget 5 min (ran 4 min 52 s), 2048 windows sampled per epoch' from a protocol, or ''."""
+    out = ""
+    if p.get("budget_s"):
+        ran = f" (ran {format_seconds(p['elapsed_s'])})" if p.get("elapsed_s") is not None else ""
+        out += f"; time budget {format_seconds(p['budget_s'])}{ran}"
+    if p.get("windows_per_epoch"):
+        out += f"; at most {p['windows_per_epoch']} training windows sampled per epoch"
+    return out

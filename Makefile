@@ -3,7 +3,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test fuzz bench bench-accuracy bench-distributed check venv clean
+.PHONY: run test fuzz bench bench-accuracy bench-tune bench-distributed check venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(STAMP)
 
 bench-accuracy: $(STAMP)
 	$(PY) -m bench.bench_accuracy
+
+# tsrnn tune (4 minutes per dataset) and the mean of its best 3 trials against bench/accuracy.md (about 22 minutes)
+bench-tune: $(STAMP)
+	$(PY) -m bench.bench_tune
 
 # --engine local against --engine dask on 100k and 1M generated series (about 5 minutes on 2 cores)
 bench-distributed: $(STAMP)

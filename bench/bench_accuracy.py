@@ -35,7 +35,7 @@ import polars as pl
 
 from tsrnn.compare import Leaderboard, parse_variants, run_compare
 from tsrnn.config import DEFAULT_VARIANTS, DataConfig, TrainConfig
-from tsrnn.data import load_series
+from tsrnn.data import SeriesSet, load_series
 from tsrnn.known import choose_known
 from tsrnn.pipeline import model_config
 
@@ -95,21 +95,8 @@ CASES = [
 ]
 
 
-def run_case(
-    case: Case,
-    data_dir: Path,
-    folds: int,
-    variants: str,
-    work: Path,
-    loss: str = "mse",
-    drop_last: int = 0,
-    calendar: str = "none",
-    highway: bool = False,
-    ensemble: int = 0,
-    tune: str | None = None,
-) -> tuple[Leaderboard, float, float | None]:
-    """Compare every variant on one dataset; return the leaderboard, the seconds it took and MSTL's MASE on the
-    same folds (None where the case has no MSTL reference or statsforecast is missing)."""
+def load_case(case: Case, data_dir: Path, work: Path, drop_last: int = 0, calendar: str = "none") -> SeriesSet:
+    """The case's series as the protocol reads it (its last rows, its target, its calendar and future inputs)."""
     path = data_dir / case.file
     if case.last_rows or drop_last:
         frame = pl.read_csv(path)
@@ -122,8 +109,34 @@ def run_case(
         data = data.with_known(
             choose_known(data.freq, data.times, calendar, holidays, case.tz, data.future_names, case.input_len)
         )
+    return data
+
+
+def run_case(
+    case: Case,
+    data_dir: Path,
+    folds: int,
+    variants: str,
+    work: Path,
+    loss: str = "mse",
+    drop_last: int = 0,
+    calendar: str = "none",
+    highway: bool = False,
+    seasonal_skip: bool = False,
+    ensemble: int = 0,
+    tune: str | None = None,
+) -> tuple[Leaderboard, float, float | None]:
+    """Compare every variant on one dataset; return the leaderboard, the seconds it took and MSTL's MASE on the
+    same folds (None where the case has no MSTL reference or statsforecast is missing)."""
+    data = load_case(case, data_dir, work, drop_last, calendar)
     base = model_config(
-        data, input_len=case.input_len, horizon=case.horizon, hidden_size=64, num_layers=1, highway=highway
+        data,
+        input_len=case.input_len,
+        horizon=case.horizon,
+        hidden_size=64,
+        num_layers=1,
+        highway=highway,
+        seasonal_skip=case.season if seasonal_skip and case.season <= case.input_len else 0,
     )
     train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, lr=1e-3, seed=0, loss=loss)
     t0 = time.perf_counter()
@@ -196,6 +209,11 @@ def main() -> None:
     )
     parser.add_argument("--highway", action="store_true", help="ablation: the linear highway beside the network")
     parser.add_argument(
+        "--seasonal-skip",
+        action="store_true",
+        help="add the window's last season (m) to every network's output (--seasonal-skip m); prints only",
+    )
+    parser.add_argument(
         "--ensemble",
         type=int,
         default=0,
@@ -224,6 +242,7 @@ def main() -> None:
         or args.loss != "mse"
         or args.drop_last > 0
         or args.highway
+        or args.seasonal_skip
     )
     if args.input_len:
         cases = [replace(c, input_len=args.input_len) for c in cases]
@@ -242,6 +261,7 @@ def main() -> None:
                 args.drop_last,
                 args.calendar,
                 args.highway,
+                args.seasonal_skip,
                 args.ensemble,
                 args.tune,
             )

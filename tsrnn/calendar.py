@@ -35,7 +35,6 @@ import numpy as np
 
 from .errors import ConfigError
 from .holidaycal import HOLIDAY_COLUMNS as HOLIDAY_COLUMNS
-from .holidaycal import HOLIDAY_YEARS_AHEAD as HOLIDAY_YEARS_AHEAD
 from .holidaycal import HolidayCalendar as HolidayCalendar
 from .holidaycal import build_holidays as build_holidays
 from .holidaycal import holiday_features as holiday_features

@@ -14,11 +14,6 @@ from collections.abc import Sequence
 
 from .cli_compare import cmd_compare
 from .cli_forecast import cmd_forecast, cmd_inspect, cmd_quantize
-from .cli_options import _quantiles as _quantiles
-from .cli_options import _windows as _windows
-from .cli_options import add_data_options as add_data_options
-from .cli_options import add_ensemble_options as add_ensemble_options
-from .cli_options import load_data as load_data
 from .cli_parser import (
     add_app_commands,
     add_compare_command,

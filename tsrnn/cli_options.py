@@ -128,10 +128,9 @@ def _season_or_word(text: str) -> int | str:
 
 def seasonal_skip(args: argparse.Namespace, data: SeriesSet) -> int:
     """--seasonal-skip as a number of steps: 0 when off, the data's season (or --season) when given alone."""
-    value = getattr(args, "seasonal_skip", None)
-    if value is None:
+    if args.seasonal_skip is None:
         return 0
-    return (args.season or data.freq.season) if value == "season" else int(value)
+    return (args.season or data.freq.season) if args.seasonal_skip == "season" else int(args.seasonal_skip)
 
 
 def _quantiles(text: str) -> tuple[float, ...]:

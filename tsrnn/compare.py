@@ -29,7 +29,6 @@ from .leaderboard import budget_words as budget_words
 from .leaderboard import format_markdown as format_markdown
 from .leaderboard import format_rows as format_rows
 from .leaderboard import format_text as format_text
-from .leaderboard import leaderboard_frame as leaderboard_frame
 from .leaderboard import write_leaderboard as write_leaderboard
 from .paths import compare_dir
 from .pipeline import validate

@@ -19,8 +19,6 @@ import polars as pl
 
 from .csvcheck import BLANK as BLANK
 from .csvcheck import BOM as BOM
-from .csvcheck import DELIMITER_NAMES as DELIMITER_NAMES
-from .csvcheck import DELIMITERS as DELIMITERS
 from .csvcheck import csv_error, first_line, read_checked, scan
 from .csvcheck import sniff_delimiter as sniff_delimiter
 from .errors import DataError

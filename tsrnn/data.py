@@ -19,14 +19,10 @@ from .columns import Table as Table
 from .columns import choose_columns as choose_columns
 from .config import DataConfig
 from .csvio import RawTable, read_header, read_raw
-from .gaps import GRID_RATIO as GRID_RATIO
-from .gaps import GRID_ROWS as GRID_ROWS
 from .gaps import fill_gaps as fill_gaps
-from .gaps import gap_error as gap_error
 from .gaps import lay_grid as lay_grid
 from .rows import Rows as Rows
 from .rows import parse_rows as parse_rows
-from .seriesset import LoadReport as LoadReport
 from .seriesset import SeriesSet as SeriesSet
 from .timefreq import TIME_NAMES
 

@@ -35,23 +35,14 @@ from typing import TYPE_CHECKING, Any
 
 from .dist_frame import forecast as forecast
 from .dist_frame import log as log
-from .dist_parts import PART_NAME as PART_NAME
 from .dist_parts import SKIPPED_FILE as SKIPPED_FILE
 from .dist_parts import PartReport as PartReport
 from .dist_parts import remove_stale_parts, write_skipped
-from .dist_plan import Survey as Survey
 from .dist_plan import file_labels, submit_parts
-from .dist_worker import FILE as FILE
-from .dist_worker import MODELS_KEPT as MODELS_KEPT
-from .dist_worker import ROW as ROW
 from .dist_worker import Options as Options
-from .dist_worker import PartResult as PartResult
 from .dist_worker import Skipped as Skipped
-from .dist_worker import forecast_frame as forecast_frame
 from .dist_worker import model_loads as model_loads
 from .dist_worker import peak_rss_mib
-from .dist_worker import shipped_model as shipped_model
-from .dist_worker import worker_model as worker_model
 from .errors import ConfigError, DataError, TsrnnError
 from .extras import needs_extras, require
 from .inference import Forecaster

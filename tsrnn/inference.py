@@ -25,15 +25,11 @@ from .forecastio import ForecastResult as ForecastResult
 from .forecastio import HistoryWarning as HistoryWarning
 from .forecastio import save_table as save_table
 from .known import KnownSpec, window_times
-from .runtime import CUDA_FAILED as CUDA_FAILED
 from .runtime import NEVER as NEVER
-from .runtime import NO_CUDA as NO_CUDA
 from .runtime import available_cores as available_cores
-from .runtime import check_model_path as check_model_path
 from .runtime import choose_providers as choose_providers
 from .runtime import open_model
 from .runtime import override_dispatch as override_dispatch
-from .runtime import read_meta as read_meta
 from .timefreq import Frequency
 
 BATCH = 65_536

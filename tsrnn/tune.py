@@ -30,31 +30,15 @@ from .config import ModelConfig, TrainConfig
 from .data import SeriesSet
 from .errors import ConfigError
 from .pipeline import EXPORT_DIR
-from .tune_command import data_options as data_options
 from .tune_command import train_command as train_command
-from .tune_loop import EXPORT_BASE_S as EXPORT_BASE_S
-from .tune_loop import EXPORT_STEP_S as EXPORT_STEP_S
-from .tune_loop import RESERVE_SAFETY as RESERVE_SAFETY
 from .tune_loop import TrialLoop
-from .tune_loop import export_seconds as export_seconds
 from .tune_results import ProgressFn as ProgressFn
 from .tune_results import Trial as Trial
 from .tune_results import TuneProgress as TuneProgress
 from .tune_results import TuneResult as TuneResult
-from .tune_results import format_markdown as format_markdown
-from .tune_results import format_rows as format_rows
 from .tune_results import format_text as format_text
-from .tune_results import trials_frame as trials_frame
 from .tune_results import write_tables as write_tables
-from .tune_space import DROPOUT_MAX as DROPOUT_MAX
-from .tune_space import HIDDEN_SIZES as HIDDEN_SIZES
-from .tune_space import LR_RANGE as LR_RANGE
-from .tune_space import MAX_LAYERS as MAX_LAYERS
-from .tune_space import TUNE_VARIANTS as TUNE_VARIANTS
-from .tune_space import WEIGHT_DECAY_RANGE as WEIGHT_DECAY_RANGE
-from .tune_space import configs as configs
 from .tune_space import search_space
-from .tune_space import suggest as suggest
 from .tune_space import tune_variants as tune_variants
 from .tune_space import window_choices as window_choices
 from .tune_trial import PRUNE_MIN_TRIALS as PRUNE_MIN_TRIALS

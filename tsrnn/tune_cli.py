@@ -23,7 +23,7 @@ with --ensemble K, ensemble.onnx (the best K trials in one file) to --out (defau
 
 def add_tune_command(sub: Any) -> None:
     from .budget import COMPARE_DEFAULTS
-    from .cli import _quantiles, _windows, add_data_options, add_ensemble_options
+    from .cli_options import _quantiles, _windows, add_data_options, add_ensemble_options
 
     p = sub.add_parser(
         "tune",
@@ -94,7 +94,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     deadline = Deadline.from_text(args.budget)  # the budget counts from here: loading the data is part of it
     require("torch", "onnx", "optuna")
-    from .cli import load_data
+    from .cli_options import load_data
     from .pipeline import model_config
     from .tune import run_tune
 

@@ -104,13 +104,10 @@ class ModelView(Horizontal):
                 errors["input_len"] = problem
             elif problem := skip_error(self.data, values):
                 errors["seasonal_skip"] = problem
-        if self.data is not None:
-            values["season"] = self.data.freq.season
         self.errors = errors
+        season = self.data.freq.season if self.data is not None else None
         for f in FIELDS:
-            self.query_one(f"#row-{f.id}", FieldRow).show_error(
-                errors.get(f.id), hint(f, values, self.data is not None)
-            )
+            self.query_one(f"#row-{f.id}", FieldRow).show_error(errors.get(f.id), hint(f, values, season))
         self._show_status(errors)
         self.query_one("#cell-help", Markdown).update(CELL_HELP.get(values.get("cell", "lstm"), ""))
         self.post_message(self.Checked())

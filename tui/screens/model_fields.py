@@ -146,13 +146,13 @@ def parse_fields(texts: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     return values, errors
 
 
-def hint(f: Field, values: dict[str, Any], has_data: bool) -> str:
-    """The grey note beside a field that has no error."""
+def hint(f: Field, values: dict[str, Any], season: int | None) -> str:
+    """The grey note beside a field that has no error; `season` is the loaded data's (None: no data yet)."""
     if f.id == "dropout" and values.get("num_layers") == 1 and (values.get("dropout") or 0) > 0:
         return "ignored with one layer"
-    if f.id == "seasonal_skip" and values.get("seasonal_skip") and values.get("season"):
-        return f"adds the last {values['season']} steps; learns what differs"
+    if f.id == "seasonal_skip" and values.get("seasonal_skip") and season:
+        return f"adds the last {season} steps; learns what differs"
     if f.id in ("input_len", "horizon"):
         text = "steps read" if f.id == "input_len" else "steps forecast at once"
-        return text if has_data else text + "; default from the data"
+        return text if season is not None else text + "; default from the data"
     return HINTS.get(f.id, "")

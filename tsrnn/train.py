@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import workspace
 from .budget import Deadline
 from .config import ModelConfig, TrainConfig
 from .errors import ConfigError, TrainingError
@@ -177,6 +178,8 @@ def fit(
                 break
     except KeyboardInterrupt:
         result.stopped = "cancelled"
+    finally:
+        workspace.release()  # the GRU/RNN fast path's buffers (tsrnn.workspace)
     model.load_state_dict(best_state)
     model.eval()
     result.seconds = time.perf_counter() - start

@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m tsrnn.fastkernel
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -139,7 +139,7 @@ def train_model(args: argparse.Namespace, data: SeriesSet, mc: ModelConfig, tc: 
             print(f"note: {note}", file=sys.stderr)
         print(
             f"{exp.result.samples_per_s:,.0f} training windows/s on {exp.result.device} "
-            f"({exp.result.threads} torch threads)",
+            f"({exp.result.threads} torch threads{'; ' + exp.result.fast_path if exp.result.fast_path else ''})",
             file=sys.stderr,
         )
     return exp
@@ -177,6 +177,7 @@ def train_json(run: TrainRun) -> dict[str, Any]:
         "torch_threads": exp.result.threads,
         "device": exp.result.device,
         "device_note": exp.result.device_note,
+        "fast_path": exp.result.fast_path,
         "model": run.mc.to_dict(),
         "known_inputs": data.known_spec.columns,
         "left_out_windows": exp.split.left_out,

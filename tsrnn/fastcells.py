@@ -10,7 +10,10 @@ them into nn.GRU / nn.RNN).
   few large matrix products over all steps after it (through oneDNN where torch has it, see `_onednn`);
 - every tensor of a step that is not returned lives in a `tsrnn.workspace.Workspace`, reused from one training
   step to the next together with its per-step views (fresh pages and view-making cost as much as the arithmetic
-  at these sizes).
+  at these sizes);
+- a float32 GRU layer runs both loops, and the coefficients before the backward loop, in compiled code
+  (`tsrnn.fastkernel`: per step one BLAS product and one pass over the step's numbers) where it is available;
+  `_gru_forward_loop` and `_gru_backward_loop` are the same loops in torch operations.
 
 The equations are PyTorch's (GRU: r, z, n with b_hn inside r * (W_hn h + b_hn); h' = (1 - z) * n + z * h);
 only the rounding differs. tanh is evaluated as 2 * sigmoid(2a) - 1, the same function (torch's CPU tanh costs

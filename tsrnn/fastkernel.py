@@ -138,7 +138,8 @@ def _build() -> Path:
     if not cc:
         raise OSError("no C compiler found (set CC)")
     flags = ["-O3", "-fno-math-errno", "-fPIC", "-shared", *_flags()]
-    source = SOURCE.read_bytes()
+    # The layouts the loops assume are tsrnn.fastcells': a change there is a new library, checked again.
+    source = SOURCE.read_bytes() + Path(__file__).with_name("fastcells.py").read_bytes()
     key = hashlib.sha256(source + " ".join([cc, *flags, torch.__version__]).encode()).hexdigest()[:16]
     out = cache_dir() / f"fastkernel-{key}.so"
     if out.exists():
@@ -201,16 +202,26 @@ def _difference(gru: Any, x: Tensor, hx: Tensor | None, kernel: Kernel) -> float
     from .fastrnn import fast_forward
 
     inputs = [x, *gru.parameters(), *([hx] if hx is not None else [])]
-    want = list(gru(x, hx))
+    want: list[Tensor] = list(gru(x, hx))
     probe = [torch.randn_like(t) for t in want]
     with fastcells.kernel_override(kernel):
-        got = list(fast_forward(gru, x, hx))
+        out, h_n = fast_forward(gru, x, hx)
+        assert out is not None
         results = []
-        for out in (want, got):
-            loss = torch.stack([(t * p).sum() for t, p in zip(out, probe, strict=True)]).sum()
-            results.append([t.detach() for t in out] + list(torch.autograd.grad(loss, inputs)))
+        for pair in (want, [out, h_n]):
+            loss = torch.stack([(t * p).sum() for t, p in zip(pair, probe, strict=True)]).sum()
+            results.append([t.detach() for t in pair] + list(torch.autograd.grad(loss, inputs)))
     return max(float((a - b).abs().max()) for a, b in zip(*results, strict=True))
 
 
-if __name__ == "__main__":  # python -m tsrnn.fastkernel LIBRARY: the separate-process check `load` runs
-    print(f"largest difference from nn.GRU: {selfcheck(Path(sys.argv[1])):.3g}")
+def main(argv: list[str]) -> None:
+    """python -m tsrnn.fastkernel: build and check the library now and say what training will use (make venv
+    runs it); python -m tsrnn.fastkernel LIBRARY: the separate-process check `load` runs."""
+    if argv:
+        print(f"largest difference from nn.GRU: {selfcheck(Path(argv[0])):.3g}")
+    else:
+        print(f"GRU training loops: {status()}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

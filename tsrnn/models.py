@@ -122,7 +122,7 @@ class RecurrentForecaster(nn.Module):
         if known is not None:
             known = (known - self.known_mean) / self.known_std
             x = torch.cat([x, known[:, :L]], dim=-1)
-        _, state = recurrent(self.rnn, x)  # the module itself, or its CPU training fast path (tsrnn.fastrnn)
+        _, state = recurrent(self.rnn, x, output=False)  # the module, or its CPU training fast path (tsrnn.fastrnn)
         h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
         directions = 2 if c.bidirectional else 1
         # Last layer's final state of each direction: the backward one has read the window end to start.

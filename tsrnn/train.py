@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import workspace
+from . import fastrnn, workspace
 from .budget import Deadline
 from .config import ModelConfig, TrainConfig
 from .errors import ConfigError, TrainingError
@@ -57,6 +57,8 @@ class TrainResult:
     """Why it trained on the CPU although CUDA was asked for."""
     threads: int = 1
     """torch's CPU threads while it trained."""
+    fast_path: str | None = None
+    """How a GRU or simple RNN trained on the CPU (`tsrnn.fastrnn.describe`)."""
 
     @property
     def epochs_run(self) -> int:
@@ -131,7 +133,11 @@ def fit(
     loss_fn = make_loss(model_cfg, train_cfg)
     gen = torch.Generator().manual_seed(train_cfg.seed)
     result = TrainResult(
-        model=model, device=str(device), device_note=device_fallback(train_cfg.device), threads=torch.get_num_threads()
+        model=model,
+        device=str(device),
+        device_note=device_fallback(train_cfg.device),
+        threads=torch.get_num_threads(),
+        fast_path=fastrnn.describe(model.rnn, device.type),
     )
     best_state, best_val, since_best = copy.deepcopy(model.state_dict()), math.inf, 0
     start = time.perf_counter()

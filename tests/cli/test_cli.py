@@ -15,8 +15,8 @@ DATA = Path(__file__).parents[1] / "data"
 TSRNN = [sys.executable, "-m", "tsrnn"]
 
 
-def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+def run(*args: str | Path, cwd: Path | None = None, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", **extra_env}
     return subprocess.run([*TSRNN, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 
 
@@ -317,3 +317,15 @@ def test_cuda_without_gpu_falls_back_to_cpu_and_says_so(trained: tuple[Path, dic
             ).stdout
         )
         assert js["device"] == "cpu" and "CPU" in js["device_note"]
+
+
+def test_training_report_says_how_a_gru_trained(tmp_path: Path) -> None:
+    """The GRU fast path and whether its loops are compiled: in the report line and in --json."""
+    args = ("train", "demo", "--cell", "gru", "--hidden", "8", "--layers", "1", "--epochs", "1")
+    out = run(*args, "--out", tmp_path / "a.onnx")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"training windows/s on cpu \(\d+ torch threads; GRU fast path", out.stderr), out.stderr
+    off = json.loads(run(*args, "--out", tmp_path / "b.onnx", "--json", TSRNN_FAST_KERNEL="0").stdout)
+    assert off["fast_path"] == "GRU fast path, torch loops: turned off (TSRNN_FAST_KERNEL=0)"
+    lstm = json.loads(run(*args[:3], "lstm", *args[4:], "--out", tmp_path / "c.onnx", "--json").stdout)
+    assert lstm["fast_path"] is None

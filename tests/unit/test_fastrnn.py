@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from tsrnn import fastcells, fastrnn
+from tsrnn import fastcells, fastkernel, fastrnn
 from tsrnn.config import TrainConfig
 from tsrnn.data import load_series
 from tsrnn.models import RecurrentForecaster
@@ -143,26 +143,47 @@ def test_used_only_for_cpu_training_with_gradients() -> None:
         fastrnn.fast_forward(nn.LSTM(3, 12), x)
 
 
-def test_wide_gru_on_one_thread_keeps_the_module() -> None:
-    """Where batch x hidden exceeds GRU_WIDE the standard GRU was as fast on one thread: the fast path then needs
-    more than one (the simple RNN was faster at every size measured)."""
+def test_wide_gru_on_one_thread_keeps_the_module_without_the_compiled_loops(monkeypatch) -> None:
+    """Where batch x hidden exceeds GRU_WIDE the standard GRU was as fast as the torch loops on one thread: without
+    the compiled loops the fast path then needs more than one (the simple RNN was faster at every size measured,
+    and so were the compiled loops)."""
     gru, rnn = make("gru", False, 1, batch_first=True), make("rnn", False, 1, batch_first=True)
     wide = torch.randn(fastrnn.GRU_WIDE // 12 + 1, 5, 3)  # batch x hidden 12 just above GRU_WIDE
     narrow = wide[: fastrnn.GRU_WIDE // 12]
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
+        monkeypatch.setattr(fastkernel, "load", lambda: None)
         assert not fastrnn.applies(gru, wide) and fastrnn.applies(gru, narrow) and fastrnn.applies(rnn, wide)
+        gru64 = make("gru", False, 1, dtype=torch.float64, batch_first=True)
+        assert not fastrnn.applies(gru64, wide.double())  # float64 never has the compiled loops
         torch.set_num_threads(2)
         assert fastrnn.applies(gru, wide)
+        torch.set_num_threads(1)
+        monkeypatch.setattr(fastkernel, "load", lambda: object())  # compiled loops available
+        assert fastrnn.applies(gru, wide) and not fastrnn.applies(gru64, wide.double())
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_states_only_skips_the_output_of_a_bidirectional_last_layer(layers: int) -> None:
+    module = make("gru", True, layers, batch_first=True)
+    x = torch.randn(4, 6, 3, requires_grad=True)
+    out, h_n = fastrnn.fast_forward(module, x, output=False)
+    assert out is None
+    want = module(x)[1]
+    torch.testing.assert_close(h_n, want, rtol=0, atol=1e-5)
+    g_got = torch.autograd.grad(h_n.sum(), [x, *module.parameters()])
+    g_want = torch.autograd.grad(want.sum(), [x, *module.parameters()])
+    for a, b in zip(g_got, g_want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_forecaster_uses_it_while_training_only(monkeypatch) -> None:
     calls = []
     real = fastrnn.fast_forward
-    monkeypatch.setattr(fastrnn, "fast_forward", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(fastrnn, "fast_forward", lambda *a, **k: calls.append(1) or real(*a, **k))
     data = load_series("demo")
     model = RecurrentForecaster(model_config(data, cell="gru", hidden_size=8, num_layers=2))
     window = torch.randn(3, model.config.input_len + model.config.horizon, 1)
@@ -181,7 +202,7 @@ def test_model_trained_on_the_fast_path_exports_with_parity(
 ) -> None:
     calls = []
     real = fastrnn.fast_forward
-    monkeypatch.setattr(fastrnn, "fast_forward", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(fastrnn, "fast_forward", lambda *a, **k: calls.append(1) or real(*a, **k))
     data = load_series("demo")
     cfg = model_config(data, cell=cell, bidirectional=bi, num_layers=layers, hidden_size=8, dropout=0.1)
     exp = train_experiment(data, cfg, TrainConfig(epochs=1, seed=1))

@@ -11,7 +11,7 @@ them into nn.GRU / nn.RNN).
 - every tensor of a step that is not returned lives in a `tsrnn.workspace.Workspace`, reused from one training
   step to the next together with its per-step views (fresh pages and view-making cost as much as the arithmetic
   at these sizes);
-- a float32 GRU layer runs both loops, and the coefficients before the backward loop, in compiled code
+- a float32 GRU layer runs both loops in compiled code
   (`tsrnn.fastkernel`: per step one BLAS product and one pass over the step's numbers) where it is available;
   `_gru_forward_loop` and `_gru_backward_loop` are the same loops in torch operations.
 
@@ -209,8 +209,8 @@ def _gru_forward_loop(v: dict[str, Any], w_hh: Tensor, steps: int, reverse: bool
 
 
 def _gru_backward_loop(ws: Workspace, w_hh: Tensor, h_prev: Tensor, reverse: bool, no_out: bool) -> None:
-    """What the compiled kernel's gru_coef and gru_backward do, with torch operations: fills ws["a"] and ws["d_g"]
-    and carries ws["dh"] back through time."""
+    """What the compiled kernel's gru_backward does, with torch operations: carries ws["dh"] back through time and
+    fills ws["d_g"] and ws["a"] (with (1 - z)(1 - n^2) dh)."""
     v, gates = ws.views, ws["gates"]
     L, _, H = ws["s"].shape
     r, z, ghn = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
@@ -238,6 +238,7 @@ def _gru_backward_loop(ws: Workspace, w_hh: Tensor, h_prev: Tensor, reverse: boo
             dhs[prev].add_(z_dh[t]).addmm_(d_gh2[t], w_hh)
     mul(coefs[order[0]], dh1[order[0]], out=d_gh4[order[0]])
     ws["d_g"].view(L, -1, 3, H).copy_(ws["d_gh"][:, :, :3])
+    a.mul_(ws["dh"])
 
 
 class GRUFunction(torch.autograd.Function):
@@ -264,27 +265,27 @@ class GRUFunction(torch.autograd.Function):
         # turns them into r and z in place), and W_hn h + b_hn (built by the step's product).
         row_sums = w_hh.sum(1)
         folded = b_hh_ - row_sums
-        gates, s = ws["gates"], ws["s"]
+        gates, s, ks = ws["gates"], ws["s"], ws["ks"]
         _a_bt_into(
             gates.view(L * B, 3 * H),
             x.reshape(L * B, -1),
             w_ih,
             b_ih_ + torch.cat([folded[: 2 * H], folded.new_zeros(H)]),
         )
-        torch.mul(gates[..., 2 * H :], 2, out=s)  # 2 (W_in x + b_in), then s = sigmoid(2 a_n) in place
-        gates[..., 2 * H :] = folded[2 * H :]
-        ks = ws["ks"]
-        first = L - 1 if reverse else 0
         if h0 is None:  # k0 = 1/2: the first step's W_hh h0 is zero, its gates take the plain b_hh and no product
             ks[_h0_slot(L, reverse)] = 0.5
-            gates[first, :, : 2 * H] += row_sums[: 2 * H]
-            gates[first, :, 2 * H :] = b_hh_[2 * H :]
         else:
             torch.add(h0, 1, out=ks[_h0_slot(L, reverse)]).mul_(0.5)
         kernel = _kernel(x, w_hh)
         if kernel is not None:
-            kernel.gru_forward(gates, s, ks, w_hh, reverse, h0 is None)
+            kernel.gru_forward(gates, s, ks, w_hh, folded.contiguous(), b_hh_.contiguous(), reverse, h0 is None)
         else:
+            torch.mul(gates[..., 2 * H :], 2, out=s)  # 2 (W_in x + b_in), then s = sigmoid(2 a_n) in place
+            gates[..., 2 * H :] = folded[2 * H :]
+            if h0 is None:
+                first = L - 1 if reverse else 0
+                gates[first, :, : 2 * H] += row_sums[: 2 * H]
+                gates[first, :, 2 * H :] = b_hh_[2 * H :]
             _gru_forward_loop(v, w_hh, L, reverse, skip_first=h0 is None)
         hs = ks.mul_(2).sub_(1)  # h = 2k - 1, in place
         out, _, last = _split(hs, reverse)
@@ -306,18 +307,17 @@ class GRUFunction(torch.autograd.Function):
         if d_last is not None:
             dh[order[-1]] += d_last
         if kernel is not None:
-            kernel.gru_coef(gates, s, ws["ks"], ws["coef"], a, reverse)
-            kernel.gru_backward(ws["coef"], dh, d_g, w_hh, reverse)
+            kernel.gru_backward(gates, s, ws["ks"], dh, d_g, a, w_hh, reverse)
         else:
             _gru_backward_loop(ws, w_hh, h_prev, reverse, d_out is None)
-        # d_g (L, B, 3H): dL/d(W_hr h, W_hz h, W_hn h + b_hn) of every step
+        # d_g (L, B, 3H): dL/d(W_hr h, W_hz h, W_hn h + b_hn) of every step; a: (1 - z)(1 - n^2) dh
         need = ctx.needs_input_grad
         t0 = order[0]
         d_h0 = torch.addmm(dh[t0] * gates[t0, :, H : 2 * H], d_g[t0], w_hh) if need[1] else None
         d_g2 = d_g.view(L * B, 3 * H)
         d_w_hh = _at_b(d_g2, h_prev.reshape(L * B, H)) if need[3] else None
         d_b_hh = d_g2.sum(0) if need[5] else None
-        torch.mul(a, dh, out=d_g[..., 2 * H :])  # now dL/d(x W_ih^T + b_ih): the n part is a dh, not a r dh
+        d_g[..., 2 * H :] = a  # now dL/d(x W_ih^T + b_ih): the n part is a dh, not a r dh
         d_x = _a_b(d_g2, w_ih).view(L, B, -1) if need[0] else None
         d_w_ih = _at_b(d_g2, x.reshape(L * B, -1)) if need[2] else None
         d_b_ih = d_g2.sum(0) if need[4] else None

@@ -42,24 +42,24 @@ class Kernel:
     """The address of torch's BLAS sgemm_."""
     path: Path
 
-    def gru_forward(self, gates: Tensor, s: Tensor, ks: Tensor, w_hh: Tensor, reverse: bool, skip_first: bool) -> None:
+    def gru_forward(
+        self, gates: Tensor, s: Tensor, ks: Tensor, w_hh: Tensor, folded: Tensor, b_hh: Tensor, reverse: bool,
+        skip_first: bool,
+    ) -> None:  # fmt: skip
         steps, batch, hidden = s.shape
         self.lib.gru_forward(
-            self.sgemm, gates.data_ptr(), s.data_ptr(), ks.data_ptr(), w_hh.data_ptr(), steps, batch, hidden,
-            reverse, skip_first,
+            self.sgemm, gates.data_ptr(), s.data_ptr(), ks.data_ptr(), w_hh.data_ptr(), folded.data_ptr(),
+            b_hh.data_ptr(), steps, batch, hidden, reverse, skip_first,
         )  # fmt: skip
 
-    def gru_coef(self, gates: Tensor, s: Tensor, hs: Tensor, coef: Tensor, a: Tensor, reverse: bool) -> None:
+    def gru_backward(
+        self, gates: Tensor, s: Tensor, hs: Tensor, dh: Tensor, dg: Tensor, an: Tensor, w_hh: Tensor, reverse: bool
+    ) -> None:
         steps, batch, hidden = s.shape
-        self.lib.gru_coef(
-            gates.data_ptr(), s.data_ptr(), hs.data_ptr(), coef.data_ptr(), a.data_ptr(), steps, batch, hidden, reverse
-        )
-
-    def gru_backward(self, coef: Tensor, dh: Tensor, dg: Tensor, w_hh: Tensor, reverse: bool) -> None:
-        steps, batch, hidden = dh.shape
         self.lib.gru_backward(
-            self.sgemm, coef.data_ptr(), dh.data_ptr(), dg.data_ptr(), w_hh.data_ptr(), steps, batch, hidden, reverse
-        )
+            self.sgemm, gates.data_ptr(), s.data_ptr(), hs.data_ptr(), dh.data_ptr(), dg.data_ptr(), an.data_ptr(),
+            w_hh.data_ptr(), steps, batch, hidden, reverse,
+        )  # fmt: skip
 
 
 def status() -> str:
@@ -95,10 +95,9 @@ def load() -> Kernel | None:
 def _open(path: Path, sgemm: int) -> Kernel:
     lib = ctypes.CDLL(str(path))
     p, n = ctypes.c_void_p, ctypes.c_long
-    lib.gru_forward.argtypes = [p, p, p, p, p, n, n, n, ctypes.c_int, ctypes.c_int]
-    lib.gru_coef.argtypes = [p, p, p, p, p, n, n, n, ctypes.c_int]
-    lib.gru_backward.argtypes = [p, p, p, p, p, n, n, n, ctypes.c_int]
-    for fn in (lib.gru_forward, lib.gru_coef, lib.gru_backward):
+    lib.gru_forward.argtypes = [p, p, p, p, p, p, p, n, n, n, ctypes.c_int, ctypes.c_int]
+    lib.gru_backward.argtypes = [p, p, p, p, p, p, p, p, n, n, n, ctypes.c_int]
+    for fn in (lib.gru_forward, lib.gru_backward):
         fn.restype = None
     return Kernel(lib, sgemm, path)
 

@@ -125,9 +125,13 @@ def _flags() -> list[str]:
 
 
 def cache_dir() -> Path:
+    """`$TSRNN_CACHE_DIR`, else `$XDG_CACHE_HOME/tsrnn`, else `~/.cache/tsrnn` (a temporary folder without a home)."""
     if os.environ.get("TSRNN_CACHE_DIR"):
         return Path(os.environ["TSRNN_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:  # no home directory to be found
+        base = tempfile.gettempdir()
     return Path(base) / "tsrnn"
 
 

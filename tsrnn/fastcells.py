@@ -159,26 +159,22 @@ def _lease(ctx: Any) -> Workspace:
     return lease.workspace
 
 
-def _gru_workspace(steps: int, batch: int, hidden: int, dtype: torch.dtype, reverse: bool) -> Workspace:
-    """The gates (L, B, 3H) and s (L, B, H) of the forward, the states (L + 1, B, H), and backward's
-    coefficients, gradients and temporaries, with the per-step views both loops use."""
+def _gru_workspace(steps: int, batch: int, hidden: int, dtype: torch.dtype, reverse: bool, compiled: bool) -> Workspace:
+    """The gates (L, B, 3H) and s (L, B, H) of the forward, the states (L + 1, B, H), and backward's gradients;
+    for the torch loops also backward's coefficients and temporaries and the per-step views both loops use."""
     L, B, H = steps, batch, hidden
-    ws = Workspace(
-        dtype,
-        {
-            "gates": (L, B, 3 * H),
-            "s": (L, B, H),
-            "ks": (L + 1, B, H),
-            "n": (L, B, H),
-            "one_z": (L, B, H),
-            "a": (L, B, H),
-            "coef": (L, B, 4, H),
-            "dh": (L, B, H),
-            "d_gh": (L, B, 4, H),
-            "d_g": (L, B, 3 * H),
-        },
-        own=("ks",),
-    )
+    shapes: dict[str, tuple[int, ...]] = {
+        "gates": (L, B, 3 * H),
+        "s": (L, B, H),
+        "ks": (L + 1, B, H),
+        "a": (L, B, H),
+        "dh": (L, B, H),
+        "d_g": (L, B, 3 * H),
+    }
+    if compiled:
+        return Workspace(dtype, shapes, own=("ks",))
+    shapes |= {"n": (L, B, H), "one_z": (L, B, H), "coef": (L, B, 4, H), "d_gh": (L, B, 4, H)}
+    ws = Workspace(dtype, shapes, own=("ks",))
     g = ws["gates"]
     v = ws.views
     v["g"], v["rz"] = g.unbind(0), g[..., : 2 * H].unbind(0)
@@ -258,7 +254,11 @@ class GRUFunction(torch.autograd.Function):
         ctx.set_materialize_grads(False)
         L, B, _ = x.shape
         H = w_hh.shape[1]
-        lease = workspace.take(("gru", L, B, H, x.dtype, reverse), lambda: _gru_workspace(L, B, H, x.dtype, reverse))
+        kernel = _kernel(x, w_hh)
+        compiled = kernel is not None
+        lease = workspace.take(
+            ("gru", L, B, H, x.dtype, reverse, compiled), lambda: _gru_workspace(L, B, H, x.dtype, reverse, compiled)
+        )
         ws, v = lease.workspace, lease.workspace.views
         b_ih_, b_hh_ = _bias(b_ih, 3 * H, w_ih), _bias(b_hh, 3 * H, w_hh)
         # gates (L, B, 3H): the r and z pre-activations without W_hr h and W_hz h (which each step adds, and then
@@ -276,7 +276,6 @@ class GRUFunction(torch.autograd.Function):
             ks[_h0_slot(L, reverse)] = 0.5
         else:
             torch.add(h0, 1, out=ks[_h0_slot(L, reverse)]).mul_(0.5)
-        kernel = _kernel(x, w_hh)
         if kernel is not None:
             kernel.gru_forward(gates, s, ks, w_hh, folded.contiguous(), b_hh_.contiguous(), reverse, h0 is None)
         else:

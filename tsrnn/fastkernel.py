@@ -15,6 +15,7 @@ process down), and keeps it for every later run. Where anything is missing (no c
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -85,9 +86,13 @@ def load() -> Kernel | None:
         _reason = f"could not compile {SOURCE.name}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}"
         return None
     if not _checked(path):
-        _reason = f"the compiled kernel failed its check against torch ({path})"
+        _reason = f"the compiled kernel failed its check against torch (see {path.with_suffix('.failed')})"
         return None
-    kernel = _open(path, sgemm)
+    try:
+        kernel = _open(path, sgemm)
+    except (OSError, AttributeError) as exc:  # the cached file damaged since its check
+        _reason = f"could not load {path}: {exc}"
+        return None
     _reason = f"compiled ({path})"
     return kernel
 
@@ -147,8 +152,11 @@ def _build() -> Path:
     out = cache_dir() / f"fastkernel-{key}.so"
     if out.exists():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
+    except OSError as exc:
+        raise OSError(f"cannot write to the cache folder {out.parent} ({exc.strerror}; set TSRNN_CACHE_DIR)") from None
     os.close(fd)
     try:
         subprocess.run(
@@ -164,10 +172,13 @@ def _build() -> Path:
 
 
 def _checked(path: Path) -> bool:
-    """Whether the library passed `selfcheck` in a separate process (remembered in a marker file beside it)."""
-    marker = path.with_suffix(".ok")
+    """Whether the library passed `selfcheck` in a separate process (remembered in a marker file beside it, and so
+    is a failure, with the check's output: it is not run again for the same library)."""
+    marker, failed = path.with_suffix(".ok"), path.with_suffix(".failed")
     if marker.exists():
         return True
+    if failed.exists():
+        return False
     try:
         package_root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
@@ -177,6 +188,8 @@ def _checked(path: Path) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     if done.returncode != 0:
+        with contextlib.suppress(OSError):
+            failed.write_text(done.stdout + done.stderr)
         return False
     marker.write_text("passed\n")
     return True

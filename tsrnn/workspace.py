@@ -16,7 +16,7 @@ workspace stays out of use). `release()` empties the pool; `tsrnn.train.fit` cal
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -37,7 +37,7 @@ _pools: dict[tuple[Any, ...], list[Workspace]] = {}
 class Workspace:
     """Named buffers carved from one block, and whatever per-step views the layer function attaches."""
 
-    def __init__(self, dtype: torch.dtype, shapes: dict[str, Sequence[int]], own: Sequence[str] = ()) -> None:
+    def __init__(self, dtype: torch.dtype, shapes: Mapping[str, Sequence[int]], own: Sequence[str] = ()) -> None:
         """`own`: buffers allocated on their own rather than carved from the block. A layer's output must be one:
         views of one block share its version counter, and autograd refuses an output whose base changed in place
         (which every other buffer of the block does during backward)."""

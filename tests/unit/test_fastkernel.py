@@ -4,6 +4,8 @@ a cache, checked in a separate process, and never in the way where they cannot b
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,7 +97,33 @@ def test_a_kernel_that_computes_something_else_is_refused(fresh, monkeypatch, tm
     assert fastkernel.load() is None
     assert "failed its check" in fastkernel.status()
     assert not list(fresh.glob("*.ok"))
+    (failed,) = fresh.glob("*.failed")
+    assert "differs from torch" in failed.read_text()  # the check's own words, kept beside the library
     assert fastcells._kernel(torch.zeros(1), torch.zeros(3, 1)) is None
+    fastkernel.load.cache_clear()  # a later process does not compile or check the same library again
+    monkeypatch.setattr(fastkernel.subprocess, "run", lambda *a, **k: pytest.fail("ran again"))
+    assert fastkernel.load() is None
+
+
+@needs_compiler
+def test_a_cached_library_damaged_after_its_check_is_not_used(fresh) -> None:
+    assert fastkernel.load() is not None
+    (lib,) = fresh.glob("*.so")
+    damaged = lib.with_suffix(".tmp")  # a new file in its place: this process still maps the old one
+    damaged.write_bytes(lib.read_bytes()[:100])
+    damaged.replace(lib)
+    later = subprocess.run([sys.executable, "-m", "tsrnn.fastkernel"], capture_output=True, text=True, check=True)
+    assert later.stdout.startswith(f"GRU training loops: could not load {lib}"), later.stdout + later.stderr
+
+
+def test_an_unwritable_cache_folder_is_said(monkeypatch) -> None:
+    monkeypatch.setenv("TSRNN_CACHE_DIR", "/proc/tsrnn-cache")
+    fastkernel.load.cache_clear()
+    try:
+        assert fastkernel.load() is None
+        assert "cannot write to the cache folder /proc/tsrnn-cache" in fastkernel.status()
+    finally:
+        fastkernel.load.cache_clear()
 
 
 def test_without_a_compiler_training_still_runs(fresh, monkeypatch) -> None:

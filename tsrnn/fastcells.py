@@ -7,7 +7,7 @@ them into nn.GRU / nn.RNN).
 - the backward loop carries only the gradient of the hidden state back through time: per step one matrix
   product and two element-wise operations (GRU) or one (RNN). Every factor that does not depend on that
   gradient is computed for all steps at once before the loop, and the weight, bias and input gradients are a
-  few large matrix products over all steps after it (through oneDNN where torch has it, see `_onednn`);
+  few large matrix products over all steps after it (through oneDNN where torch has it, see `tsrnn.fastproducts`);
 - every tensor of a step that is not returned lives in a `tsrnn.workspace.Workspace`, reused from one training
   step to the next together with its per-step views (fresh pages and view-making cost as much as the arithmetic
   at these sizes);
@@ -28,7 +28,6 @@ and biases less W_hh 1. h = 2k - 1 is restored for all steps at once after the l
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +35,7 @@ import torch
 from torch import Tensor
 
 from . import fastkernel, workspace
+from .fastproducts import a_b, a_bt_into, at_b
 from .workspace import Lease, Workspace
 
 _override: list[fastkernel.Kernel | None] = []
@@ -56,67 +56,6 @@ def _kernel(x: Tensor, w_hh: Tensor) -> fastkernel.Kernel | None:
     if x.dtype != torch.float32 or not w_hh.is_contiguous():
         return None
     return _override[-1] if _override else fastkernel.load()
-
-
-_BIG = 1 << 20
-"""Matrix products of at least this many multiply-adds go to oneDNN where it is available."""
-
-
-@functools.cache
-def _onednn() -> Any:
-    """oneDNN's matrix product (`torch.ops.mkldnn._linear_pointwise`, what torch's own compiler uses on CPUs), or
-    None where this torch lacks it or it disagrees with torch.addmm on a small check. On the CPU measured it ran
-    the large products of a layer 1.8-2.3x faster than torch.addmm (docs/performance.md)."""
-    try:
-        if not torch.backends.mkldnn.is_available():
-            return None
-        op = torch.ops.mkldnn._linear_pointwise
-        a = torch.arange(40, dtype=torch.float32).view(8, 5) / 7
-        w = torch.arange(15, dtype=torch.float32).view(3, 5) / 5 - 1
-        b = torch.tensor([0.5, -1.0, 2.0])
-        ok = torch.allclose(
-            op(a, w, b, "none", [], ""), torch.addmm(b, a, w.t()), rtol=1e-5, atol=1e-5
-        ) and torch.allclose(op(w, a.t().contiguous().t(), None, "none", [], ""), w @ a.t(), rtol=1e-5, atol=1e-5)
-        return op if ok else None
-    except (AttributeError, RuntimeError):
-        return None
-
-
-def _product(a: Tensor, b: Tensor, bias: Tensor | None, m: int, n: int, k: int) -> Tensor | None:
-    """oneDNN's a @ b.T (+ bias) for a large float32 product, or None (then the caller uses torch's)."""
-    op = _onednn() if a.dtype == torch.float32 and m * n * k >= _BIG else None
-    if op is None or not (_dense(a) and _dense(b)):  # any other strides: oneDNN copies slowly (100x measured)
-        return None
-    try:
-        return op(a, b, bias, "none", [], "")
-    except RuntimeError:  # a layout it has no kernel for
-        return None
-
-
-def _dense(t: Tensor) -> bool:
-    """A matrix stored row-major or column-major without gaps."""
-    return t.is_contiguous() or t.t().is_contiguous()
-
-
-def _a_bt_into(out: Tensor, a: Tensor, b: Tensor, bias: Tensor, scale: float = 1.0) -> None:
-    """out = scale * (a @ b.T + bias); a (M, K), b (N, K), out (M, N) contiguous."""
-    got = _product(a, b, bias, a.shape[0], b.shape[0], a.shape[1])
-    if got is not None:
-        torch.mul(got, scale, out=out) if scale != 1.0 else out.copy_(got)
-    else:
-        torch.addmm(bias, a, b.t(), beta=scale, alpha=scale, out=out)
-
-
-def _a_b(a: Tensor, b: Tensor) -> Tensor:
-    """a @ b; a (M, K), b (K, N)."""
-    out = _product(a, b.t().contiguous(), None, a.shape[0], b.shape[1], a.shape[1])
-    return a @ b if out is None else out
-
-
-def _at_b(a: Tensor, b: Tensor) -> Tensor:
-    """a.T @ b; a (K, M), b (K, N) with N the smaller: a weight gradient summed over all steps and windows."""
-    out = _product(b.t().contiguous(), a.t(), None, b.shape[1], a.shape[1], a.shape[0])
-    return a.t() @ b if out is None else out.t().contiguous()
 
 
 def _bias(b: Tensor | None, size: int, like: Tensor) -> Tensor:
@@ -266,7 +205,7 @@ class GRUFunction(torch.autograd.Function):
         row_sums = w_hh.sum(1)
         folded = b_hh_ - row_sums
         gates, s, ks = ws["gates"], ws["s"], ws["ks"]
-        _a_bt_into(
+        a_bt_into(
             gates.view(L * B, 3 * H),
             x.reshape(L * B, -1),
             w_ih,
@@ -314,11 +253,11 @@ class GRUFunction(torch.autograd.Function):
         t0 = order[0]
         d_h0 = torch.addmm(dh[t0] * gates[t0, :, H : 2 * H], d_g[t0], w_hh) if need[1] else None
         d_g2 = d_g.view(L * B, 3 * H)
-        d_w_hh = _at_b(d_g2, h_prev.reshape(L * B, H)) if need[3] else None
+        d_w_hh = at_b(d_g2, h_prev.reshape(L * B, H)) if need[3] else None
         d_b_hh = d_g2.sum(0) if need[5] else None
         d_g[..., 2 * H :] = a  # now dL/d(x W_ih^T + b_ih): the n part is a dh, not a r dh
-        d_x = _a_b(d_g2, w_ih).view(L, B, -1) if need[0] else None
-        d_w_ih = _at_b(d_g2, x.reshape(L * B, -1)) if need[2] else None
+        d_x = a_b(d_g2, w_ih).view(L, B, -1) if need[0] else None
+        d_w_ih = at_b(d_g2, x.reshape(L * B, -1)) if need[2] else None
         d_b_ih = d_g2.sum(0) if need[4] else None
         ctx.lease.give_back()
         return d_x, d_h0, d_w_ih, d_w_hh, d_b_ih, d_b_hh, None
@@ -358,7 +297,7 @@ class RNNFunction(torch.autograd.Function):
         # 4 W_hh k_before and takes the sigmoid in place: the new k.
         ks = ws["ks"]
         steps, _, _ = _split(ks, reverse)
-        _a_bt_into(steps.view(L * B, H), x.reshape(L * B, -1), w_ih, bias - row_sums, scale=2.0)
+        a_bt_into(steps.view(L * B, H), x.reshape(L * B, -1), w_ih, bias - row_sums, scale=2.0)
         first = L - 1 if reverse else 0
         if h0 is None:  # k0 = 1/2 and W_hh h0 = 0: the first step has no product and no folded bias
             ks[_h0_slot(L, reverse)] = 0.5
@@ -404,9 +343,9 @@ class RNNFunction(torch.autograd.Function):
         need = ctx.needs_input_grad
         d_h0 = d_pres[t0] @ w_hh if need[1] else None
         d2 = ws["d_pre"].view(L * B, H)
-        d_x = _a_b(d2, w_ih).view(L, B, -1) if need[0] else None
-        d_w_ih = _at_b(d2, x.reshape(L * B, -1)) if need[2] else None
-        d_w_hh = _at_b(d2, h_prev.reshape(L * B, H)) if need[3] else None
+        d_x = a_b(d2, w_ih).view(L, B, -1) if need[0] else None
+        d_w_ih = at_b(d2, x.reshape(L * B, -1)) if need[2] else None
+        d_w_hh = at_b(d2, h_prev.reshape(L * B, H)) if need[3] else None
         d_b = d2.sum(0) if need[4] or need[5] else None
         ctx.lease.give_back()
         return d_x, d_h0, d_w_ih, d_w_hh, d_b if need[4] else None, d_b if need[5] else None, None

@@ -60,6 +60,17 @@ class TrainResult:
     fast_path: str | None = None
     """How a GRU or simple RNN trained on the CPU (`tsrnn.fastrnn.describe`)."""
 
+    @classmethod
+    def begin(cls, model: RecurrentForecaster, cfg: TrainConfig, device: torch.device) -> TrainResult:
+        """The result of a training about to start: where and how it runs."""
+        return cls(
+            model=model,
+            device=str(device),
+            device_note=device_fallback(cfg.device),
+            threads=torch.get_num_threads(),
+            fast_path=fastrnn.describe(model.rnn, device.type),
+        )
+
     @property
     def epochs_run(self) -> int:
         return len(self.history)
@@ -132,13 +143,7 @@ def fit(
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(1, train_cfg.patience // 2))
     loss_fn = make_loss(model_cfg, train_cfg)
     gen = torch.Generator().manual_seed(train_cfg.seed)
-    result = TrainResult(
-        model=model,
-        device=str(device),
-        device_note=device_fallback(train_cfg.device),
-        threads=torch.get_num_threads(),
-        fast_path=fastrnn.describe(model.rnn, device.type),
-    )
+    result = TrainResult.begin(model, train_cfg, device)
     best_state, best_val, since_best = copy.deepcopy(model.state_dict()), math.inf, 0
     start = time.perf_counter()
     deadline = Deadline(train_cfg.time_limit)

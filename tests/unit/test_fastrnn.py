@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from tsrnn import fastcells, fastkernel, fastrnn
+from tsrnn import fastkernel, fastproducts, fastrnn
 from tsrnn.config import TrainConfig
 from tsrnn.data import load_series
 from tsrnn.models import RecurrentForecaster
@@ -92,10 +92,10 @@ def test_training_sized_layers_match_torch(monkeypatch, onednn: bool) -> None:
     """Window 24, batch 32, hidden 64, two layers: the large products over all steps (input projections,
     input and weight gradients) go through oneDNN where torch has it, else through torch's own matmul."""
     if not onednn:
-        monkeypatch.setattr(fastcells, "_onednn", lambda: None)
+        monkeypatch.setattr(fastproducts, "onednn", lambda: None)
     used = []
-    real = fastcells._product
-    monkeypatch.setattr(fastcells, "_product", lambda *a: used.append(r := real(*a)) or r)
+    real = fastproducts.product
+    monkeypatch.setattr(fastproducts, "product", lambda *a: used.append(r := real(*a)) or r)
     for cell in ("gru", "rnn"):
         torch.manual_seed(0)
         module = {"gru": nn.GRU, "rnn": nn.RNN}[cell](1, 64, num_layers=2, batch_first=True).train()
@@ -106,7 +106,7 @@ def test_training_sized_layers_match_torch(monkeypatch, onednn: bool) -> None:
         for name, g in want[2].items():  # float32 sums over 768 rows: compare relative to the largest entry
             torch.testing.assert_close(got[2][name], g, rtol=0, atol=2e-5 * float(g.abs().max()), msg=name)
     took = [u is not None for u in used]
-    assert any(took) == (onednn and fastcells._onednn.__wrapped__() is not None)
+    assert any(took) == (onednn and fastproducts.onednn.__wrapped__() is not None)
 
 
 @pytest.mark.parametrize("cell", ["gru", "rnn"])

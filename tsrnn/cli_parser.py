@@ -26,9 +26,18 @@ Handler = Callable[[argparse.Namespace], int]
 """A command: the parsed arguments in, the exit code out."""
 
 
+class ExactParser(argparse.ArgumentParser):
+    """Options only by their full names: `tsrnn compare --out best.onnx` is refused as unknown rather than taken for
+    `--out-dir` (argparse's default accepts any unambiguous prefix). Subcommand parsers are of the same class."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def new_parser() -> tuple[argparse.ArgumentParser, Any]:
     """The top-level parser (--version, --debug) and the subparsers that the commands join."""
-    parser = argparse.ArgumentParser(
+    parser = ExactParser(
         prog="tsrnn", description="Forecast time series with recurrent networks, exported to one ONNX file."
     )
     parser.add_argument("--version", action="version", version=f"tsrnn {__version__}")

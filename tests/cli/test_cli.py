@@ -329,3 +329,11 @@ def test_training_report_says_how_a_gru_trained(tmp_path: Path) -> None:
     assert off["fast_path"] == "GRU fast path, torch loops: turned off (TSRNN_FAST_KERNEL=0)"
     lstm = json.loads(run(*args[:3], "lstm", *args[4:], "--out", tmp_path / "c.onnx", "--json").stdout)
     assert lstm["fast_path"] is None
+
+
+def test_options_only_by_their_full_names(tmp_path: Path) -> None:
+    """A prefix of an option is refused, not taken for the one it starts: compare has --out-dir, not --out."""
+    out = run("compare", "demo", "--out", tmp_path / "best.onnx", cwd=tmp_path)
+    assert out.returncode == 2 and "unrecognized arguments: --out" in out.stderr, out.stderr
+    assert not (tmp_path / "best.onnx").exists() and not (tmp_path / "exports").exists()
+    assert run("train", "demo", "--hid", "8", cwd=tmp_path).returncode == 2

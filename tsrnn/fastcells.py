@@ -53,7 +53,9 @@ def kernel_override(kernel: fastkernel.Kernel | None) -> Iterator[None]:
 
 def _kernel(x: Tensor, w_hh: Tensor) -> fastkernel.Kernel | None:
     """The compiled loops for a float32 layer, where they are available."""
-    if x.dtype != torch.float32 or not w_hh.is_contiguous():
+    if not (x.dtype == w_hh.dtype == torch.float32 and x.device.type == w_hh.device.type == "cpu"):
+        return None
+    if not w_hh.is_contiguous():
         return None
     return _override[-1] if _override else fastkernel.load()
 

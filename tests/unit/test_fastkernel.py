@@ -142,9 +142,14 @@ def test_turned_off_by_the_environment(fresh, monkeypatch) -> None:
     assert not list(fresh.iterdir())  # nothing compiled
 
 
-def test_double_precision_keeps_the_torch_loops() -> None:
-    """The kernel is float32; a float64 layer is computed by the torch loops, to float64 round-off."""
-    assert fastcells._kernel(torch.zeros(1, dtype=torch.float64), torch.zeros(3, 1, dtype=torch.float64)) is None
+def test_only_float32_cpu_layers_reach_the_kernel() -> None:
+    """The kernel is float32 on the CPU with a contiguous W_hh; anything else is computed by the torch loops (a
+    float64 layer to float64 round-off)."""
+    f32, f64 = torch.zeros(3, 1), torch.zeros(3, 1, dtype=torch.float64)
+    assert fastcells._kernel(f32[0], f32) is fastkernel.load()  # the kernel itself where there is one
+    assert fastcells._kernel(f64[0], f64) is None
+    assert fastcells._kernel(f32[0], f64) is None  # mixed precision never reaches the C loops
+    assert fastcells._kernel(f32[0], torch.zeros(2, 3).t()) is None  # a transposed view
 
 
 def test_workspaces_are_reused_between_steps_and_never_while_an_output_is_held() -> None:

@@ -5,9 +5,10 @@ them into nn.GRU / nn.RNN).
 - the forward loop does only the hidden recurrence, in place, and keeps the gates: per step one matrix product
   and four element-wise operations (GRU) or one (RNN);
 - the backward loop carries only the gradient of the hidden state back through time: per step one matrix
-  product and two element-wise operations (GRU) or one (RNN). Every factor that does not depend on that
-  gradient is computed for all steps at once before the loop, and the weight, bias and input gradients are a
-  few large matrix products over all steps after it (through oneDNN where torch has it, see `tsrnn.fastproducts`);
+  product and two element-wise operations (GRU) or one (RNN). In the torch loops every factor that does not
+  depend on that gradient is computed for all steps at once before the loop (the compiled loops compute them
+  in the loop); the weight, bias and input gradients are a few large matrix products over all steps after it
+  (through oneDNN where torch has it, see `tsrnn.fastproducts`);
 - every tensor of a step that is not returned lives in a `tsrnn.workspace.Workspace`, reused from one training
   step to the next together with its per-step views (fresh pages and view-making cost as much as the arithmetic
   at these sizes);
@@ -51,8 +52,9 @@ def kernel_override(kernel: fastkernel.Kernel | None) -> Iterator[None]:
         _override.pop()
 
 
-def _kernel(x: Tensor, w_hh: Tensor) -> fastkernel.Kernel | None:
-    """The compiled loops for a float32 layer, where they are available."""
+def kernel_for(x: Tensor, w_hh: Tensor) -> fastkernel.Kernel | None:
+    """The compiled loops for a GRU layer with this input and W_hh, where they are available: float32 on the CPU
+    with a contiguous W_hh (anything else takes the torch loops)."""
     if not (x.dtype == w_hh.dtype == torch.float32 and x.device.type == w_hh.device.type == "cpu"):
         return None
     if not w_hh.is_contiguous():
@@ -86,6 +88,33 @@ def _split(states: Tensor, reverse: bool) -> tuple[Tensor, Tensor, Tensor]:
 
 def _h0_slot(length: int, reverse: bool) -> int:
     return length if reverse else 0
+
+
+def _start_state(ks: Tensor, h0: Tensor | None, reverse: bool) -> None:
+    """The state buffer's h0 slot as k0 = (h0 + 1) / 2 (1/2 for a zero h0, whose step needs no product)."""
+    slot = ks[_h0_slot(ks.shape[0] - 1, reverse)]
+    if h0 is None:
+        slot.fill_(0.5)
+    else:
+        torch.add(h0, 1, out=slot).mul_(0.5)
+
+
+def _outputs(
+    ctx: Any, lease: Lease, ks: Tensor, x: Tensor, w_ih: Tensor, w_hh: Tensor, reverse: bool
+) -> tuple[Tensor, Tensor]:
+    """After the forward loop: the states as h = 2k - 1 (in place), what backward needs kept, and (output, h_n)."""
+    out, _, last = _split(ks.mul_(2).sub_(1), reverse)
+    out = out.view_as(out)  # a view of its own, so that the workspace stays lent out while the caller holds it
+    ctx.save_for_backward(x, out, w_ih, w_hh)  # out: autograd refuses backward if it was changed in place
+    ctx.lease, ctx.reverse = lease, reverse
+    return out, last.clone()
+
+
+def _incoming(dh: Tensor, d_out: Tensor | None, d_last: Tensor | None, order: range) -> None:
+    """dh (L, B, H) := dL/d(output) of every step, plus dL/d(h_n) at the last step run."""
+    dh.zero_() if d_out is None else dh.copy_(d_out)
+    if d_last is not None:
+        dh[order[-1]] += d_last
 
 
 def _lease(ctx: Any) -> Workspace:
@@ -195,7 +224,7 @@ class GRUFunction(torch.autograd.Function):
         ctx.set_materialize_grads(False)
         L, B, _ = x.shape
         H = w_hh.shape[1]
-        kernel = _kernel(x, w_hh)
+        kernel = kernel_for(x, w_hh)
         compiled = kernel is not None
         lease = workspace.take(
             ("gru", L, B, H, x.dtype, reverse, compiled), lambda: _gru_workspace(L, B, H, x.dtype, reverse, compiled)
@@ -213,26 +242,19 @@ class GRUFunction(torch.autograd.Function):
             w_ih,
             b_ih_ + torch.cat([folded[: 2 * H], folded.new_zeros(H)]),
         )
-        if h0 is None:  # k0 = 1/2: the first step's W_hh h0 is zero, its gates take the plain b_hh and no product
-            ks[_h0_slot(L, reverse)] = 0.5
-        else:
-            torch.add(h0, 1, out=ks[_h0_slot(L, reverse)]).mul_(0.5)
+        _start_state(ks, h0, reverse)
         if kernel is not None:
             kernel.gru_forward(gates, s, ks, w_hh, folded.contiguous(), b_hh_.contiguous(), reverse, h0 is None)
         else:
             torch.mul(gates[..., 2 * H :], 2, out=s)  # 2 (W_in x + b_in), then s = sigmoid(2 a_n) in place
             gates[..., 2 * H :] = folded[2 * H :]
-            if h0 is None:
+            if h0 is None:  # the first step's W_hh h0 is zero: its gates take the plain b_hh and no product
                 first = L - 1 if reverse else 0
                 gates[first, :, : 2 * H] += row_sums[: 2 * H]
                 gates[first, :, 2 * H :] = b_hh_[2 * H :]
             _gru_forward_loop(v, w_hh, L, reverse, skip_first=h0 is None)
-        hs = ks.mul_(2).sub_(1)  # h = 2k - 1, in place
-        out, _, last = _split(hs, reverse)
-        out = out.view_as(out)  # a view of its own, so that the workspace stays lent out while the caller holds it
-        ctx.save_for_backward(x, out, w_ih, w_hh)  # out: autograd refuses backward if it was changed in place
-        ctx.lease, ctx.reverse, ctx.kernel = lease, reverse, kernel
-        return out, last.clone()
+        ctx.kernel = kernel
+        return _outputs(ctx, lease, ks, x, w_ih, w_hh, reverse)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -242,10 +264,8 @@ class GRUFunction(torch.autograd.Function):
         gates, s, a, dh, d_g = ws["gates"], ws["s"], ws["a"], ws["dh"], ws["d_g"]
         L, B, H = s.shape
         _, h_prev, _ = _split(ws["ks"], reverse)
-        dh.zero_() if d_out is None else dh.copy_(d_out)
         order = _order(L, reverse)
-        if d_last is not None:
-            dh[order[-1]] += d_last
+        _incoming(dh, d_out, d_last, order)
         if kernel is not None:
             kernel.gru_backward(gates, s, ws["ks"], dh, d_g, a, w_hh, reverse)
         else:
@@ -301,11 +321,9 @@ class RNNFunction(torch.autograd.Function):
         steps, _, _ = _split(ks, reverse)
         a_bt_into(steps.view(L * B, H), x.reshape(L * B, -1), w_ih, bias - row_sums, scale=2.0)
         first = L - 1 if reverse else 0
-        if h0 is None:  # k0 = 1/2 and W_hh h0 = 0: the first step has no product and no folded bias
-            ks[_h0_slot(L, reverse)] = 0.5
+        _start_state(ks, h0, reverse)
+        if h0 is None:  # W_hh h0 = 0: the first step has no product and no folded bias
             steps[first].add_(row_sums, alpha=2)
-        else:
-            torch.add(h0, 1, out=ks[_h0_slot(L, reverse)]).mul_(0.5)
         k_before, k_after = v["k_before"], v["k_after"]
         w4_t = w_hh.mul(4).t()
         for t in _order(L, reverse):
@@ -313,12 +331,7 @@ class RNNFunction(torch.autograd.Function):
             if h0 is not None or t != first:
                 k.addmm_(k_before[t], w4_t)
             k.sigmoid_()
-        hs = ks.mul_(2).sub_(1)  # h = 2k - 1, in place
-        out, _, last = _split(hs, reverse)
-        out = out.view_as(out)  # a view of its own, so that the workspace stays lent out while the caller holds it
-        ctx.save_for_backward(x, out, w_ih, w_hh)  # out: autograd refuses backward if it was changed in place
-        ctx.lease, ctx.reverse = lease, reverse
-        return out, last.clone()
+        return _outputs(ctx, lease, ks, x, w_ih, w_hh, reverse)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -330,11 +343,8 @@ class RNNFunction(torch.autograd.Function):
         L = L1 - 1
         out, h_prev, _ = _split(ws["ks"], reverse)
         torch.mul(out, out, out=ws["slope"]).neg_().add_(1)  # 1 - h^2
-        dh = ws["dh"]
-        dh.zero_() if d_out is None else dh.copy_(d_out)
-        order = list(_order(L, reverse))
-        if d_last is not None:
-            dh[order[-1]] += d_last
+        order = _order(L, reverse)
+        _incoming(ws["dh"], d_out, d_last, order)
         dhs, slopes, d_pres = v["dh"], v["slope"], v["d_pre"]
         mul = torch.mul
         for i in range(L - 1, 0, -1):

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from . import fastkernel
-from .fastcells import GRUFunction, RNNFunction
+from .fastcells import GRUFunction, RNNFunction, kernel_for
 
 _enabled = os.environ.get("TSRNN_FAST_RNN", "1").strip().lower() not in ("0", "false", "no", "off")
 
@@ -100,7 +100,7 @@ def applies(rnn: nn.Module, x: Tensor) -> bool:
         type(rnn) is nn.GRU
         and batch * int(getattr(rnn, "hidden_size", 0)) > GRU_WIDE
         and torch.get_num_threads() == 1
-        and (x.dtype != torch.float32 or fastkernel.load() is None)
+        and kernel_for(x, rnn.get_parameter("weight_hh_l0")) is None
     ):
         return False
     if torch.jit.is_scripting() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():

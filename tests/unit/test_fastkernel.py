@@ -99,7 +99,7 @@ def test_a_kernel_that_computes_something_else_is_refused(fresh, monkeypatch, tm
     assert not list(fresh.glob("*.ok"))
     (failed,) = fresh.glob("*.failed")
     assert "differs from torch" in failed.read_text()  # the check's own words, kept beside the library
-    assert fastcells._kernel(torch.zeros(1), torch.zeros(3, 1)) is None
+    assert fastcells.kernel_for(torch.zeros(1), torch.zeros(3, 1)) is None
     fastkernel.load.cache_clear()  # a later process does not compile or check the same library again
     monkeypatch.setattr(fastkernel.subprocess, "run", lambda *a, **k: pytest.fail("ran again"))
     assert fastkernel.load() is None
@@ -146,10 +146,10 @@ def test_only_float32_cpu_layers_reach_the_kernel() -> None:
     """The kernel is float32 on the CPU with a contiguous W_hh; anything else is computed by the torch loops (a
     float64 layer to float64 round-off)."""
     f32, f64 = torch.zeros(3, 1), torch.zeros(3, 1, dtype=torch.float64)
-    assert fastcells._kernel(f32[0], f32) is fastkernel.load()  # the kernel itself where there is one
-    assert fastcells._kernel(f64[0], f64) is None
-    assert fastcells._kernel(f32[0], f64) is None  # mixed precision never reaches the C loops
-    assert fastcells._kernel(f32[0], torch.zeros(2, 3).t()) is None  # a transposed view
+    assert fastcells.kernel_for(f32[0], f32) is fastkernel.load()  # the kernel itself where there is one
+    assert fastcells.kernel_for(f64[0], f64) is None
+    assert fastcells.kernel_for(f32[0], f64) is None  # mixed precision never reaches the C loops
+    assert fastcells.kernel_for(f32[0], torch.zeros(2, 3).t()) is None  # a transposed view
 
 
 def test_workspaces_are_reused_between_steps_and_never_while_an_output_is_held() -> None:

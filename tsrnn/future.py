@@ -17,6 +17,7 @@ from .known import window_times
 from .timefreq import parse_times
 
 KEY_SERIES, KEY_TIME = "__series", "__time"
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def horizon_values(
@@ -101,6 +102,13 @@ def _numbers(s: pl.Series, file: str, lines: np.ndarray) -> np.ndarray:
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"{file}: column '{s.name}' has a non-numeric value on line {lines[i]} ({shorten(str(text[i]))!r}); fix it"
+        )
+    huge = np.abs(np.nan_to_num(values)) > _FLOAT32_MAX
+    if huge.any():  # the model reads 32-bit floats: such a value would become infinite
+        i = int(np.flatnonzero(huge)[0])
+        raise DataError(
+            f"{file}: column '{s.name}' has a value too large for 32-bit floats (above {_FLOAT32_MAX:.3g}) on line "
+            f"{lines[i]} ({shorten(str(text[i]))!r}); rescale the column as in the training data"
         )
     return values
 

@@ -101,6 +101,33 @@ def test_extra_rows_unknown_series_and_columns(model: Path, tmp_path: Path) -> N
         f.forecast_csv(PRICES, future_csv=tmp_path / "lacks.csv")
 
 
+def test_values_beyond_float32_refused(model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The model reads 32-bit floats: 1e39 would become an infinite input and an infinite forecast."""
+    from tsrnn.cli import main
+
+    frame = pl.read_csv(FUTURE, infer_schema=False)
+    frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("1e39")).otherwise(pl.col("Exogenous2")).alias("Exogenous2")
+    ).write_csv(tmp_path / "huge.csv")
+    with pytest.raises(
+        DataError,
+        match=r"huge.csv: column 'Exogenous2' has a value too large for 32-bit floats "
+        r"\(above 3.4e\+38\) on line 7 \('1e39'\)",
+    ):
+        Forecaster.load(model).forecast_csv(PRICES, future_csv=tmp_path / "huge.csv")
+    out = tmp_path / "forecast.csv"
+    code = main(["forecast", str(model), str(PRICES), "--future-csv", str(tmp_path / "huge.csv"), "--out", str(out)])
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert "huge.csv: column 'Exogenous2' has a value too large" in err and "Traceback" not in err
+    # the same check on the future rows of the data file itself
+    prices = pl.read_csv(PRICES, infer_schema=False)
+    rows = frame.head(24).with_columns(pl.lit(None, pl.String).alias("y"), pl.lit("-2e39").alias("day_3"))
+    pl.concat([prices, rows.select(prices.columns)]).write_csv(tmp_path / "same.csv")
+    with pytest.raises(DataError, match=r"same.csv: column 'day_3' has values? too large for 32-bit floats"):
+        Forecaster.load(model).forecast_csv(tmp_path / "same.csv")
+
+
 def test_future_columns_at_training(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no column 'promo' for --future"):
         load_series(PRICES, DataConfig(future=("promo",)))

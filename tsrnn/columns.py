@@ -102,8 +102,16 @@ def _pick_id_col(raw: RawTable, wanted: str | None, time_col: str) -> str | None
         if wanted == time_col:
             raise ConfigError(f"{raw.name}: '{wanted}' is the time column; the id column must be another")
         return wanted
-    found = [c for c in cols if c.lower() in ID_NAMES and c != time_col]
-    return found[0] if found else None
+    return id_column(cols, None, time_col)
+
+
+def id_column(columns: list[str], wanted: str | None, time_col: str | None) -> str | None:
+    """The column that tells series apart: `wanted` (a configured --id-col, or the model's), else the first
+    column named like an id (ID_NAMES, any case) that is not the time column; None: one series. Both forecast
+    engines find series by this rule."""
+    if wanted:
+        return wanted
+    return next((c for c in columns if c.lower() in ID_NAMES and c != time_col), None)
 
 
 def _pick_targets(

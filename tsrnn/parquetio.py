@@ -31,16 +31,14 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 def is_parquet(path: str | os.PathLike[str]) -> bool:
-    """Whether `path` names Parquet data: a .parquet (.pq) file, a glob matching such files, a folder holding
-    them, or a file that starts with Parquet's magic bytes whatever its name."""
+    """Whether `path` names Parquet data: a .parquet (.pq) file, a glob, a folder, or a file that starts with
+    Parquet's magic bytes whatever its name. A folder or a glob is always read as one Parquet data set, so that
+    `parquet_files` either lists all of its data files or refuses it, naming those it would not read."""
     p = Path(path)
     if p.suffix.lower() in SUFFIXES:
         return True
-    text = str(path)
-    if glob.has_magic(text):
-        return any(Path(m).suffix.lower() in SUFFIXES for m in glob.iglob(text, recursive=True))
-    if p.is_dir():
-        return next(_parquet_in(p), None) is not None
+    if glob.has_magic(str(path)) or p.is_dir():
+        return True  # a folder or a glob is one Parquet data set: `parquet_files` lists it or says why not
     if p.suffix.lower() in TEXT_SUFFIXES or not p.is_file():
         return False
     try:
@@ -50,9 +48,10 @@ def is_parquet(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _parquet_in(folder: Path) -> Iterator[Path]:
-    """Parquet files under `folder`, at any depth, leaving out hidden and bookkeeping files (., _)."""
-    for suffix in SUFFIXES:
+def _parquet_in(folder: Path, suffixes: tuple[str, ...] = SUFFIXES) -> Iterator[Path]:
+    """Parquet files (or files ending in `suffixes`) under `folder`, at any depth, leaving out hidden and
+    bookkeeping files (., _)."""
+    for suffix in suffixes:
         for f in folder.rglob(f"*{suffix}"):
             rel = f.relative_to(folder).parts
             if not any(part.startswith((".", "_")) for part in rel) and f.is_file():
@@ -60,22 +59,46 @@ def _parquet_in(folder: Path) -> Iterator[Path]:
 
 
 def parquet_files(path: str | os.PathLike[str]) -> list[Path]:
-    """The files of a Parquet file, folder or glob, in name order; DataError when there are none."""
+    """The files of a Parquet file, folder or glob, in name order: every data file of a folder or glob, or a
+    DataError (none at all; CSV files among them or instead of them, named, since the data set would be read
+    without them). Both engines list their input here."""
     p = Path(path)
     text = str(path)
     if glob.has_magic(text):
-        found = sorted(Path(m) for m in glob.glob(text, recursive=True) if Path(m).is_file())
-        if not found:
+        matched = sorted(Path(m) for m in glob.glob(text, recursive=True) if Path(m).is_file())
+        if not matched:
             raise DataError(f"{text}: no file matches; check the folder and the pattern (quote it in the shell)")
+        texts = [f for f in matched if f.suffix.lower() in TEXT_SUFFIXES]
+        found = [f for f in matched if f not in set(texts)]
+        _refuse_text(text, "the glob matches", found, texts, Path(os.path.dirname(text) or "."))
         return found
     if p.is_dir():
         found = sorted(_parquet_in(p))
+        _refuse_text(str(p), "the folder holds", found, sorted(_parquet_in(p, TEXT_SUFFIXES)), p)
         if not found:
             raise DataError(f"{p}: a folder without .parquet files; give a file, or a folder or glob of Parquet files")
         return found
     if not p.exists():
         raise DataError(f"{p}: file not found")
     return [p]
+
+
+def _refuse_text(where: str, holds: str, parquet: list[Path], texts: list[Path], root: Path) -> None:
+    """A folder or glob is one Parquet data set: CSV files in it are named, never silently left out."""
+    if not texts:
+        return
+    names = ", ".join(os.path.relpath(f, root) for f in texts[:5]) + (
+        f" and {len(texts) - 5} more" if len(texts) > 5 else ""
+    )
+    if parquet:
+        raise DataError(
+            f"{where}: {holds} CSV files ({names}) beside its Parquet files, and a folder or glob is read as one "
+            "Parquet data set, without them: convert them to Parquet too, or move them out"
+        )
+    raise DataError(
+        f"{where}: {holds} CSV files ({names}); a folder or glob is read as one Parquet data set: give one CSV "
+        "file at a time, or convert the files to Parquet (pl.read_csv(f).write_parquet(...))"
+    )
 
 
 def _schema(file: Path) -> dict[str, pl.DataType]:
@@ -121,29 +144,33 @@ class ParquetSource:
     schema: dict[str, pl.DataType]
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> ParquetSource:
-        """Find the files and read their footers (columns, types, rows); refuse files whose columns differ."""
-        files = parquet_files(path)
-        schemas = [_schema(f) for f in files]
-        first = schemas[0]
-        for f, s in zip(files[1:], schemas[1:], strict=True):
-            missing = [c for c in first if c not in s]
-            extra = [c for c in s if c not in first]
-            other = [c for c in first if c in s and _kind(s[c]) != _kind(first[c])]
-            if missing or extra or other:
-                what = (
-                    f"lacks {', '.join(map(repr, missing))}"
-                    if missing
-                    else f"has {', '.join(map(repr, extra))} too"
-                    if extra
-                    else f"has '{other[0]}' as {s[other[0]]}, not {first[other[0]]}"
-                )
-                raise DataError(
-                    f"{f.name}: its columns differ from {files[0].name}'s (it {what}); every file of "
-                    "a data set needs the same columns and types"
-                )
-        rows = [_rows(f) for f in files]
-        return cls(Path(path), files, np.concatenate([[0], np.cumsum(rows)]).astype(np.int64), first)
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        files: list[Path] | None = None,
+        on_unreadable: Callable[[Path, DataError], None] | None = None,
+    ) -> ParquetSource:
+        """Find the files (or take `files`, listed from `path` before) and read their footers (columns, types,
+        rows); refuse files whose columns, types or time zones differ. A file whose footer cannot be read is a
+        DataError, or, with `on_unreadable`, handed to it and left out (DataError when no file is left)."""
+        footers: list[tuple[Path, dict[str, pl.DataType], int]] = []
+        for f in parquet_files(path) if files is None else files:
+            try:
+                footers.append((f, _schema(f), _rows(f)))
+            except DataError as exc:
+                if on_unreadable is None:
+                    raise
+                on_unreadable(f, exc)
+        if not footers:
+            raise DataError(f"{path}: no readable Parquet file; check the files (each one is named above)")
+        check_schemas([(f, s) for f, s, _ in footers])
+        rows = [n for _, _, n in footers]
+        offsets = np.concatenate([[0], np.cumsum(rows)]).astype(np.int64)
+        return cls(Path(path), [f for f, _, _ in footers], offsets, footers[0][1])
+
+    @property
+    def rows(self) -> int:
+        return int(self.offsets[-1])
 
     @property
     def name(self) -> str:
@@ -183,16 +210,80 @@ class ParquetSource:
             columns = [c for c, t in self.schema.items() if _kind(t) != "other"]
         else:
             _refuse_other(self.name, {c: self.schema[c] for c in columns})
+        return raw_from_frame(self.collect(columns), self.path, name=self.name, ids=ids)
+
+    def collect(self, columns: list[str]) -> pl.DataFrame:
+        """`scan(columns)` read; any failure of the read (a corrupt page, a type polars cannot read) is a
+        DataError naming the data set."""
         try:
-            frame = self.scan(columns).collect()
+            return self.scan(columns).collect()
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise DataError(f"{self.name}: cannot read the Parquet data ({first[:160]})") from None
-        return raw_from_frame(frame, self.path, name=self.name, ids=ids)
 
     def rows_described(self) -> contextlib.AbstractContextManager[None]:
         """Within the block, messages that name rows (csvio.describe_lines) name this data set's files and rows."""
         return rows_named(self.describe_rows)
+
+
+def check_schemas(schemas: list[tuple[Path, dict[str, pl.DataType]]]) -> None:
+    """Every file of a data set has the first file's columns, each of the same kind (number, time, text) and,
+    for times, the same type and time zone; a DataError names the first file that differs and how."""
+    first_file, first = schemas[0]
+    for f, s in schemas[1:]:
+        missing = [c for c in first if c not in s]
+        extra = [c for c in s if c not in first]
+        other = [c for c in first if c in s and _type_key(s[c]) != _type_key(first[c])]
+        if missing or extra or other:
+            what = (
+                f"lacks {', '.join(map(repr, missing))}"
+                if missing
+                else f"has {', '.join(map(repr, extra))} too"
+                if extra
+                else f"has '{other[0]}' as {s[other[0]]}, not {first[other[0]]}"
+            )
+            raise DataError(
+                f"{f.name}: its columns differ from {first_file.name}'s (it {what}); every file of "
+                "a data set needs the same columns, types and time zones"
+            )
+
+
+def _type_key(dtype: pl.DataType) -> tuple[str, str | None]:
+    """What must agree between files: the kind, and for times whether they are dates and their time zone."""
+    if isinstance(dtype, pl.Datetime):
+        return "datetime", dtype.time_zone
+    return _kind(dtype), "date" if dtype == pl.Date else None
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """What is read of a data set for a loader configuration: the same for both engines."""
+
+    columns: list[str] | None
+    """The columns read (None: every column the loader can use)."""
+    ids: tuple[str, ...]
+    """Columns read as ids (categories)."""
+    id_col: str | None
+    """The series id column the loader takes (the configured one, or the first with an id's name): None means
+    one series."""
+
+
+def read_plan(source: ParquetSource, cfg: DataConfig) -> ReadPlan:
+    """What both engines read of a Parquet data set for `cfg`, and which column tells the series apart: the
+    configured id column, or, when there is none (a model trained on one series), the first column named like an
+    id (`columns.ID_NAMES`), as for a CSV. Refuses a data set without rows and columns of types the loader
+    cannot use (binary, nested, decimals beyond 38 digits)."""
+    from .columns import ID_NAMES, id_column
+    from .timefreq import TIME_NAMES
+
+    if not source.rows:
+        raise DataError(f"{source.name}: no data rows")
+    ids = tuple(c for c in source.columns if (c == cfg.id_col or c.lower() in ID_NAMES) and c != cfg.time_col)
+    columns = columns_for(source.columns, cfg, ID_NAMES, TIME_NAMES)
+    if columns is not None:
+        _refuse_other(source.name, {c: source.schema[c] for c in columns})
+    time_col = cfg.time_col or next((c for c in source.columns if c.lower() in TIME_NAMES), None)
+    return ReadPlan(columns, ids, id_column(columns or source.columns, cfg.id_col, time_col))
 
 
 def rows_text(rows: np.ndarray, limit: int = 5) -> str:
@@ -293,13 +384,12 @@ def columns_for(
 
 def load_parquet(path: str | os.PathLike[str], cfg: DataConfig) -> SeriesSet:
     """`tsrnn.data.load_series` for Parquet data: the same stages and checks after the read."""
-    from .data import ID_NAMES, load_raw
-    from .timefreq import TIME_NAMES
+    from .data import load_raw
 
     source = ParquetSource.open(path)
-    ids = tuple(c for c in source.columns if (c == cfg.id_col or c.lower() in ID_NAMES) and c != cfg.time_col)
+    plan = read_plan(source, cfg)
     with source.rows_described():
-        raw = source.read(columns_for(source.columns, cfg, ID_NAMES, TIME_NAMES), ids=ids)
+        raw = source.read(plan.columns, ids=plan.ids)
         return load_raw(raw, cfg)
 
 

@@ -5,7 +5,9 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test fuzz bench bench-accuracy bench-tune bench-distributed check venv clean
 
-$(STAMP): pyproject.toml
+# The project's install also builds the compiled GRU training loops (setup.py); the last line says whether training
+# uses them.
+$(STAMP): pyproject.toml setup.py tsrnn/fastkernel.c
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0

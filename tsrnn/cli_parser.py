@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -35,12 +36,31 @@ class ExactParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
+class VersionAction(argparse.Action):
+    """--version: the version, and which loops a GRU trains with here (torch is imported only for this line)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        kwargs["help"] = "show the version and the GRU training loops in use, then exit"
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        if importlib.util.find_spec("torch") is None:
+            loops = 'GRU training: not installed (pip install "tsrnn[train]")'
+        else:
+            from .fastkernel import summary
+
+            loops = summary()
+        print(f"tsrnn {__version__}\n{loops}")
+        parser.exit()
+
+
 def new_parser() -> tuple[argparse.ArgumentParser, Any]:
     """The top-level parser (--version, --debug) and the subparsers that the commands join."""
     parser = ExactParser(
         prog="tsrnn", description="Forecast time series with recurrent networks, exported to one ONNX file."
     )
-    parser.add_argument("--version", action="version", version=f"tsrnn {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     return parser, sub

@@ -1,4 +1,5 @@
-/* The time loops of one float32 GRU layer for tsrnn.fastcells, compiled on first use by tsrnn.fastkernel.
+/* The time loops of one float32 GRU layer for tsrnn.fastcells, built with the package (setup.py: the optional
+   extension module tsrnn._fastkernel) and loaded with ctypes by tsrnn.fastkernel.
 
    The matrix products are the BLAS sgemm_ that torch itself uses (its address is passed in, so this file links
    against nothing but libm); the element-wise work of a time step, a dozen torch calls from Python, is one pass
@@ -108,3 +109,35 @@ void gru_backward(sgemm_fn sgemm, const float *gates, const float *s, const floa
             sgemm("N", "N", &m, &n, &k, &one, w_hh, &ldw, dg + t * B * 3 * H, &ldd, &one, dhp, &ldh);
     }
 }
+
+/* The instruction set the loops were compiled for (2: AVX-512, 1: AVX2 with FMA, 0: neither): tsrnn.fastkernel
+   uses them only on a CPU that has it. */
+int fastkernel_isa(void)
+{
+#if defined(__AVX512F__)
+    return 2;
+#elif defined(__AVX2__) && defined(__FMA__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* The first 60 bits of the SHA-256 of this file as it was built (setup.py defines it): tsrnn.fastkernel compares it
+   with the fastkernel.c beside it, so a library built from another version of the loops is never used. */
+#ifdef FASTKERNEL_SOURCE_HASH
+unsigned long long fastkernel_source_hash(void) { return FASTKERNEL_SOURCE_HASH; }
+#endif
+
+/* Built as the extension module tsrnn._fastkernel, the file also needs a module initialiser (an empty module: the
+   functions above are called through ctypes, never through Python); without FASTKERNEL_PYTHON_MODULE it compiles
+   on its own (cc -O3 -shared -fPIC fastkernel.c -lm). */
+#ifdef FASTKERNEL_PYTHON_MODULE
+#include <Python.h>
+
+static struct PyModuleDef fastkernel_module = {
+    PyModuleDef_HEAD_INIT, "_fastkernel", "The GRU training loops of tsrnn.fastkernel (loaded with ctypes).", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__fastkernel(void) { return PyModule_Create(&fastkernel_module); }
+#endif

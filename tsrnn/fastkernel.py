@@ -1,29 +1,29 @@
-"""The compiled time loops of the GRU training fast path (`fastkernel.c`), built on first use.
+"""The compiled time loops of the GRU training fast path: `fastkernel.c`, built with the package.
 
 A GRU time step is one matrix product and a handful of element-wise operations on a few thousand numbers; from
 Python each of those is a torch call costing more than its arithmetic. `fastkernel.c` runs a whole layer's
 forward and backward loops in two calls, with the matrix products going to the same BLAS `sgemm_` torch uses
 (its address is looked up in torch's own library and passed in).
 
-`load()` compiles the file with the system C compiler (`$CC`, else `cc`) into a per-user cache
-(`$TSRNN_CACHE_DIR`, else `$XDG_CACHE_HOME/tsrnn`, else `~/.cache/tsrnn`; under a second), checks it once in a
-separate process against torch's own GRU (so that a library that does not behave can never take the training
-process down), and keeps it for every later run. Where anything is missing (no compiler, a torch without
-`sgemm_`, a failed check) it returns None and `tsrnn.fastcells` keeps its torch loops: slower, the same results.
-``TSRNN_FAST_KERNEL=0`` turns it off; `status()` says which is in use and why.
+The file is compiled when the package is built and installed (setup.py: the optional extension module
+`tsrnn._fastkernel`, `-O3` and the vector instructions of the CPU that installs it), never at training time.
+`load()` opens that one file, found inside the package by the import system, with ctypes; it uses it only if the
+library says it was built from the `fastkernel.c` beside it for an instruction set this CPU has, and after a tiny
+forward and backward through it have matched torch's own GRU in this process (a few milliseconds, once). Where
+anything is missing (the extension was not built: no C compiler at install; a torch without `sgemm_`; a failed
+check) it returns None and `tsrnn.fastcells` keeps its torch loops: slower, the same results.
+``TSRNN_FAST_KERNEL=0`` turns it off; `status()` says which is in use and why (`python -m tsrnn.fastkernel`,
+`tsrnn --version`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import hashlib
+import importlib.util
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
+MODULE = "tsrnn._fastkernel"
+"""The extension module setup.py builds from `SOURCE` (its initialiser makes an empty module: the loops are called
+through ctypes)."""
 SOURCE = Path(__file__).with_name("fastkernel.c")
+REINSTALL = "reinstall tsrnn with a C compiler (from a checkout: pip install -e .) to build them"
 _OFF = ("0", "false", "no", "off")
+_ISA = {0: "no vector extensions", 1: "AVX2", 2: "AVX-512"}
+TOLERANCE = 1e-4
+"""The largest difference from torch's GRU (outputs and gradients) the load-time check accepts: float32 round-off
+is about 1e-6."""
 _reason = "not loaded yet"
 
 
@@ -42,6 +50,10 @@ class Kernel:
     sgemm: int
     """The address of torch's BLAS sgemm_."""
     path: Path
+    isa: int
+    """The vector instructions it was compiled for: 0 none, 1 AVX2 with FMA, 2 AVX-512."""
+    source_hash: int
+    """The first 60 bits of the SHA-256 of the fastkernel.c it was built from."""
 
     def gru_forward(
         self, gates: Tensor, s: Tensor, ks: Tensor, w_hh: Tensor, folded: Tensor, b_hh: Tensor, reverse: bool,
@@ -64,37 +76,69 @@ class Kernel:
 
 
 def status() -> str:
-    """'compiled (PATH)' or why the torch loops are used."""
+    """'compiled (LIBRARY, ISA)', or why the torch loops are used."""
     kernel = load()
-    return f"compiled ({kernel.path})" if kernel is not None else _reason
+    return f"compiled ({kernel.path}, {_ISA[kernel.isa]})" if kernel is not None else _reason
+
+
+def summary() -> str:
+    """Which loops a float32 GRU trains with, and why, in one line (`python -m tsrnn.fastkernel`, `tsrnn --version`)."""
+    kernel = load()
+    return (
+        f"GRU training: compiled loops ({kernel.path}, {_ISA[kernel.isa]})"
+        if kernel
+        else f"GRU training: torch loops, {_reason}"
+    )
 
 
 @functools.cache
 def load() -> Kernel | None:
-    """The checked kernel, or None (the reason in `status()`)."""
+    """The package's compiled loops, checked, or None (the reason in `status()`)."""
     global _reason
     if os.environ.get("TSRNN_FAST_KERNEL", "1").strip().lower() in _OFF:
         _reason = "turned off (TSRNN_FAST_KERNEL=0)"
+        return None
+    path = library()
+    if path is None:
+        _reason = f"the extension {MODULE} was not built when tsrnn was installed; {REINSTALL}"
         return None
     sgemm = _sgemm()
     if sgemm is None:
         _reason = "this torch exports no BLAS sgemm_"
         return None
     try:
-        path = _build()
-    except (OSError, subprocess.SubprocessError) as exc:
-        _reason = f"could not compile {SOURCE.name}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}"
-        return None
-    if not _checked(path):
-        _reason = f"the compiled kernel failed its check against torch (see {path.with_suffix('.failed')})"
-        return None
-    try:
         kernel = _open(path, sgemm)
-    except (OSError, AttributeError) as exc:  # the cached file damaged since its check
+    except (OSError, AttributeError) as exc:
         _reason = f"could not load {path}: {exc}"
         return None
-    _reason = f"compiled ({path})"
-    return kernel
+    _reason = _refusal(kernel) or ""
+    return None if _reason else kernel
+
+
+def library() -> Path | None:
+    """The extension module's file inside the installed package (never anywhere else), or None if it was not built."""
+    spec = importlib.util.find_spec(MODULE)
+    return Path(spec.origin) if spec is not None and spec.origin else None
+
+
+def _refusal(kernel: Kernel) -> str | None:
+    """Why the library must not be used, or None: built from another fastkernel.c, for an instruction set this CPU
+    lacks, or computing something other than torch's GRU."""
+    try:
+        source = int(hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:15], 16)
+    except OSError as exc:
+        return f"cannot read {SOURCE} to check {kernel.path.name} against it ({exc.strerror}); {REINSTALL}"
+    if kernel.source_hash != source:
+        return f"{kernel.path} was built from another version of {SOURCE.name}; {REINSTALL}"
+    if kernel.isa > cpu_isa():
+        return f"{kernel.path.name} was built for {_ISA[kernel.isa]}, which this CPU lacks; {REINSTALL}"
+    try:
+        worst = selfcheck(kernel)
+    except Exception as exc:  # whatever a misbuilt library does short of crashing, the torch loops are used
+        return f"{kernel.path.name} failed its check against torch's GRU ({exc}); {REINSTALL}"
+    if not worst < TOLERANCE:
+        return f"{kernel.path.name} differs from torch's GRU by {worst:.3g} on its check; {REINSTALL}"
+    return None
 
 
 def _open(path: Path, sgemm: int) -> Kernel:
@@ -104,7 +148,27 @@ def _open(path: Path, sgemm: int) -> Kernel:
     lib.gru_backward.argtypes = [p, p, p, p, p, p, p, p, n, n, n, ctypes.c_int]
     for fn in (lib.gru_forward, lib.gru_backward):
         fn.restype = None
-    return Kernel(lib, sgemm, path)
+    lib.fastkernel_isa.restype = ctypes.c_int
+    lib.fastkernel_source_hash.restype = ctypes.c_ulonglong
+    return Kernel(lib, sgemm, path, lib.fastkernel_isa(), lib.fastkernel_source_hash())
+
+
+def cpu_isa() -> int:
+    """The vector instructions this CPU has, as `fastkernel_isa` numbers them (setup.py's test: AVX-512 F, BW, DQ
+    and VL with FMA; AVX2 with FMA); torch's own detection where /proc/cpuinfo is not to be read."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return 0
+    try:
+        flags = next(
+            set(line.split(":", 1)[1].split())
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("flags")
+        )
+    except (OSError, StopIteration):
+        return {"AVX512": 2, "AVX2": 1}.get(torch.backends.cpu.get_cpu_capability(), 0)
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma"} <= flags:
+        return 2
+    return 1 if {"avx2", "fma"} <= flags else 0
 
 
 def _sgemm() -> int | None:
@@ -119,97 +183,20 @@ def _sgemm() -> int | None:
     return None
 
 
-def _flags() -> list[str]:
-    """Vector instructions as far as torch's own kernels use them on this CPU."""
-    capability = torch.backends.cpu.get_cpu_capability()
-    if capability == "AVX512":
-        return ["-mavx512f", "-mavx512dq", "-mavx2", "-mfma", "-mprefer-vector-width=512"]
-    if capability == "AVX2":
-        return ["-mavx2", "-mfma"]
-    return []
-
-
-def cache_dir() -> Path:
-    """`$TSRNN_CACHE_DIR`, else `$XDG_CACHE_HOME/tsrnn`, else `~/.cache/tsrnn` (a temporary folder without a home)."""
-    if os.environ.get("TSRNN_CACHE_DIR"):
-        return Path(os.environ["TSRNN_CACHE_DIR"])
-    try:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    except RuntimeError:  # no home directory to be found
-        base = tempfile.gettempdir()
-    return Path(base) / "tsrnn"
-
-
-def _build() -> Path:
-    """The shared library for this source, compiler and CPU, compiled once (to a temporary name, then renamed)."""
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        raise OSError("no C compiler found (set CC)")
-    flags = ["-O3", "-fno-math-errno", "-fPIC", "-shared", *_flags()]
-    # The layouts the loops assume are tsrnn.fastcells': a change there is a new library, checked again.
-    source = SOURCE.read_bytes() + Path(__file__).with_name("fastcells.py").read_bytes()
-    key = hashlib.sha256(source + " ".join([cc, *flags, torch.__version__]).encode()).hexdigest()[:16]
-    out = cache_dir() / f"fastkernel-{key}.so"
-    if out.exists():
-        return out
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    except OSError as exc:
-        raise OSError(f"cannot write to the cache folder {out.parent} ({exc.strerror}; set TSRNN_CACHE_DIR)") from None
-    os.close(fd)
-    try:
-        subprocess.run(
-            [cc, *flags, "-o", tmp, str(SOURCE), "-lm"], check=True, capture_output=True, text=True, timeout=120
-        )
-        os.replace(tmp, out)
-    except subprocess.CalledProcessError as exc:
-        raise OSError(exc.stderr or str(exc)) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
-
-
-def _checked(path: Path) -> bool:
-    """Whether the library passed `selfcheck` in a separate process (remembered in a marker file beside it, and so
-    is a failure, with the check's output: it is not run again for the same library)."""
-    marker, failed = path.with_suffix(".ok"), path.with_suffix(".failed")
-    if marker.exists():
-        return True
-    if failed.exists():
-        return False
-    try:
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-        done = subprocess.run(
-            [sys.executable, "-m", "tsrnn.fastkernel", str(path)], capture_output=True, text=True, timeout=300, env=env
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    if done.returncode != 0:
-        with contextlib.suppress(OSError):
-            failed.write_text(done.stdout + done.stderr)
-        return False
-    marker.write_text("passed\n")
-    return True
-
-
-def selfcheck(path: Path) -> float:
-    """GRU layers' outputs and gradients through the library against nn.GRU (one layer; two bidirectional layers
-    with an initial state); returns the largest difference and raises AssertionError above float32 round-off."""
+def selfcheck(kernel: Kernel) -> float:
+    """The largest difference between GRU layers through `kernel` and nn.GRU, outputs and every gradient (one layer;
+    two bidirectional layers with an initial state): a few milliseconds, in this process, leaving torch's random
+    state and grad mode as they were."""
     from torch import nn
 
-    kernel = _open(path, _sgemm() or 0)
-    torch.manual_seed(0)
     worst = 0.0
-    for layers, bidirectional, with_h0 in ((1, False, False), (2, True, True)):
-        gru = nn.GRU(3, 16, num_layers=layers, bidirectional=bidirectional)
-        x = torch.randn(7, 5, 3, requires_grad=True)
-        hx = torch.randn(layers * (1 + bidirectional), 5, 16, requires_grad=True) if with_h0 else None
-        worst = max(worst, _difference(gru, x, hx, kernel))
-    if not worst < 1e-4:
-        raise AssertionError(f"the compiled GRU differs from torch's by {worst:.3g}")
+    with torch.random.fork_rng(devices=[]), torch.enable_grad():
+        torch.manual_seed(0)
+        for layers, bidirectional, with_h0 in ((1, False, False), (2, True, True)):
+            gru = nn.GRU(3, 16, num_layers=layers, bidirectional=bidirectional)
+            x = torch.randn(7, 5, 3, requires_grad=True)
+            hx = torch.randn(layers * (1 + bidirectional), 5, 16, requires_grad=True) if with_h0 else None
+            worst = max(worst, _difference(gru, x, hx, kernel))
     return worst
 
 
@@ -230,14 +217,10 @@ def _difference(gru: Any, x: Tensor, hx: Tensor | None, kernel: Kernel) -> float
     return max(float((a - b).abs().max()) for a, b in zip(*results, strict=True))
 
 
-def main(argv: list[str]) -> None:
-    """python -m tsrnn.fastkernel: build and check the library now and say what training will use (make venv
-    runs it); python -m tsrnn.fastkernel LIBRARY: the separate-process check `load` runs."""
-    if argv:
-        print(f"largest difference from nn.GRU: {selfcheck(Path(argv[0])):.3g}")
-    else:
-        print(f"GRU training loops: {status()}")
+def main() -> None:
+    """python -m tsrnn.fastkernel: which loops training uses, and why (`make venv` prints it)."""
+    print(summary())
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -1,8 +1,12 @@
-"""The compiled GRU loops (tsrnn/fastkernel.c): the same results as nn.GRU and as the torch loops, built once into
-a cache, checked in a separate process, and never in the way where they cannot be used."""
+"""The compiled GRU loops (tsrnn/fastkernel.c, built with the package as tsrnn._fastkernel): the same results as
+nn.GRU and as the torch loops, loaded only from the package itself, checked at load, and never in the way where
+they were not built."""
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -12,23 +16,26 @@ import pytest
 import torch
 from torch import nn
 
+import tsrnn
 from tsrnn import fastcells, fastkernel, fastrnn, workspace
+from tsrnn.cli import main
 from tsrnn.config import TrainConfig
 from tsrnn.data import load_series
 from tsrnn.pipeline import model_config, train_experiment
 
-needs_compiler = pytest.mark.skipif(
-    not (shutil.which("cc") or shutil.which("gcc")) or fastkernel._sgemm() is None,
-    reason="no C compiler, or a torch without a BLAS sgemm_: the torch loops are used",
+needs_kernel = pytest.mark.skipif(
+    fastkernel.library() is None or fastkernel._sgemm() is None,
+    reason="the extension tsrnn._fastkernel was not built at install (no C compiler), or this torch exports no "
+    "BLAS sgemm_: training uses the torch loops (their fallback is tested below)",
 )
+PACKAGE = Path(tsrnn.__file__).parent
 
 
 @pytest.fixture
-def fresh(monkeypatch, tmp_path: Path):
-    """`load()` forgotten before and after the test, with its cache in tmp_path."""
-    monkeypatch.setenv("TSRNN_CACHE_DIR", str(tmp_path))
+def fresh():
+    """`load()` forgotten before and after the test."""
     fastkernel.load.cache_clear()
-    yield tmp_path
+    yield
     fastkernel.load.cache_clear()
 
 
@@ -49,7 +56,7 @@ def fast(module, x, hx):
     return fastrnn.fast_forward(module, x, hx)
 
 
-@needs_compiler
+@needs_kernel
 @pytest.mark.parametrize(
     ("layers", "bidirectional", "with_h0", "batch_first"),
     [(1, False, False, True), (1, True, True, False), (3, False, False, True), (2, True, False, True)],
@@ -58,6 +65,7 @@ def fast(module, x, hx):
 def test_kernel_matches_torch_and_the_torch_loops(fresh, layers, bidirectional, with_h0, batch_first) -> None:
     kernel = fastkernel.load()
     assert kernel is not None and fastkernel.status().startswith("compiled")
+    assert kernel.path.parent == PACKAGE and kernel.path.name.startswith("_fastkernel.")
     torch.manual_seed(0)
     module = nn.GRU(4, 24, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first).train()
     x = torch.randn(6, 11, 4, requires_grad=True)  # (batch, steps) or (steps, batch)
@@ -75,71 +83,142 @@ def test_kernel_matches_torch_and_the_torch_loops(fresh, layers, bidirectional, 
         torch.testing.assert_close(g, lo, rtol=0, atol=2e-5 * scale)
 
 
-@needs_compiler
-def test_built_once_checked_once_and_reused(fresh) -> None:
-    assert fastkernel.load() is not None
-    built = sorted(p.name for p in fresh.iterdir())
-    assert len(built) == 2 and built[0].endswith(".ok") and built[1].endswith(".so")  # library + passed check
-    stamp = (fresh / built[1]).stat().st_mtime_ns
-    fastkernel.load.cache_clear()
-    assert fastkernel.load() is not None
-    assert (fresh / built[1]).stat().st_mtime_ns == stamp  # not compiled again
+@needs_kernel
+def test_loaded_from_the_package_alone_without_compiling_anything(fresh, monkeypatch, tmp_path: Path) -> None:
+    """No compiler runs at training time and no library is opened from anywhere but the package: a library planted
+    where the loops used to be cached, with the marker of a passed check beside it, is never touched."""
+    for folder in (tmp_path / "tsrnn", tmp_path / "xdg" / "tsrnn"):
+        folder.mkdir(parents=True)
+        (folder / "fastkernel-0123456789abcdef.so").write_bytes(b"planted")
+        (folder / "fastkernel-0123456789abcdef.ok").write_text("passed\n")
+    monkeypatch.setenv("TSRNN_CACHE_DIR", str(tmp_path / "tsrnn"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    opened: list[str] = []
+    real_cdll = ctypes.CDLL
+
+    def cdll(name, *args, **kwargs):
+        opened.append(str(name))
+        return real_cdll(name, *args, **kwargs)
+
+    monkeypatch.setattr(ctypes, "CDLL", cdll)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail(f"ran {a}"))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail(f"started {a}"))
+    rng = torch.get_rng_state()
+    kernel = fastkernel.load()
+    assert kernel is not None
+    assert opened and all(Path(p).parent in (PACKAGE, Path(torch.__file__).parent / "lib") for p in opened), opened
+    assert str(PACKAGE / kernel.path.name) in opened
+    assert torch.equal(torch.get_rng_state(), rng)  # the load-time check leaves training's random state alone
+    assert fastkernel.status() == f"compiled ({kernel.path}, {fastkernel._ISA[kernel.isa]})"
 
 
-@needs_compiler
-def test_a_kernel_that_computes_something_else_is_refused(fresh, monkeypatch, tmp_path: Path) -> None:
-    """A library that fails the separate-process check is never used: training falls back to the torch loops."""
-    wrong = tmp_path / "wrong.c"
-    wrong.write_text(
-        fastkernel.SOURCE.read_text().replace("2.0f * gb[j] * gb[2 * H + j]", "2.1f * gb[j] * gb[2 * H + j]")
-    )
-    monkeypatch.setattr(fastkernel, "SOURCE", wrong)
+@needs_kernel
+def test_a_library_built_from_another_source_is_refused(fresh, monkeypatch, tmp_path: Path) -> None:
+    """An in-place build left behind by an edit of fastkernel.c (the editable install of a checkout) is not used
+    until it is rebuilt."""
+    edited = tmp_path / "fastkernel.c"
+    edited.write_text(fastkernel.SOURCE.read_text() + "\n/* edited */\n")
+    monkeypatch.setattr(fastkernel, "SOURCE", edited)
     assert fastkernel.load() is None
-    assert "failed its check" in fastkernel.status()
-    assert not list(fresh.glob("*.ok"))
-    (failed,) = fresh.glob("*.failed")
-    assert "differs from torch" in failed.read_text()  # the check's own words, kept beside the library
+    assert "was built from another version of fastkernel.c; reinstall tsrnn" in fastkernel.status()
     assert fastcells.kernel_for(torch.zeros(1), torch.zeros(3, 1)) is None
-    fastkernel.load.cache_clear()  # a later process does not compile or check the same library again
-    monkeypatch.setattr(fastkernel.subprocess, "run", lambda *a, **k: pytest.fail("ran again"))
-    assert fastkernel.load() is None
 
 
-@needs_compiler
-def test_a_cached_library_damaged_after_its_check_is_not_used(fresh) -> None:
-    assert fastkernel.load() is not None
-    (lib,) = fresh.glob("*.so")
-    damaged = lib.with_suffix(".tmp")  # a new file in its place: this process still maps the old one
-    damaged.write_bytes(lib.read_bytes()[:100])
-    damaged.replace(lib)
-    later = subprocess.run([sys.executable, "-m", "tsrnn.fastkernel"], capture_output=True, text=True, check=True)
-    assert later.stdout.startswith(f"GRU training loops: could not load {lib}"), later.stdout + later.stderr
-
-
-def test_an_unwritable_cache_folder_is_said(monkeypatch) -> None:
-    monkeypatch.setenv("TSRNN_CACHE_DIR", "/proc/tsrnn-cache")
+@needs_kernel
+def test_a_library_for_vector_instructions_this_cpu_lacks_is_refused(fresh, monkeypatch) -> None:
+    """A package built on a machine with wider vector instructions and copied here keeps the torch loops rather than
+    stopping on an illegal instruction."""
+    isa = fastkernel.load().isa  # type: ignore[union-attr]
+    if isa == 0:
+        pytest.skip("the library uses no vector extensions: every x86-64 CPU runs it")
     fastkernel.load.cache_clear()
-    try:
-        assert fastkernel.load() is None
-        assert "cannot write to the cache folder /proc/tsrnn-cache" in fastkernel.status()
-    finally:
-        fastkernel.load.cache_clear()
-
-
-def test_without_a_compiler_training_still_runs(fresh, monkeypatch) -> None:
-    monkeypatch.setenv("CC", str(fresh / "no-such-compiler"))
+    monkeypatch.setattr(fastkernel, "cpu_isa", lambda: isa - 1)
     assert fastkernel.load() is None
-    assert "could not compile" in fastkernel.status()
+    assert f"built for {fastkernel._ISA[isa]}, which this CPU lacks" in fastkernel.status()
+
+
+@needs_kernel
+@pytest.mark.skipif(not shutil.which("cc"), reason="no C compiler to build a wrong library with")
+def test_a_library_that_computes_something_else_is_refused_at_load(fresh, monkeypatch, tmp_path: Path) -> None:
+    """The in-process check at load (a tiny GRU forward and backward against nn.GRU) keeps a miscompiled library
+    out of training."""
+    source = fastkernel.SOURCE.read_bytes()
+    wrong = tmp_path / "wrong.c"
+    wrong.write_bytes(source.replace(b"2.0f * gb[j] * gb[2 * H + j]", b"2.1f * gb[j] * gb[2 * H + j]"))
+    lib = tmp_path / "_fastkernel.so"
+    digest = hashlib.sha256(source).hexdigest()[:15]  # claims to be built from the real file
+    subprocess.run(
+        ["cc", "-O2", "-fPIC", "-shared", f"-DFASTKERNEL_SOURCE_HASH=0x{digest}ULL", "-o", lib, wrong, "-lm"],
+        check=True,
+    )
+    monkeypatch.setattr(fastkernel, "library", lambda: lib)
+    assert fastkernel.load() is None
+    assert "_fastkernel.so differs from torch's GRU by" in fastkernel.status()
+
+
+def test_without_the_extension_training_uses_the_torch_loops(fresh, monkeypatch) -> None:
+    """Installed where it could not be built (no C compiler): the same training, through the torch loops, and the
+    report says why."""
+    monkeypatch.setattr(fastkernel, "library", lambda: None)
+    assert fastkernel.load() is None
+    assert fastkernel.status() == (
+        "the extension tsrnn._fastkernel was not built when tsrnn was installed; reinstall tsrnn with a C compiler "
+        "(from a checkout: pip install -e .) to build them"
+    )
+    assert fastkernel.summary().startswith("GRU training: torch loops, the extension tsrnn._fastkernel was not")
+    assert fastcells.kernel_for(torch.zeros(1), torch.zeros(3, 1)) is None
     data = load_series("demo")
     exp = train_experiment(data, model_config(data, cell="gru", hidden_size=8), TrainConfig(epochs=1, seed=0))
     assert exp.result.history and all(torch.isfinite(p).all() for p in exp.result.model.parameters())
+    gru = nn.GRU(1, 8)
+    assert fastrnn.describe(gru, "cpu") == f"GRU fast path, torch loops: {fastkernel.status()}"
+
+
+def test_the_extension_is_found_in_the_package_folder_only() -> None:
+    """`library()` is the import system's answer for tsrnn._fastkernel: a file inside the package built for this
+    interpreter, or None."""
+    path = fastkernel.library()
+    if path is None:
+        assert not list(PACKAGE.glob("_fastkernel*"))
+    else:
+        assert path.parent == PACKAGE and path.exists()
 
 
 def test_turned_off_by_the_environment(fresh, monkeypatch) -> None:
     monkeypatch.setenv("TSRNN_FAST_KERNEL", "0")
+    monkeypatch.setattr(fastkernel, "library", lambda: pytest.fail("looked for the library"))
     assert fastkernel.load() is None
-    assert "TSRNN_FAST_KERNEL=0" in fastkernel.status()
-    assert not list(fresh.iterdir())  # nothing compiled
+    assert fastkernel.status() == "turned off (TSRNN_FAST_KERNEL=0)"
+
+
+@pytest.mark.parametrize("off", [False, True], ids=["default", "turned-off"])
+def test_version_and_python_m_say_which_loops_train(off: bool, capsys, monkeypatch) -> None:
+    env = {"TSRNN_FAST_KERNEL": "0"} if off else {}
+    done = subprocess.run(
+        [sys.executable, "-m", "tsrnn.fastkernel"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+    )
+    if off:
+        want = "GRU training: torch loops, turned off (TSRNN_FAST_KERNEL=0)"
+    elif fastkernel.library() is None or fastkernel._sgemm() is None:
+        want = f"GRU training: torch loops, {fastkernel.status()}"
+    else:
+        want = f"GRU training: compiled loops ({fastkernel.library()}, "
+    assert done.stdout.startswith(want), done.stdout + done.stderr
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    fastkernel.load.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(["--version"])
+    finally:
+        fastkernel.load.cache_clear()
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"tsrnn {tsrnn.__version__}\n{done.stdout}"
 
 
 def test_only_float32_cpu_layers_reach_the_kernel() -> None:

@@ -14,18 +14,21 @@ import onnxruntime as ort
 from . import artifact
 from .artifact import ModelMeta
 from .errors import ConfigError, ModelFileError
+from .modelcheck import check_model_bytes
 
 NEVER = 2**62
 """A dispatch threshold no batch reaches."""
 
 
-def override_dispatch(opts: ort.SessionOptions, path: Path, threshold: int) -> list[Any]:
+def override_dispatch(opts: ort.SessionOptions, path: Path | bytes, threshold: int) -> list[Any]:
     """Make a model that carries a native and an unrolled graph (`tsrnn.graph.dispatch_on_batch`) switch at
-    `threshold` windows instead of its own; nothing for other models. Returns what must outlive the session."""
+    `threshold` windows instead of its own; nothing for other models. `path` is the model file or its bytes.
+    Returns what must outlive the session."""
     try:
-        if b"dispatch/threshold" not in path.read_bytes():  # a byte search: no onnx import on this path
-            return []
+        data = path if isinstance(path, bytes) else path.read_bytes()
     except OSError:
+        return []
+    if b"dispatch/threshold" not in data:  # a byte search: no onnx import on this path
         return []
     value = ort.OrtValue.ortvalue_from_numpy(np.array([threshold], dtype=np.int64))
     opts.add_initializer("dispatch/threshold", value)
@@ -79,6 +82,12 @@ def open_model(p: Path, device: str = "cpu", threads: int | None = None) -> Open
     check_model_path(p)
     if threads is not None and threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {threads}")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"{p}: cannot read the model file ({exc.strerror or exc})") from None
+    # Checked before ONNX Runtime sees it, and the checked bytes are what it opens: no other file is read.
+    check_model_bytes(data, p.name)
     providers = choose_providers(device)
     on_cpu = providers[0] == "CPUExecutionProvider"
     opts = ort.SessionOptions()
@@ -93,9 +102,9 @@ def open_model(p: Path, device: str = "cpu", threads: int | None = None) -> Open
             opts.intra_op_num_threads = threads
         # On a GPU the native cuDNN graph beats the unrolled one at every batch size (H200, batch 1024:
         # 1.3-6x): lift the batch-size dispatch of models that carry both out of reach.
-        keep += override_dispatch(opts, p, NEVER)
+        keep += override_dispatch(opts, data, NEVER)
     try:
-        session = ort.InferenceSession(str(p), sess_options=opts, providers=providers)
+        session = ort.InferenceSession(data, sess_options=opts, providers=providers)
     except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable files
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelFileError(f"{p.name}: not a readable ONNX model ({first[:160]})") from None
@@ -136,4 +145,8 @@ def read_meta(session: ort.InferenceSession, p: Path) -> ModelMeta:
         ) from None
     except artifact.MetadataError as exc:
         raise ModelFileError(f"{p.name}: {exc}" + ("" if exc.newer else f"; {damaged}")) from None
+    except RecursionError:  # JSON arrays or objects nested thousands deep
+        raise ModelFileError(
+            f"{p.name}: damaged model metadata: the tsrnn metadata nests too deeply to read; {damaged}"
+        ) from None
     return meta

@@ -123,3 +123,152 @@ def test_folder_and_missing_model_paths(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(ModelFileError, match=r"empty\.onnx: not a readable ONNX model"):
         Forecaster.load(empty)
+
+
+def _loop(name: str = "spin", op: str = "Loop") -> onnx.NodeProto:
+    """A node that runs its body 2^62 times (a Scan over a declared 2^62-long input for op='Scan')."""
+    from onnx import TensorProto, helper
+
+    scalar = [("i", TensorProto.INT64), ("c_in", TensorProto.BOOL), ("x_in", TensorProto.FLOAT)]
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]), helper.make_node("Identity", ["x_in"], ["x_out"])],
+        "body",
+        [helper.make_tensor_value_info(n, t, []) for n, t in scalar],
+        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []), helper.make_tensor_value_info("x_out", 1, [])],
+    )
+    if op == "Scan":
+        each = helper.make_graph(
+            [helper.make_node("Add", ["x_in", "e"], ["x_out"])],
+            "each",
+            [helper.make_tensor_value_info(n, TensorProto.FLOAT, []) for n in ("x_in", "e")],
+            [helper.make_tensor_value_info("x_out", TensorProto.FLOAT, [])],
+        )
+        return helper.make_node("Scan", ["x0", "xs"], ["x_final"], body=each, num_scan_inputs=1, name=name)
+    return helper.make_node("Loop", ["trip", "cond", "x0"], ["x_final"], body=body, name=name)
+
+
+def _looping(src: Path, dst: Path, where: str) -> Path:
+    """The model with a looping node whose result is added to the forecast (so it would run), placed `where`."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    proto = onnx.load(str(src))
+    graph = proto.graph
+    out = graph.output[0].name
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array(2**62, np.int64), "trip"),
+            numpy_helper.from_array(np.array(True), "cond"),
+            numpy_helper.from_array(np.array(0.0, np.float32), "x0"),
+            numpy_helper.from_array(np.zeros(3, np.float32), "xs"),
+        ]
+    )
+    for node in graph.node:
+        node.output[:] = [o + "_pre" if o == out else o for o in node.output]
+    if where == "main":
+        graph.node.append(_loop())
+    elif where == "scan":
+        graph.node.append(_loop(op="Scan"))
+    elif where in ("branch", "nested_if"):  # inside the batch-size dispatch's small-batch branch
+        dispatch = next(n for n in graph.node if n.op_type == "If")
+        branches = {a.name: a.g for a in dispatch.attribute}
+        one = helper.make_graph(
+            [helper.make_node("Identity", ["x0"], ["y"])],
+            "one",
+            [],
+            [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [])],
+        )
+        # an If inside a branch is control flow beyond the one dispatch
+        inner = helper.make_node("If", ["cond"], ["x_final"], then_branch=one, else_branch=one)
+        branches["else_branch"].node.append(_loop() if where == "branch" else inner)
+        branches["then_branch"].node.append(helper.make_node("Identity", ["x0"], ["x_final"]))
+        for branch in branches.values():
+            branch.output.append(helper.make_tensor_value_info("x_final", onnx.TensorProto.FLOAT, []))
+        dispatch.output.append("x_final")
+    elif where == "function":  # inside a model-local function's body
+        proto.functions.append(
+            helper.make_function(
+                "tsrnn.test", "Spin", ["trip", "cond", "x0"], ["x_final"], [_loop()], [helper.make_opsetid("", 17)]
+            )
+        )
+        proto.opset_import.append(helper.make_opsetid("tsrnn.test", 1))
+        graph.node.append(helper.make_node("Spin", ["trip", "cond", "x0"], ["x_final"], domain="tsrnn.test"))
+    graph.node.append(helper.make_node("Add", [out + "_pre", "x_final"], [out]))
+    onnx.save(proto, str(dst))
+    return dst
+
+
+@pytest.mark.parametrize(
+    ("where", "words"),
+    [
+        ("main", "a Loop node ('spin'), which repeats a subgraph and may run for ever"),
+        ("scan", "a Scan node ('spin'), which repeats"),
+        ("branch", "a Loop node ('spin')"),
+        ("function", "a Loop node ('spin')"),
+        ("nested_if", "a If node holds a subgraph where tsrnn model files have none"),
+    ],
+)
+def test_looping_graphs_are_refused_before_running(demo_model: Path, tmp_path: Path, where: str, words: str) -> None:
+    path = _looping(demo_model, tmp_path / f"{where}.onnx", where)
+    with pytest.raises(ModelFileError, match=rf"^{where}\.onnx: ") as err:
+        Forecaster.load(path)
+    assert words in err.value.message and "export the model again with tsrnn" in err.value.message
+    if where == "main":  # forecast and quantize stop at once, with one line, exit 2 and nothing written
+        for args in (["forecast", path, "demo", "--out", tmp_path / "f.csv"], ["quantize", path]):
+            out = subprocess.run(
+                [sys.executable, "-m", "tsrnn", *map(str, args)], capture_output=True, text=True, timeout=60
+            )
+            assert out.returncode == 2 and out.stderr.count("\n") == 1 and words in out.stderr, out.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["main.onnx"]
+
+
+def test_the_dispatch_if_of_tsrnn_files_still_loads(demo_model: Path) -> None:
+    proto = onnx.load(str(demo_model))
+    assert [n.op_type for n in proto.graph.node if n.op_type == "If"] == ["If"]  # the one batch-size dispatch
+    assert Forecaster.load(demo_model).forecast_csv("demo").table.height == 12
+
+
+def test_external_data_is_refused(demo_model: Path, tmp_path: Path) -> None:
+    """Weights kept in a file beside the model: documented as never read, refused before ONNX Runtime opens it."""
+    proto = onnx.load(str(demo_model))
+    path = tmp_path / "external.onnx"
+    onnx.save(
+        proto,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="weights.bin",
+        size_threshold=0,
+    )
+    assert (tmp_path / "weights.bin").stat().st_size > 0
+    with pytest.raises(ModelFileError, match=r"^external\.onnx: tensor '.+' keeps its data in another file"):
+        Forecaster.load(path)
+    out = subprocess.run([sys.executable, "-m", "tsrnn", "inspect", str(path)], capture_output=True, text=True)
+    assert out.returncode == 2 and "keeps its data in another file (external data)" in out.stderr
+    assert out.stdout == "" and "Traceback" not in out.stderr
+
+
+def test_absurd_declared_shapes_are_refused(demo_model: Path, tmp_path: Path) -> None:
+    """A 4 TB initializer or value declared in the graph: refused from its declaration, nothing allocated."""
+    from onnx import TensorProto, helper
+
+    proto = onnx.load(str(demo_model))
+    huge = onnx.TensorProto(name="huge", data_type=TensorProto.FLOAT, dims=[1 << 20, 1 << 20])
+    proto.graph.initializer.append(huge)
+    onnx.save(proto, str(tmp_path / "init.onnx"))
+    with pytest.raises(ModelFileError, match=r"^init\.onnx: tensor 'huge' declares 1,099,511,627,776 elements"):
+        Forecaster.load(tmp_path / "init.onnx")
+    proto = onnx.load(str(demo_model))
+    proto.graph.value_info.append(helper.make_tensor_value_info("wide", TensorProto.FLOAT, ["batch", 1 << 40]))
+    onnx.save(proto, str(tmp_path / "value.onnx"))
+    with pytest.raises(ModelFileError, match=r"^value\.onnx: value 'wide' declares 1,099,511,627,776 elements"):
+        Forecaster.load(tmp_path / "value.onnx")
+
+
+def test_deeply_nested_metadata_is_damaged_not_a_bug(demo_model: Path, tmp_path: Path) -> None:
+    text = json.dumps({"x": 1})[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path = edited(demo_model, tmp_path / "deep.onnx", text)
+    with pytest.raises(ModelFileError, match=r"^deep\.onnx: damaged model metadata: .*export the model again"):
+        Forecaster.load(path)
+    out = subprocess.run([sys.executable, "-m", "tsrnn", "inspect", str(path)], capture_output=True, text=True)
+    assert out.returncode == 2 and "damaged model metadata" in out.stderr and "internal error" not in out.stderr

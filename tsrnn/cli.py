@@ -96,9 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"tsrnn: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("tsrnn: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # a second Ctrl+C during compare or tune (tsrnn.interrupt.StopNow) too
+        print(f"tsrnn: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 130))
     except BrokenPipeError:  # the reader went away (`tsrnn forecast ... | head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141

@@ -13,6 +13,7 @@ from .budget import COMPARE_DEFAULTS, Deadline, format_seconds
 from .cli_options import load_data, seasonal_skip, train_config
 from .cli_train import ProgressBar
 from .extras import require
+from .interrupt import StopSignals
 from .safeio import check_out_dir
 
 if TYPE_CHECKING:
@@ -43,26 +44,40 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     tc = train_config(args)
     progress = None if args.json else CompareBar()
-    board = run_compare(
-        data,
-        variants,
-        base,
-        tc,
-        folds=args.folds,
-        refit=args.refit,
-        season=args.season,
-        out_dir=Path(args.out_dir) if args.out_dir else None,
-        on_progress=progress,
-        deadline=deadline,
-        best=args.best,
-        ensemble=args.ensemble,
-        ensemble_method=args.ensemble_method,
-    )
+    with StopSignals(STOP_NOTICE) as stop:
+        board = run_compare(
+            data,
+            variants,
+            base,
+            tc,
+            folds=args.folds,
+            refit=args.refit,
+            season=args.season,
+            out_dir=Path(args.out_dir) if args.out_dir else None,
+            on_progress=progress,
+            should_stop=stop,
+            deadline=deadline,
+            best=args.best,
+            ensemble=args.ensemble,
+            ensemble_method=args.ensemble_method,
+        )
     if args.json:
         print(json.dumps(board.to_dict(), indent=2))
     else:
         print_leaderboard(board)
-    return 0
+    if stop.exit_code:
+        where = Path(board.files["json"]).parent if board.files.get("json") else "the output folder"
+        print(
+            f"tsrnn: {board.interrupted or 'interrupted'} ({stop.name}); partial leaderboard in {where}",
+            file=sys.stderr,
+        )
+    return stop.exit_code
+
+
+STOP_NOTICE = (
+    "stopping after the current step: the variants complete so far are ranked and written, marked as partial "
+    "(Ctrl+C again stops at once)"
+)
 
 
 def print_leaderboard(board: Leaderboard) -> None:
@@ -88,6 +103,8 @@ def print_leaderboard(board: Leaderboard) -> None:
         print(f"{p['unscored_fold_windows']} fold windows overlap a long interpolated gap and are not scored")
     if p.get("skipped"):
         print(f"not trained, the time budget was spent: {', '.join(p['skipped'])}")
+    if board.interrupted:
+        print(f"PARTIAL RESULTS, {board.interrupted}")
     print()
     print(format_text(board))
     if board.verdict:

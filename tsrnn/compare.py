@@ -16,7 +16,7 @@ import numpy as np
 
 from .backtest import Folds, baseline_forecasts, fold_scores, make_folds, summarise
 from .budget import Deadline
-from .compare_variants import ReportFn, retrain_best, train_variants
+from .compare_variants import ReportFn, RetrainStoppedError, retrain_best, train_variants
 from .compare_variants import Variant as Variant
 from .compare_variants import _latency as _latency
 from .compare_variants import parse_variants as parse_variants
@@ -26,6 +26,7 @@ from .errors import ConfigError
 from .leaderboard import Leaderboard as Leaderboard
 from .leaderboard import Row as Row
 from .leaderboard import budget_words as budget_words
+from .leaderboard import clear_folder, interrupted_words
 from .leaderboard import format_markdown as format_markdown
 from .leaderboard import format_rows as format_rows
 from .leaderboard import format_text as format_text
@@ -84,7 +85,15 @@ def run_compare(
     With a `deadline` (limited or not) the run first measures a short warm-up of every variant and reports its
     estimate; a limited one is shared among the trainings (`tsrnn.plan`), each stopping at its share.
 
-    With `ensemble` K >= 2, the mean (or median) of the best K variants takes its row too (`tsrnn.ensemble`)."""
+    With `ensemble` K >= 2, the mean (or median) of the best K variants takes its row too (`tsrnn.ensemble`).
+
+    A stop request (`should_stop`, checked at every optimiser step) or Ctrl+C inside a training stops the whole
+    run: the variants complete so far are ranked, the one whose training was cut is neither ranked nor kept, the
+    others are not started, nothing is retrained or exported and no ensemble is built; the leaderboard is
+    written as ever, marked `interrupted` ('interrupted after 2 of 7 variants: ...').
+
+    Before the first training, the leaderboard and the models of an earlier run in out_dir are removed, and the
+    leaderboard is written last: the folder lists exactly the models it holds, whenever the run stops."""
     _check(variants, base, best, ensemble, ensemble_method)
     season = season or data.freq.season
     out_dir = out_dir or compare_dir(data.path.stem)
@@ -97,7 +106,8 @@ def run_compare(
     estimate = plan.describe(_what(variants, folds, refit, export_best)) if plan is not None else None
     if estimate and variants:
         report(0, variants[0].name, estimate=estimate)
-    trained, skipped = train_variants(
+    clear_folder(out_dir)
+    trained, skipped, cut = train_variants(
         variants, configs, train_cfg, data, fold_data, season, refit, out_dir, report, should_stop, plan
     )
     rows += trained
@@ -106,31 +116,49 @@ def run_compare(
     best_row = min(models, key=_rank) if models else None
     protocol = _protocol(data, base, train_cfg, season, folds, refit, deadline, estimate, skipped, fold_data)
     board = Leaderboard(rows, protocol, best_row.name if best_row else "")
+    stopped = cut is not None or _stopping(should_stop)
+    ran = {r.name for r in trained} | set(skipped) | {cut}
+    not_started = [v.name for v in variants if v.name not in ran]
+
+    def mark(*lost: str) -> None:
+        protocol["interrupted"] = interrupted_words(len(trained), len(variants), cut, not_started, list(lost))
+
+    if stopped:
+        mark(*(["nothing was exported"] if export_best else []), *_no_ensemble(ensemble))
     from .honest import settle_winner
 
-    settle_winner(
-        board,
-        data,
-        base,
-        season,
-        fold_data,
-        out_dir,
-        best,
-        export_best,
-        lambda: (
-            retrain_best(best_row, variants, base, train_cfg, data, season, board, plan, report) if best_row else None
-        ),
-    )
-    if ensemble:
+    def export_network() -> Path | None:
+        if best_row is None:
+            return None
+        return retrain_best(best_row, variants, base, train_cfg, data, season, board, plan, report, should_stop)
+
+    settle = (board, data, base, season, fold_data, out_dir, best)
+    try:
+        settle_winner(*settle, export_best and not stopped, export_network)
+    except RetrainStoppedError as exc:  # a stop during the retraining: the board as if nothing was to be exported
+        stopped = True
+        mark(f"{exc} was not retrained on all the data and nothing was exported", *_no_ensemble(ensemble))
+        settle_winner(*settle, False, export_network)
+    if ensemble and not stopped and not _stopping(should_stop):
         from .ensemble import add_ensemble_row
 
         add_ensemble_row(board, ensemble, ensemble_method, fold_data, season, out_dir)
+    elif not stopped and _stopping(should_stop):  # the stop came after the last training
+        mark(*_no_ensemble(ensemble))
     for r in rows:
         r.trained = None  # the trained experiments served the ensemble; the rows keep their model files
     if deadline is not None:
         protocol["elapsed_s"] = round(deadline.elapsed(), 1)
     board.files = write_leaderboard(board, out_dir)
     return board
+
+
+def _stopping(should_stop: Callable[[], bool] | None) -> bool:
+    return bool(should_stop and should_stop())
+
+
+def _no_ensemble(k: int) -> list[str]:
+    return [f"no ensemble-{k} was built"] if k else []
 
 
 def _check(variants: list[Variant], base: ModelConfig, best: str, ensemble: int, method: str) -> None:

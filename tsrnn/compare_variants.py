@@ -69,9 +69,11 @@ def train_variants(
     report: ReportFn,
     should_stop: Callable[[], bool] | None,
     plan: Any = None,
-) -> tuple[list[Row], list[str]]:
-    """Every variant's row, in turn, until the run is cancelled; with a plan, a variant that finds the budget
-    spent is skipped (its name returned) rather than trained."""
+) -> tuple[list[Row], list[str], str | None]:
+    """Every variant's row, in turn, until the run is stopped (`should_stop`, or Ctrl+C inside a training);
+    with a plan, a variant that finds the budget spent is skipped (its name returned) rather than trained.
+    Returns the rows, the skipped variants and the variant whose training a stop cut (None when none was): a cut
+    training is neither exported nor ranked, and the variants after it are not started."""
     rows: list[Row] = []
     skipped: list[str] = []
     for i, (v, cfg) in enumerate(zip(variants, configs, strict=True)):
@@ -90,10 +92,11 @@ def train_variants(
 
         if plan is None:
             report(i, v.name)
-        rows.append(
-            variant_row(v, cfg, train_cfg, data, folds, season, refit, out_dir, progress, should_stop, plan, announce)
-        )
-    return rows, skipped
+        row = variant_row(v, cfg, train_cfg, data, folds, season, refit, out_dir, progress, should_stop, plan, announce)
+        if row is None:
+            return rows, skipped, v.name
+        rows.append(row)
+    return rows, skipped, None
 
 
 def variant_row(
@@ -109,8 +112,9 @@ def variant_row(
     should_stop: Callable[[], bool] | None,
     plan: Any = None,
     announce: Callable[[str], None] | None = None,
-) -> Row:
-    """Train (once, or at every origin), export, and score one variant through ONNX Runtime."""
+) -> Row | None:
+    """Train (once, or at every origin), export, and score one variant through ONNX Runtime; None when a stop
+    request or Ctrl+C cut a training (its model file, of an earlier origin too, is removed)."""
     origins = list(range(folds.folds)) if refit else [0]
     outputs: dict[str, list[np.ndarray]] = {}
     seconds, epochs, backtest_ms = 0.0, 0, 0.0
@@ -126,6 +130,9 @@ def variant_row(
         exp = train_experiment(
             data.drop_last(held_out), cfg, tc, season, on_epoch=progress, should_stop=should_stop, holdout=False
         )
+        if exp.result.stopped == "cancelled":  # the run is being stopped: this variant did not complete
+            path.unlink(missing_ok=True)
+            return None
         seconds += exp.result.seconds
         epochs += exp.result.epochs_run
         model = Forecaster.load(exp.export(path).path)
@@ -180,6 +187,10 @@ def _latency(model: Forecaster, one: np.ndarray, known: np.ndarray | None, repea
     return statistics.median(times) * 1000
 
 
+class RetrainStoppedError(Exception):
+    """A stop request or Ctrl+C cut the best variant's retraining on all the data: nothing was exported."""
+
+
 def retrain_best(
     best: Row,
     variants: list[Variant],
@@ -190,9 +201,10 @@ def retrain_best(
     board: Leaderboard,
     plan: Any = None,
     report: ReportFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Path:
     """Retrain the winner on all the data (same budget, usual split; with a plan, what is left of the budget)
-    and export it to exports/."""
+    and export it to exports/. Raises RetrainStoppedError, exporting nothing, when a stop cuts the retraining."""
     i = next(k for k, x in enumerate(variants) if x.name == best.name)
     v = variants[i]
     cfg = v.config(base)
@@ -204,8 +216,15 @@ def retrain_best(
         if report:
             report(i, v.name, note=f"retraining {v.name} on all the data: {share.describe()}", final=True)
     exp = train_experiment(
-        data, cfg, tc, season, on_epoch=(lambda info: report(i, v.name, info, final=True)) if report else None
+        data,
+        cfg,
+        tc,
+        season,
+        on_epoch=(lambda info: report(i, v.name, info, final=True)) if report else None,
+        should_stop=should_stop,
     )
+    if exp.result.stopped == "cancelled":
+        raise RetrainStoppedError(v.name)
     exp.backtest = {"protocol": board.protocol, "metrics": best.metrics}
     return exp.export().path
 

@@ -56,8 +56,15 @@ class Leaderboard:
     def baseline_wins(self) -> bool:
         return any(r.name == self.winner and r.kind == "baseline" for r in self.rows)
 
+    @property
+    def interrupted(self) -> str:
+        """'interrupted after 2 of 7 variants: ...' when a stop request or Ctrl+C ended the run early, else ''."""
+        return str(self.protocol.get("interrupted") or "")
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "partial": bool(self.interrupted),
+            "interrupted": self.interrupted or None,
             "protocol": self.protocol,
             "best": self.best,
             "best_path": self.best_path,
@@ -72,9 +79,40 @@ class Leaderboard:
         }
 
 
+def interrupted_words(done: int, total: int, cut: str | None, not_started: list[str], lost: list[str]) -> str:
+    """'interrupted after 2 of 7 variants: gru was stopped during its training and is not ranked; not started:
+    lstm, bigru; nothing was exported'."""
+    parts = [f"{cut} was stopped during its training and is not ranked"] if cut else []
+    if not_started:
+        parts.append(f"not started: {', '.join(not_started)}")
+    head = f"interrupted after {done} of {total} variant{'s' if total != 1 else ''}"
+    return head + (": " + "; ".join(parts + lost) if parts or lost else "")
+
+
+LEADERBOARD_FILES = ("csv", "json", "md")
+
+
+def clear_folder(out_dir: Path) -> None:
+    """Before a run writes its first model: remove the leaderboard of an earlier run, then its models, so that
+    the folder never holds an old leaderboard beside new models, nor models that no leaderboard lists."""
+    for ext in LEADERBOARD_FILES:
+        (out_dir / f"leaderboard.{ext}").unlink(missing_ok=True)
+    models = out_dir / "models"
+    if models.is_dir():
+        for f in models.glob("*.onnx"):
+            f.unlink(missing_ok=True)
+
+
 def write_leaderboard(board: Leaderboard, out_dir: Path) -> dict[str, str]:
-    """leaderboard.csv, .json and .md in out_dir, each written atomically."""
-    paths = {ext: out_dir / f"leaderboard.{ext}" for ext in ("csv", "json", "md")}
+    """leaderboard.csv, .json and .md in out_dir, each written atomically, after removing the model files in
+    out_dir/models that no row lists: the leaderboard lists exactly the models in the folder."""
+    listed = {Path(r.model_path).resolve() for r in board.rows if r.model_path}
+    models = out_dir / "models"
+    if models.is_dir():
+        for f in models.glob("*.onnx"):
+            if f.resolve() not in listed:
+                f.unlink(missing_ok=True)
+    paths = {ext: out_dir / f"leaderboard.{ext}" for ext in LEADERBOARD_FILES}
     board.files = {k: str(p) for k, p in paths.items()}
     atomic_write(paths["csv"], lambda tmp: leaderboard_frame(board).write_csv(tmp))
     atomic_write(paths["json"], lambda tmp: tmp.write_text(json.dumps(board.to_dict(), indent=2)))
@@ -169,6 +207,7 @@ def format_markdown(board: Leaderboard) -> str:
         f"batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}{budget_words(p)}. Mean ± spread over folds; "
         "* best network; ! a baseline that beats every network.",
         "",
+        *([f"**Partial results, {board.interrupted}.**", ""] if board.interrupted else []),
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]

@@ -17,6 +17,7 @@ from . import fastrnn, workspace
 from .budget import Deadline
 from .config import ModelConfig, TrainConfig
 from .errors import ConfigError, TrainingError
+from .interrupt import StopNow
 from .models import PinballLoss, RecurrentForecaster, split_inputs
 from .windows import Split
 
@@ -129,8 +130,8 @@ def fit(
     on_epoch: ProgressFn | None = None,
     should_stop: StopFn | None = None,
 ) -> TrainResult:
-    """Train until the epoch budget, early stopping, the time limit (checked at every step), a stop request or
-    Ctrl+C; keep the best weights."""
+    """Train until the epoch budget, early stopping, the time limit or a stop request (both checked at every
+    step), or Ctrl+C; keep the best weights."""
     torch.manual_seed(train_cfg.seed)
     set_threads(train_cfg.threads)
     device = resolve_device(train_cfg.device)
@@ -151,7 +152,7 @@ def fit(
     try:
         for epoch in range(1, train_cfg.epochs + 1):
             t0 = time.perf_counter()
-            train_loss, done = _train_epoch(model, train, opt, loss_fn, train_cfg, gen, deadline)
+            train_loss, done = _train_epoch(model, train, opt, loss_fn, train_cfg, gen, deadline, should_stop)
             val_loss = _evaluate(model, val, loss_fn, train_cfg.batch_size * 8)
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
                 raise TrainingError(
@@ -187,7 +188,9 @@ def fit(
             if should_stop and should_stop():
                 result.stopped = "cancelled"
                 break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, StopNow):  # a second signal during compare or tune: leave at once
+            raise
         result.stopped = "cancelled"
     finally:
         workspace.release()  # the GRU/RNN fast path's buffers (tsrnn.workspace)
@@ -207,9 +210,10 @@ def _train_epoch(
     cfg: TrainConfig,
     gen: torch.Generator,
     deadline: Deadline | None = None,
+    should_stop: StopFn | None = None,
 ) -> tuple[float, float]:
     """One epoch; returns the mean training loss and the share of the epoch's steps run (less than 1 when the
-    time limit ended it)."""
+    time limit or a stop request ended it)."""
     model.train()
     # A small data set still gets MIN_STEPS optimiser steps per epoch (the shuffled windows are cycled),
     # so that early stopping and the LR schedule do not act after a handful of updates. A large one gets
@@ -219,7 +223,7 @@ def _train_epoch(
     order = torch.cat([torch.randperm(len(data), generator=gen) for _ in range(passes)]).to(data.device)
     total, count, done = 0.0, 0, 0
     for step in range(steps):
-        if step and deadline is not None and deadline.expired():
+        if step and ((deadline is not None and deadline.expired()) or (should_stop is not None and should_stop())):
             break
         batch = data[order[step * cfg.batch_size : (step + 1) * cfg.batch_size]]
         pred, target = model.scaled_loss_inputs(batch)

@@ -36,6 +36,7 @@ from .tune_results import ProgressFn as ProgressFn
 from .tune_results import Trial as Trial
 from .tune_results import TuneProgress as TuneProgress
 from .tune_results import TuneResult as TuneResult
+from .tune_results import clear_results, interrupted_words
 from .tune_results import format_text as format_text
 from .tune_results import write_tables as write_tables
 from .tune_space import search_space
@@ -75,7 +76,12 @@ def run_tune(
 ) -> TuneResult:
     """Search configurations until `trials` ran or the budget is spent (stopping the running trial on time),
     then write the trials table, the best command line, the best model and, with `ensemble` >= 2, the ensemble of
-    the best `ensemble` trials. `input_len` fixes the window instead of searching it."""
+    the best `ensemble` trials. `input_len` fixes the window instead of searching it.
+
+    The trials table is also written after each trial (marked 'in progress'). A stop request (`should_stop`,
+    checked at every optimiser step) or Ctrl+C inside a training ends the search: the trial it cut is listed as
+    interrupted and not scored, the best complete trial is exported, no ensemble is built, and the tables and
+    the model's metadata say 'interrupted after N of M trials'."""
     import optuna
 
     _check(base, trials, ensemble, ensemble_method)
@@ -93,6 +99,10 @@ def run_tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna").setLevel(logging.WARNING)
     startup = STARTUP_TRIALS if trials is None else max(2, min(STARTUP_TRIALS, trials // 3))
+    protocol = _protocol(
+        data, base, train_cfg, season, folds, names, windows, trials, deadline, ensemble, ensemble_method, startup
+    )
+    baselines = _baselines(fold_sets[windows[0]], season)
     loop = TrialLoop(
         _study(train_cfg.seed, startup),
         held_out,
@@ -107,20 +117,26 @@ def run_tune(
         ensemble,
         on_progress,
         should_stop,
+        lambda: write_tables(
+            TuneResult(loop.records, protocol, None, "", baselines, deadline.elapsed(), "running"), out_dir
+        ),
     )
+    clear_results(out_dir)  # the best model and command of an earlier search: the new table does not list them
     loop.run()
 
     complete = [t for t in loop.records if t.state == "complete"]
     best = min(complete, key=lambda t: t.mase) if complete else None
-    protocol = _protocol(
-        data, base, train_cfg, season, folds, names, windows, trials, deadline, ensemble, ensemble_method, startup
-    )
-    baselines = _baselines(fold_sets[windows[0]], season)
+    if loop.stopped == "cancelled":
+        lost = ["no ensemble was built"] if ensemble else []
+        protocol["interrupted"] = interrupted_words(loop.records, trials, deadline.elapsed(), deadline.seconds, lost)
     result = TuneResult(loop.records, protocol, best, "", baselines, 0.0, loop.stopped)
     if best is not None:
         result.command = train_command(data_arg or str(data.path), data, best.params, base, train_cfg, user_season)
         result.best_path = _export_best(loop.kept[best.number], best, protocol, out_dir)
-    if ensemble:
+    if ensemble and loop.stopped == "cancelled":
+        result.ensemble = {"members": [], "method": ensemble_method, "metrics": {}, "path": None}
+        result.ensemble["note"] = "not built: the search was interrupted"
+    elif ensemble:
         result.ensemble = _export_ensemble(loop.kept, ensemble, ensemble_method, fold_sets, season, protocol, out_dir)
     result.seconds = deadline.elapsed()
     result.files = write_tables(result, out_dir)

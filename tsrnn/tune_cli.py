@@ -119,27 +119,40 @@ def cmd_tune(args: argparse.Namespace) -> int:
         windows_per_epoch=args.windows_per_epoch,
     )
     progress = None if args.json else TuneLines(args.trials)
-    result = run_tune(
-        data,
-        base,
-        tc,
-        trials=args.trials,
-        budget=deadline,
-        variants=args.variants,
-        folds=args.folds,
-        ensemble=args.ensemble,
-        ensemble_method=args.ensemble_method,
-        season=args.season,
-        out_dir=Path(args.out) if args.out else None,
-        data_arg=args.data,
-        input_len=args.input_len,
-        on_progress=progress,
-    )
+    from .interrupt import StopSignals
+
+    with StopSignals(STOP_NOTICE) as stop:
+        result = run_tune(
+            data,
+            base,
+            tc,
+            trials=args.trials,
+            budget=deadline,
+            variants=args.variants,
+            folds=args.folds,
+            ensemble=args.ensemble,
+            ensemble_method=args.ensemble_method,
+            season=args.season,
+            out_dir=Path(args.out) if args.out else None,
+            data_arg=args.data,
+            input_len=args.input_len,
+            on_progress=progress,
+            should_stop=stop,
+        )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
-        return 0
-    report(result)
-    return 0
+    else:
+        report(result)
+    if stop.exit_code:
+        where = Path(result.files["md"]).parent if result.files.get("md") else "the output folder"
+        print(f"tsrnn: {result.interrupted or 'interrupted'} ({stop.name}); partial tables in {where}", file=sys.stderr)
+    return stop.exit_code
+
+
+STOP_NOTICE = (
+    "stopping after the current step: the trials complete so far are written, marked as partial, and the best "
+    "of them exported (Ctrl+C again stops at once)"
+)
 
 
 def report(result: Any) -> None:
@@ -149,7 +162,7 @@ def report(result: Any) -> None:
     p = result.protocol
     print(
         f"\n{p['data']}: {p['series']} series, {p['frequency']}; horizon {p['horizon']}, {p['folds']} rolling "
-        f"origins; {len(result.trials)} trials in {format_seconds(result.seconds)} (stopped: {result.stopped})"
+        f"origins; {len(result.trials)} trials in {format_seconds(result.seconds)} ({result.state_words()})"
     )
     print()
     print(format_text(result))

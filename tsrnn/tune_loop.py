@@ -63,6 +63,8 @@ class TrialLoop:
     ensemble: int
     on_progress: ProgressFn | None = None
     should_stop: Callable[[], bool] | None = None
+    on_trial_end: Callable[[], object] | None = None
+    """Called after each trial ends (tune writes its trials table there, as the search goes on)."""
     records: list[Trial] = field(default_factory=list)
     kept: dict[int, Any] = field(default_factory=dict)
     """The best trials so far (as many as the ensemble needs, at least one): their `ensemble.Member`."""
@@ -86,6 +88,11 @@ class TrialLoop:
                 self.stopped = "budget"
                 break
             self.run_trial()
+            if self.on_trial_end is not None:
+                self.on_trial_end()
+            if self.records[-1].state == "interrupted":  # Ctrl+C inside the training, should_stop or not
+                self.stopped = "cancelled"
+                break
             if self.time_up():
                 self.stopped = "budget"
                 break

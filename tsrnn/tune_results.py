@@ -26,7 +26,7 @@ class Trial:
     number: int
     params: dict[str, Any]
     state: str = "running"
-    """complete, pruned or failed."""
+    """complete, pruned, failed, or interrupted (a stop request or Ctrl+C cut its training: not scored)."""
     metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     epochs: int = 0
@@ -99,14 +99,34 @@ class TuneResult:
     baselines: dict[str, dict[str, float]]
     seconds: float
     stopped: str
-    """trials (all asked for ran), budget or cancelled."""
+    """trials (all asked for ran), budget, cancelled (a stop request or Ctrl+C), or running (the tables written
+    after each trial while the search goes on)."""
     best_path: str | None = None
     ensemble: dict[str, Any] | None = None
     """{"members": trial numbers, "method", "metrics", "path"} when an ensemble was built."""
     files: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def interrupted(self) -> str:
+        """'interrupted after 3 of 20 trials: ...' when a stop request or Ctrl+C ended the search, else ''."""
+        return str(self.protocol.get("interrupted") or "")
+
+    @property
+    def partial(self) -> bool:
+        """The search was interrupted, or is still running (the tables written after each trial)."""
+        return self.stopped in ("cancelled", "running")
+
+    def state_words(self) -> str:
+        """How the search ended: 'stopped: budget', 'interrupted after 3 of 20 trials: ...', 'in progress: ...'."""
+        if self.stopped == "running":
+            ended = sum(t.state != "running" for t in self.trials)
+            return f"in progress: {ended} trial{'s' if ended != 1 else ''} ended so far"
+        return self.interrupted or f"stopped: {self.stopped}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "partial": self.partial,
+            "interrupted": self.interrupted or None,
             "protocol": self.protocol,
             "best": self.best.to_row() if self.best else None,
             "command": self.command,
@@ -120,8 +140,34 @@ class TuneResult:
         }
 
 
+def interrupted_words(
+    trials: list[Trial], asked: int | None, elapsed: float, budget: float | None, lost: list[str]
+) -> str:
+    """'interrupted after 3 of 20 trials: trial 4 was stopped during its training and is not scored; no ensemble
+    was built' (with a budget and no trial count: 'after 3 trials, 1 min 10 s into a 20 min budget')."""
+    ended = sum(t.state not in ("running", "interrupted") for t in trials)
+    if asked:
+        head = f"interrupted after {ended} of {asked} trials"
+    else:
+        into = f", {format_seconds(elapsed)} into a {format_seconds(budget)} budget" if budget else ""
+        head = f"interrupted after {ended} trial{'s' if ended != 1 else ''}{into}"
+    parts = [f"trial {t.number} was stopped during its training and is not scored" for t in trials]
+    parts = [p for p, t in zip(parts, trials, strict=True) if t.state == "interrupted"] + lost
+    return head + (": " + "; ".join(parts) if parts else "")
+
+
 def trials_frame(result: TuneResult) -> pl.DataFrame:
     return pl.DataFrame([t.to_row() for t in result.trials])
+
+
+RESULT_FILES = ("best.onnx", "ensemble.onnx", "best_command.txt")
+
+
+def clear_results(out_dir: Path) -> None:
+    """Before a search first writes its trials table: remove the best model, the ensemble and the command line
+    of an earlier search, which the new table does not describe."""
+    for name in RESULT_FILES:
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def write_tables(result: TuneResult, out_dir: Path) -> dict[str, str]:
@@ -210,9 +256,10 @@ def format_markdown(result: TuneResult) -> str:
         "",
         f"{p['series']} series, {p['frequency']}, season {p['season']}; horizon {p['horizon']}, {p['folds']} "
         f"rolling origins; {p['training']}. {asked}, {budget}; {len(result.trials)} ran in "
-        f"{format_seconds(result.seconds)} (stopped: {result.stopped}). Sampler: {p['sampler']}; pruning: "
+        f"{format_seconds(result.seconds)} ({result.state_words()}). Sampler: {p['sampler']}; pruning: "
         f"{p['pruner']}. MASE is the mean over the folds; * best.",
         "",
+        *([f"**Partial results, {result.state_words()}.**", ""] if result.partial else []),
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
     ]

@@ -85,8 +85,9 @@ def train_trial(
     time_up: Callable[[], bool],
 ) -> tuple[Any, dict[str, np.ndarray]] | None:
     """Train and score one trial, fill in its record and tell the study how it ended. Returns the trained
-    experiment and its fold forecasts when it completed (None when it was pruned or failed). A configuration
-    that cannot train fails alone: the search goes on."""
+    experiment and its fold forecasts when it completed (None when it was pruned, failed or interrupted: a stop
+    request or Ctrl+C that cut its training, other than the budget's, leaves it unscored). A configuration that
+    cannot train fails alone: the search goes on."""
     import optuna
 
     try:
@@ -107,15 +108,16 @@ def train_trial(
         record.state, record.note = "failed", exc.message
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return None
+    record.epochs = exp.result.epochs_run
+    if exp.result.stopped == "cancelled" and not time_up():  # the run is being stopped: not a complete trial
+        record.state = "interrupted"
+        record.note = f"stopped during its training, after {record.epochs} epochs, by the interruption; not scored"
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return None
     outputs = fold_outputs(exp, folds)
     record.metrics = score_outputs(folds, outputs, model_cfg, season)
-    record.epochs = exp.result.epochs_run
     if exp.result.stopped in ("cancelled", "budget"):
-        record.note = (
-            f"stopped by the budget after {record.epochs} epochs"
-            if time_up() or exp.result.stopped == "budget"
-            else f"cancelled after {record.epochs} epochs"
-        )
+        record.note = f"stopped by the budget after {record.epochs} epochs"
     if not math.isfinite(record.mase):
         record.state, record.note = "failed", "the backtest MASE is not a number"
         study.tell(trial, state=optuna.trial.TrialState.FAIL)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .extras import require
-from .safeio import check_out_path
+from .outputs import Output, check_outputs
+from .paths import free_path
+from .runguard import Stopped, guarded, parse_timeout
 
 if TYPE_CHECKING:
     from .inference import Forecaster, ForecastResult
@@ -29,18 +33,25 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         from .errors import ConfigError
 
         raise ConfigError("--scheduler and --workers are for --engine dask")
-    if args.out:
-        check_out_path(args.out, example="forecast.csv")
-    model = Forecaster.load(args.model, device=args.device, threads=args.threads)
-    if model.fallback:
-        print(f"note: {model.fallback}", file=sys.stderr)
-    result = model.forecast_csv(
-        args.data,
-        out=args.out,
-        on_progress=None if args.json else _series_progress,
-        allow_freq_mismatch=args.allow_freq_mismatch,
-        future_csv=args.future_csv,
-    )
+    check_outputs(
+        forecast_inputs(args), [Output("--out", args.out, example="forecast.csv") if args.out else None]
+    )  # before any work: never over the model, the data or the future values
+    timeout = parse_timeout(args.timeout)
+    try:
+        with guarded(timeout) as guard:  # the time limit, SIGTERM and Ctrl+C leave no temporary file
+            model = Forecaster.load(args.model, device=args.device, threads=args.threads)
+            guard.on_stop(model.stop)
+            if model.fallback:
+                print(f"note: {model.fallback}", file=sys.stderr)
+            result = model.forecast_csv(
+                args.data,
+                out=args.out,
+                on_progress=None if args.json else _series_progress,
+                allow_freq_mismatch=args.allow_freq_mismatch,
+                future_csv=args.future_csv,
+            )
+    except Stopped as stop:
+        return _stopped(stop, timeout, "forecast", args.out)
     if args.allow_freq_mismatch and result.history.freq.code != model.meta.freq.code and not args.json:
         print(
             f"warning: the data is {result.history.freq.label} but the model was trained on "
@@ -52,6 +63,27 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     else:
         print_forecast(model, result)
     return 0
+
+
+def forecast_inputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """What `tsrnn forecast` reads, for `check_outputs`."""
+    return [("the model", args.model), ("the data", args.data), ("--future-csv", getattr(args, "future_csv", None))]
+
+
+def _stopped(stop: Stopped, timeout: float | None, command: str, out: str | os.PathLike[str] | None) -> int:
+    """A run stopped by its time limit (a ConfigError, exit 2) or by a signal (exit 128 + its number)."""
+    kept = f"; {out} was not written" if out else ""
+    if stop.signum is None:
+        from .errors import ConfigError
+
+        raise ConfigError(
+            f"the {command} was still running after --timeout {timeout:g}s and was stopped{kept}; give it more "
+            "time (--timeout 1h) or none (--timeout none)"
+        )
+    if stop.signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    print(f"tsrnn: stopped by {signal.Signals(stop.signum).name}{kept}", file=sys.stderr)
+    return 128 + stop.signum
 
 
 def forecast_json(model: Forecaster, result: ForecastResult) -> dict[str, Any]:
@@ -157,10 +189,19 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     require("onnx")
     from .quantize import drift_json, format_drift, int8_path_for, measure_drift, quantize_model
 
-    check_out_path(args.out or int8_path_for(Path(args.model)))
-
     src = Path(args.model)
-    drift = measure_drift(src, quantize_model(src, args.out), args.data)
+    out = args.out or free_path(int8_path_for(src))  # a file named by tsrnn never replaces one
+    check_outputs([("the model", args.model), ("the data", args.data)], [Output("--out", out)])
+    if out != int8_path_for(src) and not args.json:
+        print(
+            f"note: {int8_path_for(src)} exists and is kept; the INT8 copy is {out} (--out names the file)",
+            file=sys.stderr,
+        )
+    try:
+        with guarded(None):  # SIGTERM and Ctrl+C leave no temporary file
+            drift = measure_drift(src, quantize_model(src, out), args.data)
+    except Stopped as stop:
+        return _stopped(stop, None, "quantize", out)
     print(drift_json(drift) if args.json else format_drift(drift))
     if drift.worse and not args.json:
         print("tsrnn: warning: INT8 is materially worse on this data", file=sys.stderr)

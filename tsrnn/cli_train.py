@@ -11,16 +11,16 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .budget import Deadline, format_seconds
 from .config import TrainConfig
 from .extras import require
-from .safeio import check_out_path
+from .outputs import Output, check_outputs
+from .paths import free_path
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from .config import ModelConfig
     from .data import SeriesSet
     from .export import ExportResult
@@ -52,14 +52,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     deadline = Deadline.from_text(args.budget)  # the budget counts from here: loading and export included
     require("torch", "onnx")
     from .pipeline import EXPORT_DIR
+    from .quantize import int8_path_for
 
-    check_out_path(args.out or EXPORT_DIR / "model.onnx")  # before any long work
+    check_outputs(  # before any long work: never over the data, and somewhere writable
+        [("the data", args.data)],
+        [
+            Output("--out", args.out or free_path(EXPORT_DIR / "model.onnx")),  # without --out: exports/ writable
+            Output("the INT8 copy of --out", int8_path_for(Path(args.out))) if args.out and args.quantize else None,
+        ],
+    )
     apply_preset(args)
     data, mc, tc = prepare_training(args)
     tc, estimate = plan_budget(args, deadline, data, mc, tc)
     t0 = time.perf_counter()
     exp = train_model(args, data, mc, tc)
-    export = exp.export(args.out)
+    export = exp.export(args.out or free_path(exp.default_path()))  # a name tsrnn chose never replaces a file
+    if not args.out and export.path != exp.default_path() and not args.json:
+        print(
+            f"note: {exp.default_path()} exists and is kept; this model is {export.path} (--out PATH names the "
+            "file, and replaces it)",
+            file=sys.stderr,
+        )
     drift = quantize_export(args, export.path)
     run = TrainRun(data, mc, tc, exp, export, drift, deadline, estimate, time.perf_counter() - t0)
     if args.json:
@@ -149,9 +162,10 @@ def quantize_export(args: argparse.Namespace, path: Path) -> Drift | None:
     """With --quantize: the INT8 copy of the exported model and its drift on the test block."""
     if not args.quantize:
         return None
-    from .quantize import measure_drift, quantize_model
+    from .quantize import int8_path_for, measure_drift, quantize_model
 
-    return measure_drift(path, quantize_model(path), args.data)
+    target = int8_path_for(path) if args.out else free_path(int8_path_for(path))
+    return measure_drift(path, quantize_model(path, target), args.data)
 
 
 def train_json(run: TrainRun) -> dict[str, Any]:

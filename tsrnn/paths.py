@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -11,8 +12,36 @@ EXPORT_DIR = Path("exports")
 
 
 def export_path(stem: str, name: str) -> Path:
-    """exports/<data stem>_<variant or model name>.onnx."""
+    """exports/<data stem>_<variant or model name>.onnx (`free_path` gives the name to write when it exists)."""
     return EXPORT_DIR / f"{stem}_{name}.onnx"
+
+
+def free_path(path: str | os.PathLike[str]) -> Path:
+    """`path` when nothing is there yet, else the first free `<stem>-2<suffix>`, `-3`, ... beside it: a model
+    file whose name tsrnn chose (no --out) never replaces an existing file."""
+    path = Path(path)
+    n = 1
+    candidate = path
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+def kept_words(path: str | os.PathLike[str]) -> str:
+    """' (a new name: X exists and is kept)' for a file that `free_path` named beside an existing X, else ''."""
+    path = Path(path)
+    m = re.fullmatch(r"(.*)-(\d+)", path.stem)
+    if m is None or int(m.group(2)) < 2:
+        return ""
+    taken = path.with_name(f"{m.group(1)}{path.suffix}")
+    return f" (a new name: {taken} exists and is kept)" if os.path.lexists(taken) else ""
+
+
+def winner_path(out_dir: Path, stem: str, name: str) -> Path:
+    """Where compare exports its best model: <out_dir>/<data stem>_<variant or baseline>.onnx, under a free name
+    when that file exists."""
+    return free_path(out_dir / f"{stem}_{name}.onnx")
 
 
 def compare_dir(stem: str) -> Path:

@@ -246,8 +246,9 @@ def check_out_path(path: str | os.PathLike[str], what: str = "--out", *, example
     called before any long work. Creates nothing that stays: missing folders are not made here (writing makes
     them later), but the nearest existing one must be a folder in which a file can be created, which is
     proved by creating and removing a probe file (root passes permission checks, not a read-only mount).
-    An existing character device or FIFO (/dev/null, /dev/stdout) passes when it is writable: it is written
-    through. `example` is the file name suggested inside a folder."""
+    An existing regular file without a write bit for anyone (mode 0o444) is refused as read-only, for root
+    too. An existing character device or FIFO (/dev/null, /dev/stdout) passes when it is writable: it is
+    written through. `example` is the file name suggested inside a folder."""
     target = Path(path)
     again = f"choose another {what} path"
     fd = _own_fd(target)
@@ -266,7 +267,7 @@ def check_out_path(path: str | os.PathLike[str], what: str = "--out", *, example
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
             raise ConfigError(f"{what} {path} is a folder; give a file name such as {_example(path, example)}")
-        if not os.access(target, os.W_OK):
+        if not os.access(target, os.W_OK) or (stat.S_ISREG(st.st_mode) and not st.st_mode & 0o222):
             raise ConfigError(f"cannot write {what} {path}: the file is read-only; {again}")
         if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
             return target
@@ -278,12 +279,15 @@ def check_out_path(path: str | os.PathLike[str], what: str = "--out", *, example
 
 
 def check_out_dir(path: str | os.PathLike[str], what: str = "--out-dir") -> Path:
-    """`check_out_path` for a folder that will receive files: an existing folder, or a missing one whose nearest
-    existing parent is a folder in which files can be created."""
+    """`check_out_path` for a folder that will receive files: an existing folder with a write bit (a folder of
+    mode 0o555 is refused as read-only, for root too), or a missing one whose nearest existing parent is a
+    folder in which files can be created."""
     again = f"choose another {what} path"
     real = Path(os.path.realpath(path))
     if real.exists() and not real.is_dir():
         raise ConfigError(f"cannot write {what} {path}: it is a file, not a folder; {again}")
+    if real.is_dir() and not real.stat().st_mode & 0o222:
+        raise ConfigError(f"cannot write {what} {path}: the folder is read-only; {again}")
     _check_creatable(real, ".tsrnn-probe.", f"cannot write {what} {path}", again)
     return Path(path)
 

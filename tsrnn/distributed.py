@@ -237,6 +237,10 @@ def run_cli(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--engine dask writes Parquet partitions into a folder: pass --out FOLDER (e.g. --out results/)"
         )
+    from .outputs import Output, check_outputs
+
+    # the results folder may neither be, hold nor sit inside what is read
+    check_outputs([("the data", args.data), ("the model", args.model)], [Output("--out", args.out, folder=True)])
     if args.scheduler and args.workers:
         raise ConfigError(
             "--workers starts a local cluster of that many worker processes; with --scheduler the "

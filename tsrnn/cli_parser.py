@@ -22,6 +22,7 @@ from .cli_options import (
 )
 from .cli_train import PRESETS
 from .config import CELLS, DEFAULT_VARIANTS, DEVICES, TASKS
+from .runguard import DEFAULT_TIMEOUT
 
 Handler = Callable[[argparse.Namespace], int]
 """A command: the parsed arguments in, the exit code out."""
@@ -176,6 +177,13 @@ def add_forecast_command(sub: Any, func: Handler) -> None:
         action="store_true",
         help="forecast data whose frequency differs from the model's (refused by default); the dates then "
         "follow the data's grid",
+    )
+    fc.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        default=f"{DEFAULT_TIMEOUT:g}",
+        help="stop a forecast still running after this long, writing nothing (seconds, or 90s, 10m, 1h; "
+        f"0 or none: no limit; default: {DEFAULT_TIMEOUT:g})",
     )
     fc.add_argument("--json", action="store_true", help="print one JSON object")
     d = fc.add_argument_group("distributed (pip install 'tsrnn[dask]'; see docs/distributed.md)")

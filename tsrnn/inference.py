@@ -72,6 +72,9 @@ class Forecaster:
         self._pool: ThreadPoolExecutor | None = None
         self._keep = keep or []
         """Session option values (initializer overrides) that must outlive the session."""
+        self.run_options = ort.RunOptions()
+        """Passed to every ONNX Runtime call: `stop()` sets its terminate flag."""
+        self.run_options.log_severity_level = 4  # a stopped call raises; no log line on stderr besides
 
     def close(self) -> None:
         """Shut down the worker threads of large batches (started on first use); the forecaster stays usable and
@@ -79,6 +82,11 @@ class Forecaster:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+
+    def stop(self) -> None:
+        """End the ONNX Runtime calls running now, from any thread (a time limit, a signal): they raise, and
+        so does every later call of this forecaster."""
+        self.run_options.terminate = True
 
     def __enter__(self) -> Forecaster:
         return self
@@ -141,14 +149,14 @@ class Forecaster:
         if self.io_binding and n >= IOBIND_FROM:
             return dict(zip(names, self._run_bound(names, feeds), strict=True))
         if self.workers <= 1 or n < 2 * MIN_SHARD:
-            return dict(zip(names, self.session.run(names, feeds), strict=True))
+            return dict(zip(names, self.session.run(names, feeds, self.run_options), strict=True))
         slices = max(min(self.workers, n // MIN_SHARD), -(-n // SHARD_ROWS))
         bounds = np.linspace(0, n, slices + 1).round().astype(int)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tsrnn-ort")
         parts = list(
             self._pool.map(
-                lambda ab: self.session.run(names, {k: v[ab[0] : ab[1]] for k, v in feeds.items()}),
+                lambda ab: self.session.run(names, {k: v[ab[0] : ab[1]] for k, v in feeds.items()}, self.run_options),
                 itertools.pairwise(bounds),
             )
         )
@@ -206,7 +214,7 @@ class Forecaster:
             binding.bind_cpu_input(name, value)
         for name in names:
             binding.bind_output(name, device)
-        self.session.run_with_iobinding(binding)
+        self.session.run_with_iobinding(binding, self.run_options)
         return list(binding.copy_outputs_to_cpu())
 
     def predict(self, history: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:

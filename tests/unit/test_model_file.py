@@ -272,3 +272,90 @@ def test_deeply_nested_metadata_is_damaged_not_a_bug(demo_model: Path, tmp_path:
         Forecaster.load(path)
     out = subprocess.run([sys.executable, "-m", "tsrnn", "inspect", str(path)], capture_output=True, text=True)
     assert out.returncode == 2 and "damaged model metadata" in out.stderr and "internal error" not in out.stderr
+
+
+UNCHECKED = (
+    "import sys, time\n"
+    "import tsrnn.runtime, tsrnn.quantize\n"
+    "tsrnn.runtime.check_model_bytes = lambda data, name: None  # let a looping graph reach ONNX Runtime\n"
+    "def stuck(source, tmp, *a):\n"
+    "    tmp.write_bytes(b'half')\n"
+    "    time.sleep(600)\n"
+    "tsrnn.quantize._quantize = stuck\n"
+    "from tsrnn.cli import main\n"
+    "raise SystemExit(main(sys.argv[1:]))\n"
+)
+
+
+def _kill_when_temp_appears(args: list[str], folder: Path, sig: int) -> subprocess.CompletedProcess[str]:
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", UNCHECKED, *args], stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(600):  # the temporary output exists once the run has started writing
+            if any(p.name.endswith(".tmp") for p in folder.iterdir()) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert any(p.name.endswith(".tmp") for p in folder.iterdir()), "the run never started its output"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return subprocess.CompletedProcess(args, proc.returncode, "", err)
+
+
+def test_forecast_time_limit_stops_a_run_inside_onnx_runtime(
+    demo_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A graph that loops 2^62 times (let through the file check here) is stopped by --timeout: exit 2, one line,
+    no temporary file, and an existing output left as it was."""
+    from tsrnn.cli import main
+
+    monkeypatch.setattr("tsrnn.runtime.check_model_bytes", lambda data, name: None)
+    path = _looping(demo_model, tmp_path / "spin.onnx", "main")
+    out = tmp_path / "forecast.csv"
+    out.write_text("old\n")
+    assert main(["forecast", str(path), "demo", "--out", str(out), "--timeout", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "tsrnn: error: the forecast was still running after --timeout 1s and was stopped; "
+        f"{out} was not written; give it more time (--timeout 1h) or none (--timeout none)"
+    ]
+    assert out.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["forecast.csv", "spin.onnx"]
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_killed_forecast_leaves_no_temporary_file(demo_model: Path, tmp_path: Path, sig: str) -> None:
+    import signal
+
+    path = _looping(demo_model, tmp_path / "spin.onnx", "main")
+    number = getattr(signal, sig)
+    done = _kill_when_temp_appears(
+        ["forecast", str(path), "demo", "--out", str(tmp_path / "f.csv"), "--timeout", "none"], tmp_path, number
+    )
+    assert done.returncode == 128 + number, done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spin.onnx"]
+
+
+def test_a_killed_quantize_leaves_no_temporary_file(demo_model: Path, tmp_path: Path) -> None:
+    import shutil
+    import signal
+
+    shutil.copy(demo_model, tmp_path / "m.onnx")
+    done = _kill_when_temp_appears(["quantize", str(tmp_path / "m.onnx")], tmp_path, signal.SIGTERM)
+    assert done.returncode == 143 and "stopped by SIGTERM" in done.stderr, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_timeout_option_values(demo_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tsrnn.cli import main
+    from tsrnn.runguard import DEFAULT_TIMEOUT, parse_timeout
+
+    assert parse_timeout("600") == DEFAULT_TIMEOUT == parse_timeout("10m") and parse_timeout("90s") == 90
+    assert parse_timeout("0") is None and parse_timeout("none") is None
+    assert main(["forecast", str(demo_model), "demo", "--timeout", "soon"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "tsrnn: error: --timeout 'soon' is not a duration: write seconds (600) or 90s, 10m, 1h; 0 or none for no limit"
+    )
+    assert main(["forecast", str(demo_model), "demo", "--timeout", "0"]) == 0  # no limit

@@ -5,8 +5,8 @@ no such kernel, so autograd records a dozen small operations per time step and w
 (on 2 cores a 1x64 GRU trained about 3x slower than the LSTM of the same size). This module stacks the layers of
 `tsrnn.fastcells` instead: one torch.autograd.Function per layer and direction with a hand-written backward
 through time, its buffers reused between training steps (`tsrnn.workspace`), and for float32 GRU layers the
-time loops compiled on first use (`tsrnn.fastkernel`; without a C compiler the same loops run as torch
-operations).
+time loops compiled when the package is installed (`tsrnn.fastkernel`; where they were not built the same loops
+run as torch operations).
 
 The equations are PyTorch's (GRU: r, z, n with b_hn inside r * (W_hn h + b_hn); h' = (1 - z) * n + z * h);
 only the rounding differs: in float32 outputs match nn.GRU/nn.RNN within about 1e-6 and gradients within

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tui.app import make_app
@@ -124,9 +125,12 @@ async def test_cancel_compare(workdir: Path, config_dir: Path) -> None:
         assert not view.running
         status = text_of(app, "#cmp-status")
         assert status.startswith("Cancelled after"), status
-        assert "1 of 2 variants ranked" in status
+        assert "0 of 2 variants ranked; gru was stopped during its training and is not ranked" in status
+        assert "not started: lstm" in status
         names = [r[1].removesuffix(" *").removesuffix(" !") for r in _rows(app)]
-        assert sorted(names) == ["drift", "gru", "naive", "seasonal_naive"]
+        assert sorted(names) == ["drift", "naive", "seasonal_naive"]  # the cut training is not ranked
+        saved = json.loads((workdir / "exports" / "compare_airline" / "leaderboard.json").read_text())
+        assert saved["interrupted"].startswith("interrupted after 0 of 2 variants: gru was stopped")  # as the CLI
         assert text_of(app, "#bartext-lstm") == "skipped"
         assert text_of(app, "#bartext-gru").startswith("cancelled at")
         assert not app.query_one("#cmp-start").disabled  # ready to run again

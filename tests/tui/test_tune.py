@@ -87,5 +87,7 @@ async def test_tune_form_errors_and_cancel(workdir: Path, config_dir: Path) -> N
         await _tuned(pilot)
         status = text_of(screen, "#tune-status")
         assert status.startswith("Cancelled"), status
-        assert len(_rows(screen)) == 1  # the trial that was running, scored as it stood
-        assert (workdir / "exports" / "tune_airline" / "trials.md").is_file()
+        assert len(_rows(screen)) == 1  # the trial that was running, listed as interrupted and not scored
+        assert "interrupted" in _rows(screen)[0]
+        trials_md = (workdir / "exports" / "tune_airline" / "trials.md").read_text()
+        assert "interrupted after 0 of 50 trials: trial 1 was stopped during its training" in trials_md  # as the CLI

@@ -86,11 +86,13 @@ class RunWords:
 def done_words(board: Leaderboard, bars: list[BarState], took: float, cancelled: bool) -> str:
     """The status line when a comparison ends: how many variants were ranked and which won."""
     models = [r for r in board.rows if r.kind == "model"]
-    if cancelled:
-        last = next((b for b in bars if b.state == "stopped"), None)
+    if cancelled or board.interrupted:
+        # the leaderboard's own words, as its files say them: which training was cut (not ranked), what was not
+        # started, that nothing was exported
+        lost = board.interrupted.partition(": ")[2]
         return (
             f"[b $warning]Cancelled[/] after {seconds(took)}: {len(models)} of {len(bars)} variants ranked"
-            + (f"; {last.name} stopped early and may be undertrained" if last else "")
+            + (f"; {escape(lost)}" if lost else "")
             + ". Press Ctrl+R to run again."
         )
     best = f"best: [b]{escape(board.best)}[/] (lowest mean MASE)" if board.best else "no variant ranked"

@@ -35,7 +35,7 @@ MODULE = "tsrnn._fastkernel"
 """The extension module setup.py builds from `SOURCE` (its initialiser makes an empty module: the loops are called
 through ctypes)."""
 SOURCE = Path(__file__).with_name("fastkernel.c")
-REINSTALL = "reinstall tsrnn with a C compiler (from a checkout: pip install -e .) to build them"
+REINSTALL = "reinstall tsrnn to rebuild it (from a checkout: pip install -e .)"
 _OFF = ("0", "false", "no", "off")
 _ISA = {0: "no vector extensions", 1: "AVX2", 2: "AVX-512"}
 TOLERANCE = 1e-4
@@ -100,7 +100,10 @@ def load() -> Kernel | None:
         return None
     path = library()
     if path is None:
-        _reason = f"the extension {MODULE} was not built when tsrnn was installed; {REINSTALL}"
+        _reason = (
+            f"the extension {MODULE} was not built when tsrnn was installed; install a C compiler and reinstall tsrnn "
+            "to build it (from a checkout: pip install -e .)"
+        )
         return None
     sgemm = _sgemm()
     if sgemm is None:

@@ -121,7 +121,7 @@ def test_a_library_built_from_another_source_is_refused(fresh, monkeypatch, tmp_
     edited.write_text(fastkernel.SOURCE.read_text() + "\n/* edited */\n")
     monkeypatch.setattr(fastkernel, "SOURCE", edited)
     assert fastkernel.load() is None
-    assert "was built from another version of fastkernel.c; reinstall tsrnn" in fastkernel.status()
+    assert "was built from another version of fastkernel.c; reinstall tsrnn to rebuild it" in fastkernel.status()
     assert fastcells.kernel_for(torch.zeros(1), torch.zeros(3, 1)) is None
 
 
@@ -163,8 +163,8 @@ def test_without_the_extension_training_uses_the_torch_loops(fresh, monkeypatch)
     monkeypatch.setattr(fastkernel, "library", lambda: None)
     assert fastkernel.load() is None
     assert fastkernel.status() == (
-        "the extension tsrnn._fastkernel was not built when tsrnn was installed; reinstall tsrnn with a C compiler "
-        "(from a checkout: pip install -e .) to build them"
+        "the extension tsrnn._fastkernel was not built when tsrnn was installed; install a C compiler and reinstall "
+        "tsrnn to build it (from a checkout: pip install -e .)"
     )
     assert fastkernel.summary().startswith("GRU training: torch loops, the extension tsrnn._fastkernel was not")
     assert fastcells.kernel_for(torch.zeros(1), torch.zeros(3, 1)) is None

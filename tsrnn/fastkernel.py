@@ -78,14 +78,14 @@ class Kernel:
 def status() -> str:
     """'compiled (LIBRARY, ISA)', or why the torch loops are used."""
     kernel = load()
-    return f"compiled ({kernel.path}, {_ISA[kernel.isa]})" if kernel is not None else _reason
+    return f"compiled ({kernel.path}, {_ISA.get(kernel.isa, kernel.isa)})" if kernel is not None else _reason
 
 
 def summary() -> str:
     """Which loops a float32 GRU trains with, and why, in one line (`python -m tsrnn.fastkernel`, `tsrnn --version`)."""
     kernel = load()
     return (
-        f"GRU training: compiled loops ({kernel.path}, {_ISA[kernel.isa]})"
+        f"GRU training: compiled loops ({kernel.path}, {_ISA.get(kernel.isa, kernel.isa)})"
         if kernel
         else f"GRU training: torch loops, {_reason}"
     )
@@ -134,7 +134,7 @@ def _refusal(kernel: Kernel) -> str | None:
     if kernel.source_hash != source:
         return f"{kernel.path} was built from another version of {SOURCE.name}; {REINSTALL}"
     if kernel.isa > cpu_isa():
-        return f"{kernel.path.name} was built for {_ISA[kernel.isa]}, which this CPU lacks; {REINSTALL}"
+        return f"{kernel.path.name} was built for {_ISA.get(kernel.isa, kernel.isa)}, which this CPU lacks; {REINSTALL}"
     try:
         worst = selfcheck(kernel)
     except Exception as exc:  # whatever a misbuilt library does short of crashing, the torch loops are used
@@ -193,7 +193,7 @@ def selfcheck(kernel: Kernel) -> float:
     from torch import nn
 
     worst = 0.0
-    with torch.random.fork_rng(devices=[]), torch.enable_grad():
+    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
         torch.manual_seed(0)
         for layers, bidirectional, with_h0 in ((1, False, False), (2, True, True)):
             gru = nn.GRU(3, 16, num_layers=layers, bidirectional=bidirectional)

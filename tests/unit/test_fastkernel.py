@@ -114,6 +114,17 @@ def test_loaded_from_the_package_alone_without_compiling_anything(fresh, monkeyp
 
 
 @needs_kernel
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+def test_the_load_check_passes_whatever_mode_it_is_first_asked_in(fresh, mode: str) -> None:
+    """The first `load()` can come from inside a layer's forward (no grad) or an evaluation (inference mode): the
+    check at load still runs its backward, and the mode is as it was afterwards."""
+    with getattr(torch, mode)():
+        assert fastkernel.load() is not None, fastkernel.status()
+        assert not torch.is_grad_enabled()
+        assert torch.is_inference_mode_enabled() == (mode == "inference_mode")
+
+
+@needs_kernel
 def test_a_library_built_from_another_source_is_refused(fresh, monkeypatch, tmp_path: Path) -> None:
     """An in-place build left behind by an edit of fastkernel.c (the editable install of a checkout) is not used
     until it is rebuilt."""

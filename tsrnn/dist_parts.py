@@ -1,26 +1,26 @@
 """The partition tasks and the files they leave: each Parquet file or shuffled partition forecast on a worker into
-part-NNNNN.parquet (a temporary file renamed when whole), the part files of an earlier run removed, and what was
-skipped listed in skipped.csv."""
+part-NNNNN.parquet (a temporary file renamed when whole) in the run's staging folder (`tsrnn.dist_out`), and what
+was skipped listed in skipped.csv."""
 
 from __future__ import annotations
 
-import re
+import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
+from .dist_out import PART_NAME as PART_NAME
+from .dist_out import SKIPPED_FILE as SKIPPED_FILE
 from .dist_worker import FILE, ROW, Options, PartResult, Skipped, forecast_frame, shipped_model
-from .errors import DataError
-from .parquetio import ParquetSource, write_parquet
+from .errors import ConfigError, DataError
+from .parquetio import ParquetSource
 from .safeio import atomic_write
 
 if TYPE_CHECKING:
     import pandas as pd
-
-PART_NAME = re.compile(r"^part-\d{5,}\.parquet$")
-SKIPPED_FILE = "skipped.csv"
 
 
 @dataclass
@@ -37,19 +37,33 @@ class PartReport:
 
 
 def file_task(
-    index: int, path: str, label: str | None, model_bytes: bytes, model_name: str, out_dir: str, opts: Options
+    index: int,
+    path: str,
+    label: str | None,
+    model_bytes: bytes,
+    model_name: str,
+    out_dir: str,
+    opts: Options,
+    files: list[str] | None = None,
 ) -> PartReport:
-    """Forecast one file (or, for a model without series ids, the whole data set) into part-INDEX.parquet.
-    `label` names the file in messages (default: its name)."""
+    """Forecast one file (or, for one series, the whole data set: its readable `files`) into part-INDEX.parquet.
+    `label` names the file in messages (default: its name). A file that cannot be read, whatever the reason, is
+    reported as skipped."""
     model = shipped_model(model_bytes, model_name, opts.device, opts.threads)
     try:
-        source = ParquetSource.open(path)
+        source = ParquetSource.open(path, None if files is None else [Path(f) for f in files])
         label = label or source.name
         model.check_columns(source.columns, label)
-        frame = source.scan(list(dict.fromkeys(model.columns))).collect()
+        columns = [*model.columns, *([opts.id_col] if opts.id_col else [])]
+        frame = source.collect(list(dict.fromkeys(columns)))
         frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW))
         result = forecast_frame(
-            model, frame, label, allow_freq_mismatch=opts.allow_freq_mismatch, describe=source.describe_rows
+            model,
+            frame,
+            label,
+            allow_freq_mismatch=opts.allow_freq_mismatch,
+            describe=source.describe_rows,
+            id_col=opts.id_col,
         )
     except DataError as exc:
         where = label or Path(path).name
@@ -64,27 +78,35 @@ def frame_task(
     model = shipped_model(model_bytes, model_name, opts.device, opts.threads)
     name = f"partition {index}"
     frame = pl.from_pandas(pdf).sort(FILE, ROW)  # the rows in their files' order, as one machine reads them
-    result = forecast_frame(model, frame, name, allow_freq_mismatch=opts.allow_freq_mismatch)
+    result = forecast_frame(model, frame, name, allow_freq_mismatch=opts.allow_freq_mismatch, id_col=opts.id_col)
     return _report(index, name, result, out_dir)
 
 
 def _report(index: int, source: str, result: PartResult, out_dir: str) -> PartReport:
     report = PartReport(index, source, result.series, skipped=result.skipped, warnings=result.warnings)
-    if result.table is not None:
-        path = Path(out_dir) / f"part-{index:05d}.parquet"
-        write_parquet(result.table, path, example="results/")
-        report.out, report.rows = path.name, result.table.height
+    if result.table is not None and _write_part(result.table, Path(out_dir) / f"part-{index:05d}.parquet"):
+        report.out, report.rows = f"part-{index:05d}.parquet", result.table.height
     return report
 
 
-def remove_stale_parts(out: Path, written: set[str]) -> int:
-    """Remove the part files of an earlier run that this run did not write; how many were removed."""
-    removed = 0
-    for f in out.iterdir():
-        if PART_NAME.match(f.name) and f.name not in written:
-            f.unlink(missing_ok=True)
-            removed += 1
-    return removed
+def _write_part(table: pl.DataFrame, path: Path) -> bool:
+    """Write a partition into the run's staging folder: a temporary file beside it renamed when whole. False,
+    and nothing written, when the folder is gone (the run was stopped and its staging folder removed): the
+    folder is never created again here."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            table.write_parquet(fh)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}; choose another --out folder") from None
+    try:
+        os.replace(tmp, path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def write_skipped(out: Path, skipped: list[Skipped]) -> None:

@@ -37,11 +37,13 @@ def submit_parts(
     skipped: list[Skipped],
     on_note: Callable[[str], None] | None = None,
 ) -> tuple[list[Any], bool]:
-    """Submit one task per partition; their futures, and whether the rows are shuffled by id. A model without
-    series ids forecasts all the data as one partition. Unreadable files go to `skipped`."""
-    id_col = model.meta.id_col
+    """Submit one task per partition; their futures, and whether the rows are shuffled by id. Data without
+    series ids (`opts.id_col` None) is one series: all the files together are one partition. Unreadable files go
+    to `skipped`."""
+    id_col = opts.id_col
     if id_col is None:  # one series: every file together is one partition
-        return [client.submit(file_task, 0, data, None, out_dir=out, opts=opts, pure=False, **ship)], False
+        task = client.submit(file_task, 0, data, None, out_dir=out, opts=opts, files=files, pure=False, **ship)
+        return [task], False
     good, split = files, None
     if len(files) > 1:
         good, split = _survey(client, files, labels, ship, opts, skipped)
@@ -76,13 +78,13 @@ class Survey:
 
 def _survey_file(path: str, model_bytes: bytes, model_name: str, opts: Options) -> Survey:
     model = shipped_model(model_bytes, model_name, opts.device, opts.threads)
-    id_col = model.meta.id_col
+    id_col = opts.id_col
     assert id_col is not None
     try:
         source = ParquetSource.open(path)
         model.check_columns(source.columns, source.name)
-        ids = source.scan([id_col]).select(pl.col(id_col).cast(pl.String).fill_null("").unique().hash())
-        return Survey(path, ids.collect().to_series().to_numpy())
+        ids = source.collect([id_col]).select(pl.col(id_col).cast(pl.String).fill_null("").unique().hash())
+        return Survey(path, ids.to_series().to_numpy())
     except DataError as exc:
         return Survey(path, np.zeros(0, dtype=np.uint64), exc.message)
 
@@ -137,9 +139,9 @@ def _shuffled(
     import dask
     import dask.dataframe as dd
 
-    id_col = model.meta.id_col
+    id_col = opts.id_col
     assert id_col is not None
-    columns = list(dict.fromkeys(model.columns))
+    columns = list(dict.fromkeys([*model.columns, id_col]))
     source = ParquetSource.open(files[0])
     meta = (
         source.scan(columns)
@@ -162,7 +164,7 @@ def _shuffled(
 
 def _read_for_shuffle(path: str, label: str, wanted: list[str], id_col: str) -> pd.DataFrame:
     source = ParquetSource.open(path)
-    frame = source.scan(wanted).collect()
+    frame = source.collect(wanted)
     return frame.with_columns(
         pl.col(id_col).cast(pl.String).fill_null(""),
         pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW),

@@ -11,7 +11,7 @@ import socket
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,9 @@ class Options:
     device: str = "cpu"
     threads: int = 1
     allow_freq_mismatch: bool = False
+    id_col: str | None = None
+    """The column that tells the series apart (`parquetio.read_plan`): the model's, or one the data has for a
+    model trained on one series; None: the model's."""
 
 
 # --- one model per worker process --------------------------------------------------------------------------
@@ -141,32 +144,35 @@ def forecast_frame(
     *,
     allow_freq_mismatch: bool = False,
     describe: Callable[[np.ndarray, int], str] | None = None,
+    id_col: str | None = None,
 ) -> PartResult:
     """Forecast every series of one partition (a polars frame in the model's long layout, each series whole),
     in one batched call. A series the loader refuses (duplicated or off-grid times, bad values) or too short for
     the model's window is left out and reported; the partition is halved until the bad series are alone, so the
     others are forecast as they would be together. Raises DataError when the frame lacks the model's columns.
-    Optional helper columns: ROW (each row's number in its file, for messages) and FILE (each row's file)."""
+    Optional helper columns: ROW (each row's number in its file, for messages) and FILE (each row's file).
+    `id_col` tells the series apart (default: the model's id column)."""
     result = PartResult()
     if not frame.height:
         return result
     model.check_columns(frame.columns, name)
-    id_col = model.meta.id_col
+    id_col = id_col or model.meta.id_col
     if id_col:  # as the loader reads ids: text, a missing id is ''
         frame = frame.with_columns(pl.col(id_col).cast(pl.String).fill_null(""))
     with rows_named(describe or rows_text):
-        tables = _halves(model, frame, name, allow_freq_mismatch, result)
+        tables = _halves(model, frame, name, allow_freq_mismatch, result, id_col)
     if tables:
         result.table = pl.concat(tables)
     return result
 
 
-def _halves(model: Forecaster, frame: pl.DataFrame, name: str, allow: bool, result: PartResult) -> list[pl.DataFrame]:
+def _halves(
+    model: Forecaster, frame: pl.DataFrame, name: str, allow: bool, result: PartResult, id_col: str | None
+) -> list[pl.DataFrame]:
     try:
-        table = _forecast_all(model, frame, name, allow, result)
+        table = _forecast_all(model, frame, name, allow, result, id_col)
         return [] if table is None else [table]
     except DataError as exc:
-        id_col = model.meta.id_col
         ids = frame[id_col].unique(maintain_order=True) if id_col else None
         if ids is None or len(ids) <= 1:
             result.skipped.append(Skipped(None if ids is None else str(ids[0]), _files(frame, name), exc.message))
@@ -176,7 +182,7 @@ def _halves(model: Forecaster, frame: pl.DataFrame, name: str, allow: bool, resu
         return [
             t
             for part in (ids[:half], ids[half:])
-            for t in _halves(model, frame.filter(pl.col(id_col).is_in(part)), name, allow, result)
+            for t in _halves(model, frame.filter(pl.col(id_col).is_in(part)), name, allow, result, id_col)
         ]
 
 
@@ -187,14 +193,14 @@ def _files(frame: pl.DataFrame, name: str) -> str:
 
 
 def _forecast_all(
-    model: Forecaster, frame: pl.DataFrame, name: str, allow: bool, result: PartResult
+    model: Forecaster, frame: pl.DataFrame, name: str, allow: bool, result: PartResult, id_col: str | None
 ) -> pl.DataFrame | None:
     """Load and forecast the whole frame; DataError when the loader refuses it. Short series are left out."""
     lines = frame[ROW].cast(pl.Int64).to_numpy() if ROW in frame.columns else None
-    cols = frame.select(list(dict.fromkeys(model.columns)))
-    id_col = model.meta.id_col
     ids = (id_col,) if id_col else ()
-    data = load_raw(raw_from_frame(cols, Path(name), name=name, ids=ids, lines=lines), model.data_config())
+    cols = frame.select(list(dict.fromkeys([*model.columns, *ids])))
+    cfg = replace(model.data_config(), id_col=id_col)
+    data = load_raw(raw_from_frame(cols, Path(name), name=name, ids=ids, lines=lines), cfg)
     model.check_frequency(data, allow)
     L = model.input_len
     short = {i for i, v in enumerate(data.values) if len(v) < L}

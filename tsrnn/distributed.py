@@ -10,8 +10,11 @@ The command sends the model file to every worker once (no worker needs it on dis
 once (one ONNX Runtime session, kept for every later partition), reads each partition with tsrnn's loader (the
 checks and messages of a single file) and forecasts all its series in one batched call. A series that cannot be
 forecast (too short, bad values, duplicated times) is left out and reported with its id and file while the others
-are forecast; an unreadable file is reported and the other files are forecast. Results are Parquet partitions,
-each written to a temporary file and renamed when whole.
+are forecast; an unreadable file is reported and the other files are forecast. Results are Parquet partitions
+written into a staging folder beside the result folder and swapped in, with a manifest, only when the run is
+complete (`tsrnn.dist_out`): a killed run leaves the earlier result whole. What a valid input is and how its
+series are found (id column, files, schemas, time zones, empty data) is `tsrnn.parquetio`'s, for both engines.
+A LocalCluster started here talks TLS with temporary credentials: no other process can use its workers.
 
 This module is the way in: the cluster, `forecast_files` and the command. The work is split by job:
 `tsrnn.dist_worker` (the model on a worker, one partition's forecast), `tsrnn.dist_parts` (the partition tasks
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import logging
 import sys
@@ -35,9 +39,11 @@ from typing import TYPE_CHECKING, Any
 
 from .dist_frame import forecast as forecast
 from .dist_frame import log as log
+from .dist_out import MANIFEST as MANIFEST
+from .dist_out import PART_NAME, Staging, check_result_folder
 from .dist_parts import SKIPPED_FILE as SKIPPED_FILE
 from .dist_parts import PartReport as PartReport
-from .dist_parts import remove_stale_parts, write_skipped
+from .dist_parts import write_skipped
 from .dist_plan import file_labels, submit_parts
 from .dist_worker import Options as Options
 from .dist_worker import Skipped as Skipped
@@ -46,7 +52,7 @@ from .dist_worker import peak_rss_mib
 from .errors import ConfigError, DataError, TsrnnError
 from .extras import needs_extras, require
 from .inference import Forecaster
-from .parquetio import is_parquet, parquet_files
+from .parquetio import ParquetSource, is_parquet, parquet_files, read_plan
 from .runtime import available_cores
 from .safeio import check_out_dir
 
@@ -77,7 +83,9 @@ class Summary:
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     removed: int = 0
-    """part files of an earlier run that this run did not write, removed."""
+    """part files of the earlier result that the new one, swapped in, has not."""
+    cleaned: int = 0
+    """staging folders of earlier runs that were killed, removed."""
     workers: int = 0
     seconds: float = 0.0
     worker_peak_rss_mib: dict[str, float] = field(default_factory=dict)
@@ -94,6 +102,7 @@ class Summary:
             "skipped": [s.to_dict() for s in self.skipped],
             "warnings": self.warnings,
             "removed_stale_parts": self.removed,
+            "removed_stale_staging": self.cleaned,
             "workers": self.workers,
             "seconds": round(self.seconds, 3),
             "worker_peak_rss_mib": self.worker_peak_rss_mib,
@@ -106,11 +115,14 @@ def cluster(
     scheduler: str | None = None, workers: int | None = None, timeout: float = CONNECT_TIMEOUT
 ) -> Iterator[Client]:
     """A Dask client: connected to the scheduler at `scheduler` (a ConfigError after `timeout` seconds when it
-    cannot be reached), or to a LocalCluster of `workers` single-threaded worker processes (default: one per
-    core) started here and stopped at the end."""
+    cannot be reached; TLS settings come from Dask's configuration), or to a LocalCluster of `workers`
+    single-threaded worker processes (default: one per core) started here and stopped at the end. The
+    LocalCluster talks TLS with temporary credentials made for it (Security.temporary()): a process without them
+    can neither connect to its scheduler nor run code on its workers."""
     with needs_extras("tsrnn.distributed.cluster"):
-        require("dask", "distributed")
+        require("dask", "distributed", "cryptography")
     from distributed import Client, LocalCluster
+    from distributed.security import Security
 
     if scheduler:
         try:
@@ -135,7 +147,13 @@ def cluster(
         raise ConfigError(f"--workers must be at least 1, got {n}")
     with (
         LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+            security=Security.temporary(),
+            host="127.0.0.1",
         ) as local,
         Client(local) as client,
     ):
@@ -156,30 +174,73 @@ def forecast_files(
 ) -> Summary:
     """Forecast Parquet data (a file, a folder or a glob) on `client`'s cluster into part-NNNNN.parquet files in
     the folder `out`: one partition per file, or, when a series is split over several files, the rows shuffled
-    by id once into as many partitions. Bad files and series are left out and listed in the summary (and in
-    out/skipped.csv). `on_progress(done, partitions, series)` follows the partitions."""
+    by id once into as many partitions. The data set is checked as the local engine checks it (`parquetio`: the
+    same files, columns, types, time zones and id column). Bad files and series are left out and listed in the
+    summary (and in out/skipped.csv). The partitions go to a staging folder beside `out` that replaces `out`,
+    with manifest.json and _SUCCESS, only when all is written. `on_progress(done, partitions, series)` follows
+    the partitions."""
     t0 = time.perf_counter()
     model = Forecaster.load(model_path)  # a bad model fails here, before the cluster does any work
-    shipped = client.scatter(Path(model_path).read_bytes(), broadcast=True)  # no worker needs the file itself
-    ship = {"model_bytes": shipped, "model_name": Path(model_path).name}
+    model_bytes = Path(model_path).read_bytes()
+    out = check_out_dir(out, "--out")
+    check_result_folder(out)
     files = [str(f) for f in parquet_files(data)]
     labels = file_labels(files)
-    out = check_out_dir(out, "--out")
-    out.mkdir(parents=True, exist_ok=True)
-    opts = Options(device, threads, allow_freq_mismatch)
+    unreadable: list[Skipped] = []
+    source = ParquetSource.open(
+        data, [Path(f) for f in files], lambda f, exc: unreadable.append(Skipped(None, labels[str(f)], exc.message))
+    )
+    model.check_columns(source.columns, Path(data).name)
+    plan = read_plan(source, model.data_config())
+    good = [str(f) for f in source.files]
+    opts = Options(device, threads, allow_freq_mismatch, id_col=plan.id_col)
     summary = Summary(out, len(files), workers=len(client.scheduler_info().get("workers", {})))
-    with _worker_errors():
-        futures, summary.shuffled = submit_parts(
-            client, model, str(data), files, labels, ship, str(out), opts, summary.skipped, on_note
-        )
-        summary.partitions = len(futures)
-        reports = _collect(futures, summary, on_progress)
-        summary.worker_peak_rss_mib = {k: round(v, 1) for k, v in client.run(peak_rss_mib).items()}
-    summary.removed = remove_stale_parts(out, {r.out for r in reports if r.out})
-    write_skipped(out, summary.skipped)
+    summary.skipped += unreadable
+    staging = Staging(out)
+    summary.cleaned = staging.cleaned
+    futures: list[Any] = []
+    try:
+        shipped = client.scatter(model_bytes, broadcast=True)  # no worker needs the file itself
+        ship = {"model_bytes": shipped, "model_name": Path(model_path).name}
+        with _worker_errors():
+            futures, summary.shuffled = submit_parts(
+                client, model, str(data), good, labels, ship, str(staging.path), opts, summary.skipped, on_note
+            )
+            summary.partitions = len(futures)
+            reports = _collect(futures, summary, on_progress)
+            summary.worker_peak_rss_mib = {k: round(v, 1) for k, v in client.run(peak_rss_mib).items()}
+        write_skipped(staging.path, summary.skipped)
+        written = {r.out for r in reports if r.out}
+        if out.is_dir():
+            summary.removed = sum(1 for f in out.iterdir() if PART_NAME.match(f.name) and f.name not in written)
+        staging.commit(_manifest(summary, reports, model_path, model_bytes, data))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
+        staging.abort()
+        raise
     summary.seconds = time.perf_counter() - t0
     summary.client_peak_rss_mib = peak_rss_mib()
     return summary
+
+
+def _manifest(
+    s: Summary, reports: list[PartReport], model_path: str | Path, model_bytes: bytes, data: str | Path
+) -> dict[str, Any]:
+    from . import __version__
+
+    return {
+        "format": "tsrnn forecast partitions",
+        "tsrnn_version": __version__,
+        "model": Path(model_path).name,
+        "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
+        "data": str(data),
+        "parts": [{"file": r.out, "rows": r.rows, "series": r.series} for r in reports if r.out],
+        "rows": s.rows,
+        "series": s.series,
+        "skipped": len(s.skipped),
+        "shuffled": s.shuffled,
+    }
 
 
 def _collect(
@@ -214,13 +275,27 @@ def _worker_errors() -> Iterator[None]:
             "'tsrnn[dask]'), the same version as here, where the workers run"
         ) from None
     except Exception as exc:
-        if type(exc).__name__ != "KilledWorker":
+        name = type(exc).__name__
+        if name in ("FutureCancelledError", "CancelledError", "CommClosedError"):
+            raise ClusterError(
+                f"the Dask cluster lost the forecast's tasks ({name}: {str(exc)[:160]}); workers kept dying or "
+                "the scheduler went away: check the workers' logs and memory, then run the forecast again (the "
+                "earlier result in --out is left as it was)"
+            ) from None
+        if name != "KilledWorker":
             raise
         raise DataError(
             f"Dask workers died again and again running one task ({str(exc)[:160]}); usually a "
             "partition does not fit a worker's memory: give the workers more memory or split the "
             "data into more, smaller files"
         ) from None
+
+
+class ClusterError(TsrnnError):
+    """The cluster could not finish the work (its tasks were lost): not the data's fault, worth a retry."""
+
+    title = "Cluster failed"
+    exit_code = 1
 
 
 # --- the command line --------------------------------------------------------------------------------------
@@ -253,7 +328,9 @@ def run_cli(args: argparse.Namespace) -> int:
             f"{args.data}: --engine dask reads Parquet (a .parquet file, a folder of them or a glob such "
             "as 'data/*.parquet', quoted); convert the data to Parquet, or use --engine local"
         )
+    parquet_files(args.data)  # a folder or glob that holds CSV files is refused before a cluster starts
     check_out_dir(args.out, "--out")
+    check_result_folder(args.out)
     Forecaster.load(args.model)  # a bad model fails before a cluster starts
     require("dask", "distributed")
     for name in ("distributed", "distributed.shuffle"):
@@ -309,7 +386,9 @@ def _print_summary(s: Summary) -> None:
     if len(s.skipped) > SHOWN:
         print(f"skipped: ... and {len(s.skipped) - SHOWN} more (all in {s.out / SKIPPED_FILE})", file=err)
     if s.removed:
-        print(f"note: removed {s.removed} part files of an earlier run from {s.out}", file=err)
+        print(f"note: the earlier result in {s.out} had {s.removed} more part files; it was replaced whole", file=err)
+    if s.cleaned:
+        print(f"note: removed {s.cleaned} staging folder(s) of earlier runs into {s.out} that were stopped", file=err)
     how = f", shuffled by id from {s.files} files" if s.shuffled else ""
     print(
         f"{s.series:,} series forecast on {s.workers} Dask workers in {s.seconds:.1f} s: {s.rows:,} rows in "

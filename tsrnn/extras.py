@@ -20,6 +20,7 @@ EXTRA_OF = {
     "distributed": "dask",
     "pandas": "dask",
     "pyarrow": "dask",
+    "cryptography": "dask",
 }
 """Top-level module -> the extra of `pip install 'tsrnn[EXTRA]'` that brings it. The core install (numpy, polars,
 onnxruntime) forecasts; training needs torch and onnx, the terminal UI needs textual."""

@@ -4,13 +4,16 @@ an unreachable scheduler is a clear error; the Python API takes a Dask DataFrame
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -131,7 +134,13 @@ def test_dask_forecast_equals_local(setup: dict[str, Path]) -> None:
     assert summary["series"] == SERIES and summary["partitions"] == 4 and summary["workers"] == 2
     assert summary["skipped"] == [] and not summary["shuffled"] and summary["removed_stale_parts"] == 1
     assert len(summary["worker_peak_rss_mib"]) == 2
-    assert sorted(p.name for p in results.iterdir()) == [f"part-{k:05d}.parquet" for k in range(4)]
+    parts = [f"part-{k:05d}.parquet" for k in range(4)]
+    assert sorted(p.name for p in results.iterdir()) == ["_SUCCESS", "manifest.json", *parts]
+    manifest = json.loads((results / "manifest.json").read_text())
+    assert [p["file"] for p in manifest["parts"]] == parts and manifest["series"] == SERIES
+    assert manifest["model_sha256"] == hashlib.sha256(setup["model"].read_bytes()).hexdigest()
+    assert manifest["skipped"] == 0 and manifest["rows"] == SERIES * HORIZON
+    assert not [p for p in results.parent.iterdir() if p.name.startswith(".results.")]  # no staging left
     ours = compare(results, setup["local"])
     # each file's series are in its partition
     first = pl.read_parquet(results / "part-00000.parquet")["id"].unique().sort().to_list()
@@ -160,6 +169,10 @@ def test_bad_series_and_files_are_reported_and_the_rest_forecast(setup: dict[str
     dup = first.filter(pl.col("id") == "s0001").slice(5, 1)
     short = (pl.col("id") == "s0002") & (pl.int_range(pl.len()).over("id") < OBSERVED - 5)
     pl.concat([first, dup]).filter(~short).write_parquet(bad / "part-0.parquet")
+    for k in (0, 2, 3):  # every file of a data set has the same column types: sales as text in all
+        pl.read_parquet(bad / f"part-{k}.parquet").with_columns(pl.col("sales").cast(pl.String)).write_parquet(
+            bad / f"part-{k}.parquet"
+        )
     second = pl.read_parquet(bad / "part-1.parquet").with_columns(pl.col("sales").cast(pl.String))
     second = second.with_columns(
         pl.when((pl.col("id") == "s0070") & (pl.int_range(pl.len()).over("id") == 3))
@@ -287,3 +300,101 @@ def test_files_with_the_same_name_are_named_by_their_folder() -> None:
         "/d/bucket=0/0.parquet": "bucket=0/0.parquet",
         "/d/bucket=1/0.parquet": "bucket=1/0.parquet",
     }
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    from tsrnn.distributed import cluster
+
+    with cluster(workers=2) as c:
+        yield c
+
+
+def _folder(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+
+
+def test_a_stopped_run_leaves_the_earlier_result_whole(setup: dict[str, Path], client: Any) -> None:
+    """A run that fails part-way (here: stopped after its first partition) leaves the earlier result as it was,
+    never a mix of old and new partitions, and no staging folder."""
+    from tsrnn.distributed import forecast_files
+
+    results = setup["work"] / "kept"
+    forecast_files(client, setup["model"], setup["whole"], results)
+    before = _folder(results)
+    assert "_SUCCESS" in before and len([n for n in before if n.startswith("part-")]) == 4
+    other = write_files(make_frame(seed=1), setup["work"] / "other", 4, whole=True)  # other values
+
+    def stop(done: int, total: int, series: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        forecast_files(client, setup["model"], other, results, on_progress=stop)
+    time.sleep(1.0)  # the other partitions' tasks finish meanwhile on the workers
+    assert _folder(results) == before
+    assert not [p for p in results.parent.iterdir() if p.name.startswith(".kept.")]
+    summary = forecast_files(client, setup["model"], other, results)
+    assert summary.series == SERIES and _folder(results) != before
+
+
+def test_staging_folders_of_dead_runs_are_removed(setup: dict[str, Path], client: Any) -> None:
+    from tsrnn.distributed import forecast_files
+
+    results = setup["work"] / "revived"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = setup["work"] / ".revived.staging-abc123"
+    killed.mkdir()
+    (killed / ".tsrnn-run.json").write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()}))
+    (killed / "part-00000.parquet").write_bytes(b"half")
+    unlocked = setup["work"] / ".revived.staging-def456"
+    unlocked.mkdir()
+    os.utime(unlocked, (time.time() - 7200, time.time() - 7200))  # no lock file, untouched for two hours
+    summary = forecast_files(client, setup["model"], setup["whole"], results)
+    assert summary.cleaned == 2 and not killed.exists() and not unlocked.exists()
+    assert sorted(_folder(results)) == ["_SUCCESS", "manifest.json", *(f"part-{k:05d}.parquet" for k in range(4))]
+
+
+def test_an_out_folder_that_is_not_a_result_is_refused(setup: dict[str, Path]) -> None:
+    mine = setup["work"] / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    pl.DataFrame({"x": [1]}).write_parquet(mine / "part-00000.parquet")
+    out = run("forecast", setup["model"], setup["whole"], "--engine", "dask", "--workers", "1", "--out", mine)
+    assert out.returncode == 2, out.stderr
+    assert f"tsrnn: error: --out {mine}: the folder holds files that are not part of a tsrnn result (notes.txt)" in (
+        out.stderr
+    )
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt", "part-00000.parquet"]
+
+
+def test_the_local_cluster_refuses_clients_without_its_credentials(client: Any) -> None:
+    from distributed import Client
+    from distributed.security import Security
+
+    address = client.scheduler.address
+    assert address.startswith("tls://")
+    assert client.submit(sum, [1, 2]).result() == 3  # the command's own client gets in
+    with pytest.raises(TypeError, match="TLS expects a `ssl_context`"):  # no credentials at all
+        Client(address, timeout=3)
+    with pytest.raises((OSError, TimeoutError)):  # plain TCP to the TLS port
+        Client(address.replace("tls://", "tcp://"), timeout=3)
+    with pytest.raises((OSError, TimeoutError)):  # the credentials of another cluster
+        Client(address, security=Security.temporary(), timeout=3)
+
+
+def test_lost_tasks_and_dying_workers_are_clear_errors() -> None:
+    from distributed.client import FutureCancelledError
+
+    from tsrnn.distributed import ClusterError, _worker_errors
+    from tsrnn.errors import DataError
+
+    lost_tasks = "the Dask cluster lost the forecast's tasks"
+    with pytest.raises(ClusterError, match=lost_tasks) as lost, _worker_errors():
+        raise FutureCancelledError("part-3", "scheduler-connection-lost")
+    assert lost.value.exit_code == 1
+
+    class KilledWorker(Exception):  # noqa: N818  (Dask's name; its own constructor needs a scheduler's state)
+        pass
+
+    with pytest.raises(DataError, match="Dask workers died again and again running one task"), _worker_errors():
+        raise KilledWorker("part-3")

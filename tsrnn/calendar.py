@@ -16,14 +16,14 @@ metadata alone: this module needs only numpy (and the standard library's zoneinf
 holiday flags are `tsrnn.holidaycal`'s, re-exported here; the `holidays` package is needed only to build a
 `HolidayCalendar` when training, as the model stores the holiday dates themselves.
 
-Time zones and daylight saving: UTC timestamps (written with 'Z') are encoded on the UTC clock unless a `tz`
-(an IANA name such as "Australia/Melbourne") is given; then each instant is first converted to local wall time,
-so on the day clocks go back two UTC instants share the same local hour, and on the day they go forward a local
-hour never appears. Naive local timestamps are taken as wall-clock times as they stand: a half-hourly local
-series on a daylight-saving day repeats one wall-clock hour (which the loader refuses as duplicated timestamps)
-or skips one (which the grid fills as missing steps). Features follow the wall clock, which is what the
-calendar means (shops open at 09:00 local time). To keep every real instant, write UTC timestamps and pass
-`tz`.
+Time zones and daylight saving: UTC timestamps (written with 'Z' or an offset) are encoded on the UTC clock
+unless a `tz` (an IANA name such as "Australia/Melbourne") is given; then each instant is first converted to
+local wall time, so on the day clocks go back two UTC instants share the same local hour, and on the day they go
+forward a local hour never appears. Naive local timestamps are taken as wall-clock times as they stand, with or
+without a `tz` (`KnownSpec` passes the zone for UTC instants only): a half-hourly local series on a
+daylight-saving day repeats one wall-clock hour (which the loader refuses as duplicated timestamps) or skips one
+(which the grid fills as missing steps). Features follow the wall clock, which is what the calendar means (shops
+open at 09:00 local time). To keep every real instant, write UTC timestamps and pass `tz`.
 """
 
 from __future__ import annotations

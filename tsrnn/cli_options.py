@@ -72,7 +72,9 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     k.add_argument(
         "--tz",
         metavar="ZONE",
-        help="read UTC timestamps in this IANA time zone for the calendar (e.g. Australia/Melbourne)",
+        help="the data's IANA time zone for the calendar and holidays (e.g. Australia/Melbourne): UTC timestamps "
+        "('Z' or an offset) are converted to its local time; timestamps without either are its local times "
+        "already and are used as written",
     )
 
 

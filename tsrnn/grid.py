@@ -50,6 +50,10 @@ def grid_index(times: np.ndarray, start: np.ndarray, freq: Frequency) -> tuple[n
     """Steps from each row's series start, and whether the row sits on the grid."""
     if freq.sessions is not None:
         return freq.sessions.index(times, start)
+    if freq.step_us and freq.shift_us:  # local days of UTC instants: the nearest step, within the DST shift
+        rel = (times - start).astype(np.int64)
+        idx = (rel + freq.step_us // 2) // freq.step_us
+        return idx, np.abs(rel - idx * freq.step_us) <= freq.shift_us
     if freq.step_us:
         rel = (times - start).astype(np.int64)
         return rel // freq.step_us, rel % freq.step_us == 0
@@ -69,6 +73,10 @@ def grid_times(start: np.ndarray, idx: np.ndarray, freq: Frequency) -> np.ndarra
     """Timestamps of grid index `idx` for series starting at `start` (arrays of one length)."""
     if freq.sessions is not None:
         return freq.sessions.times(start, idx)
+    if freq.step_us and freq.shift_us and freq.zone:  # the same local time of day, whatever the offset
+        from .localtime import local_times, utc_times
+
+        return utc_times(local_times(start, freq.zone) + idx * np.timedelta64(freq.step_us, "us"), freq.zone)
     if freq.step_us:
         return start + idx * np.timedelta64(freq.step_us, "us")
     if freq.code == "1bd":

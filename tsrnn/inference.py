@@ -4,6 +4,7 @@ loaded model that predicts. Opening the session is `tsrnn.runtime`'s job, readin
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import os
@@ -234,7 +235,10 @@ class Forecaster:
         """Read a CSV (or Parquet data) with the model's own columns; name any the file lacks."""
         csv = resolve_demo(csv)
         self.check_columns(read_header(csv), Path(csv).name)
-        return load_series(csv, self.data_config())
+        data = load_series(csv, self.data_config())
+        if self.meta.tz and data.utc and data.freq.shift_us:  # daily steps continue the zone's local days
+            data = dataclasses.replace(data, freq=dataclasses.replace(data.freq, zone=self.meta.tz))
+        return data
 
     @property
     def columns(self) -> list[str]:

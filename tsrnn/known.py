@@ -31,9 +31,18 @@ class KnownSpec:
     calendar: tuple[str, ...] = ()
     holidays: HolidayCalendar | None = None
     tz: str | None = None
-    """Time zone in which UTC timestamps are read (None: as written)."""
+    """The data's time zone (--tz): UTC timestamps are converted to its wall clock; naive timestamps are taken
+    as its local times already, as written (None: every timestamp as written)."""
     future: tuple[str, ...] = ()
     """The user's own known-in-advance columns (--future), after the calendar's."""
+    utc: bool = True
+    """Whether the timestamps are UTC instants ('Z' or an offset); with a `tz`, set from the data
+    (`SeriesSet.with_known`) or the model's metadata; it matters only with a `tz`."""
+
+    @property
+    def zone(self) -> str | None:
+        """The zone to convert timestamps to: `tz` for UTC instants, None for naive local times."""
+        return self.tz if self.utc else None
 
     @property
     def columns(self) -> list[str]:
@@ -53,7 +62,7 @@ class KnownSpec:
         from the data)."""
         if not self.n_calendar:
             return np.zeros((len(times), 0), dtype=np.float32)
-        return calendar_features(times, self.calendar, self.holidays, tz=self.tz)
+        return calendar_features(times, self.calendar, self.holidays, tz=self.zone)
 
     def describe(self) -> str:
         """One line for the train output, inspect and the TUI."""
@@ -68,19 +77,19 @@ class KnownSpec:
                 f"holidays {h.spec} ({len(h.dates)} dates {h.first_year}–{h.last_year}, holidays {h.package_version})"
             )
         if self.tz:
-            parts.append(f"local time {self.tz}")
+            parts.append(f"local time {self.tz}" + ("" if self.utc else " (timestamps as written)"))
         return "; ".join(parts)
 
     def uncovered(self, times: np.ndarray) -> np.datetime64 | None:
         """The first date past the stored holiday years (its flags read as 0), or None."""
         if self.holidays is None or not len(times):
             return None
-        return self.holidays.first_date_beyond(times, self.tz)
+        return self.holidays.first_date_beyond(times, self.zone)
 
     @classmethod
     def from_meta(cls, meta: ModelMeta) -> KnownSpec:
         holidays = HolidayCalendar.from_dict(meta.holidays) if meta.holidays is not None else None
-        return cls(tuple(meta.calendar), holidays, meta.tz, tuple(meta.future))
+        return cls(tuple(meta.calendar), holidays, meta.tz, tuple(meta.future), utc=meta.utc or not meta.tz)
 
 
 def choose_known(

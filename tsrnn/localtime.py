@@ -39,6 +39,20 @@ def local_times(times: np.ndarray, tz: str | None = None) -> np.ndarray:
     return out.view("datetime64[us]")
 
 
+def utc_times(wall: np.ndarray, tz: str) -> np.ndarray:
+    """datetime64[us] UTC instants of wall-clock times in zone `tz`, the inverse of `local_times` (a wall time
+    that a clock change skips or repeats gets one of the offsets around it)."""
+    w = np.asarray(wall).astype("datetime64[us]", copy=False).view(np.int64)
+    if len(w) == 0:
+        return w.view("datetime64[us]")
+    switches, offsets = _offset_table(_zone(tz), int(w.min()) - _DAY, int(w.max()) + _DAY)
+    out = np.empty_like(w)
+    for a, b in pieces(len(w)):
+        guess = w[a:b] - offsets[np.searchsorted(switches, w[a:b], side="right")]
+        out[a:b] = w[a:b] - offsets[np.searchsorted(switches, guess, side="right")]
+    return out.view("datetime64[us]")
+
+
 def check_zone(tz: str) -> None:
     """Raise ConfigError for a time zone name the database does not know."""
     _zone(tz)

@@ -13,7 +13,7 @@ from .config import DataConfig
 from .csvio import describe_lines
 from .errors import ConfigError, DataError
 from .sessions import SessionCalendar, detect_sessions
-from .timefreq import DAY, Frequency, infer_frequency, parse_times
+from .timefreq import DAY, Frequency, infer_frequency, local_day_steps, parse_times
 
 
 @dataclass
@@ -45,7 +45,7 @@ def parse_rows(table: Table, cfg: DataConfig) -> Rows:
         codes, times, values, lines = codes[order], times[order], values[order], lines[order]
         del order
     _refuse_duplicates(codes, times, lines, names, raw.name, table.time_col)
-    freq = infer_frequency(times, codes, raw.name)
+    freq = local_day_steps(infer_frequency(times, codes, raw.name), utc)
     if isinstance(cfg.sessions, SessionCalendar):
         freq = freq.with_sessions(cfg.sessions)
     elif cfg.sessions not in ("auto", "none"):

@@ -93,13 +93,17 @@ class SeriesSet:
                 f"{self.path.name}: the known inputs name future columns "
                 f"{', '.join(spec.future) or 'none'}, the data has {theirs}"
             )
+        if spec.tz:  # --tz converts UTC instants; naive times are its local times already
+            spec = replace(spec, utc=self.utc)
+        # daily steps of UTC instants continue the zone's local days across daylight-saving changes
+        freq = replace(self.freq, zone=spec.zone) if spec.zone and self.freq.shift_us else self.freq
         if not spec.n:
-            return replace(self, known_spec=spec, known=None)
+            return replace(self, known_spec=spec, known=None, freq=freq)
         flat = spec.compute(np.concatenate(self.times))
         known = np.split(flat, np.cumsum(self.lengths)[:-1])
         if self.future is not None:
             known = [np.concatenate([k, f.astype(np.float32)], axis=1) for k, f in zip(known, self.future, strict=True)]
-        return replace(self, known_spec=spec, known=known)
+        return replace(self, known_spec=spec, known=known, freq=freq)
 
     def subset(self, keep: list[int]) -> SeriesSet:
         """Only the series numbered in `keep`, in that order."""

@@ -19,12 +19,14 @@ TIME_NAMES = ("time", "date", "ds", "timestamp", "datetime", "period", "month", 
 # Unambiguous formats only: year first. Day-first or month-first dates are refused, never guessed.
 _ISO_FORMATS = (
     (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "%Y-%m-%d"),
-    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?Z?$"), None),
-    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}Z?$"), None),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$"), None),
+    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(Z|[+-]\d{2}:?\d{2})?$"), None),
     (re.compile(r"^\d{4}/\d{2}/\d{2}$"), "%Y/%m/%d"),
     (re.compile(r"^\d{4}-\d{2}$"), "%Y-%m"),
 )
 _AMBIGUOUS = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})")
+_OFFSET = r"[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?[+-]\d{2}:?\d{2}$"
+"""A datetime that ends in a UTC offset (+11:00, -0500): an instant, like one that ends in 'Z'."""
 
 US = 1_000_000  # microseconds per second
 PIECE = 1 << 20
@@ -54,6 +56,13 @@ class Frequency:
     month_end: bool = False
     sessions: SessionCalendar | None = None
     """The open slots of the week, for data that exists only while something is open (None: every step)."""
+    shift_us: int = 0
+    """For whole-day steps of UTC instants: how far a row may sit from its grid step, the daylight-saving shift
+    of data taken at a fixed local time (local midnight is 13:00Z in summer and 14:00Z in winter in
+    Melbourne); 0 elsewhere. A property of the data, not stored in the model file."""
+    zone: str | None = None
+    """With `shift_us`: the data's time zone (--tz, the model's tz), whose local days the steps continue across
+    daylight-saving changes; None: each step is 24 hours."""
 
     def spec(self) -> FreqSpec:
         """The model file's description of this grid."""
@@ -96,6 +105,18 @@ class Frequency:
         return max(2 * self.season, 2 * self.default_horizon())
 
 
+DST_SHIFT = 2 * 3600 * US
+"""The widest daylight-saving shift tolerated on daily steps of UTC instants (one hour nearly everywhere)."""
+
+
+def local_day_steps(freq: Frequency, utc: bool) -> Frequency:
+    """`freq`, for UTC instants on whole-day steps (daily, every n days, weekly), with rows allowed DST_SHIFT
+    off their step: one row per local day whatever the offset of the day."""
+    if utc and freq.sessions is None and freq.step_us and freq.step_us % DAY == 0:
+        return replace(freq, shift_us=DST_SHIFT)
+    return freq
+
+
 _DEFAULT_HORIZON = {"1h": 24, "1d": 14, "1bd": 10, "1w": 13, "1mo": 12, "3mo": 8, "6mo": 4, "1y": 5}
 
 
@@ -132,15 +153,19 @@ def parse_times(values: pl.Series, file: str, lines: np.ndarray) -> tuple[np.nda
             f"{file}: column '{values.name}' does not hold ISO dates or datetimes (first value "
             f"'{shorten(sample[0])}'); use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
         )
-    utc = text.str.ends_with("Z")
+    offset = text.str.contains(_OFFSET)
+    utc = text.str.ends_with("Z") | offset
     if bool(utc.any()) and not bool(utc.all()):
         bad = lines[~utc.to_numpy()]
         raise DataError(
-            f"{file}: column '{values.name}' mixes UTC ('Z') and local timestamps ({describe_lines(bad)} "
-            "have no 'Z'); use one convention"
+            f"{file}: column '{values.name}' mixes UTC ('Z' or an offset such as +11:00) and local timestamps "
+            f"({describe_lines(bad)} have neither); use one convention"
         )
     cleaned = text.str.replace(r"Z$", "").str.replace(" ", "T")
-    if fmt == "iso":
+    if bool(offset.any()):  # instants with their offsets: kept in UTC, as 'Z' timestamps are
+        zoned = text.str.replace(" ", "T").str.replace(r"Z$", "+00:00")
+        parsed = zoned.str.to_datetime(time_unit="us", strict=False, time_zone="UTC").dt.replace_time_zone(None)
+    elif fmt == "iso":
         parsed = cleaned.str.to_datetime(time_unit="us", strict=False)
     else:
         parsed = cleaned.str.to_datetime(fmt, time_unit="us", strict=False)
@@ -159,7 +184,9 @@ def _parse_clean(values: pl.Series) -> np.ndarray | None:
     (then parse_times cleans the text and names the bad rows)."""
     sample = values.drop_nulls().head(200).to_list()
     fmt = _pick_format(sample, min_share=1.0)
-    if fmt is None or any(_AMBIGUOUS.match(s) for s in sample) or values.str.ends_with("Z").any():
+    if fmt is None or any(_AMBIGUOUS.match(s) or re.search(_OFFSET, s) for s in sample):
+        return None
+    if values.str.ends_with("Z").any():
         return None
     parsed = values.str.to_datetime(None if fmt == "iso" else fmt, time_unit="us", strict=False)
     if parsed.null_count():

@@ -171,7 +171,9 @@ def test_batch_slices_on_worker_threads_equal_one_call(demo_model: Path, n: int)
         "Spy",
         (),
         {
-            "run": lambda self, names, feed: calls.append(len(feed["history"])) or run(names, feed),
+            "run": lambda self, names, feed, options=None: (
+                calls.append(len(feed["history"])) or run(names, feed, options)
+            ),
             "get_outputs": lambda self: one.session.get_outputs(),
         },
     )()

@@ -19,7 +19,9 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 SOURCE = "tsrnn/fastkernel.c"
-BASE_FLAGS = ["-O3", "-fno-math-errno"]
+BASE_FLAGS = ["-O3", "-fno-math-errno", "-fno-wrapv"]
+"""After Python's own compiler flags, which carry -fwrapv: without it the loops compile to the same instructions as
+with `cc -O3 -fno-math-errno` alone."""
 
 
 def cpu_flags() -> set[str]:

@@ -14,7 +14,8 @@ from .cli_options import load_data, seasonal_skip, train_config
 from .cli_train import ProgressBar
 from .extras import require
 from .interrupt import StopSignals
-from .safeio import check_out_dir
+from .outputs import Output, check_outputs
+from .paths import compare_dir, default_folder, kept_words
 
 if TYPE_CHECKING:
     from .compare import Leaderboard
@@ -26,10 +27,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .pipeline import model_config
 
     require("torch", "onnx")
-    if args.out_dir:
-        check_out_dir(args.out_dir)
+    check_compare_outputs(args.data, args.out_dir)  # before any work
     variants = parse_variants(args.variants, args.layers)
     data = load_data(args)
+    out_dir = (
+        Path(args.out_dir) if args.out_dir else default_folder(compare_dir(data.path.stem), "--out-dir", args.json)
+    )
+    if not args.out_dir:  # the default folder is known once the data is; checked before any training
+        check_compare_outputs(args.data, out_dir)
     base = model_config(
         data,
         input_len=args.input_len,
@@ -53,7 +58,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             folds=args.folds,
             refit=args.refit,
             season=args.season,
-            out_dir=Path(args.out_dir) if args.out_dir else None,
+            out_dir=out_dir,
             on_progress=progress,
             should_stop=stop,
             deadline=deadline,
@@ -78,6 +83,16 @@ STOP_NOTICE = (
     "stopping after the current step: the variants complete so far are ranked and written, marked as partial "
     "(Ctrl+C again stops at once)"
 )
+
+
+COMPARE_WRITES = ("leaderboard.csv", "leaderboard.json", "leaderboard.md", "models/*.onnx")
+"""What compare writes or replaces in its folder; the best model beside them takes a free name instead."""
+
+
+def check_compare_outputs(data: str, out_dir: str | Path | None) -> None:
+    """The leaderboard folder must be writable and replace nothing compare reads (`tsrnn.outputs`)."""
+    if out_dir is not None:
+        check_outputs([("the data", data)], [Output("--out-dir", out_dir, folder=True, names=COMPARE_WRITES)])
 
 
 def print_leaderboard(board: Leaderboard) -> None:
@@ -118,7 +133,7 @@ def print_leaderboard(board: Leaderboard) -> None:
             if p.get("best_retrained", True)
             else "its backtest model (no time was left to retrain it on all the data)"
         )
-        print(f"\nbest: {board.exported}, {what}; exported to {board.best_path}")
+        print(f"\nbest: {board.exported}, {what}; exported to {board.best_path}{kept_words(board.best_path)}")
     print(f"leaderboard: {', '.join(board.files.values())}")
 
 

@@ -31,7 +31,7 @@ from .leaderboard import format_markdown as format_markdown
 from .leaderboard import format_rows as format_rows
 from .leaderboard import format_text as format_text
 from .leaderboard import write_leaderboard as write_leaderboard
-from .paths import compare_dir
+from .paths import compare_dir, free_path
 from .pipeline import validate
 
 BEST_CHOICES = ("auto", "network")
@@ -96,7 +96,7 @@ def run_compare(
     leaderboard is written last: the folder lists exactly the models it holds, whenever the run stops."""
     _check(variants, base, best, ensemble, ensemble_method)
     season = season or data.freq.season
-    out_dir = out_dir or compare_dir(data.path.stem)
+    out_dir = out_dir or free_path(compare_dir(data.path.stem))  # an earlier run's folder is kept
     fold_data = make_folds(data, base.input_len, base.horizon, folds)
     validate(data.drop_last(folds * base.horizon), base)
     rows = [_baseline_row(name, fc, fold_data, season) for name, fc in baseline_forecasts(fold_data, season).items()]
@@ -130,7 +130,9 @@ def run_compare(
     def export_network() -> Path | None:
         if best_row is None:
             return None
-        return retrain_best(best_row, variants, base, train_cfg, data, season, board, plan, report, should_stop)
+        return retrain_best(
+            best_row, variants, base, train_cfg, data, season, board, plan, report, should_stop, out_dir
+        )
 
     settle = (board, data, base, season, fold_data, out_dir, best)
     try:

@@ -19,8 +19,8 @@ from .data import SeriesSet
 from .errors import ConfigError
 from .inference import Forecaster
 from .leaderboard import Leaderboard, Row
-from .paths import export_path
-from .pipeline import Experiment, train_experiment
+from .paths import EXPORT_DIR, winner_path
+from .pipeline import Experiment, train_experiment, variant_name
 
 ReportFn = Callable[..., None]
 """compare's progress: report(index, variant, epoch=None, note=None, estimate=None, final=False)."""
@@ -202,15 +202,17 @@ def retrain_best(
     plan: Any = None,
     report: ReportFn | None = None,
     should_stop: Callable[[], bool] | None = None,
+    out_dir: Path = EXPORT_DIR,
 ) -> Path:
     """Retrain the winner on all the data (same budget, usual split; with a plan, what is left of the budget)
-    and export it to exports/. Raises RetrainStoppedError, exporting nothing, when a stop cuts the retraining."""
+    and export it to out_dir/<data>_<variant>.onnx, under a free name when that file exists (`paths.winner_path`).
+    Raises RetrainStoppedError, exporting nothing, when a stop cuts the retraining."""
     i = next(k for k, x in enumerate(variants) if x.name == best.name)
     v = variants[i]
     cfg = v.config(base)
     tc = train_cfg
     if plan is not None and plan.spent() and best.model_path:
-        return _copy_backtest_model(best, cfg, data, board)
+        return _copy_backtest_model(best, cfg, data, board, out_dir)
     if plan is not None:
         tc, share = plan.config_for(v.name)
         if report:
@@ -226,15 +228,13 @@ def retrain_best(
     if exp.result.stopped == "cancelled":
         raise RetrainStoppedError(v.name)
     exp.backtest = {"protocol": board.protocol, "metrics": best.metrics}
-    return exp.export().path
+    return exp.export(winner_path(out_dir, data.path.stem, variant_name(cfg))).path
 
 
-def _copy_backtest_model(best: Row, cfg: ModelConfig, data: SeriesSet, board: Leaderboard) -> Path:
+def _copy_backtest_model(best: Row, cfg: ModelConfig, data: SeriesSet, board: Leaderboard, out_dir: Path) -> Path:
     """No time is left to retrain the best variant on all the data: export its backtest model as it is."""
     import shutil
 
-    from .pipeline import variant_name
-
     board.protocol["best_retrained"] = False
-    target = export_path(data.path.stem, variant_name(cfg))
+    target = winner_path(out_dir, data.path.stem, variant_name(cfg))
     return atomic_write(target, lambda tmp: shutil.copyfile(str(best.model_path), tmp), example="model.onnx")

@@ -27,7 +27,7 @@ from .config import ModelConfig
 from .data import SeriesSet
 from .errors import TsrnnError
 from .metrics import baselines, score_table
-from .paths import export_path
+from .paths import winner_path
 
 if TYPE_CHECKING:
     from .compare import Leaderboard, Row
@@ -107,7 +107,7 @@ def settle_winner(
     else:
         meta = file[0]
         history, known = baselines_onnx.sample_windows(data, meta.input_len, meta.horizon)
-        target = export_path(data.path.stem, top.name)
+        target = winner_path(out_dir, data.path.stem, top.name)
         _exported(board, baselines_onnx.export_baseline(top.name, target, meta, history, known).path, top.name)
         board.verdict = f"{words} The exported model is that baseline: {meta.describe()}."
 

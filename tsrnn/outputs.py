@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 
 PathArg = str | os.PathLike[str]
 
@@ -76,7 +76,6 @@ def _expand(what: str, path: PathArg) -> _Input:
     files: list[PathArg] = []
     roots: list[str] = []
     if glob.has_magic(text) or os.path.isdir(text):
-        from .errors import DataError
         from .parquetio import parquet_files
 
         roots = [_glob_root(text) if glob.has_magic(text) else text]
@@ -168,7 +167,8 @@ def _check_folder(out: Output, reads: list[_Input]) -> None:
             for written in glob.glob(os.path.join(glob.escape(str(out.path)), pattern)):
                 k = _key(written)
                 if k is not None and k in keys:
+                    same = "" if os.path.normpath(written) == os.path.normpath(inp.shown) else f" ({written})"
                     raise ConfigError(
-                        f"{out.what} {out.path}: tsrnn would write {written} there, which is {inp.what} "
-                        f"{inp.shown}; tsrnn never writes over what it reads; {again}"
+                        f"{out.what} {out.path} holds {inp.what} {inp.shown}{same} where tsrnn writes its own "
+                        f"files ({pattern}): tsrnn never writes over what it reads; {again}"
                     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 EXPORT_DIR = Path("exports")
@@ -38,6 +39,19 @@ def kept_words(path: str | os.PathLike[str]) -> str:
     return f" (a new name: {taken} exists and is kept)" if os.path.lexists(taken) else ""
 
 
+def default_folder(folder: Path, option: str, quiet: bool = False) -> Path:
+    """The folder a run writes to when the user named none: `folder`, or a free `folder-2`, `-3`, ... when an
+    earlier run's folder is there (it is kept as it is); a note on stderr says so unless `quiet`."""
+    chosen = free_path(folder)
+    if chosen != folder and not quiet:
+        print(
+            f"note: {folder} holds an earlier run and is kept; this run writes to {chosen} ({option} names the "
+            "folder, and reuses it)",
+            file=sys.stderr,
+        )
+    return chosen
+
+
 def winner_path(out_dir: Path, stem: str, name: str) -> Path:
     """Where compare exports its best model: <out_dir>/<data stem>_<variant or baseline>.onnx, under a free name
     when that file exists."""
@@ -47,6 +61,11 @@ def winner_path(out_dir: Path, stem: str, name: str) -> Path:
 def compare_dir(stem: str) -> Path:
     """The leaderboard folder of `tsrnn compare` on a data file: exports/compare_<stem>."""
     return EXPORT_DIR / f"compare_{stem}"
+
+
+def tune_dir(stem: str) -> Path:
+    """The folder of `tsrnn tune` on a data file: exports/tune_<stem>."""
+    return EXPORT_DIR / f"tune_{stem}"
 
 
 def copy_model(source: str | Path, target: Path) -> Path:

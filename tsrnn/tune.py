@@ -29,7 +29,7 @@ from .budget import Deadline
 from .config import ModelConfig, TrainConfig
 from .data import SeriesSet
 from .errors import ConfigError
-from .pipeline import EXPORT_DIR
+from .paths import free_path, tune_dir
 from .tune_command import train_command as train_command
 from .tune_loop import TrialLoop
 from .tune_results import ProgressFn as ProgressFn
@@ -89,7 +89,7 @@ def run_tune(
     if trials is None and not deadline.limited:
         trials = DEFAULT_TRIALS
     user_season, season = season, season or data.freq.season
-    out_dir = out_dir or EXPORT_DIR / f"tune_{data.path.stem}"
+    out_dir = out_dir or free_path(tune_dir(data.path.stem))  # an earlier search's folder is kept
     H = base.horizon
     names = tune_variants(variants)
     windows = [input_len] if input_len else window_choices(data, H, season, folds)

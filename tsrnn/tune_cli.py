@@ -90,7 +90,7 @@ def add_tune_command(sub: Any) -> None:
 def cmd_tune(args: argparse.Namespace) -> int:
     from .budget import Deadline
     from .extras import require
-    from .safeio import check_out_dir
+    from .paths import default_folder, tune_dir
 
     deadline = Deadline.from_text(args.budget)  # the budget counts from here: loading the data is part of it
     require("torch", "onnx", "optuna")
@@ -98,9 +98,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from .pipeline import model_config
     from .tune import run_tune
 
-    if args.out:
-        check_out_dir(args.out)
+    check_tune_outputs(args.data, args.out)  # before any work
     data = load_data(args)
+    out_dir = Path(args.out) if args.out else default_folder(tune_dir(data.path.stem), "--out", args.json)
+    if not args.out:  # the default folder is known once the data is; checked before any search
+        check_tune_outputs(args.data, out_dir)
     base = model_config(
         data,
         input_len=args.input_len,
@@ -133,7 +135,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             ensemble=args.ensemble,
             ensemble_method=args.ensemble_method,
             season=args.season,
-            out_dir=Path(args.out) if args.out else None,
+            out_dir=out_dir,
             data_arg=args.data,
             input_len=args.input_len,
             on_progress=progress,
@@ -153,6 +155,18 @@ STOP_NOTICE = (
     "stopping after the current step: the trials complete so far are written, marked as partial, and the best "
     "of them exported (Ctrl+C again stops at once)"
 )
+
+
+TUNE_WRITES = ("trials.csv", "trials.json", "trials.md", "best_command.txt", "best.onnx", "ensemble.onnx")
+"""What tune writes or replaces in its folder."""
+
+
+def check_tune_outputs(data: str, out_dir: str | Path | None) -> None:
+    """The tune folder must be writable and replace nothing tune reads (`tsrnn.outputs`)."""
+    from .outputs import Output, check_outputs
+
+    if out_dir is not None:
+        check_outputs([("the data", data)], [Output("--out", out_dir, folder=True, names=TUNE_WRITES)])
 
 
 def report(result: Any) -> None:

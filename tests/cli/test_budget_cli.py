@@ -89,7 +89,7 @@ def test_budgeted_compare_exports_the_winning_seasonal_naive(tmp_path: Path, pur
     assert "[1/2] gru: about" in out.stderr and "elapsed" in out.stderr and "left" in out.stderr
     assert "time budget 15 s (ran" in out.stdout and "2048 training windows sampled per epoch" in out.stdout
     assert "A BASELINE WINS: seasonal_naive beats every network" in out.stdout
-    model = tmp_path / "exports" / "seasonal_seasonal_naive.onnx"
+    model = tmp_path / "exports" / "compare_seasonal" / "seasonal_seasonal_naive.onnx"
     assert f"best: seasonal_naive, a baseline, no network; exported to {model.relative_to(tmp_path)}" in out.stdout
     board = json.loads((tmp_path / "exports" / "compare_seasonal" / "leaderboard.json").read_text())
     assert board["protocol"]["budget_s"] == budget and board["protocol"]["elapsed_s"] < budget + MARGIN_S

@@ -166,3 +166,74 @@ def test_train_never_writes_over_its_data_and_keeps_an_earlier_model(
     # a file the user names with --out is replaced, as asked
     assert main(["train", "data.csv", *TINY, "--out", "exports/data_lstm1x8.onnx"]) == 0
     assert (exports / "data_lstm1x8.onnx").stat().st_size > 1000
+
+
+def test_compare_writes_only_under_its_folder_and_never_replaces_a_model(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exports = work / "exports"
+    exports.mkdir()
+    (exports / "data_gru1x8.onnx").write_bytes(b"a model trained for 30 epochs")
+    argv = ["compare", "data.csv", "--variants", "gru", "--best", "network", "--folds", "2", *TINY, "--out-dir", "X"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "best: gru, retrained on all the data; exported to X/data_gru1x8.onnx\n" in out
+    assert snapshot(exports) == {"data_gru1x8.onnx": b"a model trained for 30 epochs"}  # nothing else in exports/
+    first = (work / "X" / "data_gru1x8.onnx").read_bytes()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert (
+        "exported to X/data_gru1x8-2.onnx (a new name: X/data_gru1x8.onnx exists and is kept)" in out
+        and "leaderboard: X/leaderboard.csv" in out
+    )
+    assert (work / "X" / "data_gru1x8.onnx").read_bytes() == first
+    assert (work / "X" / "data_gru1x8-2.onnx").stat().st_size > 1000
+
+
+def test_compare_default_folder_is_checked_before_training_and_never_reused(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "exports").write_text("not a folder")
+    argv = ["compare", "data.csv", "--variants", "gru", "--folds", "2", *TINY]
+    line = refused(capsys, argv)
+    assert "cannot write --out-dir exports/compare_data:" in line and "is not a folder" in line
+    (work / "exports").unlink()
+    (work / "exports" / "compare_data" / "models").mkdir(parents=True)
+    (work / "exports" / "compare_data" / "models" / "gru.onnx").write_bytes(b"an earlier backtest model")
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "note: exports/compare_data holds an earlier run and is kept; this run writes to exports/compare_data-2" in (
+        captured.err
+    )
+    assert "leaderboard: exports/compare_data-2/leaderboard.csv" in captured.out
+    assert (work / "exports" / "compare_data" / "models" / "gru.onnx").read_bytes() == b"an earlier backtest model"
+    assert (work / "exports" / "compare_data-2" / "models" / "gru.onnx").is_file()
+
+
+def test_compare_refuses_a_folder_where_its_files_are_the_data(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "X").mkdir()
+    shutil.copyfile(work / "data.csv", work / "X" / "leaderboard.csv")
+    (work / "X" / "leaderboard.json").symlink_to(work / "data.csv")
+    before = snapshot(work)
+    line = refused(capsys, ["compare", "X/leaderboard.csv", "--out-dir", "X", *TINY])
+    assert "--out-dir X holds the data X/leaderboard.csv where tsrnn writes its own files" in line
+    line = refused(capsys, ["compare", "data.csv", "--out-dir", "X", *TINY])
+    assert "--out-dir X holds the data data.csv (X/leaderboard.json)" in line
+    assert snapshot(work) == before
+
+
+def test_tune_never_reuses_its_default_folder(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("optuna")
+    earlier = work / "exports" / "tune_data"
+    earlier.mkdir(parents=True)
+    (earlier / "best.onnx").write_bytes(b"the best of an earlier search")
+    argv = ["tune", "data.csv", "--trials", "1", "--epochs", "1", "--folds", "2", "--variants", "gru"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "note: exports/tune_data holds an earlier run and is kept; this run writes to exports/tune_data-2" in (
+        captured.err
+    )
+    assert "its backtest model: exports/tune_data-2/best.onnx" in captured.out
+    assert (earlier / "best.onnx").read_bytes() == b"the best of an earlier search"
+    line = refused(capsys, ["tune", "exports/tune_data/best.onnx", "--out", "exports/tune_data", "--trials", "1"])
+    assert "--out exports/tune_data holds the data exports/tune_data/best.onnx where tsrnn writes" in line

@@ -70,6 +70,21 @@ async def test_compare_to_leaderboard_then_export_and_open(workdir: Path, config
         options = app.query_one("#fc-models")
         assert "airline_gru.onnx" in [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
 
+        # exporting it again never replaces the file there: a free name, said on screen
+        exported.write_bytes(b"a model kept from before")
+        await _choose(pilot, "gru")
+        button = str(app.screen.query_one("#choice-export").label)
+        assert (
+            "Export to exports/airline_gru-2.onnx (a new name: exports/airline_gru.onnx exists and is kept)" in button
+        )
+        await pilot.press("e")
+        await pilot.pause()
+        assert exported.read_bytes() == b"a model kept from before"
+        assert (workdir / "exports" / "airline_gru-2.onnx").read_bytes() == source.read_bytes()
+        assert any(
+            "Saved exports/airline_gru-2.onnx (a new name: exports/airline_gru.onnx exists" in n for n in notes(app)
+        )
+
         # open another variant in the Forecast screen: it is selected there and forecast at once
         await _choose(pilot, "lstm")
         await pilot.press("f")

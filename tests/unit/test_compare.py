@@ -78,7 +78,7 @@ def test_compare_lists_every_variant_and_baseline(tmp_path: Path, monkeypatch: p
     assert all(
         r.params > 0 and r.latency_ms > 0 and Path(r.model_path).is_file() for r in board.rows if r.kind == "model"
     )
-    assert Path(board.best_path).parent.name == "exports" and Path(board.best_path).is_file()
+    assert Path(board.best_path).parent == Path("exports", "compare_lynx_annual") and Path(board.best_path).is_file()
     assert Forecaster.load(board.best_path).meta.backtest["protocol"]["folds"] == 2
     for ext in ("csv", "json", "md"):
         assert Path(board.files[ext]).is_file()

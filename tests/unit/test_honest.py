@@ -41,7 +41,7 @@ def test_a_pure_season_makes_the_seasonal_naive_file_win_and_repeat_the_season(s
     _, board = _compare(seasonal, known=True)
     assert board.winner == "seasonal_naive" and board.baseline_wins and board.best == "gru"
     assert board.exported == "seasonal_naive"
-    assert board.best_path == str(Path("exports") / "seasonal_seasonal_naive.onnx")
+    assert board.best_path == str(Path("exports") / "compare_seasonal" / "seasonal_seasonal_naive.onnx")
     assert "seasonal_naive beats every network: MAE 0.000 against" in board.verdict
     assert "The exported model is that baseline: seasonal naive (season 24), no network." in board.verdict
     model = Forecaster.load(board.best_path)

@@ -226,8 +226,8 @@ class CompareView(Vertical):
 
     def _do(self, choice: str | None, row: Row, target: Path) -> None:
         if choice == "export":
-            if export_row(self.app, row, target):
-                self.post_message(self.Exported(target))
+            if (saved := export_row(self.app, row, target)) is not None:
+                self.post_message(self.Exported(saved))
         elif choice == "forecast":
             self.post_message(self.OpenInForecast(str(row.model_path)))
 

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
 
 def export_path(csv: Path, variant: str) -> Path:
-    """Where a chosen row is exported: exports/<csvstem>_<variant>.onnx (the engine's rule)."""
-    return paths.export_path(csv.stem, variant)
+    """Where a chosen row is exported: exports/<csvstem>_<variant>.onnx (the engine's rule), or a free
+    exports/<csvstem>_<variant>-2.onnx, -3, ... when that file exists: an export never replaces a model."""
+    return paths.free_path(paths.export_path(csv.stem, variant))
 
 
 class RowChoice(ModalScreen[str | None]):
@@ -46,8 +47,8 @@ class RowChoice(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="choice-box"):
             yield Static(self._text, id="choice-text")
-            replace = " (replaces the file there)" if self._target.exists() else ""
-            yield Button(f"Export to {self._target}{replace}  e", id="choice-export", variant="success", compact=True)
+            kept = paths.kept_words(self._target)
+            yield Button(f"Export to {self._target}{kept}  e", id="choice-export", variant="success", compact=True)
             yield Button("Open in the Forecast screen  f", id="choice-forecast", variant="primary", compact=True)
             yield Button("Close  esc", id="choice-close", compact=True)
 
@@ -105,13 +106,16 @@ def row_words(row: Row, protocol: dict[str, Any]) -> str:
     )
 
 
-def export_row(app: App[Any], row: Row, target: Path) -> bool:
-    """Copy the row's model file to target; a notice says where it went or why it could not."""
+def export_row(app: App[Any], row: Row, target: Path) -> Path | None:
+    """Copy the row's model file to target, or to a free name beside it when a file appeared there meanwhile
+    (an existing model is never replaced); a notice says where it went or why it could not. Returns the path
+    written, or None."""
+    target = paths.free_path(target)
     try:
         copy_model(str(row.model_path), target)
     except (OSError, TsrnnError) as exc:
         why = exc.message if isinstance(exc, TsrnnError) else f"cannot write {target}: {exc.strerror or exc}"
         app.notify(why, title="Export failed", severity="error", timeout=10)
-        return False
-    app.notify(f"Saved {target}; it is listed on the Forecast screen (F4).", title="Exported")
-    return True
+        return None
+    app.notify(f"Saved {target}{paths.kept_words(target)}; it is listed on the Forecast screen (F4).", title="Exported")
+    return target

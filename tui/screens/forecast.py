@@ -31,10 +31,12 @@ MAX_WARNINGS = 5
 
 
 def list_models(folder: Path = EXPORT_DIR) -> list[Path]:
-    """The .onnx files in exports/, newest first."""
+    """The .onnx files in exports/ and in its compare and tune folders (their best models, not the backtest
+    models under models/), newest first."""
     if not folder.is_dir():
         return []
-    return sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found = [*folder.glob("*.onnx"), *folder.glob("*/*.onnx")]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
 class ForecastView(Horizontal):
@@ -102,7 +104,7 @@ class ForecastView(Horizontal):
         if not models:
             box.add_option(Option("(none yet: train and export on the Train screen)", id="", disabled=True))
         for p in models:
-            box.add_option(Option(p.name, id=str(p)))
+            box.add_option(Option(p.name if p.parent == EXPORT_DIR else f"{p.parent.name}/{p.name}", id=str(p)))
         if select is not None:
             self.query_one("#fc-model", Input).value = str(select)
 

@@ -109,8 +109,22 @@ def fill_grid(
     full[offsets[codes] + idx] = values
     series_of_row = np.repeat(np.arange(n_series), length)
     local = np.arange(len(full)) - offsets[series_of_row]
-    times = grid_times(starts[series_of_row], local, freq)
-    return Flat(offsets, times, full), int(offsets[-1]) - len(values)
+    if freq.shift_us and times is not None:
+        grid = _local_day_times(times, offsets[codes] + idx, len(full), freq.step_us)
+    else:
+        grid = grid_times(starts[series_of_row], local, freq)
+    return Flat(offsets, grid, full), int(offsets[-1]) - len(values)
+
+
+def _local_day_times(times: np.ndarray, at: np.ndarray, n: int, step_us: int) -> np.ndarray:
+    """Grid times of local-day steps (`Frequency.shift_us`): each row's own time, and a missing step the time of
+    the last row before it plus whole steps (every series starts with a row of its own)."""
+    own = np.zeros(n, dtype=np.int64)
+    own[at] = times.view(np.int64)
+    last = np.zeros(n, dtype=np.int64)
+    last[at] = at
+    np.maximum.accumulate(last, out=last)
+    return (own[last] + (np.arange(n) - last) * step_us).view("datetime64[us]")
 
 
 @dataclass

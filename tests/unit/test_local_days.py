@@ -126,3 +126,15 @@ def test_only_a_daylight_saving_shift_is_tolerated(tmp_path: Path) -> None:
     mixed.vstack(pl.DataFrame({"time": ["2024-04-29T00:00:00"], "sales": [1.0]})).write_csv(tmp_path / "mixed.csv")
     with pytest.raises(DataError, match=r"mixes UTC \('Z' or an offset such as \+11:00\) and local timestamps"):
         load_series(tmp_path / "mixed.csv")
+
+
+def test_missing_local_days_keep_the_rows_own_times(tmp_path: Path) -> None:
+    """A missing day after the April change: the rows keep their own instants and the filled day follows the
+    row before it (14:00Z), not 24-hour steps from the first row (13:00Z)."""
+    csv = daily_csv(tmp_path / "d.csv", dt.date(2024, 3, 20), 40, "utc")
+    frame = pl.read_csv(csv)
+    frame.filter(pl.col("time") != "2024-04-09T14:00:00Z").write_csv(tmp_path / "gap.csv")
+    data = load_series(tmp_path / "gap.csv")
+    assert data.report.filled_rows == 1 and len(data.values[0]) == 40
+    stamps = data.times[0].astype("datetime64[s]").astype(str)
+    assert stamps.tolist() == pl.read_csv(csv)["time"].str.replace("Z", "").to_list()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import importlib.machinery
 import os
 import shutil
 import subprocess
@@ -166,6 +167,45 @@ def test_a_library_that_computes_something_else_is_refused_at_load(fresh, monkey
     monkeypatch.setattr(fastkernel, "library", lambda: lib)
     assert fastkernel.load() is None
     assert "_fastkernel.so differs from torch's GRU by" in fastkernel.status()
+
+
+@pytest.mark.skipif(not (PACKAGE.parent / "setup.py").exists(), reason="not a checkout: no setup.py to build with")
+@pytest.mark.parametrize("compiler", ["cc", "/bin/false"], ids=["compiler", "failing-compiler"])
+def test_the_build_makes_the_extension_or_warns_and_still_succeeds(compiler: str, tmp_path: Path) -> None:
+    """setup.py's build_ext: with a compiler, a library the package can load, built from this fastkernel.c for this
+    CPU, that passes the load check; with a compiler that fails, a warning and a successful build without it."""
+    if not shutil.which(compiler):
+        pytest.skip(f"no {compiler} here")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "setup.py",
+            "-q",
+            "build_ext",
+            "--build-lib",
+            tmp_path / "lib",
+            "--build-temp",
+            tmp_path / "t",
+        ],
+        cwd=PACKAGE.parent,
+        env={**os.environ, "CC": compiler},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    built = list((tmp_path / "lib" / "tsrnn").glob("_fastkernel.*"))
+    if compiler == "/bin/false":
+        assert not built
+        assert "WARNING: tsrnn's compiled GRU training loops (tsrnn/fastkernel.c) were not built" in done.stderr
+        return
+    assert [p.name for p in built] == ["_fastkernel" + importlib.machinery.EXTENSION_SUFFIXES[0]]  # importable here
+    sgemm = fastkernel._sgemm()
+    if sgemm is None:
+        pytest.skip("this torch exports no BLAS sgemm_ to run the loops with")
+    kernel = fastkernel._open(built[0], sgemm)
+    assert kernel.source_hash == int(hashlib.sha256(fastkernel.SOURCE.read_bytes()).hexdigest()[:15], 16)
+    assert kernel.isa == fastkernel.cpu_isa()
+    assert fastkernel.selfcheck(kernel) < fastkernel.TOLERANCE
 
 
 def test_without_the_extension_training_uses_the_torch_loops(fresh, monkeypatch) -> None:

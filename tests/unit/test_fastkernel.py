@@ -272,6 +272,21 @@ def test_version_and_python_m_say_which_loops_train(off: bool, capsys, monkeypat
     assert capsys.readouterr().out == f"tsrnn {tsrnn.__version__}\n{done.stdout}"
 
 
+def test_version_without_the_training_extra(capsys, monkeypatch) -> None:
+    """A forecasting-only install (no torch) still answers --version, and says how to get training."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert (
+        capsys.readouterr().out
+        == f'tsrnn {tsrnn.__version__}\nGRU training: not installed (pip install "tsrnn[train]")\n'
+    )
+
+
 def test_only_float32_cpu_layers_reach_the_kernel() -> None:
     """The kernel is float32 on the CPU with a contiguous W_hh; anything else is computed by the torch loops (a
     float64 layer to float64 round-off)."""

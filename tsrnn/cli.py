@@ -8,6 +8,7 @@ commands that need them, so `tsrnn forecast`, `tsrnn inspect` and `tsrnn --help`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -116,7 +117,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    if code in (130, 143):
+        # a stop signal ended the run and what it keeps is written: leave without the interpreter's teardown,
+        # during which another Ctrl+C would turn the exit into a death by signal
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     tc = train_config(args)
     progress = None if args.json else CompareBar()
-    with StopSignals(STOP_NOTICE) as stop:
+    with StopSignals(STOP_NOTICE, linger=True) as stop:
         board = run_compare(
             data,
             variants,

@@ -26,7 +26,7 @@ from .errors import ConfigError
 from .leaderboard import Leaderboard as Leaderboard
 from .leaderboard import Row as Row
 from .leaderboard import budget_words as budget_words
-from .leaderboard import clear_folder, interrupted_words
+from .leaderboard import check_folder, clear_folder, interrupted_words
 from .leaderboard import format_markdown as format_markdown
 from .leaderboard import format_rows as format_rows
 from .leaderboard import format_text as format_text
@@ -97,6 +97,7 @@ def run_compare(
     _check(variants, base, best, ensemble, ensemble_method)
     season = season or data.freq.season
     out_dir = out_dir or free_path(compare_dir(data.path.stem))  # an earlier run's folder is kept
+    check_folder(out_dir)  # the user's own models in out_dir/models are never replaced
     fold_data = make_folds(data, base.input_len, base.horizon, folds)
     validate(data.drop_last(folds * base.horizon), base)
     rows = [_baseline_row(name, fc, fold_data, season) for name, fc in baseline_forecasts(fold_data, season).items()]

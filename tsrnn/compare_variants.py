@@ -18,7 +18,7 @@ from .csvio import atomic_write
 from .data import SeriesSet
 from .errors import ConfigError
 from .inference import Forecaster
-from .leaderboard import Leaderboard, Row
+from .leaderboard import Leaderboard, Row, claim_model
 from .paths import EXPORT_DIR, winner_path
 from .pipeline import Experiment, train_experiment, variant_name
 
@@ -118,7 +118,7 @@ def variant_row(
     origins = list(range(folds.folds)) if refit else [0]
     outputs: dict[str, list[np.ndarray]] = {}
     seconds, epochs, backtest_ms = 0.0, 0, 0.0
-    path = out_dir / "models" / f"{v.name}.onnx"
+    path = claim_model(out_dir / "models" / f"{v.name}.onnx")
     for k in origins:
         held_out = (folds.folds - k) * folds.horizon
         t0 = time.perf_counter()

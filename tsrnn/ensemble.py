@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
+from .leaderboard import claim_model
 from .models import RecurrentForecaster
 
 if TYPE_CHECKING:
@@ -254,7 +255,10 @@ def add_ensemble_row(board: Any, k: int, method: str, folds: Folds, season: int,
     metrics = score(members, method, folds, season)
     board.protocol["ensemble"] = {"k": k, "method": method, "members": [r.name for r in chosen]}
     path = export(
-        members, method, out_dir / "models" / f"{name}.onnx", {"protocol": board.protocol, "metrics": metrics}
+        members,
+        method,
+        claim_model(out_dir / "models" / f"{name}.onnx"),
+        {"protocol": board.protocol, "metrics": metrics},
     ).path
     model = Forecaster.load(path)
     t0 = time.perf_counter()

@@ -26,6 +26,7 @@ from .budget import format_seconds
 from .config import ModelConfig
 from .data import SeriesSet
 from .errors import TsrnnError
+from .leaderboard import claim_model
 from .metrics import baselines, score_table
 from .paths import winner_path
 
@@ -83,7 +84,9 @@ def settle_winner(
         why_not = "a baseline gives no quantiles"
     else:
         try:
-            file = _baseline_file(top, board, data, base, season, folds, out_dir / "models" / f"{top.name}.onnx")
+            file = _baseline_file(
+                top, board, data, base, season, folds, claim_model(out_dir / "models" / f"{top.name}.onnx")
+            )
         except TsrnnError as exc:
             why_not = exc.message
         if file is not None and _rank(file[1]) >= _rank(net.metrics):

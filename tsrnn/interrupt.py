@@ -11,8 +11,10 @@ back when the block ends. No heavy imports here: the forecasting commands may us
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import Any
@@ -32,7 +34,10 @@ class StopNow(KeyboardInterrupt):
 class StopSignals:
     """A run's stop flag, set by SIGINT or SIGTERM while the block runs; calling it answers `should_stop`."""
 
-    def __init__(self, notice: str | None = None) -> None:
+    def __init__(self, notice: str | None = None, *, linger: bool = False) -> None:
+        self.linger = linger
+        """After a signal, keep handling signals when the block ends: a later one exits the process at once (for
+        a command whose run ends in the block; otherwise the previous handlers are put back)."""
         self.signum: int | None = None
         """The first signal received, or None."""
         self.notice = notice
@@ -69,5 +74,17 @@ class StopSignals:
 
     def __exit__(self, *exc: object) -> None:
         for s, old in self._old.items():
-            signal.signal(s, signal.SIG_DFL if old is None else old)  # None: a handler set outside Python
+            if self.signum is not None and self.linger:
+                # the run is stopping and what it keeps is written: a later signal ends the process at once,
+                # with the shell's code for it, instead of a KeyboardInterrupt in whatever runs then
+                signal.signal(s, _exit_now)
+            else:
+                signal.signal(s, signal.SIG_DFL if old is None else old)  # None: a handler set outside Python
         self._old.clear()
+
+
+def _exit_now(signum: int, frame: FrameType | None) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(128 + signum)

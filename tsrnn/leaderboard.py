@@ -3,6 +3,7 @@ files it is written to (CSV, JSON, Markdown) and the text it is printed as."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -12,6 +13,7 @@ import polars as pl
 
 from .budget import format_seconds
 from .csvio import atomic_write
+from .errors import ConfigError
 
 
 @dataclass
@@ -92,15 +94,68 @@ def interrupted_words(done: int, total: int, cut: str | None, not_started: list[
 LEADERBOARD_FILES = ("csv", "json", "md")
 
 
+LEDGER = ".tsrnn-models"
+"""Beside a compare folder's models/: the names of the model files compare wrote there (one per line), so that
+only its own files are ever removed or replaced."""
+
+
+def _ours(out_dir: Path) -> set[str]:
+    """Names of the files in out_dir/models that compare wrote: those an earlier leaderboard lists and those the
+    ledger names (a run stopped before its leaderboard was written)."""
+    names: set[str] = set()
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        rows = json.loads((out_dir / "leaderboard.json").read_text()).get("rows") or []
+        for r in rows:
+            if isinstance(r, dict):
+                names.add(f"{r.get('name')}.onnx")
+                if r.get("model_path"):
+                    names.add(Path(str(r["model_path"])).name)
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        names |= {line.strip() for line in (out_dir / LEDGER).read_text().splitlines() if line.strip()}
+    return names
+
+
+def check_folder(out_dir: Path) -> None:
+    """Refuse, before any work, a folder whose models/ holds model files that compare did not write there: a run
+    replaces and removes the models in that folder, and the user's own files are never among them."""
+    models = out_dir / "models"
+    if not models.is_dir():
+        return
+    ours = _ours(out_dir)
+    foreign = sorted(f.name for f in models.glob("*.onnx") if f.name not in ours)
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise ConfigError(
+            f"{models} holds model files that no tsrnn compare run wrote there ({', '.join(foreign[:3])}{more}); "
+            "compare replaces the models of that folder: move them elsewhere, or choose another --out-dir"
+        )
+
+
 def clear_folder(out_dir: Path) -> None:
     """Before a run writes its first model: remove the leaderboard of an earlier run, then its models, so that
-    the folder never holds an old leaderboard beside new models, nor models that no leaderboard lists."""
+    the folder never holds an old leaderboard beside new models, nor models that no leaderboard lists. Only
+    files that compare wrote are removed (`check_folder` refuses a folder holding others)."""
+    check_folder(out_dir)
+    ours = _ours(out_dir)
     for ext in LEADERBOARD_FILES:
         (out_dir / f"leaderboard.{ext}").unlink(missing_ok=True)
     models = out_dir / "models"
     if models.is_dir():
         for f in models.glob("*.onnx"):
-            f.unlink(missing_ok=True)
+            if f.name in ours:
+                f.unlink(missing_ok=True)
+    (out_dir / LEDGER).unlink(missing_ok=True)
+
+
+def claim_model(path: Path) -> Path:
+    """Record in the folder's ledger that compare writes the model file `path` (out_dir/models/NAME.onnx),
+    before it is written; returns `path`."""
+    out_dir = path.parent.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if path.name not in _ours(out_dir):
+        with open(out_dir / LEDGER, "a", encoding="utf-8") as fh:
+            fh.write(path.name + "\n")
+    return path
 
 
 def write_leaderboard(board: Leaderboard, out_dir: Path) -> dict[str, str]:
@@ -108,9 +163,10 @@ def write_leaderboard(board: Leaderboard, out_dir: Path) -> dict[str, str]:
     out_dir/models that no row lists: the leaderboard lists exactly the models in the folder."""
     listed = {Path(r.model_path).resolve() for r in board.rows if r.model_path}
     models = out_dir / "models"
+    ours = _ours(out_dir)
     if models.is_dir():
         for f in models.glob("*.onnx"):
-            if f.resolve() not in listed:
+            if f.resolve() not in listed and f.name in ours:
                 f.unlink(missing_ok=True)
     paths = {ext: out_dir / f"leaderboard.{ext}" for ext in LEADERBOARD_FILES}
     board.files = {k: str(p) for k, p in paths.items()}

@@ -123,7 +123,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     progress = None if args.json else TuneLines(args.trials)
     from .interrupt import StopSignals
 
-    with StopSignals(STOP_NOTICE) as stop:
+    with StopSignals(STOP_NOTICE, linger=True) as stop:
         result = run_tune(
             data,
             base,

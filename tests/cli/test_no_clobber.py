@@ -222,6 +222,22 @@ def test_compare_refuses_a_folder_where_its_files_are_the_data(work: Path, capsy
     assert snapshot(work) == before
 
 
+def test_compare_never_removes_model_files_it_did_not_write(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "models").mkdir()
+    (work / "models" / "mine.onnx").write_bytes(b"the user's own model")
+    argv = ["compare", "data.csv", "--variants", "gru", "--folds", "2", *TINY, "--out-dir", "."]
+    line = refused(capsys, argv)
+    assert "models holds model files that no tsrnn compare run wrote there (mine.onnx)" in line
+    assert snapshot(work / "models") == {"mine.onnx": b"the user's own model"}
+    (work / "models" / "mine.onnx").unlink()
+    assert main(argv) == 0  # its own folder: written, then reused by the next run
+    first = set(snapshot(work / "models"))
+    assert "gru.onnx" in first and "mine.onnx" not in first
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert set(snapshot(work / "models")) == first
+
+
 def test_tune_never_reuses_its_default_folder(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("optuna")
     earlier = work / "exports" / "tune_data"

@@ -118,3 +118,25 @@ async def test_int8_failure_keeps_the_float_model(
         await pilot.press("ctrl+t")
         await settle(pilot)
         assert "Finished after 1 epochs" in text_of(app, "#train-status")
+
+
+async def test_the_suggested_export_path_never_replaces_a_model(workdir: Path, config_dir: Path) -> None:
+    app = make_app("airline.csv", config_dir=config_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await _train(pilot)
+        box = app.query_one("#export-path")
+        suggested = Path(box.value)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        first = (workdir / suggested).read_bytes()
+        inode = (workdir / suggested).stat().st_ino
+        await pilot.press("ctrl+e")  # the same suggestion again: a new name, the first file kept
+        await settle(pilot)
+        second = workdir / suggested.with_name(f"{suggested.stem}-2.onnx")
+        assert second.is_file() and box.value == str(suggested.with_name(second.name))
+        assert (workdir / suggested).read_bytes() == first
+        box.value = str(suggested)  # a path the user types is theirs: replaced as asked
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert (workdir / suggested).stat().st_ino != inode  # written anew (a temporary file renamed over it)
+        assert not (workdir / suggested.with_name(f"{suggested.stem}-3.onnx")).exists()

@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from tsrnn.errors import TsrnnError
 from tsrnn.extras import needs_extras
+from tsrnn.paths import free_path
 
 from ..text import seconds, show_error
 from ..widgets.plots import LossPlot
@@ -86,6 +87,8 @@ class TrainView(Vertical):
         self.exporting = False
         self.experiment: Experiment | None = None
         self.last_export: ExportResult | None = None
+        self.suggested = ""
+        """The export path this screen filled in (a free name); a path the user typed is theirs."""
         self._stop = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -162,7 +165,8 @@ class TrainView(Vertical):
         )
         status.update(finished_status(exp))
         self.query_one(TrainResults).show_metrics(exp)
-        self.query_one("#export-path", Input).value = str(exp.default_path())
+        self.suggested = str(free_path(exp.default_path()))
+        self.query_one("#export-path", Input).value = self.suggested
         if r.stopped == "cancelled":
             self.app.notify(
                 f"Training was cancelled at epoch {r.epochs_run} of {exp.train_cfg.epochs}. The model "
@@ -183,7 +187,12 @@ class TrainView(Vertical):
         if self.training or self.exporting:
             self.app.notify("Wait for the running training or export to end.", severity="warning")
             return
-        path = self.query_one("#export-path", Input).value.strip() or str(self.experiment.default_path())
+        path = self.query_one("#export-path", Input).value.strip()
+        if not path or path == self.suggested:
+            # the name tsrnn suggested, not one the user typed: an existing file there (a model exported
+            # before from this screen) is kept and the next free name is taken
+            path = self.suggested = str(free_path(path or self.experiment.default_path()))
+            self.query_one("#export-path", Input).value = path
         self.exporting = True
         self._set_buttons()
         int8 = self.query_one("#export-int8", Checkbox).value

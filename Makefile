@@ -7,12 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 
 # The project's install also builds the compiled GRU training loops (setup.py); the last line says whether training
 # uses them.
-$(STAMP): pyproject.toml setup.py tsrnn/fastkernel.c
+$(STAMP): pyproject.toml setup.py tsrnn/model/fast/fastkernel.c
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[test]"
-	$(PY) -m tsrnn.fastkernel
+	$(PY) -m tsrnn.model.fast.kernel
 	touch $(STAMP)
 
 venv: $(STAMP)

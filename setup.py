@@ -1,11 +1,12 @@
-"""Builds the optional C extension `tsrnn._fastkernel`: the compiled time loops of the GRU training fast path
-(`tsrnn/fastkernel.c`, loaded by `tsrnn.fastkernel`). Everything else about the package is in pyproject.toml.
+"""Builds the optional C extension `tsrnn.model.fast._fastkernel`: the compiled time loops of the GRU training fast path
+(`tsrnn/model/fast/fastkernel.c`, loaded by `tsrnn.model.fast.kernel`). Everything else about the package is in
+pyproject.toml.
 
 The extension links nothing but libm (the matrix products go to torch's own BLAS `sgemm_`, whose address is passed
 in at run time), so it builds without torch. It is compiled with -O3 and the vector instructions torch's kernels
 use on the CPU that builds it (AVX-512, AVX2 with FMA, or none), the machine it is installed on. Where it cannot
 be built (no C compiler, a compiler that refuses the file), installing still succeeds with a warning, and training
-uses the torch loops instead (`python -m tsrnn.fastkernel` says which).
+uses the torch loops instead (`python -m tsrnn.model.fast.kernel` says which).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-SOURCE = "tsrnn/fastkernel.c"
+SOURCE = "tsrnn/model/fast/fastkernel.c"
 BASE_FLAGS = ["-O3", "-fno-math-errno", "-fno-wrapv"]
 """After Python's own compiler flags, which carry -fwrapv: without it the loops compile to the same instructions as
 with `cc -O3 -fno-math-errno` alone."""
@@ -86,7 +87,7 @@ class OptionalBuildExt(build_ext):
 def extension() -> Extension:
     digest = hashlib.sha256((Path(__file__).parent / SOURCE).read_bytes()).hexdigest()
     return Extension(
-        "tsrnn._fastkernel",
+        "tsrnn.model.fast._fastkernel",
         sources=[SOURCE],
         define_macros=[("FASTKERNEL_PYTHON_MODULE", "1"), ("FASTKERNEL_SOURCE_HASH", f"0x{digest[:15]}ULL")],
         extra_compile_args=[*BASE_FLAGS, *vector_flags()],

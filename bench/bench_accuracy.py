@@ -33,11 +33,11 @@ from pathlib import Path
 
 import polars as pl
 
-from tsrnn.compare import Leaderboard, parse_variants, run_compare
-from tsrnn.config import DEFAULT_VARIANTS, DataConfig, TrainConfig
-from tsrnn.data import SeriesSet, load_series
-from tsrnn.known import choose_known
-from tsrnn.pipeline import model_config
+from tsrnn.compare.run import Leaderboard, parse_variants, run_compare
+from tsrnn.core.config import DEFAULT_VARIANTS, DataConfig, TrainConfig
+from tsrnn.data.loader import SeriesSet, load_series
+from tsrnn.experiment.pipeline import model_config
+from tsrnn.timeline.known import choose_known
 
 from .statistical import mstl_mase
 from .tune_columns import extra_cells, extra_header, tune_case

@@ -113,9 +113,9 @@ def cut_inside_series(sorted_folder: Path, folder: Path) -> None:
 
 
 def train_model(folder: Path, workdir: Path, threads: int) -> Path:
-    from tsrnn.config import DataConfig, TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.pipeline import model_config, train_experiment
+    from tsrnn.core.config import DataConfig, TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config, train_experiment
 
     first = sorted(folder.iterdir())[0]
     slice_path = workdir / "slice.parquet"
@@ -226,7 +226,7 @@ def render(runs: list[Run], workers: int, started: str, total_s: float) -> str:
 
 
 def _cpus() -> int:
-    from tsrnn.inference import available_cores
+    from tsrnn.runtime.inference import available_cores
 
     return available_cores()
 

@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tsrnn.budget import parse_budget
-from tsrnn.config import TrainConfig
-from tsrnn.pipeline import model_config
-from tsrnn.tune import run_tune
+from tsrnn.core.budget import parse_budget
+from tsrnn.core.config import TrainConfig
+from tsrnn.experiment.pipeline import model_config
+from tsrnn.tune.run import run_tune
 
 from .bench_accuracy import CASES, load_case
 

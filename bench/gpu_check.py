@@ -21,14 +21,14 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from tsrnn.artifact import ModelMeta
-from tsrnn.config import DataConfig, ModelConfig, TrainConfig
-from tsrnn.data import load_series
-from tsrnn.export import export_onnx
-from tsrnn.inference import Forecaster
-from tsrnn.models import RecurrentForecaster
-from tsrnn.train import fit
-from tsrnn.windows import Split, make_windows
+from tsrnn.core.config import DataConfig, ModelConfig, TrainConfig
+from tsrnn.data.loader import load_series
+from tsrnn.data.windows import Split, make_windows
+from tsrnn.export.exporter import export_onnx
+from tsrnn.model.networks import RecurrentForecaster
+from tsrnn.model.train import fit
+from tsrnn.modelfile.artifact import ModelMeta
+from tsrnn.runtime.inference import Forecaster
 
 INPUT_LEN, HORIZON, HIDDEN, LAYERS = 48, 12, 64, 2
 VARIANTS = (("rnn", False), ("gru", False), ("lstm", False), ("lstm", True))
@@ -97,7 +97,7 @@ def main() -> None:
         f"{', '.join(ort.get_available_providers())}",
         f"- Data: {args.data.name}, {len(windows)} windows of {INPUT_LEN}+{HORIZON} steps, the last 512 for "
         f"validation; model hidden {HIDDEN}, {LAYERS} layers, window scaling inside",
-        "- Training: one epoch of `tsrnn.train.fit`, batch 256, on cuda and on the CPU (all cores). Inference: "
+        "- Training: one epoch of `tsrnn.model.train.fit`, batch 256, on cuda and on the CPU (all cores). Inference: "
         "median wall time per call, numpy in and out; torch under inference_mode; ORT through "
         "`Forecaster.predict` (CPU: one worker thread per core; CUDA: I/O binding from 1024 windows)",
         "",

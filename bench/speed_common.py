@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 
 from tsrnn import __version__
-from tsrnn.artifact import ModelMeta
-from tsrnn.config import CELL_NAMES, DataConfig, ModelConfig, TrainConfig
-from tsrnn.data import demo_path, load_series
-from tsrnn.export import ExportResult, export_onnx
-from tsrnn.models import RecurrentForecaster
-from tsrnn.quantize import quantize_model
-from tsrnn.train import fit
-from tsrnn.windows import Split, make_windows
+from tsrnn.core.config import CELL_NAMES, DataConfig, ModelConfig, TrainConfig
+from tsrnn.data.loader import demo_path, load_series
+from tsrnn.data.windows import Split, make_windows
+from tsrnn.export.exporter import ExportResult, export_onnx
+from tsrnn.export.quantize import quantize_model
+from tsrnn.model.networks import RecurrentForecaster
+from tsrnn.model.train import fit
+from tsrnn.modelfile.artifact import ModelMeta
 
 HIDDEN_SIZE = 64
 NUM_LAYERS = 2
@@ -284,7 +284,8 @@ class ModelStore:
         return self.trained[variant]
 
     def prepare(self, variant: Variant) -> Prepared:
-        """Export the model with `tsrnn.export.export_onnx` and quantize it with `tsrnn.quantize.quantize_model`."""
+        """Export the model with `tsrnn.export.exporter.export_onnx` and quantize it with
+        `tsrnn.export.quantize.quantize_model`."""
         if variant not in self._prepared:
             model = self.model(variant).eval()
             history = self.data.split.val[:, :INPUT_LEN]

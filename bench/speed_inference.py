@@ -14,10 +14,10 @@ import numpy as np
 import onnx
 import torch
 
-from tsrnn.config import ModelConfig
-from tsrnn.graph import split_dispatch
-from tsrnn.inference import SHARD_ROWS, Forecaster
-from tsrnn.models import RecurrentForecaster
+from tsrnn.core.config import ModelConfig
+from tsrnn.export.graph import split_dispatch
+from tsrnn.model.networks import RecurrentForecaster
+from tsrnn.runtime.inference import SHARD_ROWS, Forecaster
 
 from .speed_common import (
     INPUT_LEN,
@@ -226,9 +226,11 @@ def render_inference(rows: list[InferenceRow], settings: Settings) -> list[str]:
     lines = [
         "## 1. Inference: torch eager, ONNX Runtime float and INT8",
         "",
-        "Each variant is trained one epoch at batch 256 with `tsrnn.train.fit` (the training topic's own run when "
-        "it ran), exported with `tsrnn.export.export_onnx` (parity = max |ORT - torch| over batch 1 and 256 real "
-        "windows) and quantized with `tsrnn.quantize.quantize_model` (dynamic INT8). Torch eager: the same "
+        "Each variant is trained one epoch at batch 256 with `tsrnn.model.train.fit` (the training topic's own run "
+        "when "
+        "it ran), exported with `tsrnn.export.exporter.export_onnx` (parity = max |ORT - torch| over batch 1 and "
+        "256 real "
+        "windows) and quantized with `tsrnn.export.quantize.quantize_model` (dynamic INT8). Torch eager: the same "
         "`RecurrentForecaster` (scaling included) under `torch.inference_mode()`, numpy in and out, "
         f"torch threads = {settings.threads}. ORT float and INT8: `Forecaster.load(path).predict` "
         f"(ORT_ENABLE_ALL, CPUExecutionProvider), worker threads = {settings.threads}, each running single-threaded "

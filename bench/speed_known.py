@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tsrnn.artifact import ModelMeta
-from tsrnn.config import ModelConfig
-from tsrnn.export import export_onnx
-from tsrnn.inference import Forecaster
-from tsrnn.models import RecurrentForecaster
+from tsrnn.core.config import ModelConfig
+from tsrnn.export.exporter import export_onnx
+from tsrnn.model.networks import RecurrentForecaster
+from tsrnn.modelfile.artifact import ModelMeta
+from tsrnn.runtime.inference import Forecaster
 
 from .speed_common import CpuMonitor, alternating_medians, cores, table
 

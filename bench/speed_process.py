@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tsrnn.config import TrainConfig
-from tsrnn.data import demo_path, load_series
-from tsrnn.pipeline import model_config, train_experiment, variant_name
+from tsrnn.core.config import TrainConfig
+from tsrnn.data.loader import demo_path, load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment, variant_name
 
 from . import many_series
 from .speed_common import SHARED, CpuMonitor, Settings, cores, table
@@ -178,7 +178,7 @@ def render_many_series(result: ManySeries | str, settings: Settings) -> list[str
         f"`bench/many_series.py` tiles and perturbs the {TOURISM.name} series into {r.series:,} quarterly series "
         f"({r.rows:,} rows, {r.file_bytes / 2**20:.0f} MiB, written in {r.generate_s:.1f} s). A {r.model} model "
         f"is trained one epoch (batch {SLICE_BATCH}) on the first {min(SLICE_SERIES, r.series):,} series with "
-        f"`tsrnn.pipeline` and exported ({r.train_s:.1f} s, not timed below). Then one fresh process runs "
+        f"`tsrnn.experiment.pipeline` and exported ({r.train_s:.1f} s, not timed below). Then one fresh process runs "
         f"`tsrnn forecast MODEL FILE --out OUT.csv --threads {settings.threads}`: wall time from start to exit, "
         "peak RSS of that process (`getrusage(RUSAGE_CHILDREN).ru_maxrss`, read in a small wrapper process that "
         "starts it, so that the benchmark's own memory does not count), and the ONNX Runtime time the CLI "

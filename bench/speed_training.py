@@ -1,4 +1,4 @@
-"""Topic 3: one epoch of `tsrnn.train.fit` against a bare PyTorch loop doing the same training steps."""
+"""Topic 3: one epoch of `tsrnn.model.train.fit` against a bare PyTorch loop doing the same training steps."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from tsrnn import fastrnn
-from tsrnn.config import ModelConfig, TrainConfig
-from tsrnn.models import RecurrentForecaster
-from tsrnn.train import MIN_STEPS, fit
-from tsrnn.windows import Split
+from tsrnn.core.config import ModelConfig, TrainConfig
+from tsrnn.data.windows import Split
+from tsrnn.model.fast import rnn as fastrnn
+from tsrnn.model.networks import RecurrentForecaster
+from tsrnn.model.train import MIN_STEPS, fit
 
 from .speed_common import (
     HIDDEN_SIZE,
@@ -74,7 +74,7 @@ class TrainingRow:
 
 
 def tsrnn_windows(n: int, batch: int) -> int:
-    """What `tsrnn.train._train_epoch` trains on: at least MIN_STEPS steps of whole batches."""
+    """What `tsrnn.model.train._train_epoch` trains on: at least MIN_STEPS steps of whole batches."""
     return max(MIN_STEPS, -(-n // batch)) * batch
 
 
@@ -162,7 +162,7 @@ def render_training(rows: list[TrainingRow], settings: Settings) -> list[str]:
     tc = TrainConfig()
     extra = "; ".join(f"batch {r.batch}: {r.tsrnn_windows:,}" for r in rows[: len(BATCHES)])
     lines = [
-        "## 3. Training: one epoch of `tsrnn.train.fit` against a bare PyTorch loop",
+        "## 3. Training: one epoch of `tsrnn.model.train.fit` against a bare PyTorch loop",
         "",
         f"Both sides train the same `RecurrentForecaster` config from the same seed on the same {n:,} windows "
         f"with torch threads = {settings.threads}: Adam (lr {tc.lr:g}), {tc.loss.upper()} on scaled values "
@@ -223,7 +223,7 @@ def render_training(rows: list[TrainingRow], settings: Settings) -> list[str]:
     return [*lines, *table(header, "l" + "r" * 11, body), "", verdict]
 
 
-# Table 3b: GRU and simple RNN against the LSTM of the same size, with and without tsrnn.fastrnn.
+# Table 3b: GRU and simple RNN against the LSTM of the same size, with and without tsrnn.model.fast.rnn.
 
 CELL_TARGET = 1.3
 """A GRU or RNN epoch may take at most this many times the epoch of the LSTM of the same size."""
@@ -352,7 +352,8 @@ def render_cells(rows: list[CellRow], settings: Settings) -> list[str]:
         f"One epoch of `fit` (as in table 3, on the first {n:,} training windows, validation pass included, "
         f"threads = {settings.threads}) for hidden {HIDDEN_SIZE}, window {INPUT_LEN}, horizon {HORIZON}. "
         "**before** = the standard `nn.GRU`/`nn.RNN` (autograd through a dozen small operations per time step, "
-        "`tsrnn.fastrnn` turned off); **after** = the CPU training fast path of `tsrnn.fastrnn` (the same "
+        "`tsrnn.model.fast.rnn` turned off); **after** = the CPU training fast path of `tsrnn.model.fast.rnn` (the "
+        "same "
         "parameters and equations, a hand-written backward through time). The LSTM has PyTorch's fused oneDNN "
         "kernel and no fast path. Each round runs before, after (alternating which goes first) and the LSTM of "
         f"the same size back to back, {rounds} rounds. Windows/s and the **/ LSTM** ratios come from each side's "

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tsrnn.data import demo_path
+from tsrnn.data.loader import demo_path
 
 from .speed_common import VIC_ELEC, CpuMonitor, cores, table
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tsrnn.backtest import fold_scores, make_folds, summarise
-from tsrnn.data import SeriesSet
+from tsrnn.data.loader import SeriesSet
+from tsrnn.evaluate.backtest import fold_scores, make_folds, summarise
 
 
 def mstl_mase(

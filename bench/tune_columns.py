@@ -2,7 +2,7 @@
 run with a fixed budget per dataset (`--tune BUDGET`), each against the best single default variant.
 
 Both are scored on the compare's folds: the ensemble row combines its members' fold forecasts; the tuning run
-scores every trial on the same origins (`tsrnn.tune`), and its column is the best trial's MASE.
+scores every trial on the same origins (`tsrnn.tune.run`), and its column is the best trial's MASE.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tsrnn.budget import parse_budget
-from tsrnn.compare import Leaderboard
-from tsrnn.config import TrainConfig
-from tsrnn.data import SeriesSet
-from tsrnn.pipeline import model_config
-from tsrnn.tune import run_tune
+from tsrnn.compare.run import Leaderboard
+from tsrnn.core.budget import parse_budget
+from tsrnn.core.config import TrainConfig
+from tsrnn.data.loader import SeriesSet
+from tsrnn.experiment.pipeline import model_config
+from tsrnn.tune.run import run_tune
 
 
 def tune_case(

@@ -18,9 +18,9 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def demo_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small LSTM trained on the demo series and exported once per test session."""
-    from tsrnn.config import TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.pipeline import model_config, train_experiment
+    from tsrnn.core.config import TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config, train_experiment
 
     data = load_series("demo")
     cfg = model_config(data, cell="lstm", hidden_size=8, num_layers=1)

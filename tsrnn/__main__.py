@@ -1,3 +1,3 @@
-from tsrnn.cli import entry
+from tsrnn.cli.commands import entry
 
 entry()

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
-from tsrnn.errors import ConfigError
+from tsrnn.core.errors import ConfigError
 
 from .keys import GLOBAL_KEYS
 from .screens.data import DataView
@@ -22,7 +22,7 @@ from .tabs import FIRST, TABS, LazyTabs, Tab
 from .text import for_tui
 
 if TYPE_CHECKING:
-    from tsrnn.data import SeriesSet
+    from tsrnn.data.loader import SeriesSet
 
     from .screens.compare import CompareView
     from .screens.forecast import ForecastView

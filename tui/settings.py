@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tsrnn.config import DataConfig
-from tsrnn.csvio import atomic_write
-from tsrnn.errors import TsrnnError
+from tsrnn.core.config import DataConfig
+from tsrnn.core.errors import TsrnnError
+from tsrnn.data.csvio import atomic_write
 
 FILE_NAME = "tui.json"
 

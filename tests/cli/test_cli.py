@@ -117,7 +117,7 @@ def test_bad_input_one_line_exit_2_no_file(tmp_path: Path, args: list, message: 
 
 def test_forecast_never_imports_torch(demo_model: Path) -> None:
     code = (
-        "import sys; from tsrnn.cli import main; rc = main(['forecast', sys.argv[1], 'demo', '--json']); "
+        "import sys; from tsrnn.cli.commands import main; rc = main(['forecast', sys.argv[1], 'demo', '--json']); "
         "assert rc == 0; assert 'torch' not in sys.modules, 'torch imported'; "
         "main(['inspect', sys.argv[1]]); assert 'torch' not in sys.modules"
     )
@@ -129,7 +129,7 @@ def test_cli_sets_the_lean_allocator_before_polars_loads(demo_model: Path) -> No
     """polars reads _RJEM_MALLOC_CONF when it loads: the CLI sets the lean decay first, also when the variable
     holds only what a parent process that loaded polars left there, but never over the user's own decay."""
     code = (
-        "import os, sys; from tsrnn.cli import main; assert 'polars' not in sys.modules; "
+        "import os, sys; from tsrnn.cli.commands import main; assert 'polars' not in sys.modules; "
         "rc = main(['forecast', sys.argv[1], 'demo', '--json']); assert rc == 0 and 'polars' in sys.modules; "
         "print(os.environ['_RJEM_MALLOC_CONF'])"
     )

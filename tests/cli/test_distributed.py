@@ -80,10 +80,10 @@ def write_files(frame: pl.DataFrame, folder: Path, pieces: int, whole: bool) -> 
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Sorted data in 4 files, a tiny GRU with calendar (day of week) and promotion inputs trained on it, and the
     single-machine forecast to compare with."""
-    from tsrnn.config import DataConfig, TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.known import choose_known
-    from tsrnn.pipeline import model_config, train_experiment
+    from tsrnn.core.config import DataConfig, TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config, train_experiment
+    from tsrnn.timeline.known import choose_known
 
     work = tmp_path_factory.mktemp("dask")
     frame = make_frame()
@@ -110,7 +110,7 @@ def compare(results: Path, local: Path, leave_out: tuple[str, ...] = ()) -> pl.D
 
 
 def test_dask_forecast_equals_local(setup: dict[str, Path]) -> None:
-    from tsrnn.inference import Forecaster
+    from tsrnn.runtime.inference import Forecaster
 
     meta = Forecaster.load(setup["model"]).meta
     assert meta.known == ("dow_sin", "dow_cos", "promo") and meta.future == ("promo",)
@@ -257,8 +257,8 @@ def test_python_api_on_a_dask_dataframe(setup: dict[str, Path]) -> None:
     """forecast(ddf) on partitions that split series, shuffled by id; each worker loads the model once."""
     import dask.dataframe as dd
 
-    from tsrnn.distributed import cluster, forecast, model_loads
-    from tsrnn.errors import DataError
+    from tsrnn.core.errors import DataError
+    from tsrnn.distributed.engine import cluster, forecast, model_loads
 
     frame = make_frame()
     with cluster(workers=2) as client:
@@ -290,7 +290,7 @@ def test_python_api_on_a_dask_dataframe(setup: dict[str, Path]) -> None:
 
 
 def test_files_with_the_same_name_are_named_by_their_folder() -> None:
-    from tsrnn.distributed import _labels
+    from tsrnn.distributed.engine import _labels
 
     assert _labels(["/d/a.parquet", "/d/sub/b.parquet"]) == {
         "/d/a.parquet": "a.parquet",
@@ -304,7 +304,7 @@ def test_files_with_the_same_name_are_named_by_their_folder() -> None:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    from tsrnn.distributed import cluster
+    from tsrnn.distributed.engine import cluster
 
     with cluster(workers=2) as c:
         yield c
@@ -317,7 +317,7 @@ def _folder(path: Path) -> dict[str, bytes]:
 def test_a_stopped_run_leaves_the_earlier_result_whole(setup: dict[str, Path], client: Any) -> None:
     """A run that fails part-way (here: stopped after its first partition) leaves the earlier result as it was,
     never a mix of old and new partitions, and no staging folder."""
-    from tsrnn.distributed import forecast_files
+    from tsrnn.distributed.engine import forecast_files
 
     results = setup["work"] / "kept"
     forecast_files(client, setup["model"], setup["whole"], results)
@@ -338,7 +338,7 @@ def test_a_stopped_run_leaves_the_earlier_result_whole(setup: dict[str, Path], c
 
 
 def test_staging_folders_of_dead_runs_are_removed(setup: dict[str, Path], client: Any) -> None:
-    from tsrnn.distributed import forecast_files
+    from tsrnn.distributed.engine import forecast_files
 
     results = setup["work"] / "revived"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -385,8 +385,8 @@ def test_the_local_cluster_refuses_clients_without_its_credentials(client: Any) 
 def test_lost_tasks_and_dying_workers_are_clear_errors() -> None:
     from distributed.client import FutureCancelledError
 
-    from tsrnn.distributed import ClusterError, _worker_errors
-    from tsrnn.errors import DataError
+    from tsrnn.core.errors import DataError
+    from tsrnn.distributed.engine import ClusterError, _worker_errors
 
     lost_tasks = "the Dask cluster lost the forecast's tasks"
     with pytest.raises(ClusterError, match=lost_tasks) as lost, _worker_errors():

@@ -129,9 +129,9 @@ CASES = [
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny GRU trained on one series without an id column."""
-    from tsrnn.config import TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.pipeline import model_config, train_experiment
+    from tsrnn.core.config import TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config, train_experiment
 
     work = tmp_path_factory.mktemp("engines")
     one(0).write_csv(work / "one.csv")
@@ -142,14 +142,14 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[object]:
-    from tsrnn.distributed import cluster
+    from tsrnn.distributed.engine import cluster
 
     with cluster(workers=2) as c:
         yield c
 
 
 def local_engine(model: Path, data: Path, out: Path) -> tuple[int, str, pl.DataFrame | None]:
-    from tsrnn.cli import main
+    from tsrnn.cli.commands import main
 
     err = out.parent / "local.err"
     with open(err, "w") as fh, _StderrTo(fh):
@@ -159,8 +159,8 @@ def local_engine(model: Path, data: Path, out: Path) -> tuple[int, str, pl.DataF
 
 
 def dask_engine(client: object, model: Path, data: Path, out: Path) -> tuple[int, str, pl.DataFrame | None]:
-    from tsrnn.distributed import forecast_files
-    from tsrnn.errors import TsrnnError
+    from tsrnn.core.errors import TsrnnError
+    from tsrnn.distributed.engine import forecast_files
 
     try:
         summary = forecast_files(client, model, data, out)  # type: ignore[arg-type]

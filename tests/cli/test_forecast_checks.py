@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tsrnn.data import demo_path
+from tsrnn.data.loader import demo_path
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:

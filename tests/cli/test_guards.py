@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tsrnn.cli import BUG_EXIT, ISSUES_URL
+from tsrnn.cli.commands import BUG_EXIT, ISSUES_URL
 
 HIDE = """
 import sys, importlib.abc
@@ -17,7 +17,7 @@ class Hide(importlib.abc.MetaPathFinder):
         if name.split('.')[0] in {hidden!r}:
             raise ModuleNotFoundError(f"No module named '{{name}}'", name=name)
 sys.meta_path.insert(0, Hide())
-from tsrnn.cli import main
+from tsrnn.cli.commands import main
 sys.exit(main({argv!r}))
 """
 
@@ -53,7 +53,7 @@ def test_forecast_needs_no_extra(tmp_path) -> None:
 
 CRASH = """
 import sys
-import tsrnn.cli as cli
+import tsrnn.cli.commands as cli
 def broken(args):
     raise RuntimeError("something nobody expected\\nsecond line")
 cli.cmd_demo = broken

@@ -149,7 +149,7 @@ TUNE += ["--threads", "1"]
 
 
 def test_ctrl_c_during_tune_keeps_the_complete_trials(tmp_path: Path) -> None:
-    from tsrnn.inference import Forecaster
+    from tsrnn.runtime.inference import Forecaster
 
     out_dir = tmp_path / "tune"
     out_dir.mkdir()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tsrnn.backtest import make_folds
-from tsrnn.data import load_series
-from tsrnn.windows import long_gap_rows, split_series
+from tsrnn.data.loader import load_series
+from tsrnn.data.windows import long_gap_rows, split_series
+from tsrnn.evaluate.backtest import make_folds
 
 DATA = Path(__file__).parents[1] / "data"
 

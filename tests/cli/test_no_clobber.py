@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tsrnn.cli import main
-from tsrnn.data import demo_path
+from tsrnn.cli.commands import main
+from tsrnn.data.loader import demo_path
 
 TINY = ["--epochs", "1", "--hidden", "8", "--layers", "1"]
 
@@ -72,12 +72,12 @@ def test_forecast_never_writes_over_the_future_values(work: Path, capsys: pytest
 def test_the_demo_file_is_an_input_too(
     work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tsrnn.data
+    import tsrnn.data.loader
 
     bundled = work / "bundled" / "airline_passengers.csv"  # a copy: the test never risks the package's file
     bundled.parent.mkdir()
     shutil.copyfile(demo_path(), bundled)
-    monkeypatch.setattr(tsrnn.data, "demo_path", lambda: bundled)
+    monkeypatch.setattr(tsrnn.data.loader, "demo_path", lambda: bundled)
     line = refused(capsys, ["forecast", "model.onnx", "demo", "--out", str(bundled)])
     assert f"--out {bundled} is the data demo:" in line
     assert bundled.read_bytes() == demo_path().read_bytes()

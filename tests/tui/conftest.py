@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from tsrnn.data import demo_path
+from tsrnn.data.loader import demo_path
 
 DATA = Path(__file__).parent / "data"
 GROUPS = ("load", "train", "export", "forecast", "compare")
@@ -55,9 +55,9 @@ def config_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def exported_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny airline model exported once with the engine (not through the UI)."""
-    from tsrnn.config import TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.pipeline import model_config, train_experiment
+    from tsrnn.core.config import TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config, train_experiment
 
     data = load_series(demo_path())
     exp = train_experiment(
@@ -102,9 +102,9 @@ async def set_compare(
 
 
 def _export(path: Path, **model: object) -> Path:
-    from tsrnn.config import TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.pipeline import model_config, train_experiment
+    from tsrnn.core.config import TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config, train_experiment
 
     data = load_series(demo_path())
     exp = train_experiment(

@@ -52,7 +52,7 @@ async def test_budget_clock_and_a_winning_baseline(workdir: Path, config_dir: Pa
         await pilot.pause()
         exported = workdir / "exports" / "seasonal_seasonal_naive.onnx"
         assert exported.is_file()
-        from tsrnn.inference import Forecaster
+        from tsrnn.runtime.inference import Forecaster
 
         assert Forecaster.load(exported).meta.model == "seasonal_naive"
         # and another baseline still has none

@@ -66,7 +66,7 @@ async def test_int8_copy_is_written_and_reported(
         assert not view.exporting and not app.query_one("#train-export").disabled
 
         # a copy much worse than the float model is flagged as a warning, on screen and in a toast
-        monkeypatch.setattr("tsrnn.quantize.MATERIAL", -1.0)
+        monkeypatch.setattr("tsrnn.export.quantize.MATERIAL", -1.0)
         await _export(pilot, tmp_path / "w" / "m.onnx")
         assert "warning: the INT8 model is materially worse" in text_of(app, "#int8-result")
         worse = [n for n in app._notifications if n.title == "INT8 copy is worse"]
@@ -80,12 +80,12 @@ async def test_int8_copy_is_written_and_reported(
 async def test_int8_failure_keeps_the_float_model(
     workdir: Path, config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tsrnn.errors import ModelFileError
+    from tsrnn.core.errors import ModelFileError
 
     def broken(src: object, dst: object = None) -> Path:
         raise ModelFileError("the quantizer broke on purpose")
 
-    monkeypatch.setattr("tsrnn.quantize.quantize_model", broken)
+    monkeypatch.setattr("tsrnn.export.quantize.quantize_model", broken)
     app = make_app("airline.csv", config_dir=config_dir)
     async with app.run_test(size=SIZE) as pilot:
         await _train(pilot)
@@ -103,7 +103,7 @@ async def test_int8_failure_keeps_the_float_model(
         def unwritable(src: object, dst: object = None) -> Path:
             raise PermissionError(13, "Permission denied", str(tmp_path / "n.int8.onnx"))
 
-        monkeypatch.setattr("tsrnn.quantize.quantize_model", unwritable)
+        monkeypatch.setattr("tsrnn.export.quantize.quantize_model", unwritable)
         await _export(pilot, tmp_path / "n.onnx")
         shown = text_of(app, "#int8-result")
         assert f"cannot write the INT8 copy of {tmp_path / 'n.int8.onnx'}: Permission denied" in shown

@@ -13,7 +13,7 @@ SCRIPT = textwrap.dedent("""
     import asyncio, sys, time
     t0 = time.perf_counter()
     from tui.app import make_app
-    from tsrnn.data import demo_path
+    from tsrnn.data.loader import demo_path
 
     async def main():
         app = make_app(str(demo_path()), config_dir=__import__("pathlib").Path(sys.argv[1]))

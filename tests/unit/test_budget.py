@@ -7,14 +7,14 @@ import time
 import numpy as np
 import pytest
 
-from tsrnn.budget import Deadline, format_seconds, parse_budget, parse_optional_budget
-from tsrnn.config import TrainConfig
-from tsrnn.data import load_series
-from tsrnn.errors import ConfigError
-from tsrnn.pipeline import model_config
-from tsrnn.plan import END_RESERVE_S, RunPlan, Training, Warmup, measure, waterfill
-from tsrnn.train import epoch_steps, fit
-from tsrnn.windows import split_series
+from tsrnn.core.budget import Deadline, format_seconds, parse_budget, parse_optional_budget
+from tsrnn.core.config import TrainConfig
+from tsrnn.core.errors import ConfigError
+from tsrnn.data.loader import load_series
+from tsrnn.data.windows import split_series
+from tsrnn.experiment.pipeline import model_config
+from tsrnn.experiment.plan import END_RESERVE_S, RunPlan, Training, Warmup, measure, waterfill
+from tsrnn.model.train import epoch_steps, fit
 
 
 @pytest.mark.parametrize(
@@ -140,7 +140,7 @@ def test_a_spent_budget_is_said_so_and_compare_skips_what_it_cannot_train(tmp_pa
         Deadline(1.0, start=time.monotonic() - 5), [Training("m0", Warmup("m0", 0.1, 0.0, 10))], TrainConfig()
     )
     assert plan.spent() and "spent already" in plan.describe("x") and "one optimiser step" in plan.describe("x")
-    from tsrnn.compare import parse_variants, run_compare
+    from tsrnn.compare.run import parse_variants, run_compare
 
     monkeypatch.chdir(tmp_path)
     data = load_series("demo")

@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from tsrnn import calendar
-from tsrnn.calendar import (
+from tsrnn.core.errors import ConfigError, ModelFileError
+from tsrnn.timeline import calendar
+from tsrnn.timeline.calendar import (
     FEATURES,
     HolidayCalendar,
     build_holidays,
@@ -23,8 +24,7 @@ from tsrnn.calendar import (
     parse_calendar,
     time_features,
 )
-from tsrnn.errors import ConfigError, ModelFileError
-from tsrnn.timefreq import DAY, US, Frequency
+from tsrnn.timeline.timefreq import DAY, US, Frequency
 
 FREQ = {
     "10s": Frequency("10s", "every 10 seconds", 1, step_us=10 * US),
@@ -321,7 +321,7 @@ def test_calendar_features_column_order() -> None:
 
 def test_import_needs_no_torch_polars_or_holidays() -> None:
     code = (
-        "import sys, tsrnn.calendar; "
+        "import sys, tsrnn.timeline.calendar; "
         "bad = [m for m in ('torch', 'polars', 'holidays') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

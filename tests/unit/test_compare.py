@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsrnn.backtest import fold_scores, make_folds
-from tsrnn.compare import parse_variants, run_compare
-from tsrnn.config import ModelConfig, TrainConfig
-from tsrnn.data import load_series
-from tsrnn.errors import ConfigError, DataError
-from tsrnn.inference import Forecaster
-from tsrnn.metrics import direction_scores, interval_scores
-from tsrnn.pipeline import model_config, score_direction, train_experiment
-from tsrnn.windows import split_series
+from tsrnn.compare.run import parse_variants, run_compare
+from tsrnn.core.config import ModelConfig, TrainConfig
+from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.data.loader import load_series
+from tsrnn.data.windows import split_series
+from tsrnn.evaluate.backtest import fold_scores, make_folds
+from tsrnn.evaluate.metrics import direction_scores, interval_scores
+from tsrnn.experiment.pipeline import model_config, score_direction, train_experiment
+from tsrnn.runtime.inference import Forecaster
 
 DATA = Path(__file__).parents[1] / "data"
 

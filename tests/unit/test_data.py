@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsrnn.config import DataConfig
-from tsrnn.data import demo_path, load_series
-from tsrnn.errors import ConfigError, DataError
+from tsrnn.core.config import DataConfig
+from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.data.loader import demo_path, load_series
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -123,7 +123,7 @@ def _long_file(path: Path, series: int = 3, length: int = 1000, id_fmt: str = "s
 
 def test_typed_read_equals_text_read(tmp_path: Path) -> None:
     """A long file parsed as it is read (dates, categorical ids, numbers) loads exactly as its text would."""
-    from tsrnn import csvio
+    from tsrnn.data import csvio
 
     path = _long_file(tmp_path / "long.csv")
     typed = csvio.read_raw(path, typed=True, ids=["id"], times=["date"])
@@ -170,7 +170,7 @@ def test_bad_date_after_the_sample_is_named_with_its_line(tmp_path: Path) -> Non
 
 def test_file_is_checked_piece_by_piece(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Field counts and UTF-8 are checked in pieces that end at line ends; the line and offset stay exact."""
-    from tsrnn import csvio
+    from tsrnn.data import csvio
 
     monkeypatch.setattr(csvio, "CHUNK", 37)
     path = tmp_path / "pieces.csv"

@@ -10,16 +10,16 @@ import numpy as np
 import onnx
 import pytest
 
-from tsrnn import ensemble as ens
-from tsrnn.artifact import METADATA_KEY
-from tsrnn.backtest import make_folds
-from tsrnn.cli import main
-from tsrnn.config import TrainConfig
-from tsrnn.data import SeriesSet, load_series
-from tsrnn.errors import ConfigError, ModelFileError
-from tsrnn.inference import Forecaster
-from tsrnn.known import choose_known
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.cli.commands import main
+from tsrnn.compare import ensemble as ens
+from tsrnn.core.config import TrainConfig
+from tsrnn.core.errors import ConfigError, ModelFileError
+from tsrnn.data.loader import SeriesSet, load_series
+from tsrnn.evaluate.backtest import make_folds
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.modelfile.artifact import METADATA_KEY
+from tsrnn.runtime.inference import Forecaster
+from tsrnn.timeline.known import choose_known
 
 FOLDS, H = 2, 12
 
@@ -146,8 +146,8 @@ def test_ensemble_metadata_is_checked_and_inspect_shows_it(tmp_path: Path, capsy
 
 
 def test_compare_ranks_the_ensemble_on_the_same_folds(tmp_path: Path) -> None:
-    from tsrnn.backtest import fold_scores, summarise
-    from tsrnn.compare import parse_variants, run_compare
+    from tsrnn.compare.run import parse_variants, run_compare
+    from tsrnn.evaluate.backtest import fold_scores, summarise
 
     data = load_series("demo")
     base = model_config(data, hidden_size=4, num_layers=1)

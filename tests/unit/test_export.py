@@ -10,12 +10,12 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from tsrnn.config import DataConfig, TrainConfig
-from tsrnn.data import load_series
-from tsrnn.errors import ExportError, TrainingError
-from tsrnn.export import WIDE_FROM
-from tsrnn.inference import Forecaster
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.core.config import DataConfig, TrainConfig
+from tsrnn.core.errors import ExportError, TrainingError
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.export.exporter import WIDE_FROM
+from tsrnn.runtime.inference import Forecaster
 
 VARIANTS = list(itertools.product(["rnn", "gru", "lstm"], [False, True], [1, 3]))
 
@@ -34,7 +34,7 @@ def test_variant_exports_with_parity(demo, tmp_path: Path, cell: str, bi: bool, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # one file, no external data
     session = ort.InferenceSession(str(res.path), providers=["CPUExecutionProvider"])
     x = np.stack([demo.values[0][i : i + 24] for i in range(100)])
-    from tsrnn.train import predict
+    from tsrnn.model.train import predict
 
     expected = predict(exp.result.model, x)
     got = session.run(None, {"history": x})[0]
@@ -143,11 +143,11 @@ def test_unwritable_export_path_is_refused(demo, tmp_path: Path) -> None:
 
 
 def test_export_above_tolerance_is_refused_and_not_written(demo, tmp_path: Path, monkeypatch) -> None:
-    import tsrnn.export
+    import tsrnn.export.exporter
 
     cfg = model_config(demo, cell="gru", hidden_size=4, num_layers=1)
     exp = train_experiment(demo, cfg, TrainConfig(epochs=1))
-    monkeypatch.setattr(tsrnn.export, "TOLERANCE", -1.0)
+    monkeypatch.setattr(tsrnn.export.exporter, "TOLERANCE", -1.0)
     with pytest.raises(ExportError, match=r"differs from PyTorch.*not saved"):
         exp.export(tmp_path / "m.onnx")
     assert list(tmp_path.iterdir()) == []
@@ -157,8 +157,8 @@ def test_dispatch_threshold_can_be_overridden_at_load(demo, tmp_path: Path) -> N
     """A GPU session moves the switch out of reach; the override really picks the branch that runs."""
     import json
 
-    from tsrnn.inference import NEVER, override_dispatch
-    from tsrnn.train import predict
+    from tsrnn.model.train import predict
+    from tsrnn.runtime.inference import NEVER, override_dispatch
 
     exp = train_experiment(demo, model_config(demo, cell="rnn", hidden_size=8, num_layers=1), TrainConfig(epochs=1))
     path = exp.export(tmp_path / "rnn.onnx").path

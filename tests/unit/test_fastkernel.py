@@ -1,6 +1,6 @@
-"""The compiled GRU loops (tsrnn/fastkernel.c, built with the package as tsrnn._fastkernel): the same results as
-nn.GRU and as the torch loops, loaded only from the package itself, checked at load, and never in the way where
-they were not built."""
+"""The compiled GRU loops (tsrnn/model/fast/fastkernel.c, built with the package as tsrnn.model.fast._fastkernel): the
+same results as nn.GRU and as the torch loops, loaded only from the package itself, checked at load, and never in the
+way where they were not built."""
 
 from __future__ import annotations
 
@@ -18,18 +18,24 @@ import torch
 from torch import nn
 
 import tsrnn
-from tsrnn import fastcells, fastkernel, fastrnn, workspace
-from tsrnn.cli import main
-from tsrnn.config import TrainConfig
-from tsrnn.data import load_series
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.cli.commands import main
+from tsrnn.core.config import TrainConfig
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.model import workspace
+from tsrnn.model.fast import cells as fastcells
+from tsrnn.model.fast import kernel as fastkernel
+from tsrnn.model.fast import rnn as fastrnn
 
 needs_kernel = pytest.mark.skipif(
     fastkernel.library() is None or fastkernel._sgemm() is None,
-    reason="the extension tsrnn._fastkernel was not built at install (no C compiler), or this torch exports no "
+    reason="the extension tsrnn.model.fast._fastkernel was not built at install (no C compiler), or this torch "
+    "exports no "
     "BLAS sgemm_: training uses the torch loops (their fallback is tested below)",
 )
 PACKAGE = Path(tsrnn.__file__).parent
+FAST = PACKAGE / "model" / "fast"
+"""Where the extension is built and loaded from."""
 
 
 @pytest.fixture
@@ -66,7 +72,7 @@ def fast(module, x, hx):
 def test_kernel_matches_torch_and_the_torch_loops(fresh, layers, bidirectional, with_h0, batch_first) -> None:
     kernel = fastkernel.load()
     assert kernel is not None and fastkernel.status().startswith("compiled")
-    assert kernel.path.parent == PACKAGE and kernel.path.name.startswith("_fastkernel.")
+    assert kernel.path.parent == FAST and kernel.path.name.startswith("_fastkernel.")
     torch.manual_seed(0)
     module = nn.GRU(4, 24, num_layers=layers, bidirectional=bidirectional, batch_first=batch_first).train()
     x = torch.randn(6, 11, 4, requires_grad=True)  # (batch, steps) or (steps, batch)
@@ -108,8 +114,8 @@ def test_loaded_from_the_package_alone_without_compiling_anything(fresh, monkeyp
     rng = torch.get_rng_state()
     kernel = fastkernel.load()
     assert kernel is not None
-    assert opened and all(Path(p).parent in (PACKAGE, Path(torch.__file__).parent / "lib") for p in opened), opened
-    assert str(PACKAGE / kernel.path.name) in opened
+    assert opened and all(Path(p).parent in (FAST, Path(torch.__file__).parent / "lib") for p in opened), opened
+    assert str(FAST / kernel.path.name) in opened
     assert torch.equal(torch.get_rng_state(), rng)  # the load-time check leaves training's random state alone
     assert fastkernel.status() == f"compiled ({kernel.path}, {fastkernel._ISA[kernel.isa]})"
 
@@ -193,10 +199,12 @@ def test_the_build_makes_the_extension_or_warns_and_still_succeeds(compiler: str
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    built = list((tmp_path / "lib" / "tsrnn").glob("_fastkernel.*"))
+    built = list((tmp_path / "lib" / "tsrnn" / "model" / "fast").glob("_fastkernel.*"))
     if compiler == "/bin/false":
         assert not built
-        assert "WARNING: tsrnn's compiled GRU training loops (tsrnn/fastkernel.c) were not built" in done.stderr
+        assert (
+            "WARNING: tsrnn's compiled GRU training loops (tsrnn/model/fast/fastkernel.c) were not built" in done.stderr
+        )
         return
     assert [p.name for p in built] == ["_fastkernel" + importlib.machinery.EXTENSION_SUFFIXES[0]]  # importable here
     sgemm = fastkernel._sgemm()
@@ -214,10 +222,13 @@ def test_without_the_extension_training_uses_the_torch_loops(fresh, monkeypatch)
     monkeypatch.setattr(fastkernel, "library", lambda: None)
     assert fastkernel.load() is None
     assert fastkernel.status() == (
-        "the extension tsrnn._fastkernel was not built when tsrnn was installed; install a C compiler and reinstall "
+        "the extension tsrnn.model.fast._fastkernel was not built when tsrnn was installed; install a C compiler "
+        "and reinstall "
         "tsrnn to build it (from a checkout: pip install -e .)"
     )
-    assert fastkernel.summary().startswith("GRU training: torch loops, the extension tsrnn._fastkernel was not")
+    assert fastkernel.summary().startswith(
+        "GRU training: torch loops, the extension tsrnn.model.fast._fastkernel was not"
+    )
     assert fastcells.kernel_for(torch.zeros(1), torch.zeros(3, 1)) is None
     data = load_series("demo")
     exp = train_experiment(data, model_config(data, cell="gru", hidden_size=8), TrainConfig(epochs=1, seed=0))
@@ -227,13 +238,13 @@ def test_without_the_extension_training_uses_the_torch_loops(fresh, monkeypatch)
 
 
 def test_the_extension_is_found_in_the_package_folder_only() -> None:
-    """`library()` is the import system's answer for tsrnn._fastkernel: a file inside the package built for this
-    interpreter, or None."""
+    """`library()` is the import system's answer for tsrnn.model.fast._fastkernel: a file inside the package built for
+    this interpreter, or None."""
     path = fastkernel.library()
     if path is None:
-        assert not list(PACKAGE.glob("_fastkernel*"))
+        assert not list(FAST.glob("_fastkernel*"))
     else:
-        assert path.parent == PACKAGE and path.exists()
+        assert path.parent == FAST and path.exists()
 
 
 def test_turned_off_by_the_environment(fresh, monkeypatch) -> None:
@@ -247,7 +258,7 @@ def test_turned_off_by_the_environment(fresh, monkeypatch) -> None:
 def test_version_and_python_m_say_which_loops_train(off: bool, capsys, monkeypatch) -> None:
     env = {"TSRNN_FAST_KERNEL": "0"} if off else {}
     done = subprocess.run(
-        [sys.executable, "-m", "tsrnn.fastkernel"],
+        [sys.executable, "-m", "tsrnn.model.fast.kernel"],
         capture_output=True,
         text=True,
         check=True,

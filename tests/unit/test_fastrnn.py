@@ -11,11 +11,13 @@ import pytest
 import torch
 from torch import nn
 
-from tsrnn import fastkernel, fastproducts, fastrnn
-from tsrnn.config import TrainConfig
-from tsrnn.data import load_series
-from tsrnn.models import RecurrentForecaster
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.core.config import TrainConfig
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.model.fast import kernel as fastkernel
+from tsrnn.model.fast import products as fastproducts
+from tsrnn.model.fast import rnn as fastrnn
+from tsrnn.model.networks import RecurrentForecaster
 
 CASES = list(itertools.product(["gru", "rnn"], [False, True], [1, 3]))
 IDS = [f"{c}-{'bi' * b}{n}" for c, b, n in CASES]

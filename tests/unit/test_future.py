@@ -9,12 +9,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tsrnn.config import DataConfig, TrainConfig
-from tsrnn.data import load_series
-from tsrnn.errors import ConfigError, DataError
-from tsrnn.inference import Forecaster
-from tsrnn.known import choose_known
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.core.config import DataConfig, TrainConfig
+from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.runtime.inference import Forecaster
+from tsrnn.timeline.known import choose_known
 
 REAL = Path(__file__).parents[1] / "data" / "real"
 PRICES = REAL / "electricity_price_hourly_exog.csv"
@@ -103,7 +103,7 @@ def test_extra_rows_unknown_series_and_columns(model: Path, tmp_path: Path) -> N
 
 def test_values_beyond_float32_refused(model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The model reads 32-bit floats: 1e39 would become an infinite input and an infinite forecast."""
-    from tsrnn.cli import main
+    from tsrnn.cli.commands import main
 
     frame = pl.read_csv(FUTURE, infer_schema=False)
     frame.with_columns(

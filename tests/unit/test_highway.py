@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from tsrnn.config import DataConfig, ModelConfig, TrainConfig
-from tsrnn.data import load_series
-from tsrnn.errors import ConfigError
-from tsrnn.inference import Forecaster
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.core.config import DataConfig, ModelConfig, TrainConfig
+from tsrnn.core.errors import ConfigError
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.runtime.inference import Forecaster
 
 
 @pytest.fixture(scope="module")

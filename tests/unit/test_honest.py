@@ -9,14 +9,15 @@ import numpy as np
 import onnx
 import pytest
 
-from tsrnn import artifact, baselines_onnx
-from tsrnn.backtest import baseline_forecasts, make_folds
-from tsrnn.compare import format_markdown, format_text, parse_variants, run_compare
-from tsrnn.config import TrainConfig
-from tsrnn.data import load_series
-from tsrnn.inference import Forecaster
-from tsrnn.known import choose_known
-from tsrnn.pipeline import model_config
+from tsrnn.compare.run import format_markdown, format_text, parse_variants, run_compare
+from tsrnn.core.config import TrainConfig
+from tsrnn.data.loader import load_series
+from tsrnn.evaluate.backtest import baseline_forecasts, make_folds
+from tsrnn.experiment.pipeline import model_config
+from tsrnn.export import baselines as baselines_onnx
+from tsrnn.modelfile import artifact
+from tsrnn.runtime.inference import Forecaster
+from tsrnn.timeline.known import choose_known
 
 pytestmark = pytest.mark.filterwarnings("ignore:Mean of empty slice:RuntimeWarning")  # no MASE: no seasonal change
 

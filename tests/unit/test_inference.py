@@ -10,18 +10,18 @@ import numpy as np
 import onnx
 import pytest
 
-from tsrnn.config import TrainConfig
-from tsrnn.data import load_series
-from tsrnn.errors import ConfigError, DataError, ModelFileError
-from tsrnn.inference import Forecaster, choose_providers, save_table
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.core.config import TrainConfig
+from tsrnn.core.errors import ConfigError, DataError, ModelFileError
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.runtime.inference import Forecaster, choose_providers, save_table
 
 DATA = Path(__file__).parents[1] / "data"
 
 
 def test_inference_imports_no_torch() -> None:
     code = (
-        "import sys, tsrnn.inference, tsrnn.data, tsrnn.cli; "
+        "import sys, tsrnn.runtime.inference, tsrnn.data.loader, tsrnn.cli.commands; "
         "bad = [m for m in ('torch', 'textual', 'onnx') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -94,7 +94,7 @@ def test_providers_cpu_auto_and_cuda_fallback(demo_model: Path) -> None:
 
 
 def test_io_binding_path_equals_plain_run(demo_model: Path) -> None:
-    from tsrnn import inference
+    from tsrnn.runtime import inference
 
     f = Forecaster.load(demo_model, threads=1)
     x = np.stack([load_series("demo").values[0][i : i + 24] for i in range(100)] * 11)  # >= IOBIND_FROM
@@ -159,7 +159,7 @@ def _umask() -> int:
 
 @pytest.mark.parametrize("n", [1, 7, 8, 63, 64, 300, 601])
 def test_batch_slices_on_worker_threads_equal_one_call(demo_model: Path, n: int) -> None:
-    from tsrnn import inference
+    from tsrnn.runtime import inference
 
     one, sliced = Forecaster.load(demo_model, threads=1), Forecaster.load(demo_model, threads=3)
     assert one.workers == 1 and sliced.workers == 3

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsrnn.config import TrainConfig
-from tsrnn.data import load_series
-from tsrnn.errors import ConfigError
-from tsrnn.inference import Forecaster
-from tsrnn.known import KnownSpec, choose_known
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.core.config import TrainConfig
+from tsrnn.core.errors import ConfigError
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.runtime.inference import Forecaster
+from tsrnn.timeline.known import KnownSpec, choose_known
 
 
 def weekend_csv(path: Path, days: int = 423, seed: int = 0) -> Path:
@@ -108,7 +108,7 @@ def test_a_bad_time_zone_or_country_is_a_clear_error() -> None:
 
 
 def test_int8_copy_keeps_the_known_input(weekend: Path, dow_model, tmp_path: Path) -> None:
-    from tsrnn.quantize import measure_drift, quantize_model
+    from tsrnn.export.quantize import measure_drift, quantize_model
 
     _, export = dow_model
     int8 = quantize_model(export.path, tmp_path / "cal.int8.onnx")
@@ -119,8 +119,8 @@ def test_int8_copy_keeps_the_known_input(weekend: Path, dow_model, tmp_path: Pat
 
 
 def test_auto_leaves_out_what_the_window_already_shows() -> None:
-    from tsrnn.calendar import auto_calendar
-    from tsrnn.timefreq import Frequency
+    from tsrnn.timeline.calendar import auto_calendar
+    from tsrnn.timeline.timefreq import Frequency
 
     half_hourly = Frequency("30m", "every 30 minutes", 48, step_us=1_800_000_000)
     assert auto_calendar(half_hourly) == ("hour", "dow")

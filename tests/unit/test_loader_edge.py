@@ -9,11 +9,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tsrnn import csvio
-from tsrnn.config import DataConfig
-from tsrnn.data import load_series
-from tsrnn.errors import DataError
-from tsrnn.timefreq import parse_times
+from tsrnn.core.config import DataConfig
+from tsrnn.core.errors import DataError
+from tsrnn.data import csvio
+from tsrnn.data.loader import load_series
+from tsrnn.timeline.timefreq import parse_times
 
 ROWS = [f"2020-01-{d:02d},{d * 1.5}" for d in range(1, 21)]
 

@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import DrawFn, composite
 
-from tsrnn import csvio
-from tsrnn.config import DataConfig
-from tsrnn.data import SeriesSet, load_series
-from tsrnn.errors import TsrnnError
-from tsrnn.grid import grid_times
+from tsrnn.core.config import DataConfig
+from tsrnn.core.errors import TsrnnError
+from tsrnn.data import csvio
+from tsrnn.data.loader import SeriesSet, load_series
+from tsrnn.timeline.grid import grid_times
 
 _SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example, HealthCheck.filter_too_much]
 settings.register_profile(

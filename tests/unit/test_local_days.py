@@ -12,12 +12,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tsrnn.config import TrainConfig
-from tsrnn.data import load_series
-from tsrnn.errors import DataError
-from tsrnn.inference import Forecaster
-from tsrnn.known import choose_known
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.core.config import TrainConfig
+from tsrnn.core.errors import DataError
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.runtime.inference import Forecaster
+from tsrnn.timeline.known import choose_known
 
 MELBOURNE = "Australia/Melbourne"
 ZONE = zoneinfo.ZoneInfo(MELBOURNE)

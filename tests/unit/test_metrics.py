@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsrnn.metrics import baselines, evaluate, format_table, mase_scale, score_table, seasonal_naive
+from tsrnn.evaluate.metrics import baselines, evaluate, format_table, mase_scale, score_table, seasonal_naive
 
 
 def test_baselines_by_hand() -> None:

@@ -12,9 +12,9 @@ from typing import Any
 import onnx
 import pytest
 
-from tsrnn import artifact
-from tsrnn.errors import ModelFileError
-from tsrnn.inference import Forecaster
+from tsrnn.core.errors import ModelFileError
+from tsrnn.modelfile import artifact
+from tsrnn.runtime.inference import Forecaster
 
 
 def edited(src: Path, dst: Path, change: Callable[[dict[str, Any]], Any] | str) -> Path:
@@ -276,13 +276,13 @@ def test_deeply_nested_metadata_is_damaged_not_a_bug(demo_model: Path, tmp_path:
 
 UNCHECKED = (
     "import sys, time\n"
-    "import tsrnn.runtime, tsrnn.quantize\n"
-    "tsrnn.runtime.check_model_bytes = lambda data, name: None  # let a looping graph reach ONNX Runtime\n"
+    "import tsrnn.runtime.session, tsrnn.export.quantize\n"
+    "tsrnn.runtime.session.check_model_bytes = lambda data, name: None  # let a looping graph reach ONNX Runtime\n"
     "def stuck(source, tmp, *a):\n"
     "    tmp.write_bytes(b'half')\n"
     "    time.sleep(600)\n"
-    "tsrnn.quantize._quantize = stuck\n"
-    "from tsrnn.cli import main\n"
+    "tsrnn.export.quantize._quantize = stuck\n"
+    "from tsrnn.cli.commands import main\n"
     "raise SystemExit(main(sys.argv[1:]))\n"
 )
 
@@ -309,9 +309,9 @@ def test_forecast_time_limit_stops_a_run_inside_onnx_runtime(
 ) -> None:
     """A graph that loops 2^62 times (let through the file check here) is stopped by --timeout: exit 2, one line,
     no temporary file, and an existing output left as it was."""
-    from tsrnn.cli import main
+    from tsrnn.cli.commands import main
 
-    monkeypatch.setattr("tsrnn.runtime.check_model_bytes", lambda data, name: None)
+    monkeypatch.setattr("tsrnn.runtime.session.check_model_bytes", lambda data, name: None)
     path = _looping(demo_model, tmp_path / "spin.onnx", "main")
     out = tmp_path / "forecast.csv"
     out.write_text("old\n")
@@ -349,8 +349,8 @@ def test_a_killed_quantize_leaves_no_temporary_file(demo_model: Path, tmp_path: 
 
 
 def test_timeout_option_values(demo_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tsrnn.cli import main
-    from tsrnn.runguard import DEFAULT_TIMEOUT, parse_timeout
+    from tsrnn.cli.commands import main
+    from tsrnn.core.runguard import DEFAULT_TIMEOUT, parse_timeout
 
     assert parse_timeout("600") == DEFAULT_TIMEOUT == parse_timeout("10m") and parse_timeout("90s") == 90
     assert parse_timeout("0") is None and parse_timeout("none") is None

@@ -10,11 +10,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tsrnn.config import DataConfig
-from tsrnn.csvio import read_header
-from tsrnn.data import SeriesSet, demo_path, load_series
-from tsrnn.errors import ConfigError, DataError
-from tsrnn.inference import Forecaster, save_table
+from tsrnn.core.config import DataConfig
+from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.data.csvio import read_header
+from tsrnn.data.loader import SeriesSet, demo_path, load_series
+from tsrnn.runtime.inference import Forecaster, save_table
 
 DATA = Path(__file__).parents[1] / "data"
 TOURISM = DATA / "real" / "tourism_12_series.csv"

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsrnn.errors import ModelFileError
-from tsrnn.inference import Forecaster
-from tsrnn.quantize import format_drift, measure_drift, quantize_model
+from tsrnn.core.errors import ModelFileError
+from tsrnn.export.quantize import format_drift, measure_drift, quantize_model
+from tsrnn.runtime.inference import Forecaster
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -48,10 +48,10 @@ def test_materially_worse_is_flagged(demo_model: Path, tmp_path: Path) -> None:
 
 
 def test_quantize_gru_keeps_both_graphs(tmp_path: Path) -> None:
-    from tsrnn.config import TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.export import WIDE_FROM
-    from tsrnn.pipeline import model_config, train_experiment
+    from tsrnn.core.config import TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config, train_experiment
+    from tsrnn.export.exporter import WIDE_FROM
 
     demo = load_series("demo")
     exp = train_experiment(demo, model_config(demo, cell="gru", hidden_size=8, num_layers=1), TrainConfig(epochs=1))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tsrnn import safeio
-from tsrnn.errors import ConfigError
+from tsrnn.core import safeio
+from tsrnn.core.errors import ConfigError
 
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 
@@ -45,7 +45,7 @@ def test_folder_target_is_refused_and_nothing_is_left(tmp_path: Path) -> None:
 
 
 def test_stream_to_folder_is_refused_without_temp(tmp_path: Path) -> None:
-    from tsrnn.inference import _csv_sink
+    from tsrnn.runtime.inference import _csv_sink
 
     with (
         pytest.raises(ConfigError, match=r"it is a folder; give a file name such as .*forecast\.csv"),
@@ -204,7 +204,7 @@ def _run(code: str, **kwargs) -> subprocess.CompletedProcess[bytes]:
 
 def test_dev_stdout_is_written_through(tmp_path: Path) -> None:
     code = (
-        "from tsrnn.safeio import atomic_write, check_out_path, StreamWriter\n"
+        "from tsrnn.core.safeio import atomic_write, check_out_path, StreamWriter\n"
         "print('before', flush=False)\n"
         "check_out_path('/dev/stdout')\n"
         "atomic_write('/dev/stdout', lambda p: p.write_bytes(b'whole\\n'))\n"
@@ -225,16 +225,16 @@ def test_dev_stdout_is_written_through(tmp_path: Path) -> None:
 
 def test_save_table_to_stdout() -> None:
     code = (
-        "import polars as pl\nfrom tsrnn.inference import save_table\n"
+        "import polars as pl\nfrom tsrnn.runtime.inference import save_table\n"
         "save_table(pl.DataFrame({'t': ['2024-01-01'], 'value': [1.5]}), '/dev/stdout')\n"
     )
     assert _run(code, capture_output=True).stdout == b"t,value\n2024-01-01,1.5\n"
 
 
 def test_export_to_a_folder_is_a_clear_error(tmp_path: Path) -> None:
-    from tsrnn.config import TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.pipeline import model_config, train_experiment
+    from tsrnn.core.config import TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config, train_experiment
 
     data = load_series("demo")
     exp = train_experiment(data, model_config(data, cell="gru", hidden_size=4), TrainConfig(epochs=1, seed=0))

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from tsrnn.config import DataConfig, ModelConfig, TrainConfig
-from tsrnn.data import load_series
-from tsrnn.errors import ConfigError
-from tsrnn.inference import Forecaster
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.core.config import DataConfig, ModelConfig, TrainConfig
+from tsrnn.core.errors import ConfigError
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.runtime.inference import Forecaster
 
 
 def seasonal_csv(tmp_path: Path, season: int = 7, n: int = 280, trend: float = 0.3) -> Path:

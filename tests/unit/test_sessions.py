@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tsrnn.sessions import DAY, SessionCalendar, detect_sessions
+from tsrnn.timeline.sessions import DAY, SessionCalendar, detect_sessions
 
 MIN = 60_000_000
 HOUR = 60 * MIN

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsrnn.config import DataConfig, TrainConfig
-from tsrnn.data import load_series
-from tsrnn.inference import Forecaster
-from tsrnn.pipeline import model_config, train_experiment
+from tsrnn.core.config import DataConfig, TrainConfig
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.runtime.inference import Forecaster
 
 HOLIDAY = np.datetime64("2024-03-29")  # Good Friday: the office is closed all day
 

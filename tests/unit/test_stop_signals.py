@@ -1,4 +1,4 @@
-"""tsrnn.interrupt: the stop flag set by SIGINT/SIGTERM, the second signal that stops at once, the handlers put
+"""tsrnn.core.interrupt: the stop flag set by SIGINT/SIGTERM, the second signal that stops at once, the handlers put
 back; and the engine's stop hooks that it drives (a stop checked at every optimiser step)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tsrnn.interrupt import StopNow, StopSignals
+from tsrnn.core.interrupt import StopNow, StopSignals
 
 
 def _send(signum: int) -> None:
@@ -63,9 +63,9 @@ def test_outside_the_main_thread_it_installs_nothing() -> None:
 
 
 def test_fit_checks_a_stop_request_at_every_step() -> None:
-    from tsrnn.config import TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.pipeline import model_config, train_experiment
+    from tsrnn.core.config import TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config, train_experiment
 
     data = load_series("demo")
     cfg = model_config(data, cell="gru", hidden_size=8)
@@ -81,9 +81,9 @@ def test_fit_checks_a_stop_request_at_every_step() -> None:
 
 
 def test_a_second_signal_inside_fit_is_not_swallowed() -> None:
-    from tsrnn.config import TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.pipeline import model_config, train_experiment
+    from tsrnn.core.config import TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config, train_experiment
 
     data = load_series("demo")
     cfg = model_config(data, cell="gru", hidden_size=8)
@@ -100,10 +100,10 @@ def test_compare_stopped_at_a_later_origin_keeps_no_model_of_the_cut_variant(tmp
     origin leaves no model file of its first."""
     import json
 
-    from tsrnn.compare import parse_variants, run_compare
-    from tsrnn.config import TrainConfig
-    from tsrnn.data import load_series
-    from tsrnn.pipeline import model_config
+    from tsrnn.compare.run import parse_variants, run_compare
+    from tsrnn.core.config import TrainConfig
+    from tsrnn.data.loader import load_series
+    from tsrnn.experiment.pipeline import model_config
 
     data = load_series("demo")
     base = model_config(data, hidden_size=8)

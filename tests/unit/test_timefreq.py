@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsrnn.grid import grid_times
-from tsrnn.timefreq import Frequency, format_times, infer_frequency
+from tsrnn.timeline.grid import grid_times
+from tsrnn.timeline.timefreq import Frequency, format_times, infer_frequency
 
 
 def future_times(last: np.datetime64, freq: Frequency, horizon: int) -> np.ndarray:

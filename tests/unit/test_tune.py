@@ -12,15 +12,15 @@ import optuna
 import polars as pl
 import pytest
 
-from tsrnn.backtest import make_folds
-from tsrnn.cli import main
-from tsrnn.config import TrainConfig
-from tsrnn.data import load_series
-from tsrnn.errors import ConfigError
-from tsrnn.inference import Forecaster
-from tsrnn.pipeline import model_config
-from tsrnn.train import EpochInfo
-from tsrnn.tune import epoch_reporter, make_pruner, run_tune, tune_variants, window_choices
+from tsrnn.cli.commands import main
+from tsrnn.core.config import TrainConfig
+from tsrnn.core.errors import ConfigError
+from tsrnn.data.loader import load_series
+from tsrnn.evaluate.backtest import make_folds
+from tsrnn.experiment.pipeline import model_config
+from tsrnn.model.train import EpochInfo
+from tsrnn.runtime.inference import Forecaster
+from tsrnn.tune.run import epoch_reporter, make_pruner, run_tune, tune_variants, window_choices
 
 TINY = TrainConfig(epochs=2, patience=5, threads=1, seed=3)
 

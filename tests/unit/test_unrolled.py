@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from tsrnn.unrolled import UnrolledRecurrence
+from tsrnn.model.unrolled import UnrolledRecurrence
 
 CASES = list(itertools.product([nn.RNN, nn.GRU, nn.LSTM], [False, True], [1, 3], [1, 4]))
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tsrnn.data import SeriesSet, load_series
-from tsrnn.errors import DataError
-from tsrnn.windows import make_windows, split_series
+from tsrnn.core.errors import DataError
+from tsrnn.data.loader import SeriesSet, load_series
+from tsrnn.data.windows import make_windows, split_series
 
 
 def test_make_windows_shape_and_content() -> None:
@@ -49,7 +49,7 @@ def test_default_window_covers_a_cycle_the_calendar_does_not_explain(tmp_path: P
     """Real sunspots: the ~11-year cycle (about 125 months in the autocorrelation) becomes the default window
     instead of two years; a calendar-bound cycle, a trend, or data too short for the cycle's window keep the
     frequency's default."""
-    from tsrnn.pipeline import default_input_len, detected_cycle, model_config
+    from tsrnn.experiment.pipeline import default_input_len, detected_cycle, model_config
 
     real = Path(__file__).parents[1] / "data" / "real"
     sun = load_series(real / "sunspots_monthly.csv")

@@ -15,8 +15,8 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, ProgressBar, Static, TabbedContent
 from textual.worker import Worker, WorkerState
 
-from tsrnn.budget import COMPARE_DEFAULTS, Deadline
-from tsrnn.errors import ConfigError
+from tsrnn.core.budget import COMPARE_DEFAULTS, Deadline
+from tsrnn.core.errors import ConfigError
 
 from ..text import for_tui, show_error
 from ..widgets.leaderboard import LeaderboardTable, leaderboard_note
@@ -29,9 +29,9 @@ from .compare_row import export_path, export_row, has_model, row_words
 from .compare_status import RunWords, best_exported_words, done_words, start_words
 
 if TYPE_CHECKING:
-    from tsrnn.compare import Leaderboard, Row, Variant
-    from tsrnn.config import ModelConfig, TrainConfig
-    from tsrnn.data import SeriesSet
+    from tsrnn.compare.run import Leaderboard, Row, Variant
+    from tsrnn.core.config import ModelConfig, TrainConfig
+    from tsrnn.data.loader import SeriesSet
 
 
 class CompareView(Vertical):

@@ -12,19 +12,19 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.markup import escape
 from textual.widgets import Button, Checkbox, Input, Label, SelectionList, Static
 
-from tsrnn.budget import COMPARE_DEFAULTS, format_seconds, parse_optional_budget
-from tsrnn.config import DEFAULT_VARIANTS, variant_label
-from tsrnn.errors import ConfigError
+from tsrnn.core.budget import COMPARE_DEFAULTS, format_seconds, parse_optional_budget
+from tsrnn.core.config import DEFAULT_VARIANTS, variant_label
+from tsrnn.core.errors import ConfigError
 
 from ..text import for_tui
 
 if TYPE_CHECKING:
-    from tsrnn.compare import Variant
-    from tsrnn.config import ModelConfig, TrainConfig
+    from tsrnn.compare.run import Variant
+    from tsrnn.core.config import ModelConfig, TrainConfig
 
 VARIANT_NAMES = tuple(DEFAULT_VARIANTS.split(","))
-"""The ticked list's variants, from the light tsrnn.config: importing tsrnn.compare loads ONNX Runtime, which the
-first screen should not wait for (it is imported when a run reads the fields)."""
+"""The ticked list's variants, from the light tsrnn.core.config: importing tsrnn.compare.run loads ONNX Runtime, which
+the first screen should not wait for (it is imported when a run reads the fields)."""
 
 
 class CompareForm(VerticalScroll):
@@ -160,7 +160,7 @@ class CompareForm(VerticalScroll):
             raise ConfigError(f"Folds: {errors['folds']}")
         if "budget" in errors:
             raise ConfigError(f"Time budget: {errors['budget']}")
-        from tsrnn.compare import parse_variants
+        from tsrnn.compare.run import parse_variants
 
         return (
             parse_variants(",".join(self.variant_names())),

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from tsrnn.compare import Leaderboard
-    from tsrnn.config import ModelConfig
-    from tsrnn.data import SeriesSet
+    from tsrnn.compare.run import Leaderboard
+    from tsrnn.core.config import ModelConfig
+    from tsrnn.data.loader import SeriesSet
 
 
 @dataclass
@@ -26,8 +26,8 @@ class Overlay:
 
 def last_fold_overlay(data: SeriesSet, board: Leaderboard, base: ModelConfig, folds: int) -> Overlay | None:
     """Forecasts of every ranked method for the first series' last fold, beside the actual values."""
-    from tsrnn.backtest import baseline_forecasts, make_folds
-    from tsrnn.inference import Forecaster
+    from tsrnn.evaluate.backtest import baseline_forecasts, make_folds
+    from tsrnn.runtime.inference import Forecaster
 
     L, H = base.input_len, base.horizon
     f = make_folds(data, L, H, folds)

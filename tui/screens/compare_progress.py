@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from tsrnn.budget import Deadline
-from tsrnn.errors import TsrnnError
-from tsrnn.extras import needs_extras
+from tsrnn.core.budget import Deadline
+from tsrnn.core.errors import TsrnnError
+from tsrnn.core.extras import needs_extras
 
 from ..widgets.variant_bars import BarState
 from .compare_overlay import Overlay, last_fold_overlay
 from .compare_status import elapsed_words, spent_words
 
 if TYPE_CHECKING:
-    from tsrnn.compare import CompareProgress, Leaderboard, Variant
-    from tsrnn.config import ModelConfig, TrainConfig
-    from tsrnn.data import SeriesSet
+    from tsrnn.compare.run import CompareProgress, Leaderboard, Variant
+    from tsrnn.core.config import ModelConfig, TrainConfig
+    from tsrnn.data.loader import SeriesSet
 
 UPDATE_EVERY_S = 0.12
 
@@ -64,7 +64,7 @@ class Done(Message, namespace="compare_view"):
 
 
 class ProgressTracker:
-    """The `on_progress` of `tsrnn.compare.run_compare`: it moves the bars (epochs of every origin when each
+    """The `on_progress` of `tsrnn.compare.run.run_compare`: it moves the bars (epochs of every origin when each
     origin is refit) and posts a Progress at most every UPDATE_EVERY_S, and always as a variant starts."""
 
     def __init__(self, bars: list[BarState], epochs: int, post: Callable[[Message], object]) -> None:
@@ -130,7 +130,7 @@ def follow_compare(
 ) -> None:
     """The Compare worker's job, in its thread: run the comparison, post Progress as it trains and Done at the
     end with the leaderboard and the last fold's forecasts (or the error)."""
-    from tsrnn.compare import run_compare
+    from tsrnn.compare.run import run_compare
 
     t0 = time.perf_counter()
     tracker = ProgressTracker(bars, train_cfg.epochs, post)

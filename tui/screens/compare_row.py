@@ -14,14 +14,14 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tsrnn import paths
-from tsrnn.errors import TsrnnError
-from tsrnn.paths import copy_model
+from tsrnn.core import paths
+from tsrnn.core.errors import TsrnnError
+from tsrnn.core.paths import copy_model
 
 from .compare_status import BASELINE_WORDS
 
 if TYPE_CHECKING:
-    from tsrnn.compare import Row
+    from tsrnn.compare.run import Row
 
 
 def export_path(csv: Path, variant: str) -> Path:

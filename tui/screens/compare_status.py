@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from textual.markup import escape
 
-from tsrnn.budget import Deadline, format_seconds
+from tsrnn.core.budget import Deadline, format_seconds
 
 from ..text import seconds
 
 if TYPE_CHECKING:
-    from tsrnn.compare import Leaderboard
+    from tsrnn.compare.run import Leaderboard
 
     from ..widgets.variant_bars import BarState
     from .compare_progress import Progress

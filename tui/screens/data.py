@@ -15,15 +15,15 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, DirectoryTree, Input, Label, Select, SelectionList, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tsrnn.config import DataConfig
-from tsrnn.errors import TsrnnError
+from tsrnn.core.config import DataConfig
+from tsrnn.core.errors import TsrnnError
 
 from ..widgets.column_picker import ColumnPicker
 from ..widgets.data_summary import DataSummary, show_preview
 from ..widgets.plots import SeriesPlot
 
 if TYPE_CHECKING:
-    from tsrnn.data import SeriesSet
+    from tsrnn.data.loader import SeriesSet
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq"}
 """Files the tree shows: CSV-like text and Parquet."""
@@ -102,8 +102,8 @@ class DataView(Horizontal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, path: Path, config: DataConfig) -> None:
-        from tsrnn.csvio import read_header
-        from tsrnn.data import load_series
+        from tsrnn.data.csvio import read_header
+        from tsrnn.data.loader import load_series
 
         columns: list[str] = []
         data, error = None, None

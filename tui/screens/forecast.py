@@ -14,15 +14,15 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Select,
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from tsrnn.artifact import ModelMeta, quantile_column
-from tsrnn.errors import TsrnnError
-from tsrnn.paths import EXPORT_DIR
+from tsrnn.core.errors import TsrnnError
+from tsrnn.core.paths import EXPORT_DIR
+from tsrnn.modelfile.artifact import ModelMeta, quantile_column
 
 from ..text import show_error
 from ..widgets.plots import SeriesPlot
 
 if TYPE_CHECKING:
-    from tsrnn.inference import ForecastResult
+    from tsrnn.runtime.inference import ForecastResult
 
 PROVIDERS = (("auto (CUDA if available)", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
 MAX_TABLE_ROWS = 1000
@@ -143,7 +143,7 @@ class ForecastView(Horizontal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="forecast")
     def forecast(self, model: str, csv: str, provider: str, future: str | None = None) -> None:
-        from tsrnn.inference import Forecaster
+        from tsrnn.runtime.inference import Forecaster
 
         try:
             fc = Forecaster.load(model, device=provider)
@@ -248,7 +248,7 @@ class ForecastView(Horizontal):
         if self.result is None:
             self._error("Nothing to save", "run a forecast first (Ctrl+F)")
             return
-        from tsrnn.inference import save_table
+        from tsrnn.runtime.inference import save_table
 
         out = self.query_one("#fc-out", Input).value.strip()
         if not out:

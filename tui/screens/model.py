@@ -12,8 +12,8 @@ from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Markdown, Select, Static
 
-from tsrnn.config import CELL_NAMES, ModelConfig, TrainConfig
-from tsrnn.errors import ConfigError
+from tsrnn.core.config import CELL_NAMES, ModelConfig, TrainConfig
+from tsrnn.core.errors import ConfigError
 
 from ..text import CELL_HELP, OPTION_HELP
 from ..widgets.field import FieldRow
@@ -30,8 +30,8 @@ from .model_checks import (
 from .model_fields import FIELDS, control, hint, parse_fields
 
 if TYPE_CHECKING:
-    from tsrnn.data import SeriesSet
-    from tsrnn.known import KnownSpec
+    from tsrnn.data.loader import SeriesSet
+    from tsrnn.timeline.known import KnownSpec
 
 
 class ModelView(Horizontal):
@@ -64,7 +64,7 @@ class ModelView(Horizontal):
     def set_data(self, data: SeriesSet | None) -> None:
         self.data = data
         if data is not None:
-            from tsrnn.pipeline import default_input_len
+            from tsrnn.experiment.pipeline import default_input_len
 
             self.query_one("#input_len", Input).placeholder = f"{default_input_len(data)} (default)"
             self.query_one("#horizon", Input).placeholder = f"{data.freq.default_horizon()} (default)"

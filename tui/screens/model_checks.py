@@ -7,15 +7,15 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from tsrnn.config import ModelConfig, TrainConfig
-from tsrnn.errors import ConfigError
+from tsrnn.core.config import ModelConfig, TrainConfig
+from tsrnn.core.errors import ConfigError
 
 from ..text import for_tui
 from .model_fields import FIELDS
 
 if TYPE_CHECKING:
-    from tsrnn.data import SeriesSet
-    from tsrnn.known import KnownSpec
+    from tsrnn.data.loader import SeriesSet
+    from tsrnn.timeline.known import KnownSpec
 
 KnownCheck = tuple["KnownSpec | None", "tuple[str, str] | None"]
 """The calendar inputs for the data, or the field that is wrong and why."""
@@ -42,7 +42,7 @@ def config_errors(values: dict[str, Any], errors: dict[str, str]) -> None:
 
 def _window(data: SeriesSet, values: dict[str, Any]) -> tuple[int, int]:
     """The input window and horizon typed, or the data's defaults."""
-    from tsrnn.pipeline import default_input_len
+    from tsrnn.experiment.pipeline import default_input_len
 
     horizon = values["horizon"] or data.freq.default_horizon()
     return values["input_len"] or default_input_len(data, horizon), horizon
@@ -59,7 +59,7 @@ def skip_error(data: SeriesSet, values: dict[str, Any]) -> str | None:
 
 def window_error(data: SeriesSet, values: dict[str, Any]) -> str | None:
     """Why the input window and horizon do not fit the data, or None."""
-    from tsrnn.pipeline import check_fit
+    from tsrnn.experiment.pipeline import check_fit
 
     input_len, horizon = _window(data, values)
     if input_len < 2:
@@ -81,11 +81,11 @@ def known_key(data: SeriesSet, values: dict[str, Any]) -> tuple[str, str, str, s
 
 def check_known(data: SeriesSet, values: dict[str, Any]) -> KnownCheck:
     """The calendar inputs for the loaded data, or the field that is wrong and why."""
-    from tsrnn.known import choose_known
+    from tsrnn.timeline.known import choose_known
 
     field = "calendar"
     try:
-        from tsrnn.calendar import check_zone, parse_calendar
+        from tsrnn.timeline.calendar import check_zone, parse_calendar
 
         if values["tz"]:
             field = "tz"
@@ -112,7 +112,7 @@ def check_known(data: SeriesSet, values: dict[str, Any]) -> KnownCheck:
 
 def future_columns(data: SeriesSet, text: str) -> tuple[str, ...]:
     """The --future columns typed, checked against the data file's columns."""
-    from tsrnn.csvio import read_header
+    from tsrnn.data.csvio import read_header
 
     names = tuple(dict.fromkeys(c.strip() for c in text.replace(" ", ",").split(",") if c.strip()))
     if not names:
@@ -128,7 +128,7 @@ def future_columns(data: SeriesSet, text: str) -> tuple[str, ...]:
 
 def build_configs(data: SeriesSet, values: dict[str, Any], known: KnownSpec | None) -> tuple[ModelConfig, TrainConfig]:
     """The two configs from fields that all read and checked without error."""
-    from tsrnn.pipeline import model_config
+    from tsrnn.experiment.pipeline import model_config
 
     mc = model_config(
         data,
@@ -159,8 +159,8 @@ def build_configs(data: SeriesSet, values: dict[str, Any], known: KnownSpec | No
 
 def with_future(data: SeriesSet, future: tuple[str, ...]) -> SeriesSet:
     """The same file read again with `future` loaded beside the values (they leave the input features)."""
-    from tsrnn.config import DataConfig
-    from tsrnn.data import load_series
+    from tsrnn.core.config import DataConfig
+    from tsrnn.data.loader import load_series
 
     return load_series(
         data.path,

@@ -9,9 +9,9 @@ from typing import Any
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select
 
-from tsrnn.budget import parse_optional_budget
-from tsrnn.config import CELL_NAMES, CELLS, DEVICES
-from tsrnn.errors import ConfigError
+from tsrnn.core.budget import parse_optional_budget
+from tsrnn.core.config import CELL_NAMES, CELLS, DEVICES
+from tsrnn.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

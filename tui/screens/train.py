@@ -16,9 +16,9 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from tsrnn.errors import TsrnnError
-from tsrnn.extras import needs_extras
-from tsrnn.paths import free_path
+from tsrnn.core.errors import TsrnnError
+from tsrnn.core.extras import needs_extras
+from tsrnn.core.paths import free_path
 
 from ..text import seconds, show_error
 from ..widgets.plots import LossPlot
@@ -27,12 +27,12 @@ from ..widgets.train_results import TrainResults
 from .train_jobs import quantize_copy, train_with_progress
 
 if TYPE_CHECKING:
-    from tsrnn.config import ModelConfig, TrainConfig
-    from tsrnn.data import SeriesSet
-    from tsrnn.export import ExportResult
-    from tsrnn.pipeline import Experiment
-    from tsrnn.quantize import Drift
-    from tsrnn.train import EpochInfo
+    from tsrnn.core.config import ModelConfig, TrainConfig
+    from tsrnn.data.loader import SeriesSet
+    from tsrnn.experiment.pipeline import Experiment
+    from tsrnn.export.exporter import ExportResult
+    from tsrnn.export.quantize import Drift
+    from tsrnn.model.train import EpochInfo
 
 STOP_WORDS = {
     "finished": "Finished",
@@ -279,7 +279,7 @@ def epoch_status(info: EpochInfo) -> str:
 
 def finished_status(exp: Experiment) -> str:
     """The status line after training: why it stopped, which weights it kept, and a note on gaps in the test block."""
-    from tsrnn.pipeline import gap_note
+    from tsrnn.experiment.pipeline import gap_note
 
     r = exp.result
     note = gap_note(exp.split, exp.data)

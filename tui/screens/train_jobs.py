@@ -8,15 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tsrnn.errors import TsrnnError
-from tsrnn.extras import needs_extras
+from tsrnn.core.errors import TsrnnError
+from tsrnn.core.extras import needs_extras
 
 if TYPE_CHECKING:
-    from tsrnn.config import ModelConfig, TrainConfig
-    from tsrnn.data import SeriesSet
-    from tsrnn.pipeline import Experiment
-    from tsrnn.quantize import Drift
-    from tsrnn.train import EpochInfo
+    from tsrnn.core.config import ModelConfig, TrainConfig
+    from tsrnn.data.loader import SeriesSet
+    from tsrnn.experiment.pipeline import Experiment
+    from tsrnn.export.quantize import Drift
+    from tsrnn.model.train import EpochInfo
 
 UPDATE_EVERY_S = 0.12
 
@@ -33,7 +33,7 @@ def train_with_progress(
 ) -> Experiment:
     """Train (raises TsrnnError); `report` gets an epoch and the loss histories so far, at most ~8 times a second
     and always for the last epoch."""
-    from tsrnn.pipeline import train_experiment
+    from tsrnn.experiment.pipeline import train_experiment
 
     train: list[float] = []
     val: list[float] = []
@@ -56,7 +56,7 @@ def train_with_progress(
 
 def quantize_copy(float_path: Path, csv: Path) -> Quantization:
     """Write the INT8 copy of `float_path` and measure it against the float model on `csv` (takes seconds)."""
-    from tsrnn.quantize import measure_drift, quantize_model
+    from tsrnn.export.quantize import measure_drift, quantize_model
 
     try:
         int8_path = quantize_model(float_path)

@@ -18,17 +18,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from tsrnn.errors import ConfigError, TsrnnError
-from tsrnn.extras import needs_extras
+from tsrnn.core.errors import ConfigError, TsrnnError
+from tsrnn.core.extras import needs_extras
 
 from ..text import for_tui, show_error
 from ..widgets.trials_table import TrialsTable
 from .tune_words import done_words, progress_words, result_words
 
 if TYPE_CHECKING:
-    from tsrnn.config import ModelConfig, TrainConfig
-    from tsrnn.data import SeriesSet
-    from tsrnn.tune import Trial, TuneProgress, TuneResult
+    from tsrnn.core.config import ModelConfig, TrainConfig
+    from tsrnn.data.loader import SeriesSet
+    from tsrnn.tune.run import Trial, TuneProgress, TuneResult
 
 UPDATE_EVERY_S = 0.2
 
@@ -59,7 +59,7 @@ def open_tune(app: App[Any]) -> None:
 
 
 class TuneScreen(ModalScreen[None]):
-    """Trials, budget and ensemble size; Start runs `tsrnn.tune.run_tune` in a thread; Ctrl+X cancels after the
+    """Trials, budget and ensemble size; Start runs `tsrnn.tune.run.run_tune` in a thread; Ctrl+X cancels after the
     current epoch (the trials so far are kept and written)."""
 
     DEFAULT_CSS = """
@@ -103,7 +103,7 @@ class TuneScreen(ModalScreen[None]):
         self._best: Trial | None = None
 
     def compose(self) -> ComposeResult:
-        from tsrnn.tune import tune_variants
+        from tsrnn.tune.run import tune_variants
 
         tc = self.train_cfg
         with Vertical(id="tune-box"):
@@ -141,7 +141,7 @@ class TuneScreen(ModalScreen[None]):
 
     def options(self) -> tuple[int | None, float | None, int]:
         """Trials, budget seconds and ensemble size; ConfigError names the wrong field."""
-        from tsrnn.budget import parse_budget
+        from tsrnn.core.budget import parse_budget
 
         text = self.query_one("#tune-trials", Input).value.strip()
         budget_text = self.query_one("#tune-budget", Input).value.strip()
@@ -201,7 +201,7 @@ class TuneScreen(ModalScreen[None]):
 
         try:
             with needs_extras("Tune"):
-                from tsrnn.tune import run_tune
+                from tsrnn.tune.run import run_tune
 
                 result = run_tune(
                     self.data,

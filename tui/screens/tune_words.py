@@ -11,7 +11,7 @@ from textual.markup import escape
 from ..text import seconds
 
 if TYPE_CHECKING:
-    from tsrnn.tune import Trial, TuneProgress, TuneResult
+    from tsrnn.tune.run import Trial, TuneProgress, TuneResult
 
 
 def progress_words(e: TuneProgress, best: Trial | None) -> str:

@@ -8,11 +8,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Select, SelectionList
 
-from tsrnn.config import DataConfig
-from tsrnn.timefreq import TIME_NAMES
+from tsrnn.core.config import DataConfig
+from tsrnn.timeline.timefreq import TIME_NAMES
 
 if TYPE_CHECKING:
-    from tsrnn.data import SeriesSet
+    from tsrnn.data.loader import SeriesSet
 
 
 class ColumnPicker(Vertical):

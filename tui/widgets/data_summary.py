@@ -12,16 +12,16 @@ from ..text import for_tui
 from .plots import short_time
 
 if TYPE_CHECKING:
-    from tsrnn.data import SeriesSet
-    from tsrnn.errors import TsrnnError
+    from tsrnn.core.errors import TsrnnError
+    from tsrnn.data.loader import SeriesSet
 
 
 class DataSummary(Static):
     """What was loaded and how it was cleaned, or why loading failed."""
 
     def show_data(self, data: SeriesSet) -> None:
-        from tsrnn.calendar import auto_calendar
-        from tsrnn.pipeline import default_input_len
+        from tsrnn.experiment.pipeline import default_input_len
+        from tsrnn.timeline.calendar import auto_calendar
 
         rep = data.report
         start, end = data.span()

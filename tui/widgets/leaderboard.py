@@ -10,7 +10,7 @@ from textual.markup import escape
 from textual.widgets import DataTable
 
 if TYPE_CHECKING:
-    from tsrnn.compare import Leaderboard
+    from tsrnn.compare.run import Leaderboard
 
 
 class LeaderboardTable(DataTable[Any]):
@@ -30,7 +30,7 @@ class LeaderboardTable(DataTable[Any]):
         italics; the cursor on the best variant, so that Enter at once offers it."""
         from rich.text import Text
 
-        from tsrnn.compare import format_rows
+        from tsrnn.compare.run import format_rows
 
         header, rows = format_rows(board)
         self.clear(columns=True)

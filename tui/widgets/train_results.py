@@ -14,10 +14,10 @@ from textual.widgets import DataTable, Label, Static
 from ..text import show_error
 
 if TYPE_CHECKING:
-    from tsrnn.errors import TsrnnError
-    from tsrnn.export import ExportResult
-    from tsrnn.pipeline import Experiment
-    from tsrnn.quantize import Drift
+    from tsrnn.core.errors import TsrnnError
+    from tsrnn.experiment.pipeline import Experiment
+    from tsrnn.export.exporter import ExportResult
+    from tsrnn.export.quantize import Drift
 
 METHOD_NAMES = {"model": "model", "naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift"}
 INT8_PENDING = "Writing the INT8 copy and comparing it with the float model on the training CSV …"
@@ -87,7 +87,7 @@ class TrainResults(VerticalScroll):
     def show_drift(self, d: Drift, note: str | None) -> None:
         """The INT8 copy's sizes, quantized ops and metrics beside the float model's (warnings stand out), and a
         notification saying whether to use it."""
-        from tsrnn.quantize import format_drift
+        from tsrnn.export.quantize import format_drift
 
         out = self.query_one("#int8-result", Static)
         lines = [

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from textual.widgets import DataTable
 
 if TYPE_CHECKING:
-    from tsrnn.tune import Trial
+    from tsrnn.tune.run import Trial
 
 COLUMNS = ("#", "state", "cell, layers x hidden, window, lr, dropout, wd, loss", "MASE", "epochs", "s")
 

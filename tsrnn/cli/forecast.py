@@ -1,0 +1,208 @@
+"""The commands that use an exported model and never load torch: forecast, inspect and quantize."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tsrnn.core.extras import require
+from tsrnn.core.paths import free_path
+from tsrnn.core.runguard import Stopped, guarded, parse_timeout
+from tsrnn.data.outputs import Output, check_outputs
+
+if TYPE_CHECKING:
+    from tsrnn.runtime.inference import Forecaster, ForecastResult
+
+MAX_WARNINGS = 10
+"""History warnings printed one per line; --json lists them all."""
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from tsrnn.runtime.inference import Forecaster
+
+    if args.engine == "dask":
+        from tsrnn.distributed.engine import run_cli
+
+        return run_cli(args)
+    if args.scheduler or args.workers is not None:
+        from tsrnn.core.errors import ConfigError
+
+        raise ConfigError("--scheduler and --workers are for --engine dask")
+    check_outputs(
+        forecast_inputs(args), [Output("--out", args.out, example="forecast.csv") if args.out else None]
+    )  # before any work: never over the model, the data or the future values
+    timeout = parse_timeout(args.timeout)
+    try:
+        with guarded(timeout) as guard:  # the time limit, SIGTERM and Ctrl+C leave no temporary file
+            model = Forecaster.load(args.model, device=args.device, threads=args.threads)
+            guard.on_stop(model.stop)
+            if model.fallback:
+                print(f"note: {model.fallback}", file=sys.stderr)
+            result = model.forecast_csv(
+                args.data,
+                out=args.out,
+                on_progress=None if args.json else _series_progress,
+                allow_freq_mismatch=args.allow_freq_mismatch,
+                future_csv=args.future_csv,
+            )
+    except Stopped as stop:
+        return _stopped(stop, timeout, "forecast", args.out)
+    if args.allow_freq_mismatch and result.history.freq.code != model.meta.freq.code and not args.json:
+        print(
+            f"warning: the data is {result.history.freq.label} but the model was trained on "
+            f"{model.meta.freq.label} data; forecasting anyway (--allow-freq-mismatch)",
+            file=sys.stderr,
+        )
+    if args.json:
+        print(json.dumps(forecast_json(model, result), indent=2))
+    else:
+        print_forecast(model, result)
+    return 0
+
+
+def forecast_inputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """What `tsrnn forecast` reads, for `check_outputs`."""
+    return [("the model", args.model), ("the data", args.data), ("--future-csv", getattr(args, "future_csv", None))]
+
+
+def _stopped(stop: Stopped, timeout: float | None, command: str, out: str | os.PathLike[str] | None) -> int:
+    """A run stopped by its time limit (a ConfigError, exit 2) or by a signal (exit 128 + its number)."""
+    kept = f"; {out} was not written" if out else ""
+    if stop.signum is None:
+        from tsrnn.core.errors import ConfigError
+
+        raise ConfigError(
+            f"the {command} was still running after --timeout {timeout:g}s and was stopped{kept}; give it more "
+            "time (--timeout 1h) or none (--timeout none)"
+        )
+    if stop.signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    print(f"tsrnn: stopped by {signal.Signals(stop.signum).name}{kept}", file=sys.stderr)
+    return 128 + stop.signum
+
+
+def forecast_json(model: Forecaster, result: ForecastResult) -> dict[str, Any]:
+    """The --json report: the forecast rows with the provider, the warnings and the frequencies."""
+    out = result.out
+    return {
+        "provider": result.provider,
+        "fallback": model.fallback,
+        "warnings": [w.to_dict() for w in result.warnings],
+        "data_frequency": result.history.freq.code,
+        "model_frequency": model.meta.freq.code,
+        "latency_ms": round(result.latency_ms, 3),
+        "n_series": result.n_series,
+        "horizon": model.horizon,
+        "out": str(out) if out else None,
+        "forecast": result.table.to_dicts(),
+    }
+
+
+def print_forecast(model: Forecaster, result: ForecastResult) -> None:
+    """The forecast table on stdout; the warnings, the timing and the output file on stderr."""
+    out = result.out
+    with _polars_display(len(result.table)):
+        print(result.table)
+    for w in result.warnings[:MAX_WARNINGS]:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if len(result.warnings) > MAX_WARNINGS:
+        print(
+            f"warning: ... and {len(result.warnings) - MAX_WARNINGS} more series (every one is listed by --json)",
+            file=sys.stderr,
+        )
+    shown = (
+        ""
+        if not out or result.table.height == result.n_series * model.horizon
+        else f" (the first batch is shown; every row is in {out})"
+    )
+    print(
+        f"{result.n_series} series x {model.horizon} steps in {result.latency_ms:.2f} ms on {result.provider}{shown}",
+        file=sys.stderr,
+    )
+    if out:
+        print(f"wrote {out}", file=sys.stderr)
+
+
+def _series_progress(done: int, total: int) -> None:
+    if total > 65_536:
+        end = "\n" if done == total or not sys.stderr.isatty() else ""
+        sys.stderr.write(f"\rforecast {done:,}/{total:,} series{end}")
+        sys.stderr.flush()
+
+
+def _polars_display(rows: int) -> Any:
+    import polars as pl
+
+    return pl.Config(tbl_rows=min(rows, 60), tbl_hide_dataframe_shape=True, float_precision=3)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from tsrnn.runtime.inference import Forecaster
+
+    model = Forecaster.load(args.model)
+    meta = model.meta
+    if args.json:
+        print(json.dumps(meta.to_dict(), indent=2))
+        return 0
+    inputs = model.session.get_inputs()
+    outputs = model.session.get_outputs()[0]
+    if meta.is_network:
+        print(f"{model.path.name}: {meta.describe()}, {meta.scaling} scaling")
+    else:
+        print(f"{model.path.name}: {meta.describe()}")
+    print(f"input  {inputs[0].name} {inputs[0].shape} float32 raw units: {', '.join(meta.inputs)}")
+    for extra in inputs[1:]:
+        print(f"input  {extra.name} {extra.shape} float32, window and horizon: {', '.join(meta.known)}")
+    print(model.known_spec.describe())
+    print(f"output {outputs.name} {outputs.shape} float32 raw units: {', '.join(meta.targets)}")
+    print(
+        f"window {meta.input_len} -> horizon {meta.horizon}, frequency {meta.freq.label}, "
+        f"season {meta.season}, time column '{meta.time_col}'" + (f", id column '{meta.id_col}'" if meta.id_col else "")
+    )
+    if meta.is_network:
+        print(
+            f"trained on {meta.train_file} ({meta.n_series} series), seed {meta.seed}, "
+            f"{meta.epochs_run} epochs ({meta.stopped}), created {meta.created}, "
+            f"tsrnn {meta.tsrnn_version or '?'}, metadata schema {meta.schema_version}"
+        )
+    else:
+        won = " (it beat every network on the backtest)" if meta.backtest else ""
+        print(
+            f"nothing trained: chosen by tsrnn compare on {meta.train_file} ({meta.n_series} series){won}, "
+            f"created {meta.created}, tsrnn {meta.tsrnn_version or '?'}, metadata schema {meta.schema_version}"
+        )
+    scores = meta.test_metrics
+    if scores:
+        from tsrnn.evaluate.metrics import format_table
+
+        print("test metrics:")
+        print(format_table(scores))
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    require("onnx")
+    from tsrnn.export.quantize import drift_json, format_drift, int8_path_for, measure_drift, quantize_model
+
+    src = Path(args.model)
+    out = args.out or free_path(int8_path_for(src))  # a file named by tsrnn never replaces one
+    check_outputs([("the model", args.model), ("the data", args.data)], [Output("--out", out)])
+    if out != int8_path_for(src) and not args.json:
+        print(
+            f"note: {int8_path_for(src)} exists and is kept; the INT8 copy is {out} (--out names the file)",
+            file=sys.stderr,
+        )
+    try:
+        with guarded(None):  # SIGTERM and Ctrl+C leave no temporary file
+            drift = measure_drift(src, quantize_model(src, out), args.data)
+    except Stopped as stop:
+        return _stopped(stop, None, "quantize", out)
+    print(drift_json(drift) if args.json else format_drift(drift))
+    if drift.worse and not args.json:
+        print("tsrnn: warning: INT8 is materially worse on this data", file=sys.stderr)
+    return 0

@@ -1,0 +1,55 @@
+"""Comparing variants: the rolling backtest of every variant, the leaderboard, the honest winner, ensembles.
+
+The names other layers use, each loaded from its module on first use (importing the package loads none of them).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tsrnn.compare.ensemble import check_ensemble
+    from tsrnn.compare.run import (
+        CompareProgress,
+        Leaderboard,
+        Row,
+        Variant,
+        budget_words,
+        format_rows,
+        format_text,
+        parse_variants,
+        run_compare,
+    )
+
+_FACE = {
+    "CompareProgress": "tsrnn.compare.run",
+    "Leaderboard": "tsrnn.compare.run",
+    "Row": "tsrnn.compare.run",
+    "Variant": "tsrnn.compare.run",
+    "budget_words": "tsrnn.compare.run",
+    "check_ensemble": "tsrnn.compare.ensemble",
+    "format_rows": "tsrnn.compare.run",
+    "format_text": "tsrnn.compare.run",
+    "parse_variants": "tsrnn.compare.run",
+    "run_compare": "tsrnn.compare.run",
+}
+
+__all__ = [
+    "CompareProgress",
+    "Leaderboard",
+    "Row",
+    "Variant",
+    "budget_words",
+    "check_ensemble",
+    "format_rows",
+    "format_text",
+    "parse_variants",
+    "run_compare",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FACE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_FACE[name]), name)

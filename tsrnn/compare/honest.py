@@ -1,0 +1,161 @@
+"""An honest winner: when a baseline beats every network on the backtest, compare says so plainly and exports
+that baseline as the best model (`tsrnn.export.baselines`), unless the best network is asked for.
+
+What is exported, in order:
+- a network has the lowest MASE: the best network, retrained on all the data (as ever);
+- a baseline has it, and the compare asked for the best network (--best network): the best network;
+- a baseline has it, and the compare asked for quantiles: the best network, because a baseline file gives no
+  quantiles (the verdict says so);
+- a baseline has it: its file, scored on the same folds through ONNX Runtime first. The naive and seasonal-naive
+  files forecast exactly what their rows scored; drift's file draws its line over its input window rather than
+  over all the history, and is exported only if it still beats the best network on the folds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tsrnn.compare.leaderboard import claim_model
+from tsrnn.core.budget import format_seconds
+from tsrnn.core.config import ModelConfig
+from tsrnn.core.errors import TsrnnError
+from tsrnn.core.paths import winner_path
+from tsrnn.data.loader import SeriesSet
+from tsrnn.evaluate.backtest import Folds, fold_scores, make_folds, summarise
+from tsrnn.evaluate.metrics import baselines, score_table
+from tsrnn.export import baselines as baselines_onnx
+from tsrnn.modelfile import artifact
+
+if TYPE_CHECKING:
+    from tsrnn.compare.run import Leaderboard, Row
+
+
+def score_words(m: dict[str, float]) -> tuple[str, float]:
+    """The metric that ranks: MASE, or the MAE where MASE is undefined (no in-sample seasonal change)."""
+    mase = m.get("mase", math.nan)
+    return ("MASE", mase) if math.isfinite(mase) else ("MAE", m.get("mae", math.nan))
+
+
+def _versus(a: Row, b: Row) -> str:
+    name, x = score_words(a.metrics)
+    y = b.metrics.get("mase" if name == "MASE" else "mae", math.nan)
+    return f"{name} {x:.3f} against {y:.3f}"
+
+
+def settle_winner(
+    board: Leaderboard,
+    data: SeriesSet,
+    base: ModelConfig,
+    season: int,
+    folds: Folds,
+    out_dir: Path,
+    choice: str,
+    export_best: bool,
+    export_network: Callable[[], Path | None],
+) -> None:
+    """Name the winner, write the verdict, and export what the rules above say (when export_best)."""
+    rows = board.rows
+    board.winner = rows[0].name if rows else ""
+    net = next((r for r in rows if r.kind == "model"), None)
+    top = rows[0] if rows else None
+    if net is None or top is None:
+        board.verdict = "no variant was ranked"
+        return
+    if top.kind != "baseline":
+        rival = next((r for r in rows if r.kind == "baseline"), None)
+        board.verdict = f"{net.name} beats every baseline" + (
+            f": {_versus(net, rival)} for {rival.name}." if rival else "."
+        )
+        if export_best:
+            _exported(board, export_network(), net.name)
+        return
+    words = f"{top.name} beats every network: {_versus(top, net)} for {net.name}, the best network."
+    if board.protocol.get("budget_s"):
+        words += (
+            f" The networks trained within a time budget of {format_seconds(board.protocol['budget_s'])}; "
+            "a larger budget may change that."
+        )
+    file, why_not = None, None
+    if base.quantiles:
+        why_not = "a baseline gives no quantiles"
+    else:
+        try:
+            file = _baseline_file(
+                top, board, data, base, season, folds, claim_model(out_dir / "models" / f"{top.name}.onnx")
+            )
+        except TsrnnError as exc:
+            why_not = exc.message
+        if file is not None and _rank(file[1]) >= _rank(net.metrics):
+            name, value = score_words(file[1])
+            why_not = (
+                f"its file, which draws the line over its {file[0].input_len}-step window, scores {name} "
+                f"{value:.3f} on the same folds, no better than {net.name}"
+            )
+            file = None
+    if file is not None:
+        top.model_path = str(file[2])
+    if not export_best:
+        board.verdict = words + (f" Its model file: {top.model_path}." if top.model_path else "")
+        return
+    if choice == "network":
+        _exported(board, export_network(), net.name)
+        board.verdict = f"{words} The best network, {net.name}, is exported, as asked."
+    elif file is None:
+        _exported(board, export_network(), net.name)
+        board.verdict = f"{words} But {why_not}: the best network, {net.name}, is exported instead."
+    else:
+        meta = file[0]
+        history, known = baselines_onnx.sample_windows(data, meta.input_len, meta.horizon)
+        target = winner_path(out_dir, data.path.stem, top.name)
+        _exported(board, baselines_onnx.export_baseline(top.name, target, meta, history, known).path, top.name)
+        board.verdict = f"{words} The exported model is that baseline: {meta.describe()}."
+
+
+def _exported(board: Leaderboard, path: Path | None, name: str) -> None:
+    if path is not None:
+        board.best_path, board.exported = str(path), name
+
+
+def _rank(m: dict[str, float]) -> tuple[float, float]:
+    return (
+        float(np.nan_to_num(m.get("mase", math.nan), nan=np.inf)),
+        float(np.nan_to_num(m.get("mae", math.nan), nan=np.inf)),
+    )
+
+
+def _baseline_file(
+    row: Row, board: Leaderboard, data: SeriesSet, base: ModelConfig, season: int, folds: Folds, path: Path
+) -> tuple[artifact.ModelMeta, dict[str, float], Path]:
+    """Write the baseline's file beside the variants' and score it on the same folds through ONNX Runtime;
+    return its metadata, its fold metrics and its path."""
+    from tsrnn.runtime.inference import Forecaster
+
+    kind = row.name
+    window = baselines_onnx.window_for(kind, base.input_len, season)
+    file_folds = folds if window == base.input_len else make_folds(data, window, base.horizon, folds.folds)
+    meta = baselines_onnx.meta_for(
+        kind, data, window, base.horizon, season, test_metrics=_test_metrics(kind, data, window, base.horizon, season)
+    )
+    history, known = baselines_onnx.sample_windows(data, window, base.horizon)
+    baselines_onnx.export_baseline(kind, path, meta, history, known)
+    forecast = Forecaster.load(path, threads=1).predict(file_folds.history, file_folds.known)
+    metrics = summarise(fold_scores(file_folds, forecast, season))
+    meta = meta.with_changes(backtest={"protocol": board.protocol, "metrics": row.metrics, "file_metrics": metrics})
+    baselines_onnx.export_baseline(kind, path, meta, history, known)  # again, with the backtest in its metadata
+    return meta, metrics, path
+
+
+def _test_metrics(kind: str, data: SeriesSet, window: int, horizon: int, season: int) -> dict[str, Any]:
+    """The file's scores on the last horizon of every series, beside the baselines', as a network's file has."""
+    n_t = len(data.targets)
+    series = [data.values[i][:, :n_t].astype(np.float32) for i in range(data.n_series)]
+    insample = [v[:-horizon] for v in series]
+    actual = np.stack([v[-horizon:] for v in series])
+    forecast = baselines_onnx.reference(kind, np.stack([v[-window:] for v in insample]), horizon, n_t, season)
+    methods = {"model": forecast, **baselines(insample, horizon, season)}
+    return score_table(actual, methods, insample, season, list(data.targets))

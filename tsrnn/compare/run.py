@@ -1,0 +1,288 @@
+"""Which RNN suits this data? Train every variant on the same budget, backtest them, rank by MASE.
+
+This module runs a comparison from start to end; its parts: `tsrnn.compare.variants` (the variants, and training
+and backtesting each), `tsrnn.compare.leaderboard` (the rows, the board and its files), `tsrnn.experiment.plan`
+(sharing a budget), `tsrnn.compare.honest` (the winner, a baseline where one beats every network) and
+`tsrnn.compare.ensemble` (an ensemble row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsrnn.compare.leaderboard import Leaderboard as Leaderboard
+from tsrnn.compare.leaderboard import Row as Row
+from tsrnn.compare.leaderboard import budget_words as budget_words
+from tsrnn.compare.leaderboard import check_folder, clear_folder, interrupted_words
+from tsrnn.compare.leaderboard import format_markdown as format_markdown
+from tsrnn.compare.leaderboard import format_rows as format_rows
+from tsrnn.compare.leaderboard import format_text as format_text
+from tsrnn.compare.leaderboard import write_leaderboard as write_leaderboard
+from tsrnn.compare.variants import ReportFn, RetrainStoppedError, retrain_best, train_variants
+from tsrnn.compare.variants import Variant as Variant
+from tsrnn.compare.variants import _latency as _latency
+from tsrnn.compare.variants import parse_variants as parse_variants
+from tsrnn.core.budget import Deadline
+from tsrnn.core.config import ModelConfig, TrainConfig
+from tsrnn.core.errors import ConfigError
+from tsrnn.core.paths import compare_dir, free_path
+from tsrnn.data.loader import SeriesSet
+from tsrnn.evaluate.backtest import Folds, baseline_forecasts, fold_scores, make_folds, summarise
+from tsrnn.experiment.pipeline import validate
+
+BEST_CHOICES = ("auto", "network")
+"""What compare exports as the best: auto, the row with the lowest MASE (a baseline where one beats every
+network: `tsrnn.compare.honest`); network, the best network whatever the baselines score."""
+
+
+@dataclass
+class CompareProgress:
+    """Sent before each variant starts (epoch None) and after each of its epochs."""
+
+    index: int
+    total: int
+    variant: str
+    epoch: Any = None
+    elapsed: float = 0.0
+    """Seconds since the comparison started."""
+    remaining: float | None = None
+    """Seconds left of its budget (None without one)."""
+    note: str | None = None
+    """What a training was given (epochs, time), as it starts."""
+    estimate: str | None = None
+    """The run's estimate, sent once before the first variant trains."""
+    final: bool = False
+    """The best variant's retraining on all the data (after every variant)."""
+
+
+ProgressFn = Callable[[CompareProgress], None]
+
+
+def run_compare(
+    data: SeriesSet,
+    variants: list[Variant],
+    base: ModelConfig,
+    train_cfg: TrainConfig,
+    folds: int = 3,
+    refit: bool = False,
+    season: int | None = None,
+    out_dir: Path | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    export_best: bool = True,
+    deadline: Deadline | None = None,
+    best: str = "auto",
+    ensemble: int = 0,
+    ensemble_method: str = "mean",
+) -> Leaderboard:
+    """Backtest every variant and the baselines on the same folds; export the best (`best`: auto, the row with
+    the lowest MASE, a baseline where one beats every network; network, the best variant).
+
+    With a `deadline` (limited or not) the run first measures a short warm-up of every variant and reports its
+    estimate; a limited one is shared among the trainings (`tsrnn.experiment.plan`), each stopping at its share.
+
+    With `ensemble` K >= 2, the mean (or median) of the best K variants takes its row too (`tsrnn.compare.ensemble`).
+
+    A stop request (`should_stop`, checked at every optimiser step) or Ctrl+C inside a training stops the whole
+    run: the variants complete so far are ranked, the one whose training was cut is neither ranked nor kept, the
+    others are not started, nothing is retrained or exported and no ensemble is built; the leaderboard is
+    written as ever, marked `interrupted` ('interrupted after 2 of 7 variants: ...').
+
+    Before the first training, the leaderboard and the models of an earlier run in out_dir are removed, and the
+    leaderboard is written last: the folder lists exactly the models it holds, whenever the run stops."""
+    _check(variants, base, best, ensemble, ensemble_method)
+    season = season or data.freq.season
+    out_dir = out_dir or free_path(compare_dir(data.path.stem))  # an earlier run's folder is kept
+    check_folder(out_dir)  # the user's own models in out_dir/models are never replaced
+    fold_data = make_folds(data, base.input_len, base.horizon, folds)
+    validate(data.drop_last(folds * base.horizon), base)
+    rows = [_baseline_row(name, fc, fold_data, season) for name, fc in baseline_forecasts(fold_data, season).items()]
+    configs = [v.config(base) for v in variants]
+    plan = _plan(deadline, data, variants, configs, train_cfg, folds, refit, export_best) if deadline else None
+    report = _reporter(on_progress, len(variants), deadline)
+    estimate = plan.describe(_what(variants, folds, refit, export_best)) if plan is not None else None
+    if estimate and variants:
+        report(0, variants[0].name, estimate=estimate)
+    clear_folder(out_dir)
+    trained, skipped, cut = train_variants(
+        variants, configs, train_cfg, data, fold_data, season, refit, out_dir, report, should_stop, plan
+    )
+    rows += trained
+    models = [r for r in rows if r.kind == "model"]
+    rows.sort(key=lambda r: (*_rank(r), r.kind))
+    best_row = min(models, key=_rank) if models else None
+    protocol = _protocol(data, base, train_cfg, season, folds, refit, deadline, estimate, skipped, fold_data)
+    board = Leaderboard(rows, protocol, best_row.name if best_row else "")
+    stopped = cut is not None or _stopping(should_stop)
+    ran = {r.name for r in trained} | set(skipped) | {cut}
+    not_started = [v.name for v in variants if v.name not in ran]
+
+    def mark(*lost: str) -> None:
+        protocol["interrupted"] = interrupted_words(len(trained), len(variants), cut, not_started, list(lost))
+
+    if stopped:
+        mark(*(["nothing was exported"] if export_best else []), *_no_ensemble(ensemble))
+    from tsrnn.compare.honest import settle_winner
+
+    def export_network() -> Path | None:
+        if best_row is None:
+            return None
+        return retrain_best(
+            best_row, variants, base, train_cfg, data, season, board, plan, report, should_stop, out_dir
+        )
+
+    settle = (board, data, base, season, fold_data, out_dir, best)
+    try:
+        settle_winner(*settle, export_best and not stopped, export_network)
+    except RetrainStoppedError as exc:  # a stop during the retraining: the board as if nothing was to be exported
+        stopped = True
+        mark(f"{exc} was not retrained on all the data and nothing was exported", *_no_ensemble(ensemble))
+        settle_winner(*settle, False, export_network)
+    if ensemble and not stopped and not _stopping(should_stop):
+        from tsrnn.compare.ensemble import add_ensemble_row
+
+        add_ensemble_row(board, ensemble, ensemble_method, fold_data, season, out_dir)
+    elif not stopped and _stopping(should_stop):  # the stop came after the last training
+        mark(*_no_ensemble(ensemble))
+    for r in rows:
+        r.trained = None  # the trained experiments served the ensemble; the rows keep their model files
+    if deadline is not None:
+        protocol["elapsed_s"] = round(deadline.elapsed(), 1)
+    board.files = write_leaderboard(board, out_dir)
+    return board
+
+
+def _stopping(should_stop: Callable[[], bool] | None) -> bool:
+    return bool(should_stop and should_stop())
+
+
+def _no_ensemble(k: int) -> list[str]:
+    return [f"no ensemble-{k} was built"] if k else []
+
+
+def _check(variants: list[Variant], base: ModelConfig, best: str, ensemble: int, method: str) -> None:
+    """Refuse what compare cannot run before any training."""
+    if ensemble:
+        from tsrnn.compare.ensemble import check_ensemble
+
+        check_ensemble(ensemble, method, len(variants))
+    if base.task != "forecast":
+        raise ConfigError("compare ranks forecasting models; the direction task is not compared")
+    if best not in BEST_CHOICES:
+        raise ConfigError(f"unknown --best '{best}': choose one of {', '.join(BEST_CHOICES)}")
+
+
+def _reporter(on_progress: ProgressFn | None, total: int, deadline: Deadline | None) -> ReportFn:
+    """report(index, variant, epoch, note, estimate, final): a CompareProgress to on_progress, if any."""
+
+    def report(
+        i: int, name: str, epoch: Any = None, note: str | None = None, estimate: str | None = None, final: bool = False
+    ) -> None:
+        if on_progress:
+            on_progress(
+                CompareProgress(
+                    i,
+                    total,
+                    name,
+                    epoch,
+                    deadline.elapsed() if deadline else 0.0,
+                    deadline.remaining() if deadline and deadline.limited else None,
+                    note,
+                    estimate,
+                    final,
+                )
+            )
+
+    return report
+
+
+def _rank(r: Row) -> tuple[float, float]:
+    """Lowest MASE first; the MAE breaks ties (a series whose seasonal-naive MAE is 0 has no MASE)."""
+    return (float(np.nan_to_num(r.metrics["mase"], nan=np.inf)), float(np.nan_to_num(r.metrics["mae"], nan=np.inf)))
+
+
+def _what(variants: list[Variant], folds: int, refit: bool, export_best: bool) -> str:
+    n = f"{len(variants)} variant{'s' if len(variants) != 1 else ''}"
+    runs = f"{n} x {folds} folds (refit at each)" if refit else f"{n} (one training each, {folds} folds)"
+    return runs + (" and retraining the best" if export_best else "")
+
+
+def _plan(
+    deadline: Deadline,
+    data: SeriesSet,
+    variants: list[Variant],
+    configs: list[ModelConfig],
+    train_cfg: TrainConfig,
+    folds: int,
+    refit: bool,
+    export_best: bool,
+) -> Any:
+    """Measure every variant's warm-up on the data before the first origin and plan the budget."""
+    from tsrnn.data.windows import split_series
+    from tsrnn.experiment.plan import plan_run
+
+    base = configs[0] if configs else None
+    if base is None:
+        return None
+    split = split_series(data.drop_last(folds * base.horizon), base.input_len, base.horizon, test_len=0)
+    return plan_run(
+        deadline,
+        [(v.name, c) for v, c in zip(variants, configs, strict=True)],
+        train_cfg,
+        split,
+        runs=folds if refit else 1,
+        final=export_best,
+    )
+
+
+def _baseline_row(name: str, forecast: np.ndarray, folds: Folds, season: int) -> Row:
+    return Row(name, "baseline", summarise(fold_scores(folds, forecast, season)), label=name.replace("_", " "))
+
+
+def _protocol(
+    data: SeriesSet,
+    base: ModelConfig,
+    train_cfg: TrainConfig,
+    season: int,
+    folds: int,
+    refit: bool,
+    deadline: Deadline | None,
+    estimate: str | None,
+    skipped: list[str],
+    fold_data: Folds,
+) -> dict[str, Any]:
+    """How the comparison ran, as the leaderboard and the exported model record it."""
+    return {
+        "data": data.path.name,
+        "series": data.n_series,
+        "frequency": data.freq.label,
+        "season": season,
+        "input_len": base.input_len,
+        "horizon": base.horizon,
+        "folds": folds,
+        "refit": refit,
+        "hidden_size": base.hidden_size,
+        "scaling": base.scaling,
+        "quantiles": list(base.quantiles),
+        "epochs": train_cfg.epochs,
+        "patience": train_cfg.patience,
+        "batch_size": train_cfg.batch_size,
+        "lr": train_cfg.lr,
+        "seed": train_cfg.seed,
+        "budget_s": deadline.seconds if deadline else None,
+        "windows_per_epoch": train_cfg.windows_per_epoch,
+        "estimate": estimate,
+        "skipped": skipped,
+        "training": (
+            "at each origin, on the data before it"
+            if refit
+            else f"once, on the data before the first origin (the last {folds} x {base.horizon} steps held out)"
+        ),
+        "calendar": data.known_spec.describe(),
+        "unscored_fold_windows": 0 if fold_data.valid is None else int((~fold_data.valid).sum()),
+    }

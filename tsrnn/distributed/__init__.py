@@ -1,0 +1,33 @@
+"""Forecasting many series with Dask: the partition plan, the worker, the staged result folder.
+
+The names other layers use, each loaded from its module on first use (importing the package loads none of them).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tsrnn.distributed.engine import cluster, forecast_files, run_cli
+    from tsrnn.distributed.frame import forecast
+
+_FACE = {
+    "cluster": "tsrnn.distributed.engine",
+    "forecast": "tsrnn.distributed.frame",
+    "forecast_files": "tsrnn.distributed.engine",
+    "run_cli": "tsrnn.distributed.engine",
+}
+
+__all__ = [
+    "cluster",
+    "forecast",
+    "forecast_files",
+    "run_cli",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FACE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_FACE[name]), name)

@@ -1,0 +1,197 @@
+"""One recurrent forecaster for every variant: rnn/gru/lstm, bidirectional, stacked, scaling inside."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from tsrnn.core.config import ModelConfig
+from tsrnn.model.fast.rnn import recurrent
+
+RNN_CELLS: dict[str, Callable[..., nn.Module]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class Scaler(nn.Module):
+    """Maps raw values to the network's units and back; exported as Sub/Div and Mul/Add nodes."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    floor: torch.Tensor
+
+    def __init__(self, mode: str, mean: np.ndarray, std: np.ndarray, n_targets: int) -> None:
+        super().__init__()
+        self.mode = mode
+        self.n_targets = n_targets
+        std = np.where(std > 0, std, 1.0)
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+        # A flat window must not divide by ~0: floor each window's std at 1% of the training std.
+        self.register_buffer("floor", torch.as_tensor(0.01 * std, dtype=torch.float32))
+
+    def stats(self, history: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Location and scale, each (B, 1, C) for window scaling or (C,) for global."""
+        if self.mode == "window":
+            loc = history.mean(dim=1, keepdim=True)
+            dev = history - loc
+            var = (dev * dev).mean(dim=1, keepdim=True)  # not ** 2: ONNX Runtime's Pow is slow
+            scale = torch.maximum(torch.sqrt(var), self.floor)
+            return loc, scale
+        return self.mean, self.std
+
+    def target_stats(self, loc: torch.Tensor, scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return loc[..., : self.n_targets], scale[..., : self.n_targets]
+
+
+class RecurrentForecaster(nn.Module):
+    """history (B, L, n_inputs) raw [and known (B, L + H, n_known)] -> forecast (B, H, n_targets) raw.
+
+    Known-in-advance inputs (calendar features, holiday flags) join the scaled history at every step of the
+    window, and a decoder shared by the horizon steps reads each future step's known inputs beside the final
+    state: y_h = head(state)_h + out(relu(mix([state, known_{L+h}]))). Without known inputs the model is the
+    recurrent stack and the direct head alone."""
+
+    known_mean: torch.Tensor
+    known_std: torch.Tensor
+    season_idx: torch.Tensor
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        mean: np.ndarray | None = None,
+        std: np.ndarray | None = None,
+        known_mean: np.ndarray | None = None,
+        known_std: np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        # Known inputs are scaled by their training statistics (a load forecast in MW and a holiday flag alike).
+        k_std = np.ones(c.n_known) if known_std is None else np.where(known_std > 1e-6, known_std, 1.0)
+        self.register_buffer(
+            "known_mean",
+            torch.as_tensor(np.zeros(c.n_known) if known_mean is None else known_mean, dtype=torch.float32),
+        )
+        self.register_buffer("known_std", torch.as_tensor(k_std, dtype=torch.float32))
+        self.scaler = Scaler(
+            c.scaling,
+            np.zeros(c.n_inputs) if mean is None else mean,
+            np.ones(c.n_inputs) if std is None else std,
+            c.n_targets,
+        )
+        self.rnn = RNN_CELLS[c.cell](
+            input_size=c.n_inputs + c.n_known,
+            hidden_size=c.hidden_size,
+            num_layers=c.num_layers,
+            batch_first=True,
+            dropout=c.dropout if c.num_layers > 1 else 0.0,
+            bidirectional=c.bidirectional,
+        )
+        directions = 2 if c.bidirectional else 1
+        self.n_quantiles = max(1, len(c.quantiles))
+        out = 1 if c.task == "direction" else c.horizon * c.n_targets * self.n_quantiles
+        self.head = nn.Linear(directions * c.hidden_size, out)
+        if c.highway:
+            # Shared by the targets: each target's scaled window -> its horizon; zero at the start of training.
+            self.highway = nn.Linear(c.input_len, c.horizon)
+            nn.init.zeros_(self.highway.weight)
+            nn.init.zeros_(self.highway.bias)
+        if c.seasonal_skip:
+            # Step h of the horizon repeats step L - m + (h mod m) of the window: seasonal naive, fixed.
+            m = c.seasonal_skip
+            idx = [c.input_len - m + h % m for h in range(c.horizon)]
+            self.register_buffer("season_idx", torch.tensor(idx, dtype=torch.long), persistent=False)
+        if c.n_known:
+            per_step = out // c.horizon
+            self.mix = nn.Linear(directions * c.hidden_size + c.n_known, c.hidden_size)
+            self.out = nn.Linear(c.hidden_size, per_step)
+
+    def forward_scaled(self, x: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+        """Scaled input (B, L, C) [and known inputs (B, L + H, K)] -> scaled forecast (B, H, T), quantiles
+        (B, H, T, Q) or a logit (B, 1)."""
+        c = self.config
+        L = x.shape[1]
+        skip = (
+            self.highway(x[:, -c.input_len :, : c.n_targets].transpose(1, 2)).transpose(1, 2) if c.highway else None
+        )  # (B, H, T)
+        if c.seasonal_skip:  # the window's last season repeated over the horizon, in scaled units
+            season = x[:, -c.input_len :, : c.n_targets].index_select(1, self.season_idx)  # (B, H, T)
+            skip = season if skip is None else skip + season
+        if known is not None:
+            known = (known - self.known_mean) / self.known_std
+            x = torch.cat([x, known[:, :L]], dim=-1)
+        _, state = recurrent(
+            self.rnn, x, output=False
+        )  # the module, or its CPU training fast path (tsrnn.model.fast.rnn)
+        h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
+        directions = 2 if c.bidirectional else 1
+        # Last layer's final state of each direction: the backward one has read the window end to start.
+        last = h_n[-directions:].transpose(0, 1).reshape(x.shape[0], -1)  # -> (B, dirs * H)
+        y = self.head(last)
+        if known is not None:
+            future = known[:, L:]  # (B, H, K)
+            steps = torch.cat([last.unsqueeze(1).expand(-1, future.shape[1], -1), future], dim=-1)
+            y = y + self.out(torch.relu(self.mix(steps))).reshape(x.shape[0], -1)
+        if c.task == "direction":
+            return y  # -> (B, 1) logit
+        if not c.quantiles:
+            y = y.reshape(x.shape[0], c.horizon, c.n_targets)
+            return y if skip is None else y + skip
+        y = y.reshape(x.shape[0], c.horizon, c.n_targets, self.n_quantiles)
+        if skip is not None:  # shifts the lowest quantile, and so every quantile above it
+            y = torch.cat([y[..., :1] + skip.unsqueeze(-1), y[..., 1:]], dim=-1)
+        # Lowest quantile plus positive increments: the quantiles can never cross.
+        steps = nn.functional.softplus(y[..., 1:])
+        return torch.cat([y[..., :1], y[..., :1] + torch.cumsum(steps, dim=-1)], dim=-1)  # -> (B, H, T, Q)
+
+    def forward(
+        self, history: torch.Tensor, known: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
+        loc, scale = self.scaler.stats(history)
+        y = self.forward_scaled((history - loc) / scale, known)
+        if c.task == "direction":
+            return torch.sigmoid(y)
+        t_loc, t_scale = self.scaler.target_stats(loc, scale)
+        if not c.quantiles:
+            return y * t_scale + t_loc
+        q = y * t_scale.unsqueeze(-1) + t_loc.unsqueeze(-1)
+        return q[..., c.point_quantile], q
+
+    def scaled_loss_inputs(self, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Window (B, L + H, C + K) -> (prediction, target), both in scaled units, for the loss."""
+        c = self.config
+        L = c.input_len
+        history, future = window[:, :L, : c.n_inputs], window[:, L:, : c.n_targets]
+        known = window[:, :, c.n_inputs :] if c.n_known else None
+        loc, scale = self.scaler.stats(history)
+        pred = self.forward_scaled((history - loc) / scale, known)
+        if c.task == "direction":
+            return pred, (future[:, 0, :1] > history[:, -1, :1]).float()
+        t_loc, t_scale = self.scaler.target_stats(loc, scale)
+        return pred, (future - t_loc) / t_scale
+
+
+class PinballLoss(nn.Module):
+    """Mean quantile loss of (B, H, T, Q) predictions against (B, H, T) targets."""
+
+    levels: torch.Tensor
+
+    def __init__(self, quantiles: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("levels", torch.tensor(quantiles, dtype=torch.float32))
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        err = target.unsqueeze(-1) - pred
+        return torch.maximum(self.levels * err, (self.levels - 1) * err).mean()
+
+
+def split_inputs(config: ModelConfig, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Windows (N, >= L, C [+ K]) -> the model's inputs: history (N, L, C), and known (N, L + H, K) for a
+    model with known inputs (then the windows must span L + H steps)."""
+    L, C = config.input_len, config.n_inputs
+    if not config.n_known:
+        return windows[:, :L, :C], None
+    return windows[:, :L, :C], windows[:, : L + config.horizon, C:]

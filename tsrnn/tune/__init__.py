@@ -1,0 +1,36 @@
+"""The hyper-parameter search (Optuna): the space, the trials, the loop and the results.
+
+The names other layers use, each loaded from its module on first use (importing the package loads none of them).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tsrnn.tune.run import Trial, TuneProgress, TuneResult, format_text, run_tune, tune_variants
+
+_FACE = {
+    "Trial": "tsrnn.tune.run",
+    "TuneProgress": "tsrnn.tune.run",
+    "TuneResult": "tsrnn.tune.run",
+    "format_text": "tsrnn.tune.run",
+    "run_tune": "tsrnn.tune.run",
+    "tune_variants": "tsrnn.tune.run",
+}
+
+__all__ = [
+    "Trial",
+    "TuneProgress",
+    "TuneResult",
+    "format_text",
+    "run_tune",
+    "tune_variants",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FACE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_FACE[name]), name)

@@ -10,7 +10,7 @@ from typing import Any
 
 from tsrnn.core.config import DataConfig
 from tsrnn.core.errors import TsrnnError
-from tsrnn.data.csvio import atomic_write
+from tsrnn.core.safeio import atomic_write
 
 FILE_NAME = "tui.json"
 

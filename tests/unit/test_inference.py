@@ -28,6 +28,30 @@ def test_inference_imports_no_torch() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_every_layer_but_training_and_export_imports_no_torch() -> None:
+    """Importing each torch-free subpackage's modules (and the faces of all of them) loads neither torch nor onnx."""
+    code = (
+        "import sys, pkgutil, importlib, tsrnn\n"
+        "for layer in ('core', 'timeline', 'data', 'modelfile', 'evaluate', 'runtime', 'distributed'):\n"
+        "    pkg = importlib.import_module(f'tsrnn.{layer}')\n"
+        "    for m in pkgutil.iter_modules(pkg.__path__):\n"
+        "        importlib.import_module(f'tsrnn.{layer}.{m.name}')\n"
+        "for layer in ('cli', 'tune', 'compare', 'experiment', 'export', 'model'):\n"
+        "    importlib.import_module(f'tsrnn.{layer}')\n"
+        "bad = [m for m in ('torch', 'onnx', 'textual', 'optuna') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_former_module_still_gives_the_forecaster() -> None:
+    """`from tsrnn.inference import Forecaster` (the import of earlier releases) works, with a deprecation warning."""
+    sys.modules.pop("tsrnn.inference", None)
+    with pytest.warns(DeprecationWarning, match="tsrnn.runtime"):
+        from tsrnn.inference import Forecaster as Former
+    assert Former is Forecaster
+
+
 def test_forecast_demo_continues_the_months(demo_model: Path) -> None:
     f = Forecaster.load(demo_model)
     res = f.forecast_csv("demo")

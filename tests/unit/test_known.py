@@ -11,8 +11,9 @@ from tsrnn.core.config import TrainConfig
 from tsrnn.core.errors import ConfigError
 from tsrnn.data.loader import load_series
 from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.modelfile.artifact import known_spec
 from tsrnn.runtime.inference import Forecaster
-from tsrnn.timeline.known import KnownSpec, choose_known
+from tsrnn.timeline.known import choose_known
 
 
 def weekend_csv(path: Path, days: int = 423, seed: int = 0) -> Path:
@@ -92,7 +93,7 @@ def test_holidays_are_stored_in_the_model(tmp_path: Path) -> None:
         TrainConfig(epochs=1),
     )
     f = Forecaster.load(exp.export(tmp_path / "h.onnx").path)
-    assert KnownSpec.from_meta(f.meta) == spec
+    assert known_spec(f.meta) == spec
     july = np.array(["2021-07-03", "2021-07-04", "2021-07-05", "2021-07-06"], dtype="datetime64[us]")
     flags = f.known_spec.compute(july)
     # 4 July 2021 was a Sunday: the holidays package lists it and its observed day, Monday 5 July.

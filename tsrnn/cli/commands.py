@@ -25,6 +25,7 @@ from tsrnn.cli.parser import (
     new_parser,
 )
 from tsrnn.cli.train import cmd_train
+from tsrnn.cli.tune import add_tune_command
 from tsrnn.core.errors import TsrnnError
 from tsrnn.core.extras import needs_extras, require
 
@@ -37,7 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_forecast_command(sub, cmd_forecast)
     add_model_commands(sub, quantize=cmd_quantize, inspect=cmd_inspect)
     add_app_commands(sub, demo_data=cmd_demo, open_tui=cmd_tui)
-    from tsrnn.cli.tune import add_tune_command
 
     add_tune_command(sub)
     add_debug_flags(sub)
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # Here, not at the top: loads polars, which importing this module does not.
     from tsrnn.data.loader import demo_path
 
     print(demo_path())
@@ -57,6 +58,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
     data = None
     if args.data:
+        # Here, not at the top: loads polars, which importing this module does not.
         from tsrnn.data.loader import resolve_demo
 
         data = str(resolve_demo(args.data))

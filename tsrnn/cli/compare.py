@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     deadline = Deadline.from_text(args.budget)  # the budget counts from here: loading and the export included
+    # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
     from tsrnn.compare.run import parse_variants, run_compare
     from tsrnn.experiment.pipeline import model_config
 
@@ -97,6 +98,7 @@ def check_compare_outputs(data: str, out_dir: str | Path | None) -> None:
 
 def print_leaderboard(board: Leaderboard) -> None:
     """The protocol every variant shared, the ranked table, the verdict and where the files went."""
+    # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
     from tsrnn.compare.run import budget_words, format_text
 
     p = board.protocol

@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tsrnn.core.errors import ConfigError
 from tsrnn.core.extras import require
 from tsrnn.core.paths import free_path
 from tsrnn.core.runguard import Stopped, guarded, parse_timeout
 from tsrnn.data.outputs import Output, check_outputs
+from tsrnn.evaluate.metrics import format_table
 
 if TYPE_CHECKING:
     from tsrnn.runtime.inference import Forecaster, ForecastResult
@@ -23,6 +25,7 @@ MAX_WARNINGS = 10
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
+    # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
     from tsrnn.runtime.inference import Forecaster
 
     if args.engine == "dask":
@@ -30,8 +33,6 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
         return run_cli(args)
     if args.scheduler or args.workers is not None:
-        from tsrnn.core.errors import ConfigError
-
         raise ConfigError("--scheduler and --workers are for --engine dask")
     check_outputs(
         forecast_inputs(args), [Output("--out", args.out, example="forecast.csv") if args.out else None]
@@ -74,8 +75,6 @@ def _stopped(stop: Stopped, timeout: float | None, command: str, out: str | os.P
     """A run stopped by its time limit (a ConfigError, exit 2) or by a signal (exit 128 + its number)."""
     kept = f"; {out} was not written" if out else ""
     if stop.signum is None:
-        from tsrnn.core.errors import ConfigError
-
         raise ConfigError(
             f"the {command} was still running after --timeout {timeout:g}s and was stopped{kept}; give it more "
             "time (--timeout 1h) or none (--timeout none)"
@@ -142,6 +141,7 @@ def _polars_display(rows: int) -> Any:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
     from tsrnn.runtime.inference import Forecaster
 
     model = Forecaster.load(args.model)
@@ -178,8 +178,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         )
     scores = meta.test_metrics
     if scores:
-        from tsrnn.evaluate.metrics import format_table
-
         print("test metrics:")
         print(format_table(scores))
     return 0
@@ -187,6 +185,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_quantize(args: argparse.Namespace) -> int:
     require("onnx")
+    # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
     from tsrnn.export.quantize import drift_json, format_drift, int8_path_for, measure_drift, quantize_model
 
     src = Path(args.model)

@@ -7,6 +7,7 @@ import argparse
 from typing import TYPE_CHECKING, Any, Literal
 
 from tsrnn.core.config import DEVICES, LOSSES, SCALINGS, DataConfig, TrainConfig
+from tsrnn.timeline.known import choose_known
 
 if TYPE_CHECKING:
     from tsrnn.data.seriesset import SeriesSet
@@ -225,9 +226,9 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 def load_data(args: argparse.Namespace) -> Any:
     """The CSV's series with the known inputs that --calendar, --holidays and --tz ask for."""
+    # Here, not at the top: loads polars, which importing this module does not.
     from tsrnn.data.loader import load_series
     from tsrnn.experiment.pipeline import default_input_len
-    from tsrnn.timeline.known import choose_known
 
     data = load_series(args.data, data_config(args))
     input_len = args.input_len or default_input_len(data, args.horizon)

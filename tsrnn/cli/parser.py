@@ -49,6 +49,7 @@ class VersionAction(argparse.Action):
         if importlib.util.find_spec("torch") is None:
             loops = 'GRU training: not installed (pip install "tsrnn[train]")'
         else:
+            # Here, not at the top: loads torch, which importing this module does not.
             from tsrnn.model.fast.kernel import summary
 
             loops = summary()

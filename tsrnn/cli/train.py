@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tsrnn.cli.options import load_data, seasonal_skip, train_config
 from tsrnn.core.budget import Deadline, format_seconds
 from tsrnn.core.config import TrainConfig
 from tsrnn.core.extras import require
 from tsrnn.core.paths import free_path
 from tsrnn.data.outputs import Output, check_outputs
+from tsrnn.evaluate.metrics import format_table
 
 if TYPE_CHECKING:
     from tsrnn.core.config import ModelConfig
@@ -51,6 +53,7 @@ class TrainRun:
 def cmd_train(args: argparse.Namespace) -> int:
     deadline = Deadline.from_text(args.budget)  # the budget counts from here: loading and export included
     require("torch", "onnx")
+    # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
     from tsrnn.experiment.pipeline import EXPORT_DIR
     from tsrnn.export.quantize import int8_path_for
 
@@ -92,7 +95,7 @@ def apply_preset(args: argparse.Namespace) -> None:
 
 def prepare_training(args: argparse.Namespace) -> tuple[SeriesSet, ModelConfig, TrainConfig]:
     """The data, the model and the training configs, checked against each other and described on stderr."""
-    from tsrnn.cli.options import load_data, seasonal_skip, train_config
+    # Here, not at the top: loads polars and torch, which importing this module does not.
     from tsrnn.experiment.pipeline import model_config, validate
 
     data = load_data(args)
@@ -128,6 +131,7 @@ def plan_budget(
     """With a time budget: the training config planned to fit it and the estimate; without one, `tc` as is."""
     if not deadline.limited:
         return tc, None
+    # Here, not at the top: loads polars and torch, which importing this module does not.
     from tsrnn.experiment.pipeline import variant_name
     from tsrnn.experiment.plan import plan_training
 
@@ -142,6 +146,7 @@ def plan_budget(
 
 def train_model(args: argparse.Namespace, data: SeriesSet, mc: ModelConfig, tc: TrainConfig) -> Experiment:
     """Train with a progress bar on stderr (none with --json), then say how it stopped and how fast it ran."""
+    # Here, not at the top: loads polars, which importing this module does not.
     from tsrnn.experiment.pipeline import gap_note, train_experiment
 
     progress = None if args.json else ProgressBar()
@@ -162,6 +167,7 @@ def quantize_export(args: argparse.Namespace, path: Path) -> Drift | None:
     """With --quantize: the INT8 copy of the exported model and its drift on the test block."""
     if not args.quantize:
         return None
+    # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
     from tsrnn.export.quantize import int8_path_for, measure_drift, quantize_model
 
     target = int8_path_for(path) if args.out else free_path(int8_path_for(path))
@@ -204,7 +210,6 @@ def train_json(run: TrainRun) -> dict[str, Any]:
 
 def print_train_report(run: TrainRun) -> None:
     """The test block's scores, the exported file, the ONNX parity, the time budget and the INT8 drift."""
-    from tsrnn.evaluate.metrics import format_table
 
     exp, export, mc, deadline = run.exp, run.export, run.mc, run.deadline
     if mc.task == "direction":
@@ -220,6 +225,7 @@ def print_train_report(run: TrainRun) -> None:
     if deadline.limited:
         print(f"time budget {format_seconds(deadline.seconds or 0)}: {deadline.describe()}")
     if run.drift:
+        # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
         from tsrnn.export.quantize import format_drift
 
         print(format_drift(run.drift))
@@ -240,6 +246,7 @@ def _describe_data(data: Any, mc: Any) -> None:
     )
     for note in data.report.notes():
         print(f"note: {note}", file=err)
+    # Here, not at the top: loads polars, which importing this module does not.
     from tsrnn.experiment.pipeline import variant_name
 
     print(

@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tsrnn.cli.options import _quantiles, _windows, add_data_options, add_ensemble_options, load_data
+from tsrnn.core.budget import COMPARE_DEFAULTS, Deadline, format_seconds
 from tsrnn.core.config import DEVICES, SCALINGS, TrainConfig
+from tsrnn.core.extras import require
+from tsrnn.core.interrupt import StopSignals
+from tsrnn.core.paths import default_folder, tune_dir
+from tsrnn.data.outputs import Output, check_outputs
 
 TUNE_EPILOG = """\
 search space: cell and direction (--variants, default rnn,gru,lstm,birnn,bigru,bilstm), layers 1-3, hidden
@@ -22,9 +28,6 @@ with --ensemble K, ensemble.onnx (the best K trials in one file) to --out (defau
 
 
 def add_tune_command(sub: Any) -> None:
-    from tsrnn.cli.options import _quantiles, _windows, add_data_options, add_ensemble_options
-    from tsrnn.core.budget import COMPARE_DEFAULTS
-
     p = sub.add_parser(
         "tune",
         help="search cells, sizes, windows and training settings with Optuna, in a budget",
@@ -88,13 +91,9 @@ def add_tune_command(sub: Any) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from tsrnn.core.budget import Deadline
-    from tsrnn.core.extras import require
-    from tsrnn.core.paths import default_folder, tune_dir
-
     deadline = Deadline.from_text(args.budget)  # the budget counts from here: loading the data is part of it
     require("torch", "onnx", "optuna")
-    from tsrnn.cli.options import load_data
+    # Here, not at the top: loads polars, which importing this module does not.
     from tsrnn.experiment.pipeline import model_config
     from tsrnn.tune.run import run_tune
 
@@ -121,7 +120,6 @@ def cmd_tune(args: argparse.Namespace) -> int:
         windows_per_epoch=args.windows_per_epoch,
     )
     progress = None if args.json else TuneLines(args.trials)
-    from tsrnn.core.interrupt import StopSignals
 
     with StopSignals(STOP_NOTICE, linger=True) as stop:
         result = run_tune(
@@ -163,14 +161,13 @@ TUNE_WRITES = ("trials.csv", "trials.json", "trials.md", "best_command.txt", "be
 
 def check_tune_outputs(data: str, out_dir: str | Path | None) -> None:
     """The tune folder must be writable and replace nothing tune reads (`tsrnn.data.outputs`)."""
-    from tsrnn.data.outputs import Output, check_outputs
 
     if out_dir is not None:
         check_outputs([("the data", data)], [Output("--out", out_dir, folder=True, names=TUNE_WRITES)])
 
 
 def report(result: Any) -> None:
-    from tsrnn.core.budget import format_seconds
+    # Here, not at the top: loads polars, which importing this module does not.
     from tsrnn.tune.run import format_text
 
     p = result.protocol
@@ -214,8 +211,6 @@ class TuneLines:
         self.estimated = False
 
     def __call__(self, event: Any) -> None:
-        from tsrnn.core.budget import format_seconds
-
         t = event.trial
         of = f"/{event.total}" if event.total else ""
         if event.epoch is not None:

@@ -22,9 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsrnn.compare.leaderboard import claim_model
+from tsrnn.compare.leaderboard import Row, claim_model, rank_key
+from tsrnn.compare.variants import measure_latency
 from tsrnn.core.errors import ConfigError
+from tsrnn.evaluate.backtest import fold_interval_scores, fold_scores, summarise
 from tsrnn.model.networks import RecurrentForecaster
+from tsrnn.runtime.inference import Forecaster
 
 if TYPE_CHECKING:
     from tsrnn.core.config import ModelConfig
@@ -91,6 +94,7 @@ class EnsembleForecaster(nn.Module):
         longest = max(members, key=lambda m: m.config.input_len)
         self.config = replace(longest.config, n_known=max(known, default=0))
         """What the exporter reads: the longest member's window, the shared horizon, inputs and outputs."""
+        # Here, not at the top: loads onnx, which importing this module does not.
         from tsrnn.export.exporter import WIDE_FROM
 
         self.wide_from = max(WIDE_FROM.get(m.config.cell, 1) for m in members)
@@ -203,6 +207,7 @@ def export(
     members: list[Member], method: str, path: str | os.PathLike[str], backtest: dict[str, Any] | None = None
 ) -> ExportResult:
     """Write the ensemble of `members` to one .onnx file, parity-checked like every export."""
+    # Here, not at the top: loads onnx, which importing this module does not.
     from tsrnn.export.exporter import export_onnx
 
     module = build(members, method)
@@ -219,7 +224,6 @@ def fold_outputs(members: list[Member], method: str) -> dict[str, np.ndarray]:
 
 def score(members: list[Member], method: str, folds: Folds, season: int) -> dict[str, float]:
     """Mean and spread over the folds of the combined fold forecasts (and interval scores for quantiles)."""
-    from tsrnn.evaluate.backtest import fold_interval_scores, fold_scores, summarise
 
     outputs = fold_outputs(members, method)
     metrics = summarise(fold_scores(folds, outputs["forecast"], season))
@@ -242,10 +246,9 @@ def add_ensemble_row(board: Any, k: int, method: str, folds: Folds, season: int,
     single network or a baseline (`tsrnn.compare.honest`); the verdict says how the ensemble did."""
     import time
 
-    from tsrnn.compare.run import Row, _latency, _rank
-    from tsrnn.runtime.inference import Forecaster
-
-    ranked = sorted((r for r in board.rows if r.kind == "model" and r.trained is not None), key=_rank)
+    ranked = sorted(
+        (r for r in board.rows if r.kind == "model" and r.trained is not None), key=lambda r: rank_key(r.metrics)
+    )
     name = f"ensemble-{k}"
     if len(ranked) < k:
         board.verdict = (board.verdict + f" No {name}: only {len(ranked)} variant(s) were ranked.").strip()
@@ -270,16 +273,16 @@ def add_ensemble_row(board: Any, k: int, method: str, folds: Folds, season: int,
         metrics,
         params=sum(r.params for r in chosen),
         train_seconds=sum(r.train_seconds for r in chosen),
-        latency_ms=_latency(model, folds.history[:1], None if folds.known is None else folds.known[:1]),
+        latency_ms=measure_latency(model, folds.history[:1], None if folds.known is None else folds.known[:1]),
         backtest_ms=backtest_ms,
         epochs=sum(r.epochs for r in chosen),
         model_path=str(path),
         label=label(members, method),
     )
     board.rows.append(row)
-    board.rows.sort(key=lambda r: (*_rank(r), r.kind))
+    board.rows.sort(key=lambda r: (*rank_key(r.metrics), r.kind))
     best = chosen[0]
-    than = "better than" if _rank(row) < _rank(best) else "no better than"
+    than = "better than" if rank_key(row.metrics) < rank_key(best.metrics) else "no better than"
     board.verdict = (
         f"{board.verdict} The {name} ({row.label}) scores MASE {metrics['mase']:.3f}, {than} "
         f"{best.name} ({best.metrics['mase']:.3f}); its one file: {path}."

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tsrnn.compare.leaderboard import claim_model
+import tsrnn.export.baselines as baselines_onnx
+import tsrnn.modelfile.artifact as artifact
+from tsrnn.compare.leaderboard import claim_model, rank_key
 from tsrnn.core.budget import format_seconds
 from tsrnn.core.config import ModelConfig
 from tsrnn.core.errors import TsrnnError
@@ -28,11 +30,9 @@ from tsrnn.core.paths import winner_path
 from tsrnn.data.loader import SeriesSet
 from tsrnn.evaluate.backtest import Folds, fold_scores, make_folds, summarise
 from tsrnn.evaluate.metrics import baselines, score_table
-from tsrnn.export import baselines as baselines_onnx
-from tsrnn.modelfile import artifact
 
 if TYPE_CHECKING:
-    from tsrnn.compare.run import Leaderboard, Row
+    from tsrnn.compare.leaderboard import Leaderboard, Row
 
 
 def score_words(m: dict[str, float]) -> tuple[str, float]:
@@ -90,7 +90,7 @@ def settle_winner(
             )
         except TsrnnError as exc:
             why_not = exc.message
-        if file is not None and _rank(file[1]) >= _rank(net.metrics):
+        if file is not None and rank_key(file[1]) >= rank_key(net.metrics):
             name, value = score_words(file[1])
             why_not = (
                 f"its file, which draws the line over its {file[0].input_len}-step window, scores {name} "
@@ -121,18 +121,12 @@ def _exported(board: Leaderboard, path: Path | None, name: str) -> None:
         board.best_path, board.exported = str(path), name
 
 
-def _rank(m: dict[str, float]) -> tuple[float, float]:
-    return (
-        float(np.nan_to_num(m.get("mase", math.nan), nan=np.inf)),
-        float(np.nan_to_num(m.get("mae", math.nan), nan=np.inf)),
-    )
-
-
 def _baseline_file(
     row: Row, board: Leaderboard, data: SeriesSet, base: ModelConfig, season: int, folds: Folds, path: Path
 ) -> tuple[artifact.ModelMeta, dict[str, float], Path]:
     """Write the baseline's file beside the variants' and score it on the same folds through ONNX Runtime;
     return its metadata, its fold metrics and its path."""
+    # Here, not at the top: loads ONNX Runtime, which importing this module does not.
     from tsrnn.runtime.inference import Forecaster
 
     kind = row.name

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from tsrnn.core.budget import format_seconds
 from tsrnn.core.errors import ConfigError
-from tsrnn.data.csvio import atomic_write
+from tsrnn.core.safeio import atomic_write
 
 
 @dataclass
@@ -35,6 +38,15 @@ class Row:
     trained: Any = field(default=None, repr=False, compare=False, metadata={"internal": True})
     """A variant's last trained experiment and its fold outputs, for an ensemble (`tsrnn.compare.ensemble`); not
     saved."""
+
+
+def rank_key(metrics: Mapping[str, float]) -> tuple[float, float]:
+    """The ranking rule of compare and tune: lowest MASE first; the MAE breaks ties (a series whose seasonal-naive MAE
+    is 0 has no MASE)."""
+    return (
+        float(np.nan_to_num(metrics.get("mase", math.nan), nan=np.inf)),
+        float(np.nan_to_num(metrics.get("mae", math.nan), nan=np.inf)),
+    )
 
 
 @dataclass

@@ -18,20 +18,20 @@ import numpy as np
 from tsrnn.compare.leaderboard import Leaderboard as Leaderboard
 from tsrnn.compare.leaderboard import Row as Row
 from tsrnn.compare.leaderboard import budget_words as budget_words
-from tsrnn.compare.leaderboard import check_folder, clear_folder, interrupted_words
+from tsrnn.compare.leaderboard import check_folder, clear_folder, interrupted_words, rank_key
 from tsrnn.compare.leaderboard import format_markdown as format_markdown
 from tsrnn.compare.leaderboard import format_rows as format_rows
 from tsrnn.compare.leaderboard import format_text as format_text
 from tsrnn.compare.leaderboard import write_leaderboard as write_leaderboard
 from tsrnn.compare.variants import ReportFn, RetrainStoppedError, retrain_best, train_variants
 from tsrnn.compare.variants import Variant as Variant
-from tsrnn.compare.variants import _latency as _latency
 from tsrnn.compare.variants import parse_variants as parse_variants
 from tsrnn.core.budget import Deadline
 from tsrnn.core.config import ModelConfig, TrainConfig
 from tsrnn.core.errors import ConfigError
 from tsrnn.core.paths import compare_dir, free_path
 from tsrnn.data.loader import SeriesSet
+from tsrnn.data.windows import split_series
 from tsrnn.evaluate.backtest import Folds, baseline_forecasts, fold_scores, make_folds, summarise
 from tsrnn.experiment.pipeline import validate
 
@@ -114,8 +114,8 @@ def run_compare(
     )
     rows += trained
     models = [r for r in rows if r.kind == "model"]
-    rows.sort(key=lambda r: (*_rank(r), r.kind))
-    best_row = min(models, key=_rank) if models else None
+    rows.sort(key=lambda r: (*rank_key(r.metrics), r.kind))
+    best_row = min(models, key=lambda r: rank_key(r.metrics)) if models else None
     protocol = _protocol(data, base, train_cfg, season, folds, refit, deadline, estimate, skipped, fold_data)
     board = Leaderboard(rows, protocol, best_row.name if best_row else "")
     stopped = cut is not None or _stopping(should_stop)
@@ -127,6 +127,7 @@ def run_compare(
 
     if stopped:
         mark(*(["nothing was exported"] if export_best else []), *_no_ensemble(ensemble))
+    # Here, not at the top: loads onnx and torch, which importing this module does not.
     from tsrnn.compare.honest import settle_winner
 
     def export_network() -> Path | None:
@@ -168,6 +169,7 @@ def _no_ensemble(k: int) -> list[str]:
 def _check(variants: list[Variant], base: ModelConfig, best: str, ensemble: int, method: str) -> None:
     """Refuse what compare cannot run before any training."""
     if ensemble:
+        # Here, not at the top: loads torch, which importing this module does not.
         from tsrnn.compare.ensemble import check_ensemble
 
         check_ensemble(ensemble, method, len(variants))
@@ -201,11 +203,6 @@ def _reporter(on_progress: ProgressFn | None, total: int, deadline: Deadline | N
     return report
 
 
-def _rank(r: Row) -> tuple[float, float]:
-    """Lowest MASE first; the MAE breaks ties (a series whose seasonal-naive MAE is 0 has no MASE)."""
-    return (float(np.nan_to_num(r.metrics["mase"], nan=np.inf)), float(np.nan_to_num(r.metrics["mae"], nan=np.inf)))
-
-
 def _what(variants: list[Variant], folds: int, refit: bool, export_best: bool) -> str:
     n = f"{len(variants)} variant{'s' if len(variants) != 1 else ''}"
     runs = f"{n} x {folds} folds (refit at each)" if refit else f"{n} (one training each, {folds} folds)"
@@ -223,7 +220,7 @@ def _plan(
     export_best: bool,
 ) -> Any:
     """Measure every variant's warm-up on the data before the first origin and plan the budget."""
-    from tsrnn.data.windows import split_series
+    # Here, not at the top: loads torch, which importing this module does not.
     from tsrnn.experiment.plan import plan_run
 
     base = configs[0] if configs else None

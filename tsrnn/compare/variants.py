@@ -16,7 +16,7 @@ from tsrnn.compare.leaderboard import Leaderboard, Row, claim_model
 from tsrnn.core.config import VARIANT_SPEC, ModelConfig, TrainConfig, variant_label
 from tsrnn.core.errors import ConfigError
 from tsrnn.core.paths import EXPORT_DIR, winner_path
-from tsrnn.data.csvio import atomic_write
+from tsrnn.core.safeio import atomic_write
 from tsrnn.data.loader import SeriesSet
 from tsrnn.evaluate.backtest import Folds, fold_interval_scores, fold_scores, summarise
 from tsrnn.experiment.pipeline import Experiment, train_experiment, variant_name
@@ -151,7 +151,7 @@ def variant_row(
         _scores(folds, joined, cfg, season),
         params=_params(exp),
         train_seconds=seconds,
-        latency_ms=_latency(model, folds.history[:1], None if folds.known is None else folds.known[:1]),
+        latency_ms=measure_latency(model, folds.history[:1], None if folds.known is None else folds.known[:1]),
         backtest_ms=backtest_ms,
         epochs=epochs,
         model_path=str(path),
@@ -177,7 +177,7 @@ def _params(exp: Experiment) -> int:
     return sum(p.numel() for p in exp.result.model.parameters())
 
 
-def _latency(model: Forecaster, one: np.ndarray, known: np.ndarray | None, repeats: int = 50) -> float:
+def measure_latency(model: Forecaster, one: np.ndarray, known: np.ndarray | None, repeats: int = 50) -> float:
     model.predict(one, known)
     times = []
     for _ in range(repeats):

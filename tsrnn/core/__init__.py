@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tsrnn.core.errors import ConfigError, DataError, ExportError, ModelFileError, TrainingError, TsrnnError
     from tsrnn.core.extras import needs_extras, require
     from tsrnn.core.interrupt import StopNow, StopSignals
+    from tsrnn.core.messages import ROW_LABELS, describe_lines, shorten
     from tsrnn.core.paths import (
         EXPORT_DIR,
         compare_dir,
@@ -56,6 +57,7 @@ _FACE = {
     "LOSSES": "tsrnn.core.config",
     "ModelConfig": "tsrnn.core.config",
     "ModelFileError": "tsrnn.core.errors",
+    "ROW_LABELS": "tsrnn.core.messages",
     "SCALINGS": "tsrnn.core.config",
     "StopNow": "tsrnn.core.interrupt",
     "StopSignals": "tsrnn.core.interrupt",
@@ -71,6 +73,7 @@ _FACE = {
     "compare_dir": "tsrnn.core.paths",
     "copy_model": "tsrnn.core.paths",
     "default_folder": "tsrnn.core.paths",
+    "describe_lines": "tsrnn.core.messages",
     "format_seconds": "tsrnn.core.budget",
     "free_path": "tsrnn.core.paths",
     "guarded": "tsrnn.core.runguard",
@@ -80,6 +83,7 @@ _FACE = {
     "parse_optional_budget": "tsrnn.core.budget",
     "parse_timeout": "tsrnn.core.runguard",
     "require": "tsrnn.core.extras",
+    "shorten": "tsrnn.core.messages",
     "tune_dir": "tsrnn.core.paths",
     "variant_label": "tsrnn.core.config",
     "winner_path": "tsrnn.core.paths",
@@ -94,6 +98,7 @@ __all__ = [
     "DEVICES",
     "EXPORT_DIR",
     "LOSSES",
+    "ROW_LABELS",
     "SCALINGS",
     "TASKS",
     "VARIANT_SPEC",
@@ -116,6 +121,7 @@ __all__ = [
     "compare_dir",
     "copy_model",
     "default_folder",
+    "describe_lines",
     "format_seconds",
     "free_path",
     "guarded",
@@ -125,6 +131,7 @@ __all__ = [
     "parse_optional_budget",
     "parse_timeout",
     "require",
+    "shorten",
     "tune_dir",
     "variant_label",
     "winner_path",

@@ -8,6 +8,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from tsrnn.core.safeio import atomic_write
+
 EXPORT_DIR = Path("exports")
 """Exported models and compare/tune folders land here (relative to the working folder)."""
 
@@ -70,7 +72,6 @@ def tune_dir(stem: str) -> Path:
 
 def copy_model(source: str | Path, target: Path) -> Path:
     """Copy a model file through a temporary file in the target folder, then rename: never half a file."""
-    from tsrnn.data.csvio import atomic_write
 
     def write(tmp: Path) -> None:
         shutil.copyfile(source, tmp)

@@ -9,7 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tsrnn.data.csvio import atomic_write, describe_lines, read_header, shorten
+    from tsrnn.data.csvio import read_header
     from tsrnn.data.future import horizon_values
     from tsrnn.data.loader import demo_path, load_raw, load_series, resolve_demo
     from tsrnn.data.outputs import Output, check_outputs
@@ -35,12 +35,10 @@ _FACE = {
     "ParquetSource": "tsrnn.data.parquetio",
     "SeriesSet": "tsrnn.data.seriesset",
     "Split": "tsrnn.data.windows",
-    "atomic_write": "tsrnn.data.csvio",
     "bridge_for": "tsrnn.data.windows",
     "check_outputs": "tsrnn.data.outputs",
     "default_val_len": "tsrnn.data.windows",
     "demo_path": "tsrnn.data.loader",
-    "describe_lines": "tsrnn.data.csvio",
     "horizon_values": "tsrnn.data.future",
     "is_parquet": "tsrnn.data.parquetio",
     "is_parquet_name": "tsrnn.data.parquetio",
@@ -56,7 +54,6 @@ _FACE = {
     "rows_named": "tsrnn.data.parquetio",
     "rows_needed": "tsrnn.data.windows",
     "rows_text": "tsrnn.data.parquetio",
-    "shorten": "tsrnn.data.csvio",
     "split_series": "tsrnn.data.windows",
     "time_column": "tsrnn.data.parquetio",
     "typed_times": "tsrnn.data.parquetio",
@@ -68,12 +65,10 @@ __all__ = [
     "ParquetSource",
     "SeriesSet",
     "Split",
-    "atomic_write",
     "bridge_for",
     "check_outputs",
     "default_val_len",
     "demo_path",
-    "describe_lines",
     "horizon_values",
     "is_parquet",
     "is_parquet_name",
@@ -89,7 +84,6 @@ __all__ = [
     "rows_named",
     "rows_needed",
     "rows_text",
-    "shorten",
     "split_series",
     "time_column",
     "typed_times",

@@ -9,7 +9,8 @@ import numpy as np
 import polars as pl
 
 from tsrnn.core.errors import DataError
-from tsrnn.data.csvio import MISSING_TOKENS, RawTable, describe_lines, shorten
+from tsrnn.core.messages import describe_lines, shorten
+from tsrnn.data.rawtable import MISSING_TOKENS, RawTable
 
 _DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
 _COMMA_INT = re.compile(r"^[+-]?\d+$")

@@ -9,8 +9,9 @@ import polars as pl
 
 from tsrnn.core.config import DataConfig
 from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.core.messages import describe_lines
 from tsrnn.data.cellvalues import numeric_columns
-from tsrnn.data.csvio import RawTable, describe_lines
+from tsrnn.data.rawtable import RawTable
 from tsrnn.data.seriesset import LoadReport
 from tsrnn.timeline.timefreq import TIME_NAMES, looks_like_time
 

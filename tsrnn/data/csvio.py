@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable, Collection
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +20,11 @@ from tsrnn.data.csvcheck import BLANK as BLANK
 from tsrnn.data.csvcheck import BOM as BOM
 from tsrnn.data.csvcheck import csv_error, first_line, read_checked, scan
 from tsrnn.data.csvcheck import sniff_delimiter as sniff_delimiter
-
-MISSING_TOKENS = ("", "NA", "NaN", "nan", "null", "NULL", "None")
-
-
-@dataclass
-class RawTable:
-    """The cells (text, or typed by read_raw(typed=True)), the file line each row came from, and the first and
-    last rows as written in the file."""
-
-    path: Path
-    frame: pl.DataFrame
-    lines: np.ndarray
-    delimiter: str
-    preview: pl.DataFrame
-    """Text of the first and last PREVIEW_ROWS rows (every row of a short file)."""
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
+from tsrnn.data.parquetio import ParquetSource, is_parquet
+from tsrnn.data.rawtable import PREVIEW_ROWS, RawTable
 
 CHUNK = 1 << 22
 """Bytes per piece when a file is checked piece by piece (pieces end at a line end)."""
-PREVIEW_ROWS = 5
 SAMPLE_ROWS = 2000
 """Rows read as text to tell which columns hold numbers before the typed read."""
 
@@ -66,8 +45,6 @@ def read_raw(
     anywhere else is refused with its line."""
     p = Path(path)
     if _parquet(p):
-        from tsrnn.data.parquetio import ParquetSource
-
         return ParquetSource.open(p).read(ids=tuple(ids))
     if not p.exists():
         raise DataError(f"{p}: file not found")
@@ -216,8 +193,6 @@ def read_header(path: str | os.PathLike[str]) -> list[str]:
     from the file's footer."""
     p = Path(path)
     if _parquet(p):
-        from tsrnn.data.parquetio import ParquetSource
-
         return ParquetSource.open(p).columns
     if not p.is_file():
         raise DataError(f"{p}: file not found")
@@ -241,37 +216,8 @@ def _parquet(p: Path) -> bool:
     """Whether `p` names Parquet data rather than a CSV (tsrnn.data.parquetio reads it)."""
     if p.suffix.lower() in (".csv", ".tsv", ".txt"):
         return False
-    from tsrnn.data.parquetio import is_parquet
-
     return is_parquet(p)
 
 
 def _unreadable(p: Path, exc: OSError) -> DataError:
     return DataError(f"{p}: cannot read the file ({exc.strerror or exc}); check that it exists and may be read")
-
-
-def shorten(cell: str, limit: int = 40) -> str:
-    """A cell for a message: as written, cut to `limit` characters."""
-    return cell if len(cell) <= limit else cell[: limit - 3] + "..."
-
-
-ROW_LABELS: ContextVar[Callable[[np.ndarray, int], str] | None] = ContextVar("tsrnn_row_labels", default=None)
-"""How describe_lines names rows while a data set other than one CSV is loaded (Parquet: file and row)."""
-
-
-def describe_lines(lines: np.ndarray, limit: int = 5) -> str:
-    """'lines 12, 40, 41' or 'lines 12, 40, 41, 55, 60 and 7 more'."""
-    label = ROW_LABELS.get()
-    if label is not None:
-        return label(lines, limit)
-    shown = ", ".join(str(int(x)) for x in lines[:limit])
-    more = f" and {len(lines) - limit} more" if len(lines) > limit else ""
-    word = "line" if len(lines) == 1 else "lines"
-    return f"{word} {shown}{more}"
-
-
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object], *, example: str | None = None) -> Path:
-    """Kept for existing imports: `tsrnn.core.safeio.atomic_write`."""
-    from tsrnn.core.safeio import atomic_write as write_safely
-
-    return write_safely(path, write, example=example)

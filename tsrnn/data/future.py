@@ -11,8 +11,10 @@ import numpy as np
 import polars as pl
 
 from tsrnn.core.errors import DataError
-from tsrnn.data.csvio import RawTable, read_header, read_raw, shorten
+from tsrnn.core.messages import shorten
+from tsrnn.data.csvio import read_header, read_raw
 from tsrnn.data.loader import SeriesSet, resolve_demo
+from tsrnn.data.rawtable import RawTable
 from tsrnn.timeline.known import window_times
 from tsrnn.timeline.timefreq import parse_times
 

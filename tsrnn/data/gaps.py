@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+import tsrnn.timeline.grid as grid
 from tsrnn.core.errors import DataError
+from tsrnn.core.messages import describe_lines
 from tsrnn.data.columns import Table
-from tsrnn.data.csvio import describe_lines
 from tsrnn.data.rows import Rows, series_label
 from tsrnn.data.seriesset import LoadReport
-from tsrnn.timeline import grid
 from tsrnn.timeline.timefreq import Frequency, format_times
 
 

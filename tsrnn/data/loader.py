@@ -13,17 +13,19 @@ from pathlib import Path
 
 import numpy as np
 
+import tsrnn.timeline.grid as grid
 from tsrnn.core.config import DataConfig
 from tsrnn.data.columns import ID_NAMES as ID_NAMES
 from tsrnn.data.columns import Table as Table
 from tsrnn.data.columns import choose_columns as choose_columns
-from tsrnn.data.csvio import RawTable, read_header, read_raw
+from tsrnn.data.csvio import read_header, read_raw
 from tsrnn.data.gaps import fill_gaps as fill_gaps
 from tsrnn.data.gaps import lay_grid as lay_grid
+from tsrnn.data.parquetio import ParquetSource, is_parquet, read_plan
+from tsrnn.data.rawtable import RawTable
 from tsrnn.data.rows import Rows as Rows
 from tsrnn.data.rows import parse_rows as parse_rows
 from tsrnn.data.seriesset import SeriesSet as SeriesSet
-from tsrnn.timeline import grid
 from tsrnn.timeline.timefreq import TIME_NAMES
 
 
@@ -44,11 +46,8 @@ def load_series(path: str | os.PathLike[str], config: DataConfig | None = None) 
     make the series set."""
     cfg = config or DataConfig()
     file = resolve_demo(path)
-    if file.suffix.lower() not in (".csv", ".tsv", ".txt"):
-        from tsrnn.data.parquetio import is_parquet, load_parquet
-
-        if is_parquet(file):  # a Parquet file, folder or glob: read lazily, then the same stages
-            return load_parquet(file, cfg)
+    if file.suffix.lower() not in (".csv", ".tsv", ".txt") and is_parquet(file):
+        return load_parquet(file, cfg)  # a Parquet file, folder or glob: read lazily, then the same stages
     return _stages(read_table(file, cfg), cfg)
 
 
@@ -56,6 +55,15 @@ def load_raw(raw: RawTable, config: DataConfig | None = None) -> SeriesSet:
     """`load_series` for a table already read (a Parquet data set, one partition of a larger one)."""
     cfg = config or DataConfig()
     return _stages(choose_columns(raw, cfg), cfg)
+
+
+def load_parquet(path: str | os.PathLike[str], cfg: DataConfig) -> SeriesSet:
+    """`tsrnn.data.loader.load_series` for Parquet data: the same stages and checks after the read."""
+    source = ParquetSource.open(path)
+    plan = read_plan(source, cfg)
+    with source.rows_described():
+        raw = source.read(plan.columns, ids=plan.ids)
+        return load_raw(raw, cfg)
 
 
 def _stages(table: Table, cfg: DataConfig) -> SeriesSet:

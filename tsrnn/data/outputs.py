@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.core.safeio import check_out_dir, check_out_path
 
 PathArg = str | os.PathLike[str]
 
@@ -49,7 +50,6 @@ def check_outputs(
     would write over, hold or sit inside what the command reads; then (with `writable`) check that every output
     can be written (`safeio.check_out_path`, `safeio.check_out_dir`). `inputs` are (what, path) pairs such as
     ("the data", "sales.csv"); None entries on either side are skipped."""
-    from tsrnn.core.safeio import check_out_dir, check_out_path
 
     reads = [_expand(what, path) for what, path in inputs if path is not None]
     writes = [o for o in outputs if o is not None]
@@ -70,6 +70,7 @@ def _expand(what: str, path: PathArg) -> _Input:
     """The files and folders an input names: 'demo', a file, a folder or a glob (the files the loader reads)."""
     text = str(path)
     if text == "demo":
+        # Here, not at the top: loads polars, which importing this module does not.
         from tsrnn.data.loader import demo_path
 
         text = str(demo_path())

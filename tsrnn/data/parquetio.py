@@ -17,12 +17,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+import tsrnn.core.safeio as safeio
 from tsrnn.core.config import DataConfig
 from tsrnn.core.errors import ConfigError, DataError
-from tsrnn.data.csvio import PREVIEW_ROWS, ROW_LABELS, RawTable
+from tsrnn.core.messages import ROW_LABELS, describe_lines
+from tsrnn.data.columns import ID_NAMES, id_column
+from tsrnn.data.rawtable import PREVIEW_ROWS, RawTable
+from tsrnn.timeline.timefreq import TIME_NAMES
 
 if TYPE_CHECKING:
-    from tsrnn.data.loader import SeriesSet
+    pass
 
 SUFFIXES = (".parquet", ".pq")
 MAGIC = b"PAR1"
@@ -222,7 +226,8 @@ class ParquetSource:
             raise DataError(f"{self.name}: cannot read the Parquet data ({first[:160]})") from None
 
     def rows_described(self) -> contextlib.AbstractContextManager[None]:
-        """Within the block, messages that name rows (csvio.describe_lines) name this data set's files and rows."""
+        """Within the block, messages that name rows (core.messages.describe_lines) name this data set's files and
+        rows."""
         return rows_named(self.describe_rows)
 
 
@@ -273,9 +278,6 @@ def read_plan(source: ParquetSource, cfg: DataConfig) -> ReadPlan:
     configured id column, or, when there is none (a model trained on one series), the first column named like an
     id (`columns.ID_NAMES`), as for a CSV. Refuses a data set without rows and columns of types the loader
     cannot use (binary, nested, decimals beyond 38 digits)."""
-    from tsrnn.data.columns import ID_NAMES, id_column
-    from tsrnn.timeline.timefreq import TIME_NAMES
-
     if not source.rows:
         raise DataError(f"{source.name}: no data rows")
     ids = tuple(c for c in source.columns if (c == cfg.id_col or c.lower() in ID_NAMES) and c != cfg.time_col)
@@ -294,7 +296,7 @@ def rows_text(rows: np.ndarray, limit: int = 5) -> str:
 
 @contextlib.contextmanager
 def rows_named(describe: Callable[[np.ndarray, int], str] = rows_text) -> Iterator[None]:
-    """Within the block, csvio.describe_lines names rows with `describe` (rows of a Parquet file, not lines)."""
+    """Within the block, core.messages.describe_lines names rows with `describe` (rows of a Parquet file, not lines)."""
     token = ROW_LABELS.set(describe)
     try:
         yield
@@ -346,8 +348,6 @@ def raw_from_frame(
         lines = np.arange(1, frame.height + 1, dtype=np.int64)
     for c, t in frame.schema.items():
         if t == pl.Float64 and frame[c].is_infinite().any():
-            from tsrnn.data.csvio import describe_lines
-
             bad = frame[c].is_infinite().fill_null(False).to_numpy()
             raise DataError(
                 f"{label}: column '{c}' has infinite values on {describe_lines(lines[bad])}; fix them or "
@@ -382,17 +382,6 @@ def columns_for(
     return [c for c in names if c in want]
 
 
-def load_parquet(path: str | os.PathLike[str], cfg: DataConfig) -> SeriesSet:
-    """`tsrnn.data.loader.load_series` for Parquet data: the same stages and checks after the read."""
-    from tsrnn.data.loader import load_raw
-
-    source = ParquetSource.open(path)
-    plan = read_plan(source, cfg)
-    with source.rows_described():
-        raw = source.read(plan.columns, ids=plan.ids)
-        return load_raw(raw, cfg)
-
-
 def time_column(name: str, stamps: np.ndarray, utc: bool) -> pl.Series:
     """Forecast timestamps as a typed Parquet column: datetimes in microseconds, in UTC when the data's were."""
     s = pl.Series(name, np.asarray(stamps, dtype="datetime64[us]"))
@@ -417,7 +406,6 @@ def is_parquet_name(path: str | os.PathLike[str]) -> bool:
 
 def write_parquet(frame: pl.DataFrame, path: str | os.PathLike[str], example: str = "forecast.parquet") -> Path:
     """Write one Parquet file with `safeio.atomic_write`: a temporary file beside it renamed over it when whole."""
-    from tsrnn.core import safeio
 
     try:
         return safeio.atomic_write(path, lambda tmp: frame.write_parquet(tmp), example=example)

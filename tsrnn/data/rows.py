@@ -10,8 +10,8 @@ import polars as pl
 
 from tsrnn.core.config import DataConfig
 from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.core.messages import describe_lines
 from tsrnn.data.columns import Table
-from tsrnn.data.csvio import describe_lines
 from tsrnn.timeline.sessions import SessionCalendar, detect_sessions
 from tsrnn.timeline.timefreq import DAY, Frequency, infer_frequency, local_day_steps, parse_times
 

@@ -37,9 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tsrnn import __version__
 from tsrnn.core.errors import ConfigError, DataError, TsrnnError
 from tsrnn.core.extras import needs_extras, require
 from tsrnn.core.safeio import check_out_dir
+from tsrnn.data.outputs import Output, check_outputs
 from tsrnn.data.parquetio import ParquetSource, is_parquet, parquet_files, read_plan
 from tsrnn.distributed.frame import forecast as forecast
 from tsrnn.distributed.frame import log as log
@@ -227,8 +229,6 @@ def forecast_files(
 def _manifest(
     s: Summary, reports: list[PartReport], model_path: str | Path, model_bytes: bytes, data: str | Path
 ) -> dict[str, Any]:
-    from tsrnn import __version__
-
     return {
         "format": "tsrnn forecast partitions",
         "tsrnn_version": __version__,
@@ -312,7 +312,6 @@ def run_cli(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--engine dask writes Parquet partitions into a folder: pass --out FOLDER (e.g. --out results/)"
         )
-    from tsrnn.data.outputs import Output, check_outputs
 
     # the results folder may neither be, hold nor sit inside what is read
     check_outputs([("the data", args.data), ("the model", args.model)], [Output("--out", args.out, folder=True)])

@@ -20,6 +20,7 @@ import polars as pl
 
 from tsrnn.core.errors import DataError, ModelFileError
 from tsrnn.core.safeio import atomic_write
+from tsrnn.data.future import horizon_values
 from tsrnn.data.loader import load_raw
 from tsrnn.data.parquetio import raw_from_frame, rows_named, rows_text
 from tsrnn.runtime.forecastio import output_table
@@ -224,8 +225,6 @@ def _forecast_all(
         warnings = model.history_warnings(data)
         ahead = None
         if model.meta.future:  # the rows after each series' last observed target, as for one file
-            from tsrnn.data.future import horizon_values
-
             ahead = horizon_values(
                 data,
                 raw_from_frame(cols, Path(name), name=name, ids=ids, lines=lines),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import tsrnn.modelfile.artifact as artifact
 from tsrnn import __version__
 from tsrnn.core.config import ModelConfig, TrainConfig
 from tsrnn.core.errors import ConfigError, DataError
@@ -17,7 +18,6 @@ from tsrnn.core.paths import EXPORT_DIR
 from tsrnn.data.loader import SeriesSet
 from tsrnn.data.windows import Split, default_val_len, rows_needed, split_series
 from tsrnn.evaluate.metrics import baselines, direction_scores, interval_scores, mase_scale, score_table
-from tsrnn.modelfile import artifact
 
 if TYPE_CHECKING:
     from tsrnn.export.exporter import ExportResult
@@ -70,7 +70,7 @@ class Experiment:
             id_col=d.id_col,
             targets=tuple(d.targets),
             inputs=tuple(d.channels),
-            freq=d.freq.spec(),
+            freq=artifact.FreqSpec.of(d.freq),
             utc=d.utc,
             season=self.season,
             n_series=d.n_series,
@@ -93,6 +93,7 @@ class Experiment:
         )
 
     def export(self, path: str | os.PathLike[str] | None = None) -> ExportResult:
+        # Here, not at the top: loads ONNX Runtime, onnx and torch, which importing this module does not.
         from tsrnn.export.exporter import export_onnx
 
         windows = np.concatenate([self.split.test[:256], self.split.val[:256]])
@@ -202,6 +203,7 @@ def train_experiment(
 ) -> Experiment:
     """Split, fit, and score the model and the baselines on the test block (no test block and no scores
     when holdout is False: a backtest evaluates the model on later data instead)."""
+    # Here, not at the top: loads torch, which importing this module does not.
     from tsrnn.model.train import fit, predict_outputs
 
     if (

@@ -24,12 +24,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+import tsrnn.modelfile.artifact as artifact
 from tsrnn import __version__
 from tsrnn.core.errors import ExportError
-from tsrnn.data.csvio import atomic_write
+from tsrnn.core.safeio import atomic_write
 from tsrnn.data.loader import SeriesSet
 from tsrnn.evaluate.metrics import baselines
-from tsrnn.modelfile import artifact
 
 OPSET = 17
 IR_VERSION = 8
@@ -148,7 +148,7 @@ def meta_for(
         targets=tuple(d.targets),
         inputs=tuple(d.channels),
         time_col=d.time_col,
-        freq=d.freq.spec(),
+        freq=artifact.FreqSpec.of(d.freq),
         id_col=d.id_col,
         task="forecast",
         num_layers=0,

@@ -15,13 +15,13 @@ import onnx
 import onnxruntime as ort
 import torch
 
+import tsrnn.modelfile.artifact as artifact
 from tsrnn.core.errors import ExportError
-from tsrnn.data.csvio import atomic_write
+from tsrnn.core.safeio import atomic_write
 from tsrnn.export.graph import dispatch_on_batch
 from tsrnn.model.networks import RecurrentForecaster, split_inputs
 from tsrnn.model.train import predict_outputs
 from tsrnn.model.unrolled import UnrolledRecurrence
-from tsrnn.modelfile import artifact
 
 OPSET = 17
 PARITY_BATCH = 64

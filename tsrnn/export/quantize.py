@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from tsrnn.core.errors import ModelFileError
-from tsrnn.data.csvio import atomic_write
+from tsrnn.core.safeio import atomic_write
 from tsrnn.evaluate.metrics import METRICS, baselines, evaluate, mase_scale
 from tsrnn.runtime.inference import Forecaster
 
@@ -85,6 +85,7 @@ def _quantize(source: Path, tmp: Path, quantize_dynamic: Any, weight_type: Any) 
     graphs, each is quantized on its own, and the two are joined again."""
     import onnx
 
+    # Here, not at the top: loads onnx, which importing this module does not.
     from tsrnn.export.graph import dispatch_on_batch, split_dispatch
 
     proto = onnx.load(str(source))

@@ -13,13 +13,13 @@ import numpy as np
 import torch
 from torch import nn
 
+import tsrnn.model.fast.rnn as fastrnn
+import tsrnn.model.workspace as workspace
 from tsrnn.core.budget import Deadline
 from tsrnn.core.config import ModelConfig, TrainConfig
 from tsrnn.core.errors import ConfigError, TrainingError
 from tsrnn.core.interrupt import StopNow
 from tsrnn.data.windows import Split
-from tsrnn.model import workspace
-from tsrnn.model.fast import rnn as fastrnn
 from tsrnn.model.networks import PinballLoss, RecurrentForecaster, split_inputs
 
 

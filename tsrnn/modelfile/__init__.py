@@ -9,18 +9,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tsrnn.modelfile.artifact import FreqSpec, ModelMeta, quantile_column
+    from tsrnn.modelfile.artifact import ModelMeta, quantile_column
     from tsrnn.modelfile.modelcheck import check_model_bytes
 
 _FACE = {
-    "FreqSpec": "tsrnn.modelfile.artifact",
     "ModelMeta": "tsrnn.modelfile.artifact",
     "check_model_bytes": "tsrnn.modelfile.modelcheck",
     "quantile_column": "tsrnn.modelfile.artifact",
 }
 
 __all__ = [
-    "FreqSpec",
     "ModelMeta",
     "check_model_bytes",
     "quantile_column",

@@ -36,6 +36,10 @@ from tsrnn.modelfile.metaschema import (
     read_sessions,
     read_str,
 )
+from tsrnn.timeline.holidaycal import HolidayCalendar
+from tsrnn.timeline.known import KnownSpec
+from tsrnn.timeline.sessions import SessionCalendar
+from tsrnn.timeline.timefreq import Frequency
 
 METADATA_KEY = "tsrnn"
 MAX_LISTED_SERIES = 1000
@@ -76,6 +80,17 @@ class FreqSpec:
     month_end: bool = False
     sessions: dict[str, Any] | None = None
     """`tsrnn.timeline.sessions.SessionCalendar.to_dict` for data observed only in open slots; None for every step."""
+
+    @classmethod
+    def of(cls, freq: Frequency) -> FreqSpec:
+        """The model file's description of a time grid."""
+        sessions = freq.sessions.to_dict() if freq.sessions is not None else None
+        return cls(freq.code, freq.label, freq.season, freq.step_us, freq.months, freq.month_end, sessions)
+
+    def frequency(self) -> Frequency:
+        """The time grid this description records."""
+        sessions = SessionCalendar.from_dict(self.sessions) if self.sessions is not None else None
+        return Frequency(self.code, self.label, self.season, self.step_us, self.months, self.month_end, sessions)
 
     @classmethod
     def from_dict(cls, d: Any) -> FreqSpec:
@@ -376,3 +391,9 @@ def describe_ensemble(e: dict[str, Any]) -> str:
         for m in e["members"]
     ]
     return f"{e['method']} of {len(parts)} networks: {', '.join(parts)}"
+
+
+def known_spec(meta: ModelMeta) -> KnownSpec:
+    """The known inputs a model was trained with: its calendar features, holidays, time zone and future columns."""
+    holidays = HolidayCalendar.from_dict(meta.holidays) if meta.holidays is not None else None
+    return KnownSpec(tuple(meta.calendar), holidays, meta.tz, tuple(meta.future), utc=meta.utc or not meta.tz)

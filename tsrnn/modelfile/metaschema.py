@@ -13,6 +13,8 @@ from typing import Any
 
 from tsrnn.core.config import CELLS, SCALINGS, TASKS
 from tsrnn.core.errors import TsrnnError
+from tsrnn.timeline.calendar import FEATURES, HolidayCalendar, calendar_columns
+from tsrnn.timeline.sessions import SessionCalendar
 
 SCHEMA_VERSION = 2
 """1: the untyped dict of the first releases (key 'format'); 2: the same keys, checked, with 'schema_version'.
@@ -180,7 +182,6 @@ def read_quantiles(d: dict[str, Any]) -> tuple[float, ...]:
 def read_sessions(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
-    from tsrnn.timeline.sessions import SessionCalendar
 
     if not isinstance(value, dict):
         raise MetadataError("freq.sessions", "is not an object with step_us and days")
@@ -195,7 +196,6 @@ def read_known(
     d: dict[str, Any],
 ) -> tuple[tuple[str, ...], dict[str, Any] | None, str | None, tuple[str, ...], tuple[str, ...]]:
     """calendar, holidays, tz, future columns and the known columns, checked against each other."""
-    from tsrnn.timeline.calendar import FEATURES, HolidayCalendar, calendar_columns
 
     calendar = tuple(read_names(d, "calendar")) if d.get("calendar") else ()
     bad = [n for n in calendar if n not in FEATURES]

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from tsrnn.core import safeio
+import tsrnn.core.safeio as safeio
 from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.data.future import horizon_values
 from tsrnn.data.loader import SeriesSet
-from tsrnn.data.parquetio import is_parquet_name, parquet_sink, time_column
+from tsrnn.data.parquetio import is_parquet_name, parquet_sink, time_column, typed_times, write_parquet
 from tsrnn.modelfile.artifact import ModelMeta
 from tsrnn.timeline.known import window_times
 from tsrnn.timeline.timefreq import format_times
@@ -78,8 +79,6 @@ def forecast_file(
     warnings = model.history_warnings(data)
     ahead = None
     if model.meta.future:
-        from tsrnn.data.future import horizon_values
-
         ahead = horizon_values(
             data,
             future_csv or csv,
@@ -274,8 +273,6 @@ def save_table(table: pl.DataFrame, path: str | os.PathLike[str], time_col: str 
     Parquet when the name ends in .parquet (the ISO text of `time_col` then becomes datetimes, as
     `forecast_csv` writes them)."""
     if is_parquet_name(path):
-        from tsrnn.data.parquetio import typed_times, write_parquet
-
         return write_parquet(typed_times(table, time_col) if time_col else table, path)
     try:
         return safeio.atomic_write(path, lambda tmp: table.write_csv(tmp), example="forecast.csv")

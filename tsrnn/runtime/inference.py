@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+import tsrnn.modelfile.artifact as artifact
+import tsrnn.runtime.forecastio as forecastio
 from tsrnn.core.config import DataConfig
 from tsrnn.core.errors import ConfigError, DataError
 from tsrnn.data.csvio import read_header
 from tsrnn.data.loader import SeriesSet, load_series, resolve_demo
-from tsrnn.modelfile import artifact
 from tsrnn.modelfile.artifact import ModelMeta
-from tsrnn.runtime import forecastio
 from tsrnn.runtime.forecastio import ForecastResult as ForecastResult
 from tsrnn.runtime.forecastio import HistoryWarning as HistoryWarning
 from tsrnn.runtime.forecastio import save_table as save_table
@@ -127,7 +127,7 @@ class Forecaster:
 
     @functools.cached_property
     def freq(self) -> Frequency:
-        return Frequency.from_spec(self.meta.freq)
+        return self.meta.freq.frequency()
 
     @property
     def quantiles(self) -> list[float]:
@@ -139,7 +139,7 @@ class Forecaster:
 
     @functools.cached_property
     def known_spec(self) -> KnownSpec:
-        return KnownSpec.from_meta(self.meta)
+        return artifact.known_spec(self.meta)
 
     def predict_outputs(self, history: np.ndarray, known: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Raw history (N, input_len, n_inputs) [and, for a model with known inputs, known (N, input_len + horizon,

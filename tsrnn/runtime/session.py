@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import onnxruntime as ort
 
+import tsrnn.modelfile.artifact as artifact
 from tsrnn.core.errors import ConfigError, ModelFileError
-from tsrnn.modelfile import artifact
 from tsrnn.modelfile.artifact import ModelMeta
 from tsrnn.modelfile.modelcheck import check_model_bytes
 

@@ -9,14 +9,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tsrnn.timeline.calendar import (
-        FEATURES,
-        HolidayCalendar,
-        auto_calendar,
-        calendar_columns,
-        check_zone,
-        parse_calendar,
-    )
+    from tsrnn.timeline.calendar import FEATURES, auto_calendar, calendar_columns, check_zone, parse_calendar
+    from tsrnn.timeline.holidaycal import HolidayCalendar
     from tsrnn.timeline.known import KnownSpec, choose_known, window_times
     from tsrnn.timeline.sessions import SessionCalendar, detect_sessions
     from tsrnn.timeline.timefreq import (
@@ -34,7 +28,7 @@ _FACE = {
     "DAY": "tsrnn.timeline.timefreq",
     "FEATURES": "tsrnn.timeline.calendar",
     "Frequency": "tsrnn.timeline.timefreq",
-    "HolidayCalendar": "tsrnn.timeline.calendar",
+    "HolidayCalendar": "tsrnn.timeline.holidaycal",
     "KnownSpec": "tsrnn.timeline.known",
     "SessionCalendar": "tsrnn.timeline.sessions",
     "TIME_NAMES": "tsrnn.timeline.timefreq",

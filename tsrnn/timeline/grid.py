@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tsrnn.timeline.localtime import local_times, utc_times
 from tsrnn.timeline.timefreq import Frequency, pieces
 
 
@@ -74,8 +75,6 @@ def grid_times(start: np.ndarray, idx: np.ndarray, freq: Frequency) -> np.ndarra
     if freq.sessions is not None:
         return freq.sessions.times(start, idx)
     if freq.step_us and freq.shift_us and freq.zone:  # the same local time of day, whatever the offset
-        from tsrnn.timeline.localtime import local_times, utc_times
-
         return utc_times(local_times(start, freq.zone) + idx * np.timedelta64(freq.step_us, "us"), freq.zone)
     if freq.step_us:
         return start + idx * np.timedelta64(freq.step_us, "us")

@@ -20,7 +20,6 @@ from tsrnn.timeline.calendar import (
 )
 
 if TYPE_CHECKING:
-    from tsrnn.modelfile.artifact import ModelMeta
     from tsrnn.timeline.timefreq import Frequency
 
 
@@ -86,11 +85,6 @@ class KnownSpec:
             return None
         return self.holidays.first_date_beyond(times, self.zone)
 
-    @classmethod
-    def from_meta(cls, meta: ModelMeta) -> KnownSpec:
-        holidays = HolidayCalendar.from_dict(meta.holidays) if meta.holidays is not None else None
-        return cls(tuple(meta.calendar), holidays, meta.tz, tuple(meta.future), utc=meta.utc or not meta.tz)
-
 
 def choose_known(
     freq: Frequency,
@@ -112,6 +106,7 @@ def choose_known(
 
 def window_times(last: np.ndarray, history: np.ndarray | None, horizon: int, freq: Frequency) -> np.ndarray:
     """(N, L + H) timestamps: each row's history times (N, L) and the H grid steps after its last time."""
+    # Here, not at the top: loads polars, which importing this module does not.
     from tsrnn.timeline.grid import grid_times  # numpy only
 
     steps = np.tile(np.arange(1, horizon + 1), len(last))

@@ -10,8 +10,7 @@ import numpy as np
 import polars as pl
 
 from tsrnn.core.errors import DataError
-from tsrnn.data.csvio import describe_lines, shorten
-from tsrnn.modelfile.artifact import FreqSpec
+from tsrnn.core.messages import describe_lines, shorten
 from tsrnn.timeline.sessions import SessionCalendar
 
 TIME_NAMES = ("time", "date", "ds", "timestamp", "datetime", "period", "month", "week", "day")
@@ -63,23 +62,6 @@ class Frequency:
     zone: str | None = None
     """With `shift_us`: the data's time zone (--tz, the model's tz), whose local days the steps continue across
     daylight-saving changes; None: each step is 24 hours."""
-
-    def spec(self) -> FreqSpec:
-        """The model file's description of this grid."""
-        return FreqSpec(
-            self.code,
-            self.label,
-            self.season,
-            self.step_us,
-            self.months,
-            self.month_end,
-            self.sessions.to_dict() if self.sessions is not None else None,
-        )
-
-    @classmethod
-    def from_spec(cls, spec: FreqSpec) -> Frequency:
-        sessions = SessionCalendar.from_dict(spec.sessions) if spec.sessions is not None else None
-        return cls(spec.code, spec.label, spec.season, spec.step_us, spec.months, spec.month_end, sessions)
 
     def with_sessions(self, cal: SessionCalendar) -> Frequency:
         """The same step on the open slots of `cal` only: the season becomes a typical open day."""

@@ -135,7 +135,8 @@ class TrialLoop:
 
     def keep_best(self, record: Trial, exp: Any, outputs: dict[str, np.ndarray]) -> None:
         """Keep a completed trial as an ensemble member while it is among the best `keep`."""
-        from tsrnn.compare import ensemble as ens
+        # Here, not at the top: loads ONNX Runtime and torch, which importing this module does not.
+        import tsrnn.compare.ensemble as ens
 
         self.kept[record.number] = ens.Member(
             f"trial {record.number}",
@@ -152,7 +153,8 @@ class TrialLoop:
     def reserve_for(self, candidate: ModelConfig | None = None) -> float:
         """Seconds to keep back for the final exports: the best model and the ensemble's members so far, as if
         `candidate` (the trial about to run) joined them."""
-        from tsrnn.compare import ensemble as ens
+        # Here, not at the top: loads ONNX Runtime and torch, which importing this module does not.
+        import tsrnn.compare.ensemble as ens
 
         if not self.deadline.limited:
             return 0.0

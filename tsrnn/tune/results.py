@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from tsrnn.core.budget import format_seconds
-from tsrnn.data.csvio import atomic_write
+from tsrnn.core.safeio import atomic_write
 
 if TYPE_CHECKING:
     from tsrnn.model.train import EpochInfo

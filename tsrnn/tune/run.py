@@ -145,6 +145,7 @@ def run_tune(
 
 def _check(base: ModelConfig, trials: int | None, ensemble: int, method: str) -> None:
     """Refuse what tune cannot run before any training."""
+    # Here, not at the top: loads ONNX Runtime and torch, which importing this module does not.
     from tsrnn.compare.ensemble import check_ensemble
 
     if base.task != "forecast":
@@ -197,7 +198,8 @@ def _export_ensemble(
 ) -> dict[str, Any]:
     """ensemble.onnx: the best `ensemble` trials combined and scored on the folds of the longest window, or a
     note that too few trials completed."""
-    from tsrnn.compare import ensemble as ens
+    # Here, not at the top: loads ONNX Runtime and torch, which importing this module does not.
+    import tsrnn.compare.ensemble as ens
 
     if len(kept) < ensemble:
         return {

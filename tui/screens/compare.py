@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
@@ -18,12 +19,13 @@ from textual.worker import Worker, WorkerState
 from tsrnn.core.budget import COMPARE_DEFAULTS, Deadline
 from tsrnn.core.errors import ConfigError
 
+from ..messages import Done, Progress
 from ..text import for_tui, show_error
 from ..widgets.leaderboard import LeaderboardTable, leaderboard_note
 from ..widgets.plots import SeriesPlot
 from ..widgets.variant_bars import BarState, VariantBars
 from .compare_form import CompareForm
-from .compare_progress import Done, Progress, follow_compare
+from .compare_progress import follow_compare
 from .compare_row import RowChoice as RowChoice
 from .compare_row import export_path, export_row, has_model, row_words
 from .compare_status import RunWords, best_exported_words, done_words, start_words
@@ -243,8 +245,6 @@ class CompareView(Vertical):
 
     @on(Button.Pressed, "#cmp-tune")
     def action_tune(self) -> None:
-        from .tune import open_tune
-
         open_tune(self.app)
 
     def _set_buttons(self) -> None:
@@ -261,3 +261,28 @@ class CompareView(Vertical):
             f"[b $error]Unexpected error:[/] {escape(repr(event.worker.error))}"
         )
         self.app.notify(f"{event.worker.error!r}", title="Unexpected error", severity="error", timeout=10)
+
+
+def open_tune(app: App[Any]) -> None:
+    """The Compare screen's Tune action: the data, the Model screen's settings and the Compare screen's variants
+    and folds, in a dialog that runs the search."""
+    from .model import ModelView
+    from .train import TrainView
+    from .tune import TuneScreen
+
+    compare = app.query_one(CompareView)
+    if app.query_one(TrainView).training or compare.running:
+        app.notify(
+            "Training or a comparison is running: cancel it (Ctrl+X) or wait for it before tuning.",
+            title="Busy",
+            severity="warning",
+        )
+        return
+    try:
+        variants, folds, _, _ = compare.options()
+        data, model_cfg, train_cfg = app.query_one(ModelView).prepared()
+    except ConfigError as exc:
+        app.notify(for_tui(exc.message), title="Cannot tune yet", severity="error", timeout=8)
+        return
+    base = replace(model_cfg, num_layers=1, bidirectional=False)
+    app.push_screen(TuneScreen(data, base, train_cfg, ",".join(v.name for v in variants), folds))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
@@ -14,53 +14,17 @@ from tsrnn.core.budget import Deadline
 from tsrnn.core.errors import TsrnnError
 from tsrnn.core.extras import needs_extras
 
+from ..messages import Done, Progress
 from ..widgets.variant_bars import BarState
-from .compare_overlay import Overlay, last_fold_overlay
+from .compare_overlay import last_fold_overlay
 from .compare_status import elapsed_words, spent_words
 
 if TYPE_CHECKING:
-    from tsrnn.compare.run import CompareProgress, Leaderboard, Variant
+    from tsrnn.compare.run import CompareProgress, Variant
     from tsrnn.core.config import ModelConfig, TrainConfig
     from tsrnn.data.loader import SeriesSet
 
 UPDATE_EVERY_S = 0.12
-
-
-class Progress(Message, namespace="compare_view"):
-    """A full snapshot of every bar, so a newer message may replace an older one."""
-
-    def __init__(
-        self,
-        bars: list[BarState],
-        done: int,
-        current: str,
-        epoch: Any,
-        clock: str = "",
-        note: str | None = None,
-        final: bool = False,
-    ) -> None:
-        super().__init__()
-        self.bars, self.done, self.current, self.epoch = bars, done, current, epoch
-        self.clock, self.note, self.final = clock, note, final
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, Progress)
-
-
-class Done(Message, namespace="compare_view"):
-    def __init__(
-        self,
-        board: Leaderboard | None,
-        overlay: Overlay | None,
-        error: TsrnnError | None,
-        cancelled: bool,
-        bars: list[BarState],
-        seconds: float,
-        clock: str = "",
-    ) -> None:
-        super().__init__()
-        self.board, self.overlay, self.error = board, overlay, error
-        self.cancelled, self.bars, self.seconds, self.clock = cancelled, bars, seconds, clock
 
 
 class ProgressTracker:

@@ -14,7 +14,7 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tsrnn.core import paths
+import tsrnn.core.paths as paths
 from tsrnn.core.errors import TsrnnError
 from tsrnn.core.paths import copy_model
 

@@ -15,8 +15,8 @@ from ..text import seconds
 if TYPE_CHECKING:
     from tsrnn.compare.run import Leaderboard
 
+    from ..messages import Progress
     from ..widgets.variant_bars import BarState
-    from .compare_progress import Progress
 
 BASELINE_WORDS = {
     "naive": "naive (last value)",

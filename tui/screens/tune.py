@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
@@ -21,7 +20,7 @@ from textual.worker import Worker, WorkerState
 from tsrnn.core.errors import ConfigError, TsrnnError
 from tsrnn.core.extras import needs_extras
 
-from ..text import for_tui, show_error
+from ..text import show_error
 from ..widgets.trials_table import TrialsTable
 from .tune_words import done_words, progress_words, result_words
 
@@ -31,31 +30,6 @@ if TYPE_CHECKING:
     from tsrnn.tune.run import Trial, TuneProgress, TuneResult
 
 UPDATE_EVERY_S = 0.2
-
-
-def open_tune(app: App[Any]) -> None:
-    """The Compare screen's Tune action: the data, the Model screen's settings and the Compare screen's variants
-    and folds, in a dialog that runs the search."""
-    from .compare import CompareView
-    from .model import ModelView
-    from .train import TrainView
-
-    compare = app.query_one(CompareView)
-    if app.query_one(TrainView).training or compare.running:
-        app.notify(
-            "Training or a comparison is running: cancel it (Ctrl+X) or wait for it before tuning.",
-            title="Busy",
-            severity="warning",
-        )
-        return
-    try:
-        variants, folds, _, _ = compare.options()
-        data, model_cfg, train_cfg = app.query_one(ModelView).prepared()
-    except ConfigError as exc:
-        app.notify(for_tui(exc.message), title="Cannot tune yet", severity="error", timeout=8)
-        return
-    base = replace(model_cfg, num_layers=1, bidirectional=False)
-    app.push_screen(TuneScreen(data, base, train_cfg, ",".join(v.name for v in variants), folds))
 
 
 class TuneScreen(ModalScreen[None]):

@@ -35,8 +35,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tsrnn.model import workspace
-from tsrnn.model.fast import kernel as fastkernel
+import tsrnn.model.fast.kernel as fastkernel
+import tsrnn.model.workspace as workspace
 from tsrnn.model.fast.products import a_b, a_bt_into, at_b
 from tsrnn.model.workspace import Lease, Workspace
 

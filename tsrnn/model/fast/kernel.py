@@ -205,7 +205,8 @@ def selfcheck(kernel: Kernel) -> float:
 
 
 def _difference(gru: Any, x: Tensor, hx: Tensor | None, kernel: Kernel) -> float:
-    from tsrnn.model.fast import cells as fastcells
+    # Here, not at the top: the fast path (cells, rnn) imports this module; its check runs through them.
+    import tsrnn.model.fast.cells as fastcells
     from tsrnn.model.fast.rnn import fast_forward
 
     inputs = [x, *gru.parameters(), *([hx] if hx is not None else [])]

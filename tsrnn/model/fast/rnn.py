@@ -31,7 +31,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from tsrnn.model.fast import kernel as fastkernel
+import tsrnn.model.fast.kernel as fastkernel
 from tsrnn.model.fast.cells import GRUFunction, RNNFunction, kernel_for
 
 _enabled = os.environ.get("TSRNN_FAST_RNN", "1").strip().lower() not in ("0", "false", "no", "off")

@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 fuzz: $(STAMP)
-	TSRNN_FUZZ=long $(PY) -m pytest -q tests/unit/test_loader_fuzz.py -p no:cacheprovider
+	TSRNN_FUZZ=long $(PY) -m pytest -q tests/unit/data/test_loader_fuzz.py -p no:cacheprovider
 
 bench: $(STAMP)
 	$(PY) -m bench.bench_speed

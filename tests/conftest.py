@@ -1,8 +1,12 @@
-"""Shared fixtures: paths to the small test files and a trained demo model."""
+"""Shared fixtures: paths to the small test files and a trained demo model; the `integration` mark."""
 
 from __future__ import annotations
 
+import inspect
+import re
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -46,3 +50,55 @@ class PureSeason:
 @pytest.fixture(scope="session")
 def pure_season() -> PureSeason:
     return PureSeason()
+
+
+TRAINS = re.compile(
+    r"train_experiment|\bfit\(|run_compare|run_tune|export_onnx|quantize_model|build_ext|\bselfcheck\("
+    r"|[\"'](train|compare|tune)[\"']|set_small_model|set_compare|#tune-start|#cmp-start|press\(\"ctrl\+t\"\)"
+)
+"""What a test (or a fixture or helper of its module it uses) does when it trains a model or compiles code: the
+engine's training, comparison, search and export calls, the `train`/`compare`/`tune` commands, the terminal UI's
+Train, Compare and Tune actions, the extension's build and its check."""
+
+
+def _source(fn: Callable[..., object]) -> str:
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return ""
+
+
+def _trains(text: str, helpers: set[str]) -> bool:
+    return bool(TRAINS.search(text)) or any(re.search(rf"\b{name}\(", text) for name in helpers)
+
+
+def _training_helpers(module: ModuleType) -> set[str]:
+    """The module's own functions that train (directly, or through another of them)."""
+    own = {
+        name: _source(fn)
+        for name, fn in vars(module).items()
+        if inspect.isfunction(fn) and fn.__module__ == module.__name__ and not name.startswith("test_")
+    }
+    found: set[str] = set()
+    while True:
+        more = {name for name, text in own.items() if name not in found and _trains(text, found)}
+        if not more:
+            return found
+        found |= more
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `integration` every test that trains a model or compiles code, itself or through a fixture or helper:
+    `pytest -m "not integration"` runs the rest in a minute or two."""
+    helpers: dict[str, set[str]] = {}
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        module = item.module
+        if module.__name__ not in helpers:
+            helpers[module.__name__] = _training_helpers(module)
+        texts = [_source(item.function)]
+        for defs in item._fixtureinfo.name2fixturedefs.values():
+            texts += [_source(d.func) for d in defs]
+        if any(_trains(text, helpers[module.__name__]) for text in texts):
+            item.add_marker(pytest.mark.integration)

@@ -1,9 +1,9 @@
-/* The time loops of one float32 GRU layer for tsrnn.fastcells, built with the package (setup.py: the optional
+/* The time loops of one float32 GRU layer for tsrnn.model.fast.cells, built with the package (setup.py: the optional
    extension module tsrnn.model.fast._fastkernel) and loaded with ctypes by tsrnn.model.fast.kernel.
 
    The matrix products are the BLAS sgemm_ that torch itself uses (its address is passed in, so this file links
    against nothing but libm); the element-wise work of a time step, a dozen torch calls from Python, is one pass
-   here. Layouts are tsrnn.fastcells' (row-major, time-major):
+   here. Layouts are tsrnn.model.fast.cells' (row-major, time-major):
      gates (L, B, 3H)  per step the input projection x W_ih^T + b_ih (+ b_hr - W_hr 1, b_hz - W_hz 1 folded in);
                        the forward loop turns it into [r | z | W_hn h + b_hn]
      s     (L, B, H)   per step sigmoid(2 a_n), n = 2 s - 1
@@ -110,7 +110,7 @@ void gru_backward(sgemm_fn sgemm, const float *gates, const float *s, const floa
     }
 }
 
-/* The instruction set the loops were compiled for (2: AVX-512, 1: AVX2 with FMA, 0: neither): tsrnn.fastkernel
+/* The instruction set the loops were compiled for (2: AVX-512, 1: AVX2 with FMA, 0: neither): tsrnn.model.fast.kernel
    uses them only on a CPU that has it. */
 int fastkernel_isa(void)
 {
@@ -123,7 +123,7 @@ int fastkernel_isa(void)
 #endif
 }
 
-/* The first 60 bits of the SHA-256 of this file as it was built (setup.py defines it): tsrnn.fastkernel compares it
+/* The first 60 bits of the SHA-256 of this file as it was built (setup.py defines it): tsrnn.model.fast.kernel compares it
    with the fastkernel.c beside it, so a library built from another version of the loops is never used. */
 #ifdef FASTKERNEL_SOURCE_HASH
 unsigned long long fastkernel_source_hash(void) { return FASTKERNEL_SOURCE_HASH; }

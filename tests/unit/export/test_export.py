@@ -123,7 +123,7 @@ def test_stop_request_keeps_best_weights(demo) -> None:
 
 def test_multivariate_inputs_and_targets(tmp_path: Path) -> None:
     data = load_series(
-        Path(__file__).parents[1] / "data/real/us_change_quarterly.csv",
+        Path(__file__).parents[2] / "data/real/us_change_quarterly.csv",
         DataConfig(targets=("consumption", "income"), features=("production",)),
     )
     cfg = model_config(data, cell="lstm", hidden_size=8, num_layers=1)

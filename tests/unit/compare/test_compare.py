@@ -17,7 +17,7 @@ from tsrnn.evaluate.metrics import direction_scores, interval_scores
 from tsrnn.experiment.pipeline import model_config, score_direction, train_experiment
 from tsrnn.runtime.inference import Forecaster
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parents[2] / "data"
 
 
 def test_parse_variants() -> None:

@@ -70,7 +70,7 @@ def test_forecast_starts_at_the_next_opening(office: Path, tmp_path: Path) -> No
 
 def test_business_days_file_is_unchanged() -> None:
     """Daily trading data (msft, last 400 rows) is business days, not sessions: the same with or without."""
-    msft = Path(__file__).parents[1] / "data" / "real" / "msft_daily_tail.csv"
+    msft = Path(__file__).parents[2] / "data" / "real" / "msft_daily_tail.csv"
     auto = load_series(msft, DataConfig(targets=("close",)))
     plain = load_series(msft, DataConfig(targets=("close",), sessions="none"))
     assert auto.freq.code == "1bd" and auto.freq.sessions is None and not auto.report.sessions

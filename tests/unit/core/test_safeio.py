@@ -198,7 +198,7 @@ def test_symlink_is_kept_and_its_file_replaced(tmp_path: Path) -> None:
 
 
 def _run(code: str, **kwargs) -> subprocess.CompletedProcess[bytes]:
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     return subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=120, **kwargs)
 
 

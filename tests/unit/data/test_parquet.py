@@ -16,7 +16,7 @@ from tsrnn.data.csvio import read_header
 from tsrnn.data.loader import SeriesSet, demo_path, load_series
 from tsrnn.runtime.inference import Forecaster, save_table
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parents[2] / "data"
 TOURISM = DATA / "real" / "tourism_12_series.csv"
 
 

@@ -12,7 +12,7 @@ from tsrnn.core.errors import ModelFileError
 from tsrnn.export.quantize import format_drift, measure_drift, quantize_model
 from tsrnn.runtime.inference import Forecaster
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parents[2] / "data"
 
 
 def test_quantize_lstm_and_measure_drift(demo_model: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from tsrnn.data.loader import load_series
 from tsrnn.experiment.pipeline import model_config, train_experiment
 from tsrnn.runtime.inference import Forecaster, choose_providers, save_table
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parents[2] / "data"
 
 
 def test_inference_imports_no_torch() -> None:

@@ -16,7 +16,7 @@ from tsrnn.experiment.pipeline import model_config, train_experiment
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.timeline.known import choose_known
 
-REAL = Path(__file__).parents[1] / "data" / "real"
+REAL = Path(__file__).parents[2] / "data" / "real"
 PRICES = REAL / "electricity_price_hourly_exog.csv"
 FUTURE = REAL / "electricity_price_future_exog.csv"
 COLUMNS = ("Exogenous1", "Exogenous2", "day_0", "day_1", "day_2", "day_3", "day_4", "day_5", "day_6")

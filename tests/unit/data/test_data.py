@@ -11,7 +11,7 @@ from tsrnn.core.config import DataConfig
 from tsrnn.core.errors import ConfigError, DataError
 from tsrnn.data.loader import demo_path, load_series
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parents[2] / "data"
 
 
 def test_demo_is_monthly_airline() -> None:

@@ -51,7 +51,7 @@ def test_default_window_covers_a_cycle_the_calendar_does_not_explain(tmp_path: P
     frequency's default."""
     from tsrnn.experiment.pipeline import default_input_len, detected_cycle, model_config
 
-    real = Path(__file__).parents[1] / "data" / "real"
+    real = Path(__file__).parents[2] / "data" / "real"
     sun = load_series(real / "sunspots_monthly.csv")
     assert sun.freq.default_input_len() == 24 and 120 <= detected_cycle(sun) <= 135
     assert model_config(sun).input_len == default_input_len(sun) == detected_cycle(sun)

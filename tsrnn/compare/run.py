@@ -18,11 +18,10 @@ import numpy as np
 from tsrnn.compare.leaderboard import Leaderboard as Leaderboard
 from tsrnn.compare.leaderboard import Row as Row
 from tsrnn.compare.leaderboard import budget_words as budget_words
-from tsrnn.compare.leaderboard import check_folder, clear_folder, interrupted_words, rank_key
+from tsrnn.compare.leaderboard import check_folder, clear_folder, interrupted_words, rank_key, write_leaderboard
 from tsrnn.compare.leaderboard import format_markdown as format_markdown
 from tsrnn.compare.leaderboard import format_rows as format_rows
 from tsrnn.compare.leaderboard import format_text as format_text
-from tsrnn.compare.leaderboard import write_leaderboard as write_leaderboard
 from tsrnn.compare.variants import ReportFn, RetrainStoppedError, retrain_best, train_variants
 from tsrnn.compare.variants import Variant as Variant
 from tsrnn.compare.variants import parse_variants as parse_variants

@@ -16,10 +16,7 @@ import numpy as np
 import polars as pl
 
 from tsrnn.core.errors import DataError
-from tsrnn.data.csvcheck import BLANK as BLANK
-from tsrnn.data.csvcheck import BOM as BOM
-from tsrnn.data.csvcheck import csv_error, first_line, read_checked, scan
-from tsrnn.data.csvcheck import sniff_delimiter as sniff_delimiter
+from tsrnn.data.csvcheck import BLANK, BOM, csv_error, first_line, read_checked, scan, sniff_delimiter
 from tsrnn.data.parquetio import ParquetSource, is_parquet
 from tsrnn.data.rawtable import PREVIEW_ROWS, RawTable
 

@@ -15,16 +15,12 @@ import numpy as np
 
 import tsrnn.timeline.grid as grid
 from tsrnn.core.config import DataConfig
-from tsrnn.data.columns import ID_NAMES as ID_NAMES
-from tsrnn.data.columns import Table as Table
-from tsrnn.data.columns import choose_columns as choose_columns
+from tsrnn.data.columns import ID_NAMES, Table, choose_columns
 from tsrnn.data.csvio import read_header, read_raw
-from tsrnn.data.gaps import fill_gaps as fill_gaps
-from tsrnn.data.gaps import lay_grid as lay_grid
+from tsrnn.data.gaps import fill_gaps, lay_grid
 from tsrnn.data.parquetio import ParquetSource, is_parquet, read_plan
 from tsrnn.data.rawtable import RawTable
-from tsrnn.data.rows import Rows as Rows
-from tsrnn.data.rows import parse_rows as parse_rows
+from tsrnn.data.rows import Rows, parse_rows
 from tsrnn.data.seriesset import SeriesSet as SeriesSet
 from tsrnn.timeline.timefreq import TIME_NAMES
 

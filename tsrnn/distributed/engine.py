@@ -44,17 +44,11 @@ from tsrnn.core.safeio import check_out_dir
 from tsrnn.data.outputs import Output, check_outputs
 from tsrnn.data.parquetio import ParquetSource, is_parquet, parquet_files, read_plan
 from tsrnn.distributed.frame import forecast as forecast
-from tsrnn.distributed.frame import log as log
-from tsrnn.distributed.parts import SKIPPED_FILE as SKIPPED_FILE
-from tsrnn.distributed.parts import PartReport as PartReport
-from tsrnn.distributed.parts import write_skipped
+from tsrnn.distributed.parts import SKIPPED_FILE, PartReport, write_skipped
 from tsrnn.distributed.plan import file_labels, submit_parts
-from tsrnn.distributed.staging import MANIFEST as MANIFEST
 from tsrnn.distributed.staging import PART_NAME, Staging, check_result_folder
-from tsrnn.distributed.worker import Options as Options
-from tsrnn.distributed.worker import Skipped as Skipped
+from tsrnn.distributed.worker import Options, Skipped, peak_rss_mib
 from tsrnn.distributed.worker import model_loads as model_loads
-from tsrnn.distributed.worker import peak_rss_mib
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.runtime.session import available_cores
 

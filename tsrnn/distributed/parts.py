@@ -15,7 +15,6 @@ import polars as pl
 from tsrnn.core.errors import ConfigError, DataError
 from tsrnn.core.safeio import atomic_write
 from tsrnn.data.parquetio import ParquetSource
-from tsrnn.distributed.staging import PART_NAME as PART_NAME
 from tsrnn.distributed.staging import SKIPPED_FILE as SKIPPED_FILE
 from tsrnn.distributed.worker import FILE, ROW, Options, PartResult, Skipped, forecast_frame, shipped_model
 

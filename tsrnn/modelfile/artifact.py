@@ -20,9 +20,8 @@ from tsrnn.modelfile.metaschema import BASELINE_MODELS as BASELINE_MODELS
 from tsrnn.modelfile.metaschema import MODEL_KINDS as MODEL_KINDS
 from tsrnn.modelfile.metaschema import NO_CELL as NO_CELL
 from tsrnn.modelfile.metaschema import NO_SCALING as NO_SCALING
-from tsrnn.modelfile.metaschema import SCHEMA_VERSION as SCHEMA_VERSION
-from tsrnn.modelfile.metaschema import MetadataError as MetadataError
 from tsrnn.modelfile.metaschema import (
+    SCHEMA_VERSION,
     read_bool,
     read_columns,
     read_dict,
@@ -36,6 +35,7 @@ from tsrnn.modelfile.metaschema import (
     read_sessions,
     read_str,
 )
+from tsrnn.modelfile.metaschema import MetadataError as MetadataError
 from tsrnn.timeline.holidaycal import HolidayCalendar
 from tsrnn.timeline.known import KnownSpec
 from tsrnn.timeline.sessions import SessionCalendar

@@ -24,7 +24,7 @@ from tsrnn.data.csvio import read_header
 from tsrnn.data.loader import SeriesSet, load_series, resolve_demo
 from tsrnn.modelfile.artifact import ModelMeta
 from tsrnn.runtime.forecastio import ForecastResult as ForecastResult
-from tsrnn.runtime.forecastio import HistoryWarning as HistoryWarning
+from tsrnn.runtime.forecastio import HistoryWarning
 from tsrnn.runtime.forecastio import save_table as save_table
 from tsrnn.runtime.session import NEVER as NEVER
 from tsrnn.runtime.session import available_cores as available_cores

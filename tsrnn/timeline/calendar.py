@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tsrnn.core.errors import ConfigError
-from tsrnn.timeline.holidaycal import HOLIDAY_COLUMNS as HOLIDAY_COLUMNS
+from tsrnn.timeline.holidaycal import HOLIDAY_COLUMNS
 from tsrnn.timeline.holidaycal import HolidayCalendar as HolidayCalendar
 from tsrnn.timeline.holidaycal import build_holidays as build_holidays
 from tsrnn.timeline.holidaycal import holiday_features as holiday_features

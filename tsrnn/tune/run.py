@@ -30,20 +30,17 @@ from tsrnn.core.errors import ConfigError
 from tsrnn.core.paths import free_path, tune_dir
 from tsrnn.data.loader import SeriesSet
 from tsrnn.evaluate.backtest import Folds, baseline_forecasts, fold_scores, make_folds, summarise
-from tsrnn.tune.command import train_command as train_command
+from tsrnn.tune.command import train_command
 from tsrnn.tune.loop import TrialLoop
-from tsrnn.tune.results import ProgressFn as ProgressFn
+from tsrnn.tune.results import ProgressFn, clear_results, interrupted_words, write_tables
 from tsrnn.tune.results import Trial as Trial
 from tsrnn.tune.results import TuneProgress as TuneProgress
 from tsrnn.tune.results import TuneResult as TuneResult
-from tsrnn.tune.results import clear_results, interrupted_words
 from tsrnn.tune.results import format_text as format_text
-from tsrnn.tune.results import write_tables as write_tables
 from tsrnn.tune.space import search_space
 from tsrnn.tune.space import tune_variants as tune_variants
 from tsrnn.tune.space import window_choices as window_choices
-from tsrnn.tune.trial import PRUNE_MIN_TRIALS as PRUNE_MIN_TRIALS
-from tsrnn.tune.trial import PRUNE_WARMUP_EPOCHS as PRUNE_WARMUP_EPOCHS
+from tsrnn.tune.trial import PRUNE_MIN_TRIALS, PRUNE_WARMUP_EPOCHS
 from tsrnn.tune.trial import epoch_reporter as epoch_reporter
 from tsrnn.tune.trial import make_pruner as make_pruner
 

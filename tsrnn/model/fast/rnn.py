@@ -10,7 +10,8 @@ run as torch operations).
 
 The equations are PyTorch's (GRU: r, z, n with b_hn inside r * (W_hn h + b_hn); h' = (1 - z) * n + z * h);
 only the rounding differs: in float32 outputs match nn.GRU/nn.RNN within about 1e-6 and gradients within
-float32 round-off, in float64 within 1e-12 (tests/unit/model/fast/test_fastrnn.py, tests/unit/model/fast/test_fastkernel.py).
+float32 round-off, in float64 within 1e-12 (tests/unit/model/fast/test_fastrnn.py,
+tests/unit/model/fast/test_fastkernel.py).
 
 `recurrent(rnn, x)` is what `RecurrentForecaster` calls: the fast path only while the module trains on the CPU
 with gradients on (`applies`); evaluation, inference, tracing and ONNX export call the module itself, so an

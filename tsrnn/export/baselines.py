@@ -24,6 +24,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+import tsrnn.export.parity as parity
 import tsrnn.modelfile.artifact as artifact
 from tsrnn import __version__
 from tsrnn.core.errors import ExportError
@@ -34,9 +35,6 @@ from tsrnn.evaluate.metrics import baselines
 OPSET = 17
 IR_VERSION = 8
 """The IR version of opset 17, which every ONNX Runtime that reads opset 17 reads."""
-TOLERANCE = 1e-4
-"""Largest accepted |ORT - numpy| relative to max(1, |forecast|), as for a network's export."""
-PARITY_BATCH = 64
 
 
 @dataclass
@@ -227,13 +225,9 @@ def check_parity(
     kind: str, path: Path, meta: artifact.ModelMeta, history: np.ndarray, known: np.ndarray | None
 ) -> dict[str, Any]:
     """ONNX Runtime against `reference` at batch 1 and at a batch of 64 or more."""
-    import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    names = {i.name for i in session.get_inputs()}
-    worst_abs = worst_rel = 0.0
-    batches = (1, max(PARITY_BATCH, len(history)))
-    for n in batches:
+    def run(session: Any, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        names = {i.name for i in session.get_inputs()}
         idx = np.resize(np.arange(len(history)), n)
         feeds = {artifact.HISTORY_INPUT: history[idx]}
         if artifact.KNOWN_INPUT in names:
@@ -244,16 +238,8 @@ def check_parity(
             )
         got = session.run(["forecast"], feeds)[0]
         want = reference(kind, feeds[artifact.HISTORY_INPUT], meta.horizon, len(meta.targets), meta.season)
-        if got.shape != want.shape:
-            raise ExportError(
-                f"the {kind} file returned a forecast of shape {got.shape} at batch {n}, expected {want.shape}"
-            )
-        diff = float(np.max(np.abs(got - want)))
-        worst_abs = max(worst_abs, diff)
-        worst_rel = max(worst_rel, diff / max(1.0, float(np.max(np.abs(want)))))
-    if not worst_rel <= TOLERANCE:
-        raise ExportError(
-            f"ONNX Runtime differs from the {kind} baseline by {worst_abs:.3g} (relative "
-            f"{worst_rel:.3g}, tolerance {TOLERANCE}); the model was not saved"
-        )
-    return {"abs": worst_abs, "rel": worst_rel, "batches": batches}
+        return {"forecast": (got, want)}
+
+    return parity.check_parity(
+        path, len(history), run, f"the {kind} baseline", lambda _: f"the {kind} file returned a forecast"
+    )

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 
+import tsrnn.export.parity as parity
 import tsrnn.modelfile.artifact as artifact
 from tsrnn.core.errors import ExportError
 from tsrnn.core.safeio import atomic_write
@@ -24,15 +24,12 @@ from tsrnn.model.train import predict_outputs
 from tsrnn.model.unrolled import UnrolledRecurrence
 
 OPSET = 17
-PARITY_BATCH = 64
 WIDE_FROM = {"rnn": 4, "gru": 32, "lstm": 64}
 """Batch size from which a model runs an unrolled graph of Gemm and element-wise nodes (`tsrnn.model.unrolled`)
 instead of ONNX Runtime's native RNN/GRU/LSTM kernel, which scales poorly with the batch on CPU. Measured on
 2 cores with single-threaded sessions: at batch 256 the unrolled graph was ~4x (rnn), ~1.4x (gru) and ~1.3x
 (lstm) faster; at batch 1 the native kernel was ~1.7x (rnn), ~4.5x (gru) and ~4.5x (lstm) faster. The
 thresholds are the measured crossovers."""
-TOLERANCE = 1e-4
-"""Largest accepted |ORT - torch| relative to max(1, |forecast|)."""
 
 
 @dataclass
@@ -139,24 +136,11 @@ def _batch(windows: np.ndarray, n: int) -> np.ndarray:
 
 def check_parity(model: RecurrentForecaster, path: Path, windows: np.ndarray) -> dict[str, Any]:
     """Compare ONNX Runtime with PyTorch at batch 1 and at a batch of 64 or more."""
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    worst_abs, worst_rel = 0.0, 0.0
-    batches = (1, max(PARITY_BATCH, len(windows)))
-    for n in batches:
+
+    def run(session: Any, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         x = _batch(windows, n)
         expected = predict_outputs(model, x)
-        got = dict(zip(expected, session.run(list(expected), model_feeds(model, x)), strict=True))
-        for name, want in expected.items():
-            if got[name].shape != want.shape:
-                raise ExportError(
-                    f"exported model returned {name} of shape {got[name].shape} at batch {n}, expected {want.shape}"
-                )
-            diff = float(np.max(np.abs(got[name] - want)))
-            worst_abs = max(worst_abs, diff)
-            worst_rel = max(worst_rel, diff / max(1.0, float(np.max(np.abs(want)))))
-    if not worst_rel <= TOLERANCE:
-        raise ExportError(
-            f"ONNX Runtime differs from PyTorch by {worst_abs:.3g} (relative {worst_rel:.3g}, tolerance "
-            f"{TOLERANCE}); the model was not saved"
-        )
-    return {"abs": worst_abs, "rel": worst_rel, "batches": batches}
+        got = session.run(list(expected), model_feeds(model, x))
+        return {name: (out, expected[name]) for name, out in zip(expected, got, strict=True)}
+
+    return parity.check_parity(path, len(windows), run, "PyTorch", lambda name: f"exported model returned {name}")

@@ -143,11 +143,11 @@ def test_unwritable_export_path_is_refused(demo, tmp_path: Path) -> None:
 
 
 def test_export_above_tolerance_is_refused_and_not_written(demo, tmp_path: Path, monkeypatch) -> None:
-    import tsrnn.export.exporter
+    import tsrnn.export.parity
 
     cfg = model_config(demo, cell="gru", hidden_size=4, num_layers=1)
     exp = train_experiment(demo, cfg, TrainConfig(epochs=1))
-    monkeypatch.setattr(tsrnn.export.exporter, "TOLERANCE", -1.0)
+    monkeypatch.setattr(tsrnn.export.parity, "TOLERANCE", -1.0)
     with pytest.raises(ExportError, match=r"differs from PyTorch.*not saved"):
         exp.export(tmp_path / "m.onnx")
     assert list(tmp_path.iterdir()) == []

@@ -18,7 +18,8 @@ from tsrnn.data.outputs import Output, check_outputs
 from tsrnn.evaluate.metrics import format_table
 
 if TYPE_CHECKING:
-    from tsrnn.runtime.inference import Forecaster, ForecastResult
+    from tsrnn.runtime.forecastio import ForecastResult
+    from tsrnn.runtime.inference import Forecaster
 
 MAX_WARNINGS = 10
 """History warnings printed one per line; --json lists them all."""
@@ -26,6 +27,7 @@ MAX_WARNINGS = 10
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
+    from tsrnn.runtime.forecastio import forecast_file
     from tsrnn.runtime.inference import Forecaster
 
     if args.engine == "dask":
@@ -44,7 +46,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             guard.on_stop(model.stop)
             if model.fallback:
                 print(f"note: {model.fallback}", file=sys.stderr)
-            result = model.forecast_csv(
+            result = forecast_file(
+                model,
                 args.data,
                 out=args.out,
                 on_progress=None if args.json else _series_progress,

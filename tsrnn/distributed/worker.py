@@ -23,7 +23,7 @@ from tsrnn.core.safeio import atomic_write
 from tsrnn.data.future import horizon_values
 from tsrnn.data.loader import load_raw
 from tsrnn.data.parquetio import raw_from_frame, rows_named, rows_text
-from tsrnn.runtime.forecastio import output_table
+from tsrnn.runtime.forecastio import check_frequency, history_warnings, output_table, window_inputs
 from tsrnn.runtime.inference import Forecaster
 
 ROW = "__tsrnn_row"
@@ -202,7 +202,7 @@ def _forecast_all(
     cols = frame.select(list(dict.fromkeys([*model.columns, *ids])))
     cfg = replace(model.data_config(), id_col=id_col)
     data = load_raw(raw_from_frame(cols, Path(name), name=name, ids=ids, lines=lines), cfg)
-    model.check_frequency(data, allow)
+    check_frequency(model, data, allow)
     L = model.input_len
     short = {i for i, v in enumerate(data.values) if len(v) < L}
     skipped = []
@@ -222,7 +222,7 @@ def _forecast_all(
     table = None
     warnings = []
     if data.n_series:
-        warnings = model.history_warnings(data)
+        warnings = history_warnings(model, data)
         ahead = None
         if model.meta.future:  # the rows after each series' last observed target, as for one file
             ahead = horizon_values(
@@ -234,7 +234,7 @@ def _forecast_all(
                 model=model.path.name,
             )
             warnings = [w for w in warnings if w.kind != "tail_dropped"]
-        history, known = model.window_inputs(data, 0, slice(None), ahead)
+        history, known = window_inputs(model, data, 0, slice(None), ahead)
         table = output_table(model, data, model.predict_outputs(history, known), 0, data.n_series, typed=True)
     result.skipped += skipped
     result.warnings += [w.message for w in warnings]

@@ -15,6 +15,7 @@ import numpy as np
 from tsrnn.core.errors import ModelFileError
 from tsrnn.core.safeio import atomic_write
 from tsrnn.evaluate.metrics import METRICS, baselines, evaluate, mase_scale
+from tsrnn.runtime.forecastio import load_history, window_inputs
 from tsrnn.runtime.inference import Forecaster
 
 MATERIAL = 0.05
@@ -134,14 +135,14 @@ def measure_drift(float_path: Path, int8_path: Path, csv: str | os.PathLike[str]
         ops,
         float_recurrent=sorted(nodes & {"RNN", "GRU", "LSTM"}),
     )
-    data = fm.load_history(csv) if csv else None
+    data = load_history(fm, csv) if csv else None
     if data is None or fm.task != "forecast":
         return drift
     L, H, n_t = fm.input_len, fm.horizon, len(fm.targets)
     data = data.subset([i for i, v in enumerate(data.values) if len(v) >= L + H])
     if not data.n_series:
         return drift
-    history, known = fm.window_inputs(data, back=H)
+    history, known = window_inputs(fm, data, back=H)
     actual = np.stack([v[-H:, :n_t] for v in data.values])
     insample = [v[:-H, :n_t] for v in data.values]
     a, b = fm.predict(history, known), qm.predict(history, known)

@@ -9,24 +9,28 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tsrnn.runtime.forecastio import output_table
-    from tsrnn.runtime.inference import Forecaster, ForecastResult, save_table
+    from tsrnn.runtime.forecastio import ForecastResult, forecast_file, output_table, save_table, window_inputs
+    from tsrnn.runtime.inference import Forecaster
     from tsrnn.runtime.session import available_cores
 
 _FACE = {
-    "ForecastResult": "tsrnn.runtime.inference",
+    "ForecastResult": "tsrnn.runtime.forecastio",
     "Forecaster": "tsrnn.runtime.inference",
     "available_cores": "tsrnn.runtime.session",
     "output_table": "tsrnn.runtime.forecastio",
-    "save_table": "tsrnn.runtime.inference",
+    "forecast_file": "tsrnn.runtime.forecastio",
+    "save_table": "tsrnn.runtime.forecastio",
+    "window_inputs": "tsrnn.runtime.forecastio",
 }
 
 __all__ = [
     "ForecastResult",
     "Forecaster",
     "available_cores",
+    "forecast_file",
     "output_table",
     "save_table",
+    "window_inputs",
 ]
 
 

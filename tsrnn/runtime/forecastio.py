@@ -5,27 +5,27 @@ writing them as CSV or Parquet, never half a file. numpy and polars only (never 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 import tsrnn.core.safeio as safeio
 from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.data.csvio import read_header
 from tsrnn.data.future import horizon_values
-from tsrnn.data.loader import SeriesSet
+from tsrnn.data.loader import SeriesSet, load_series, resolve_demo
 from tsrnn.data.parquetio import is_parquet_name, parquet_sink, time_column, typed_times, write_parquet
 from tsrnn.modelfile.artifact import ModelMeta
+from tsrnn.runtime.inference import Forecaster
 from tsrnn.timeline.known import window_times
 from tsrnn.timeline.timefreq import format_times
-
-if TYPE_CHECKING:
-    from tsrnn.runtime.inference import Forecaster
 
 
 @dataclass
@@ -37,7 +37,7 @@ class ForecastResult:
     n_series: int
     history: SeriesSet
     out: Path | None = None
-    """Where the rows were written, when forecast_csv streamed them to a file."""
+    """Where the rows were written, when forecast_file streamed them to a file."""
     warnings: list[HistoryWarning] = field(default_factory=list)
     """What the user should know about the history the forecast starts from."""
 
@@ -56,27 +56,35 @@ class HistoryWarning:
         return {"series": self.series, "kind": self.kind, "steps": self.steps, "message": self.message}
 
 
+BATCH = 65_536
+"""Series per ONNX Runtime call when a file is forecast (one call for most files)."""
+
+
 def forecast_file(
     model: Forecaster,
     csv: str | os.PathLike[str],
-    out: str | os.PathLike[str] | None,
-    batch_size: int,
+    out: str | os.PathLike[str] | None = None,
+    batch_size: int = BATCH,
     on_progress: Callable[[int, int], None] | None = None,
     allow_freq_mismatch: bool = False,
     future_csv: str | os.PathLike[str] | None = None,
 ) -> ForecastResult:
-    """`Forecaster.forecast_csv`: every series of the file from its last input_len rows, `batch_size` series per
-    ONNX Runtime call, each batch's rows streamed to `out` when given."""
+    """Forecast every series in the CSV (or Parquet data) from its last input_len rows, `batch_size` series per
+    ONNX Runtime call (one call for most files). With `out`, each batch's rows are written as soon as they exist
+    (to a temporary file renamed at the end) and the result keeps only the first batch's table. Data at another
+    frequency than the model's is refused unless `allow_freq_mismatch` (the dates then follow the data). A model
+    with future columns reads their horizon values from the CSV's rows after each series' last observed target,
+    or from `future_csv` (long format: id, time, columns)."""
     if future_csv is not None and not model.meta.future:
         raise ConfigError(f"{model.path.name} has no future columns; forecast without --future-csv")
-    data = model.load_history(csv)
-    model.check_frequency(data, allow_freq_mismatch)
+    data = load_history(model, csv)
+    check_frequency(model, data, allow_freq_mismatch)
     short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < model.input_len]
     if short:
         sid, n = short[0]
         who = f"series '{sid}'" if sid else "the series"
         raise DataError(f"{data.path.name}: {who} has {n} rows; the model needs the last {model.input_len}")
-    warnings = model.history_warnings(data)
+    warnings = history_warnings(model, data)
     ahead = None
     if model.meta.future:
         ahead = horizon_values(
@@ -96,7 +104,7 @@ def forecast_file(
         sink = stack.enter_context(parquet_sink(out) if parquet else csv_sink(out)) if out else None
         for a in range(0, data.n_series, batch_size):
             b = min(a + batch_size, data.n_series)
-            history, known = model.window_inputs(data, 0, slice(a, b), None if ahead is None else ahead[a:b])
+            history, known = window_inputs(model, data, 0, slice(a, b), None if ahead is None else ahead[a:b])
             t0 = time.perf_counter()
             outputs = model.predict_outputs(history, known)
             latency += (time.perf_counter() - t0) * 1000
@@ -110,6 +118,16 @@ def forecast_file(
     return ForecastResult(
         pl.concat(tables), model.provider, latency, data.n_series, data, Path(out) if out else None, warnings
     )
+
+
+def load_history(model: Forecaster, csv: str | os.PathLike[str]) -> SeriesSet:
+    """Read a CSV (or Parquet data) with the model's own columns; name any the file lacks."""
+    csv = resolve_demo(csv)
+    model.check_columns(read_header(csv), Path(csv).name)
+    data = load_series(csv, model.data_config())
+    if model.meta.tz and data.utc and data.freq.shift_us:  # daily steps continue the zone's local days
+        data = dataclasses.replace(data, freq=dataclasses.replace(data.freq, zone=model.meta.tz))
+    return data
 
 
 def window_inputs(
@@ -271,7 +289,7 @@ def cannot_write(path: str | os.PathLike[str], exc: OSError) -> str:
 def save_table(table: pl.DataFrame, path: str | os.PathLike[str], time_col: str | None = None) -> Path:
     """Write a forecast CSV with `safeio.atomic_write` (never half a file; devices and pipes written through), or
     Parquet when the name ends in .parquet (the ISO text of `time_col` then becomes datetimes, as
-    `forecast_csv` writes them)."""
+    `forecast_file` writes them)."""
     if is_parquet_name(path):
         return write_parquet(typed_times(table, time_col) if time_col else table, path)
     try:

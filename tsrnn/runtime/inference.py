@@ -4,11 +4,9 @@ loaded model that predicts. Opening the session is `tsrnn.runtime.session`'s job
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,15 +15,9 @@ import numpy as np
 import onnxruntime as ort
 
 import tsrnn.modelfile.artifact as artifact
-import tsrnn.runtime.forecastio as forecastio
 from tsrnn.core.config import DataConfig
 from tsrnn.core.errors import ConfigError, DataError
-from tsrnn.data.csvio import read_header
-from tsrnn.data.loader import SeriesSet, load_series, resolve_demo
 from tsrnn.modelfile.artifact import ModelMeta
-from tsrnn.runtime.forecastio import ForecastResult as ForecastResult
-from tsrnn.runtime.forecastio import HistoryWarning
-from tsrnn.runtime.forecastio import save_table as save_table
 from tsrnn.runtime.session import NEVER as NEVER
 from tsrnn.runtime.session import available_cores as available_cores
 from tsrnn.runtime.session import choose_providers as choose_providers
@@ -34,8 +26,6 @@ from tsrnn.runtime.session import override_dispatch as override_dispatch
 from tsrnn.timeline.known import KnownSpec, window_times
 from tsrnn.timeline.timefreq import Frequency
 
-BATCH = 65_536
-"""Series read and written per step when forecasting a file."""
 SHARD_ROWS = 256
 """On CPU, a batch is cut into slices of at most this many windows (and at least one per worker), run at once
 by single-threaded sessions on a pool of worker threads: no per-operator synchronisation between cores, and
@@ -45,8 +35,6 @@ MIN_SHARD = 4
 """Smallest slice worth a worker thread."""
 IOBIND_FROM = 1024
 """On a GPU, batches of this many windows or more run through I/O binding."""
-_csv_sink = forecastio.csv_sink
-"""Tables appended to a CSV that is renamed into place when all went well (`forecastio.csv_sink`)."""
 
 
 class Forecaster:
@@ -178,7 +166,7 @@ class Forecaster:
         if known is None:
             raise ConfigError(
                 f"{self.path.name} also reads known inputs ({', '.join(k)}) for the window and the "
-                "horizon: pass known=Forecaster.known_inputs(...), or use forecast_csv"
+                "horizon: pass known=Forecaster.known_inputs(...), or use forecast_file"
             )
         kn = np.ascontiguousarray(known, dtype=np.float32)
         want_k = (len(x), self.input_len + self.horizon, len(k))
@@ -224,23 +212,6 @@ class Forecaster:
         (N, horizon, n_targets), or the probability of a rise (N, 1) for a direction model."""
         return next(iter(self.predict_outputs(history, known).values()))
 
-    def window_inputs(
-        self, data: SeriesSet, back: int = 0, series: slice = slice(None), horizon_future: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """History (N, L, C) and known inputs of the windows ending `back` steps before each series' end. The
-        future columns' values for the horizon come from the data when `back` covers it, else from
-        `horizon_future` (N, H, F)."""
-        return forecastio.window_inputs(self, data, back, series, horizon_future)
-
-    def load_history(self, csv: str | os.PathLike[str]) -> SeriesSet:
-        """Read a CSV (or Parquet data) with the model's own columns; name any the file lacks."""
-        csv = resolve_demo(csv)
-        self.check_columns(read_header(csv), Path(csv).name)
-        data = load_series(csv, self.data_config())
-        if self.meta.tz and data.utc and data.freq.shift_us:  # daily steps continue the zone's local days
-            data = dataclasses.replace(data, freq=dataclasses.replace(data.freq, zone=self.meta.tz))
-        return data
-
     @property
     def columns(self) -> list[str]:
         """The columns the model reads from a data file: time, inputs, future columns and the id."""
@@ -268,35 +239,3 @@ class Forecaster:
             features=tuple(c for c in self.inputs if c not in self.targets),
             future=tuple(m.future),
         )
-
-    def forecast_csv(
-        self,
-        csv: str | os.PathLike[str],
-        out: str | os.PathLike[str] | None = None,
-        batch_size: int = BATCH,
-        on_progress: Callable[[int, int], None] | None = None,
-        allow_freq_mismatch: bool = False,
-        future_csv: str | os.PathLike[str] | None = None,
-    ) -> ForecastResult:
-        """Forecast every series in the CSV from its last input_len rows, `batch_size` series per ONNX Runtime
-        call (one call for most files). With `out`, each batch's rows are written as soon as they exist (to a
-        temporary file renamed at the end) and the result keeps only the first batch's table. Data at another
-        frequency than the model's is refused unless `allow_freq_mismatch` (the dates then follow the data). A model
-        with future columns reads their horizon values from the CSV's rows after each series' last observed target,
-        or from `future_csv` (long format: id, time, columns)."""
-        return forecastio.forecast_file(self, csv, out, batch_size, on_progress, allow_freq_mismatch, future_csv)
-
-    def check_frequency(self, data: SeriesSet, allow_mismatch: bool = False) -> None:
-        """Refuse data on another time grid than the model's (a daily file for a monthly model)."""
-        forecastio.check_frequency(self, data, allow_mismatch)
-
-    def history_warnings(self, data: SeriesSet) -> list[HistoryWarning]:
-        """What the user should know about the history a forecast starts from: series whose trailing rows had an
-        empty value and were dropped (the forecast starts before them), and series whose last window holds
-        interpolated values."""
-        return forecastio.history_warnings(self, data)
-
-    def value_columns(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Forecast columns, flattened over series and steps: one per target, one per target and quantile
-        (passengers_q10, ...), or the probability of a rise (ModelMeta.output_columns names them)."""
-        return forecastio.value_columns(self.meta, outputs)

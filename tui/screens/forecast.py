@@ -22,7 +22,7 @@ from ..text import show_error
 from ..widgets.plots import SeriesPlot
 
 if TYPE_CHECKING:
-    from tsrnn.runtime.inference import ForecastResult
+    from tsrnn.runtime.forecastio import ForecastResult
 
 PROVIDERS = (("auto (CUDA if available)", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
 MAX_TABLE_ROWS = 1000
@@ -143,11 +143,12 @@ class ForecastView(Horizontal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="forecast")
     def forecast(self, model: str, csv: str, provider: str, future: str | None = None) -> None:
+        from tsrnn.runtime.forecastio import forecast_file
         from tsrnn.runtime.inference import Forecaster
 
         try:
             fc = Forecaster.load(model, device=provider)
-            result = fc.forecast_csv(csv, future_csv=future)
+            result = forecast_file(fc, csv, future_csv=future)
         except TsrnnError as exc:
             self.post_message(self.Done(None, None, exc))
         else:
@@ -248,7 +249,7 @@ class ForecastView(Horizontal):
         if self.result is None:
             self._error("Nothing to save", "run a forecast first (Ctrl+F)")
             return
-        from tsrnn.runtime.inference import save_table
+        from tsrnn.runtime.forecastio import save_table
 
         out = self.query_one("#fc-out", Input).value.strip()
         if not out:

@@ -15,6 +15,7 @@ from tsrnn.data.windows import split_series
 from tsrnn.evaluate.backtest import fold_scores, make_folds
 from tsrnn.evaluate.metrics import direction_scores, interval_scores
 from tsrnn.experiment.pipeline import model_config, score_direction, train_experiment
+from tsrnn.runtime.forecastio import forecast_file
 from tsrnn.runtime.inference import Forecaster
 
 DATA = Path(__file__).parents[2] / "data"
@@ -99,7 +100,7 @@ def test_quantiles_never_cross_and_export(tmp_path: Path) -> None:
     assert q.shape == (256, 12, 1, 3)
     assert np.all(np.diff(q, axis=-1) >= 0)
     np.testing.assert_array_equal(out["forecast"], q[..., 1])
-    table = model.forecast_csv("demo").table
+    table = forecast_file(model, "demo").table
     assert table.columns == ["time", "passengers_q10", "passengers_q50", "passengers_q90"]
 
 
@@ -136,7 +137,7 @@ def test_classic_lstm_direction_model_returns_probability(tmp_path: Path) -> Non
     model = Forecaster.load(exp.export(tmp_path / "d.onnx").path)
     p = model.predict(data.values[0][None, -10:])
     assert p.shape == (1, 1) and 0 <= float(p[0, 0]) <= 1
-    assert model.forecast_csv("demo").table.columns == ["time", "passengers_up_probability"]
+    assert forecast_file(model, "demo").table.columns == ["time", "passengers_up_probability"]
 
 
 def test_direction_config_is_checked() -> None:

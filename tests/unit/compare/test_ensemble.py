@@ -18,6 +18,7 @@ from tsrnn.data.loader import SeriesSet, load_series
 from tsrnn.evaluate.backtest import make_folds
 from tsrnn.experiment.pipeline import model_config, train_experiment
 from tsrnn.modelfile.artifact import METADATA_KEY
+from tsrnn.runtime.forecastio import forecast_file
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.timeline.known import choose_known
 
@@ -50,8 +51,8 @@ def test_an_ensemble_file_forecasts_the_mean_of_its_members(tmp_path: Path) -> N
     assert result.max_rel_error <= 1e-4 and result.batches == (1, 64)
 
     # tsrnn forecast's path: the last window of the CSV
-    got = model.forecast_csv("demo").table["passengers"].to_numpy()
-    each = [f.forecast_csv("demo").table["passengers"].to_numpy() for f in files]
+    got = forecast_file(model, "demo").table["passengers"].to_numpy()
+    each = [forecast_file(f, "demo").table["passengers"].to_numpy() for f in files]
     np.testing.assert_allclose(got, np.mean(each, axis=0), rtol=1e-5)
 
     # many windows at once (the unrolled graph from the members' largest threshold, 64)
@@ -75,8 +76,8 @@ def test_median_and_known_inputs(tmp_path: Path) -> None:
     path = ens.export(members, "median", tmp_path / "median.onnx").path
     model = Forecaster.load(path)
     assert model.meta.known == files[0].meta.known and model.input_len == 24
-    got = model.forecast_csv("demo").table["passengers"].to_numpy()
-    each = [f.forecast_csv("demo").table["passengers"].to_numpy() for f in files]
+    got = forecast_file(model, "demo").table["passengers"].to_numpy()
+    each = [forecast_file(f, "demo").table["passengers"].to_numpy() for f in files]
     np.testing.assert_allclose(got, np.median(each, axis=0), rtol=1e-5)  # of two: their mean
 
     # the backtest of an ensemble is its members' fold forecasts combined, and the file reproduces it

@@ -17,6 +17,7 @@ from tsrnn.evaluate.backtest import baseline_forecasts, make_folds
 from tsrnn.experiment.pipeline import model_config
 from tsrnn.export import baselines as baselines_onnx
 from tsrnn.modelfile import artifact
+from tsrnn.runtime.forecastio import forecast_file
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.timeline.known import choose_known
 
@@ -52,7 +53,7 @@ def test_a_pure_season_makes_the_seasonal_naive_file_win_and_repeat_the_season(s
     assert meta.describe() == "seasonal naive (season 24), no network"
     assert meta.known and [i.name for i in model.session.get_inputs()] == ["history", "known"]
     assert meta.backtest is not None and meta.backtest["file_metrics"]["mae"] == 0
-    table = model.forecast_csv(seasonal).table
+    table = forecast_file(model, seasonal).table
     np.testing.assert_array_equal(table["load"].to_numpy(), np.array(pure_season.pattern, dtype=np.float32))
     # the same file sits beside the variants' models, and the leaderboard says so plainly
     row = next(r for r in board.rows if r.name == "seasonal_naive")

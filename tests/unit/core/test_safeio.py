@@ -45,7 +45,7 @@ def test_folder_target_is_refused_and_nothing_is_left(tmp_path: Path) -> None:
 
 
 def test_stream_to_folder_is_refused_without_temp(tmp_path: Path) -> None:
-    from tsrnn.runtime.inference import _csv_sink
+    from tsrnn.runtime.forecastio import csv_sink as _csv_sink
 
     with (
         pytest.raises(ConfigError, match=r"it is a folder; give a file name such as .*forecast\.csv"),
@@ -225,7 +225,7 @@ def test_dev_stdout_is_written_through(tmp_path: Path) -> None:
 
 def test_save_table_to_stdout() -> None:
     code = (
-        "import polars as pl\nfrom tsrnn.runtime.inference import save_table\n"
+        "import polars as pl\nfrom tsrnn.runtime.forecastio import save_table\n"
         "save_table(pl.DataFrame({'t': ['2024-01-01'], 'value': [1.5]}), '/dev/stdout')\n"
     )
     assert _run(code, capture_output=True).stdout == b"t,value\n2024-01-01,1.5\n"

@@ -13,6 +13,7 @@ from tsrnn.core.config import DataConfig, TrainConfig
 from tsrnn.core.errors import ConfigError, DataError
 from tsrnn.data.loader import load_series
 from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.runtime.forecastio import forecast_file
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.timeline.known import choose_known
 
@@ -44,15 +45,15 @@ def same_file(tmp_path: Path, rows: int = 24) -> Path:
 def test_metadata_and_both_sources_agree(model: Path, tmp_path: Path) -> None:
     f = Forecaster.load(model)
     assert f.meta.future == COLUMNS and f.meta.known == COLUMNS
-    a = f.forecast_csv(PRICES, future_csv=FUTURE)
-    b = f.forecast_csv(same_file(tmp_path))
+    a = forecast_file(f, PRICES, future_csv=FUTURE)
+    b = forecast_file(f, same_file(tmp_path))
     assert a.table["ds"].to_list()[0] == "2018-12-24T00:00:00" and a.table.height == 24
     np.testing.assert_allclose(a.table["y"].to_numpy(), b.table["y"].to_numpy(), rtol=1e-6)
     assert b.warnings == []  # the trailing rows were the future rows, not a dropped tail
     # the future values matter: other loads give another forecast
     edited = pl.read_csv(FUTURE).with_columns(pl.col("Exogenous1") * 1.5)
     edited.write_csv(tmp_path / "edited.csv")
-    c = f.forecast_csv(PRICES, future_csv=tmp_path / "edited.csv")
+    c = forecast_file(f, PRICES, future_csv=tmp_path / "edited.csv")
     assert not np.allclose(a.table["y"].to_numpy(), c.table["y"].to_numpy())
 
 
@@ -63,20 +64,20 @@ def test_horizon_not_covered(model: Path, tmp_path: Path) -> None:
         match=r"series 'NP' has no value of 'Exogenous1' for 2018-12-24T00:00:00 "
         r"\(24 of the horizon's cells are missing\)",
     ):
-        f.forecast_csv(PRICES)
+        forecast_file(f, PRICES)
     with pytest.raises(
         DataError,
         match=r"with_future.csv: series 'NP' has no value of 'Exogenous1' for "
         r"2018-12-24T20:00:00 \(4 of",
     ):
-        f.forecast_csv(same_file(tmp_path, rows=20))
+        forecast_file(f, same_file(tmp_path, rows=20))
     pl.read_csv(FUTURE).head(23).write_csv(tmp_path / "short.csv")
     with pytest.raises(DataError, match=r"short.csv: series 'NP' has no value of 'Exogenous1' for 2018-12-24T23:00:00"):
-        f.forecast_csv(PRICES, future_csv=tmp_path / "short.csv")
+        forecast_file(f, PRICES, future_csv=tmp_path / "short.csv")
     hole = pl.when(pl.col("ds").str.ends_with("05:00:00")).then(None).otherwise(pl.col("Exogenous2"))
     pl.read_csv(FUTURE).with_columns(hole.alias("Exogenous2")).write_csv(tmp_path / "hole.csv")
     with pytest.raises(DataError, match=r"no value of 'Exogenous2' for 2018-12-24T05:00:00 \(1 of"):
-        f.forecast_csv(PRICES, future_csv=tmp_path / "hole.csv")
+        forecast_file(f, PRICES, future_csv=tmp_path / "hole.csv")
 
 
 def test_extra_rows_unknown_series_and_columns(model: Path, tmp_path: Path) -> None:
@@ -89,16 +90,16 @@ def test_extra_rows_unknown_series_and_columns(model: Path, tmp_path: Path) -> N
         match=r"long.csv: 1 row\(s\) fall outside the 24 steps the model prices.onnx "
         r"forecasts \(e.g. series 'NP' at 2018-12-25T00:00:00, line 26\)",
     ):
-        f.forecast_csv(PRICES, future_csv=tmp_path / "long.csv")
+        forecast_file(f, PRICES, future_csv=tmp_path / "long.csv")
     pl.concat([frame, frame.head(1).with_columns(pl.lit("XX").alias("unique_id"))]).write_csv(tmp_path / "other.csv")
     with pytest.raises(DataError, match=r"e.g. series 'XX' at 2018-12-24T00:00:00"):
-        f.forecast_csv(PRICES, future_csv=tmp_path / "other.csv")
+        forecast_file(f, PRICES, future_csv=tmp_path / "other.csv")
     frame.with_columns(pl.lit(1.0).alias("promo")).write_csv(tmp_path / "promo.csv")
     with pytest.raises(DataError, match=r"columns 'promo' are not known to the model prices.onnx"):
-        f.forecast_csv(PRICES, future_csv=tmp_path / "promo.csv")
+        forecast_file(f, PRICES, future_csv=tmp_path / "promo.csv")
     frame.drop("Exogenous2").write_csv(tmp_path / "lacks.csv")
     with pytest.raises(DataError, match=r"lacks.csv: no column 'Exogenous2'"):
-        f.forecast_csv(PRICES, future_csv=tmp_path / "lacks.csv")
+        forecast_file(f, PRICES, future_csv=tmp_path / "lacks.csv")
 
 
 def test_values_beyond_float32_refused(model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -114,7 +115,7 @@ def test_values_beyond_float32_refused(model: Path, tmp_path: Path, capsys: pyte
         match=r"huge.csv: column 'Exogenous2' has a value too large for 32-bit floats "
         r"\(above 3.4e\+38\) on line 7 \('1e39'\)",
     ):
-        Forecaster.load(model).forecast_csv(PRICES, future_csv=tmp_path / "huge.csv")
+        forecast_file(Forecaster.load(model), PRICES, future_csv=tmp_path / "huge.csv")
     out = tmp_path / "forecast.csv"
     code = main(["forecast", str(model), str(PRICES), "--future-csv", str(tmp_path / "huge.csv"), "--out", str(out)])
     assert code == 2 and not out.exists()
@@ -125,7 +126,7 @@ def test_values_beyond_float32_refused(model: Path, tmp_path: Path, capsys: pyte
     rows = frame.head(24).with_columns(pl.lit(None, pl.String).alias("y"), pl.lit("-2e39").alias("day_3"))
     pl.concat([prices, rows.select(prices.columns)]).write_csv(tmp_path / "same.csv")
     with pytest.raises(DataError, match=r"same.csv: column 'day_3' has values? too large for 32-bit floats"):
-        Forecaster.load(model).forecast_csv(tmp_path / "same.csv")
+        forecast_file(Forecaster.load(model), tmp_path / "same.csv")
 
 
 def test_future_columns_at_training(tmp_path: Path) -> None:
@@ -135,7 +136,7 @@ def test_future_columns_at_training(tmp_path: Path) -> None:
         load_series(PRICES, DataConfig(future=("y",)))
     plain = Forecaster.load(_plain_model(tmp_path))
     with pytest.raises(ConfigError, match="has no future columns"):
-        plain.forecast_csv(PRICES, future_csv=FUTURE)
+        forecast_file(plain, PRICES, future_csv=FUTURE)
 
 
 def _plain_model(tmp_path: Path) -> Path:

@@ -14,7 +14,8 @@ from tsrnn.core.config import DataConfig
 from tsrnn.core.errors import ConfigError, DataError
 from tsrnn.data.csvio import read_header
 from tsrnn.data.loader import SeriesSet, demo_path, load_series
-from tsrnn.runtime.inference import Forecaster, save_table
+from tsrnn.runtime.forecastio import forecast_file, save_table
+from tsrnn.runtime.inference import Forecaster
 
 DATA = Path(__file__).parents[2] / "data"
 TOURISM = DATA / "real" / "tourism_12_series.csv"
@@ -216,8 +217,8 @@ def test_parquet_is_known_by_its_bytes(tmp_path: Path) -> None:
 def test_forecast_reads_and_writes_parquet(demo_model: Path, tmp_path: Path) -> None:
     pl.read_csv(demo_path(), try_parse_dates=True).write_parquet(tmp_path / "airline.parquet")
     f = Forecaster.load(demo_model)
-    from_csv = f.forecast_csv(demo_path())
-    result = f.forecast_csv(tmp_path / "airline.parquet", out=tmp_path / "fc.parquet")
+    from_csv = forecast_file(f, demo_path())
+    result = forecast_file(f, tmp_path / "airline.parquet", out=tmp_path / "fc.parquet")
     assert result.table.equals(from_csv.table)  # the table shown keeps ISO text, as for a CSV
     written = pl.read_parquet(tmp_path / "fc.parquet")
     assert written.schema == pl.Schema({"time": pl.Datetime("us"), "passengers": pl.Float32})
@@ -232,4 +233,4 @@ def test_forecast_reads_and_writes_parquet(demo_model: Path, tmp_path: Path) -> 
 def test_forecast_names_the_missing_model_columns(demo_model: Path, tmp_path: Path) -> None:
     pl.read_csv(DATA / "two_numeric.csv").write_parquet(tmp_path / "w.parquet")
     with pytest.raises(DataError, match=r"w\.parquet: columns 'passengers' are missing; the model demo\.onnx needs"):
-        Forecaster.load(demo_model).forecast_csv(tmp_path / "w.parquet")
+        forecast_file(Forecaster.load(demo_model), tmp_path / "w.parquet")

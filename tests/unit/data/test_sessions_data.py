@@ -10,6 +10,7 @@ import pytest
 from tsrnn.core.config import DataConfig, TrainConfig
 from tsrnn.data.loader import load_series
 from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.runtime.forecastio import forecast_file
 from tsrnn.runtime.inference import Forecaster
 
 HOLIDAY = np.datetime64("2024-03-29")  # Good Friday: the office is closed all day
@@ -63,7 +64,7 @@ def test_forecast_starts_at_the_next_opening(office: Path, tmp_path: Path) -> No
     exp = train_experiment(data, model_config(data, cell="gru", hidden_size=8, num_layers=1), TrainConfig(epochs=1))
     f = Forecaster.load(exp.export(tmp_path / "office.onnx").path)
     assert f.freq.sessions == data.freq.sessions
-    times = f.forecast_csv(office).table["time"].to_list()
+    times = forecast_file(f, office).table["time"].to_list()
     assert times[:3] == ["2024-04-29T09:00:00", "2024-04-29T09:30:00", "2024-04-29T10:00:00"]  # Monday
     assert "2024-04-29T12:00:00" not in times and times[6] == "2024-04-29T13:00:00" and len(times) == 14
 

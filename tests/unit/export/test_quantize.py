@@ -10,6 +10,7 @@ import pytest
 
 from tsrnn.core.errors import ModelFileError
 from tsrnn.export.quantize import format_drift, measure_drift, quantize_model
+from tsrnn.runtime.forecastio import load_history
 from tsrnn.runtime.inference import Forecaster
 
 DATA = Path(__file__).parents[2] / "data"
@@ -22,7 +23,7 @@ def test_quantize_lstm_and_measure_drift(demo_model: Path, tmp_path: Path) -> No
     assert out == tmp_path / "m.int8.onnx"
     q, f = Forecaster.load(out), Forecaster.load(src)
     assert q.meta == f.meta  # the metadata travels with the quantized file
-    x = np.stack([f.load_history("demo").values[0][-24:]] * 3)
+    x = np.stack([load_history(f, "demo").values[0][-24:]] * 3)
     assert np.max(np.abs(q.predict(x) - f.predict(x))) < 0.1 * np.max(np.abs(f.predict(x)))
     d = measure_drift(src, out, "demo")
     assert "DynamicQuantizeLSTM" in d.quantized_ops and d.float_recurrent == []

@@ -14,6 +14,7 @@ import pytest
 
 from tsrnn.core.errors import ModelFileError
 from tsrnn.modelfile import artifact
+from tsrnn.runtime.forecastio import forecast_file
 from tsrnn.runtime.inference import Forecaster
 
 
@@ -100,7 +101,7 @@ def test_version_1_files_without_schema_still_load(demo_model: Path, tmp_path: P
             meta.pop(key, None)
 
     f = Forecaster.load(edited(demo_model, tmp_path / "v1.onnx", as_v1))
-    assert f.meta.schema_version == 1 and f.horizon == 12 and f.forecast_csv("demo").table.height == 12
+    assert f.meta.schema_version == 1 and f.horizon == 12 and forecast_file(f, "demo").table.height == 12
 
 
 def test_unknown_keys_are_kept(demo_model: Path, tmp_path: Path) -> None:
@@ -225,7 +226,7 @@ def test_looping_graphs_are_refused_before_running(demo_model: Path, tmp_path: P
 def test_the_dispatch_if_of_tsrnn_files_still_loads(demo_model: Path) -> None:
     proto = onnx.load(str(demo_model))
     assert [n.op_type for n in proto.graph.node if n.op_type == "If"] == ["If"]  # the one batch-size dispatch
-    assert Forecaster.load(demo_model).forecast_csv("demo").table.height == 12
+    assert forecast_file(Forecaster.load(demo_model), "demo").table.height == 12
 
 
 def test_external_data_is_refused(demo_model: Path, tmp_path: Path) -> None:

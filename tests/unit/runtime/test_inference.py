@@ -14,7 +14,8 @@ from tsrnn.core.config import TrainConfig
 from tsrnn.core.errors import ConfigError, DataError, ModelFileError
 from tsrnn.data.loader import load_series
 from tsrnn.experiment.pipeline import model_config, train_experiment
-from tsrnn.runtime.inference import Forecaster, choose_providers, save_table
+from tsrnn.runtime.forecastio import forecast_file, save_table
+from tsrnn.runtime.inference import Forecaster, choose_providers
 
 DATA = Path(__file__).parents[2] / "data"
 
@@ -44,17 +45,22 @@ def test_every_layer_but_training_and_export_imports_no_torch() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_the_former_module_still_gives_the_forecaster() -> None:
-    """`from tsrnn.inference import Forecaster` (the import of earlier releases) works, with a deprecation warning."""
+def test_the_former_module_still_gives_the_forecaster(demo_model: Path) -> None:
+    """`from tsrnn.inference import Forecaster` (the import of earlier releases) works, with a deprecation warning,
+    and its `forecast_csv` forecasts a file as `forecast_file` does."""
     sys.modules.pop("tsrnn.inference", None)
     with pytest.warns(DeprecationWarning, match="tsrnn.runtime"):
         from tsrnn.inference import Forecaster as Former
-    assert Former is Forecaster
+    assert issubclass(Former, Forecaster)
+    with Former.load(demo_model) as model:
+        old = model.forecast_csv("demo")
+        assert old.table.equals(forecast_file(model, "demo").table)
+    assert old.table.height == 12
 
 
 def test_forecast_demo_continues_the_months(demo_model: Path) -> None:
     f = Forecaster.load(demo_model)
-    res = f.forecast_csv("demo")
+    res = forecast_file(f, "demo")
     assert res.provider == "CPUExecutionProvider" and res.n_series == 1
     assert res.table.columns == ["time", "passengers"]
     assert res.table["time"].to_list()[:2] == ["1961-01-01", "1961-02-01"] and res.table.height == 12
@@ -73,7 +79,7 @@ def test_long_format_forecasts_all_series_in_one_call(tmp_path: Path) -> None:
     calls = []
     real = f.session.run
     f.session.run = lambda *a, **k: calls.append(a[1]["history"].shape) or real(*a, **k)  # type: ignore[method-assign]
-    res = f.forecast_csv(DATA / "long_format.csv")
+    res = forecast_file(f, DATA / "long_format.csv")
     assert calls == [(3, 12, 1)]
     assert res.table.columns == ["unique_id", "time", "value"] and res.table.height == 18
     assert res.table.filter(res.table["unique_id"] == "south, coast")["time"][0] == "2006-09-01"
@@ -83,7 +89,7 @@ def test_long_format_forecasts_all_series_in_one_call(tmp_path: Path) -> None:
 
 def test_csv_without_model_columns_names_them(demo_model: Path) -> None:
     with pytest.raises(DataError, match=r"two_numeric.csv: columns 'passengers' are missing"):
-        Forecaster.load(demo_model).forecast_csv(DATA / "two_numeric.csv")
+        forecast_file(Forecaster.load(demo_model), DATA / "two_numeric.csv")
 
 
 def test_not_a_model_file() -> None:
@@ -141,9 +147,10 @@ def test_streamed_batches_equal_one_call(tmp_path: Path) -> None:
         TrainConfig(epochs=1),
     )
     f = Forecaster.load(exp.export(tmp_path / "m.onnx").path)
-    whole = f.forecast_csv(DATA / "long_format.csv").table
+    whole = forecast_file(f, DATA / "long_format.csv").table
     seen: list[tuple[int, int]] = []
-    res = f.forecast_csv(
+    res = forecast_file(
+        f,
         DATA / "long_format.csv",
         out=tmp_path / "out" / "fc.csv",
         batch_size=2,
@@ -162,13 +169,13 @@ def test_streamed_batches_equal_one_call(tmp_path: Path) -> None:
 def test_unwritable_forecast_output(demo_model: Path, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match="cannot write"):
-        Forecaster.load(demo_model).forecast_csv("demo", out=tmp_path / "file" / "fc.csv")
+        forecast_file(Forecaster.load(demo_model), "demo", out=tmp_path / "file" / "fc.csv")
 
 
 def test_written_files_get_the_usual_mode(demo_model: Path, tmp_path: Path) -> None:
     import os
 
-    out = save_table(Forecaster.load(demo_model).forecast_csv("demo").table, tmp_path / "fc.csv")
+    out = save_table(forecast_file(Forecaster.load(demo_model), "demo").table, tmp_path / "fc.csv")
     assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
     assert oct(os.stat(out).st_mode)[-3:] != "600"
 

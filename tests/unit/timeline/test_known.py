@@ -12,6 +12,7 @@ from tsrnn.core.errors import ConfigError
 from tsrnn.data.loader import load_series
 from tsrnn.experiment.pipeline import model_config, train_experiment
 from tsrnn.modelfile.artifact import known_spec
+from tsrnn.runtime.forecastio import forecast_file, window_inputs
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.timeline.known import choose_known
 
@@ -58,7 +59,7 @@ def test_day_of_week_series_needs_the_calendar(weekend: Path, dow_model, tmp_pat
     # The forecaster computes the same features for the horizon from the timestamps alone.
     f = Forecaster.load(export.path)
     assert f.meta.calendar == ("dow",) and f.meta.known == ("dow_sin", "dow_cos")
-    table = f.forecast_csv(weekend).table
+    table = forecast_file(f, weekend).table
     days = np.array(table["time"].to_list(), dtype="datetime64[D]")
     weekend_day = ((days.astype(np.int64) + 3) % 7) >= 5
     forecast = table["visits"].to_numpy()
@@ -69,14 +70,14 @@ def test_predict_needs_the_known_inputs(weekend: Path, tmp_path: Path) -> None:
     _, export = _train(weekend, "dow,doy", tmp_path / "m.onnx")
     f = Forecaster.load(export.path)
     data = load_series(weekend)
-    history, known = f.window_inputs(data)
+    history, known = window_inputs(f, data)
     assert history.shape == (1, 3, 1) and known is not None and known.shape == (1, 10, 4)
     with pytest.raises(ConfigError, match="also reads known inputs"):
         f.predict(history)
     with pytest.raises(ConfigError, match=r"known inputs must have shape \(1, 10, 4\)"):
         f.predict(history, known[:, :7])
     np.testing.assert_allclose(
-        f.predict(history, known)[0, :, 0], f.forecast_csv(weekend).table["visits"].to_numpy(), rtol=1e-6
+        f.predict(history, known)[0, :, 0], forecast_file(f, weekend).table["visits"].to_numpy(), rtol=1e-6
     )
 
 

@@ -16,6 +16,7 @@ from tsrnn.core.config import TrainConfig
 from tsrnn.core.errors import DataError
 from tsrnn.data.loader import load_series
 from tsrnn.experiment.pipeline import model_config, train_experiment
+from tsrnn.runtime.forecastio import forecast_file
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.timeline.known import choose_known
 
@@ -102,7 +103,7 @@ def test_horizon_continues_local_days_across_a_clock_change(tmp_path: Path) -> N
     data = data.with_known(choose_known(data.freq, data.times, "dow", tz=MELBOURNE))
     cfg = model_config(data, cell="gru", hidden_size=8, num_layers=1, horizon=14, input_len=14)
     model = Forecaster.load(train_experiment(data, cfg, TrainConfig(epochs=1)).export(tmp_path / "m.onnx").path)
-    times = model.forecast_csv(csv).table["time"].to_list()
+    times = forecast_file(model, csv).table["time"].to_list()
     assert times[:6] == [f"2024-{d}T14:00:00Z" for d in ("09-30", "10-01", "10-02", "10-03", "10-04", "10-05")]
     assert times[6:8] == ["2024-10-06T13:00:00Z", "2024-10-07T13:00:00Z"]  # summer time from 6 October
     local = [dt.datetime.fromisoformat(t.replace("Z", "+00:00")).astimezone(ZONE) for t in times]

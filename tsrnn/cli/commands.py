@@ -54,6 +54,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_tui(args: argparse.Namespace) -> int:
     require("textual", "textual_plotext")
+    # Here, not at the top: loads Textual and polars, which no other command needs.
     from tui.app import run_tui
 
     data = None

@@ -138,6 +138,7 @@ def _series_progress(done: int, total: int) -> None:
 
 
 def _polars_display(rows: int) -> Any:
+    # Here, not at the top: loads polars, which `tsrnn --help` and the argument checks do not need.
     import polars as pl
 
     return pl.Config(tbl_rows=min(rows, 60), tbl_hide_dataframe_shape=True, float_precision=3)

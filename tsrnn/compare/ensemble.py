@@ -14,6 +14,7 @@ members were scored on), so its leaderboard row compares like for like.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -244,8 +245,6 @@ def add_ensemble_row(board: Any, k: int, method: str, folds: Folds, season: int,
     """Compare's ensemble row: the best k variants (by backtest MASE) combined, scored on the same folds, written
     beside the variants' files (models/ensemble-K.onnx) and ranked with the other rows. The exported best stays a
     single network or a baseline (`tsrnn.compare.honest`); the verdict says how the ensemble did."""
-    import time
-
     ranked = sorted(
         (r for r in board.rows if r.kind == "model" and r.trained is not None), key=lambda r: rank_key(r.metrics)
     )

@@ -3,6 +3,7 @@ backtested through ONNX Runtime on the shared folds, and how the best is retrain
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import time
 from collections.abc import Callable
@@ -233,8 +234,6 @@ def retrain_best(
 
 def _copy_backtest_model(best: Row, cfg: ModelConfig, data: SeriesSet, board: Leaderboard, out_dir: Path) -> Path:
     """No time is left to retrain the best variant on all the data: export its backtest model as it is."""
-    import shutil
-
     board.protocol["best_retrained"] = False
     target = winner_path(out_dir, data.path.stem, variant_name(cfg))
     return atomic_write(target, lambda tmp: shutil.copyfile(str(best.model_path), tmp), example="model.onnx")

@@ -117,6 +117,7 @@ def cluster(
     can neither connect to its scheduler nor run code on its workers."""
     with needs_extras("tsrnn.distributed.cluster"):
         require("dask", "distributed", "cryptography")
+    # Here, not at the top: Dask is the optional dask extra, needed only when a cluster runs.
     from distributed import Client, LocalCluster
     from distributed.security import Security
 
@@ -240,6 +241,7 @@ def _manifest(
 def _collect(
     futures: list[Any], summary: Summary, on_progress: Callable[[int, int, int], None] | None
 ) -> list[PartReport]:
+    # Here, not at the top: Dask is the optional dask extra, needed only when a cluster runs.
     from distributed import as_completed
 
     reports: list[PartReport] = []

@@ -45,6 +45,7 @@ def forecast(
         raise ConfigError(f"errors must be 'raise' or 'skip', got {errors!r}")
     if shuffle and model.meta.id_col:
         ddf = ddf.shuffle(on=model.meta.id_col)
+    # Here, not at the top: pandas comes with the optional dask extra.
     import pandas as pd
 
     time_dtype = ddf._meta[model.meta.time_col].dtype

@@ -136,6 +136,7 @@ def _shuffled(
     """Read every file, shuffle the rows by series id with Dask (each series then whole in one partition) and
     forecast each partition."""
     require("dask", "pandas")
+    # Here, not at the top: Dask is the optional dask extra, needed only when a cluster runs.
     import dask
     import dask.dataframe as dd
 

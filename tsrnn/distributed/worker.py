@@ -91,6 +91,7 @@ def shipped_model(data: bytes, name: str, device: str = "cpu", threads: int = 1)
     def write() -> Path:
         folder = Path(tempfile.gettempdir())
         with contextlib.suppress(ImportError, ValueError):
+            # Here, not at the top: Dask is the optional dask extra; this runs on a worker.
             from distributed import get_worker
 
             folder = Path(get_worker().local_directory)
@@ -124,6 +125,7 @@ def _model_file(path: str) -> Path:
     if p.is_file():
         return p
     with contextlib.suppress(ImportError, ValueError):
+        # Here, not at the top: Dask is the optional dask extra; this runs on a worker.
         from distributed import get_worker
 
         shipped = Path(get_worker().local_directory) / p.name

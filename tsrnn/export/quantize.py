@@ -65,6 +65,7 @@ def int8_path_for(path: Path) -> Path:
 
 def quantize_model(src: str | os.PathLike[str], dst: str | os.PathLike[str] | None = None) -> Path:
     """Write an INT8 dynamically quantized copy (weights INT8, activations quantized on the fly)."""
+    # Here, not at the top: ONNX Runtime's quantizer loads onnx, needed only to quantize.
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     source = Path(src)
@@ -84,6 +85,7 @@ def quantize_model(src: str | os.PathLike[str], dst: str | os.PathLike[str] | No
 def _quantize(source: Path, tmp: Path, quantize_dynamic: Any, weight_type: Any) -> None:
     """The quantizer does not enter If branches: a model with the batch dispatch is split into its two
     graphs, each is quantized on its own, and the two are joined again."""
+    # Here, not at the top: loads onnx, needed only to quantize (not to forecast with an INT8 file).
     import onnx
 
     # Here, not at the top: loads onnx, which importing this module does not.
@@ -122,6 +124,7 @@ def _nodes(graph: Any) -> Iterator[Any]:
 
 def measure_drift(float_path: Path, int8_path: Path, csv: str | os.PathLike[str] | None = None) -> Drift:
     """File sizes, quantized node types and, given a CSV, test metrics of both models on its last horizon."""
+    # Here, not at the top: loads onnx, needed only to measure a quantized file.
     import onnx
 
     fm, qm = Forecaster.load(float_path), Forecaster.load(int8_path)

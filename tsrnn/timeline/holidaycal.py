@@ -138,6 +138,7 @@ def build_holidays(spec: str, years: range | tuple[int, int]) -> HolidayCalendar
 
 def _holidays_module() -> ModuleType:
     try:
+        # Here, not at the top: holidays is an optional package, needed only for --holidays.
         import holidays
     except ImportError:
         raise ConfigError(f"holiday features need the 'holidays' package: {_INSTALL}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import zoneinfo
 from collections.abc import Iterator
 
 import numpy as np
@@ -59,8 +60,6 @@ def check_zone(tz: str) -> None:
 
 
 def _zone(tz: str) -> dt.tzinfo:
-    import zoneinfo
-
     try:
         return zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -79,6 +79,7 @@ def run_tune(
     checked at every optimiser step) or Ctrl+C inside a training ends the search: the trial it cut is listed as
     interrupted and not scored, the best complete trial is exported, no ensemble is built, and the tables and
     the model's metadata say 'interrupted after N of M trials'."""
+    # Here, not at the top: Optuna is the optional tune extra, needed only when a search runs.
     import optuna
 
     _check(base, trials, ensemble, ensemble_method)
@@ -154,6 +155,7 @@ def _check(base: ModelConfig, trials: int | None, ensemble: int, method: str) ->
 
 def _study(seed: int, startup: int) -> optuna.Study:
     """A study minimising the backtest MASE: TPE, seeded, after `startup` random trials; pruned by the loss."""
+    # Here, not at the top: Optuna is the optional tune extra, needed only when a search runs.
     import optuna
 
     with warnings.catch_warnings():

@@ -33,6 +33,7 @@ def make_pruner(warmup: int = PRUNE_WARMUP_EPOCHS, min_trials: int = PRUNE_MIN_T
     """The median rule among trials trained with the same loss: their validation losses share units (an MSE and
     an MAE do not), so a trial is compared only with those. At epoch s it is pruned when its best validation loss
     so far is above the median of the others' best up to epoch s."""
+    # Here, not at the top: Optuna is the optional tune extra, needed only when a search runs.
     import optuna
     from optuna.trial import TrialState
 
@@ -59,6 +60,7 @@ def make_pruner(warmup: int = PRUNE_WARMUP_EPOCHS, min_trials: int = PRUNE_MIN_T
 
 def epoch_reporter(trial: optuna.Trial, then: Callable[[EpochInfo], None] | None = None) -> Callable[[EpochInfo], None]:
     """fit's on_epoch: report the validation loss to Optuna, and raise optuna.TrialPruned when it says so."""
+    # Here, not at the top: Optuna is the optional tune extra, needed only when a search runs.
     import optuna
 
     def report(info: EpochInfo) -> None:
@@ -88,6 +90,7 @@ def train_trial(
     experiment and its fold forecasts when it completed (None when it was pruned, failed or interrupted: a stop
     request or Ctrl+C that cut its training, other than the budget's, leaves it unscored). A configuration that
     cannot train fails alone: the search goes on."""
+    # Here, not at the top: Optuna is the optional tune extra, needed only when a search runs.
     import optuna
 
     try:
@@ -129,6 +132,7 @@ def train_trial(
 
 def fold_outputs(exp: Any, folds: Folds) -> dict[str, np.ndarray]:
     """The trial's forecasts of every fold and series, by output name, from the trained torch model."""
+    # Here, not at the top: loads torch, which importing the search's records does not.
     import torch
 
     model = exp.result.model.eval()

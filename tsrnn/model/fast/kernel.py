@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 MODULE = "tsrnn.model.fast._fastkernel"
 """The extension module setup.py builds from `SOURCE` (its initialiser makes an empty module: the loops are called
@@ -191,8 +191,6 @@ def selfcheck(kernel: Kernel) -> float:
     """The largest difference between GRU layers through `kernel` and nn.GRU, outputs and every gradient (one layer;
     two bidirectional layers with an initial state): a few milliseconds, in this process, leaving torch's random
     state and grad mode as they were."""
-    from torch import nn
-
     worst = 0.0
     with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
         torch.manual_seed(0)

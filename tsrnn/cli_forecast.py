@@ -164,6 +164,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         f"window {meta.input_len} -> horizon {meta.horizon}, frequency {meta.freq.label}, "
         f"season {meta.season}, time column '{meta.time_col}'" + (f", id column '{meta.id_col}'" if meta.id_col else "")
     )
+    if meta.seasons:
+        from .seasons import describe_seasons
+
+        print(
+            f"seasons {describe_seasons(meta.seasons, model.freq)}: seasonal-naive paths mixed by learned weights, "
+            f"the network's output added; the model reads the last {meta.history_len} steps of history"
+        )
     if meta.is_network:
         print(
             f"trained on {meta.train_file} ({meta.n_series} series), seed {meta.seed}, "

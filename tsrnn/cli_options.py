@@ -7,6 +7,7 @@ import argparse
 from typing import TYPE_CHECKING, Any, Literal
 
 from .config import DEVICES, LOSSES, SCALINGS, DataConfig, TrainConfig
+from .seasons import parse_seasons
 
 if TYPE_CHECKING:
     from .seriesset import SeriesSet
@@ -97,6 +98,17 @@ def add_model_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="add the window's last season (M steps, default the data's season) to the network's output: "
         "the network starts from seasonal naive and learns what differs (strong on half-hourly demand)",
     )
+    m.add_argument(
+        "--seasons",
+        type=parse_seasons,
+        default=None,
+        metavar="auto|none|LIST",
+        help="seasons in steps, e.g. 48,336: for each, the value one season before every horizon step "
+        "(seasonal naive) read from the history however long the season is; the network corrects their "
+        "learned mix. auto: from the frequency (sub-daily: a day and a week; daily: a week, and a year with "
+        "two years of data; weekly 52; monthly 12; quarterly 4), kept where the data shows them, used when "
+        "one is longer than the input window; none: off (default: auto)",
+    )
     m.add_argument("--input-len", type=int, help="input window length in steps (default: see below)")
     m.add_argument("--horizon", type=int, help="steps forecast at once (default: see below)")
     m.add_argument(
@@ -133,6 +145,26 @@ def seasonal_skip(args: argparse.Namespace, data: SeriesSet) -> int:
     if args.seasonal_skip is None:
         return 0
     return (args.season or data.freq.season) if args.seasonal_skip == "season" else int(args.seasonal_skip)
+
+
+def model_seasons(args: argparse.Namespace, data: SeriesSet, spare: int = 0) -> tuple[int, ...]:
+    """--seasons as a tuple for ModelConfig.seasons. A list or none as given; with --seasonal-skip and auto,
+    () (the skip is the one season). auto: the frequency's seasons that the data shows (`seasons.data_seasons`)
+    when one of them is longer than the input window (which cannot see it), else (); a season is dropped when
+    the data (less `spare` rows kept for a backtest) is too short to train with its history."""
+    from .pipeline import check_fit, default_input_len
+    from .seasons import data_seasons
+
+    option = getattr(args, "seasons", None)
+    if option is not None:
+        return tuple(option)
+    if getattr(args, "seasonal_skip", None) is not None or getattr(args, "task", "forecast") != "forecast":
+        return ()
+    input_len = args.input_len or default_input_len(data, args.horizon)
+    horizon = args.horizon or data.freq.default_horizon()
+    fit_data = data.drop_last(spare) if spare else data
+    found = tuple(m for m in data_seasons(data, None) if check_fit(fit_data, max(input_len, m), horizon) is None)
+    return found if found and max(found) > input_len else ()
 
 
 def _quantiles(text: str) -> tuple[float, ...]:

@@ -92,7 +92,7 @@ def apply_preset(args: argparse.Namespace) -> None:
 
 def prepare_training(args: argparse.Namespace) -> tuple[SeriesSet, ModelConfig, TrainConfig]:
     """The data, the model and the training configs, checked against each other and described on stderr."""
-    from .cli_options import load_data, seasonal_skip, train_config
+    from .cli_options import load_data, model_seasons, seasonal_skip, train_config
     from .pipeline import model_config, validate
 
     data = load_data(args)
@@ -110,6 +110,7 @@ def prepare_training(args: argparse.Namespace) -> tuple[SeriesSet, ModelConfig, 
         task=args.task,
         highway=args.highway,
         seasonal_skip=seasonal_skip(args, data),
+        seasons=model_seasons(args, data),
     )
     tc = train_config(args)
     validate(data, mc)

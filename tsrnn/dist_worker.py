@@ -20,7 +20,7 @@ import polars as pl
 
 from .data import load_raw
 from .errors import DataError, ModelFileError
-from .forecastio import output_table
+from .forecastio import output_table, short_history
 from .inference import Forecaster
 from .parquetio import raw_from_frame, rows_named, rows_text
 from .safeio import atomic_write
@@ -202,18 +202,17 @@ def _forecast_all(
     cfg = replace(model.data_config(), id_col=id_col)
     data = load_raw(raw_from_frame(cols, Path(name), name=name, ids=ids, lines=lines), cfg)
     model.check_frequency(data, allow)
-    L = model.input_len
+    L = model.history_len
     short = {i for i, v in enumerate(data.values) if len(v) < L}
     skipped = []
     for i in sorted(short):
         sid = data.ids[i]
-        who = f"series '{sid}'" if id_col else "the series"
         where = _files(frame.filter(pl.col(id_col) == sid), name) if id_col else _files(frame, name)
         skipped.append(
             Skipped(
                 sid if id_col else None,
                 where,
-                f"{name}: {who} has {len(data.values[i])} rows; the model needs the last {L}",
+                f"{name}: {short_history(model, sid if id_col else '', len(data.values[i]))}",
             )
         )
     if short:

@@ -64,17 +64,16 @@ def forecast_file(
     allow_freq_mismatch: bool = False,
     future_csv: str | os.PathLike[str] | None = None,
 ) -> ForecastResult:
-    """`Forecaster.forecast_csv`: every series of the file from its last input_len rows, `batch_size` series per
+    """`Forecaster.forecast_csv`: every series of the file from its last history_len rows, `batch_size` series per
     ONNX Runtime call, each batch's rows streamed to `out` when given."""
     if future_csv is not None and not model.meta.future:
         raise ConfigError(f"{model.path.name} has no future columns; forecast without --future-csv")
     data = model.load_history(csv)
     model.check_frequency(data, allow_freq_mismatch)
-    short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < model.input_len]
+    short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < model.history_len]
     if short:
         sid, n = short[0]
-        who = f"series '{sid}'" if sid else "the series"
-        raise DataError(f"{data.path.name}: {who} has {n} rows; the model needs the last {model.input_len}")
+        raise DataError(f"{data.path.name}: {short_history(model, sid, n)}")
     warnings = model.history_warnings(data)
     ahead = None
     if model.meta.future:
@@ -113,6 +112,22 @@ def forecast_file(
     )
 
 
+def short_history(model: Forecaster, sid: str, rows: int) -> str:
+    """Why a series of `rows` rows is too short for the model: 'series 'a' has 200 rows; the model reads the
+    last 336 (its longest season, a week)'."""
+    who = f"series '{sid}'" if sid else "the series"
+    meta = model.meta
+    if meta.history_len > meta.input_len:
+        from .seasons import describe_seasons
+
+        longest = describe_seasons((meta.history_len,), model.freq)
+        return (
+            f"{who} has {rows} rows; the model reads the last {meta.history_len} steps (its longest season: "
+            f"{longest}); give at least {meta.history_len} rows of history"
+        )
+    return f"{who} has {rows} rows; the model needs the last {meta.input_len}"
+
+
 def window_inputs(
     model: Forecaster,
     data: SeriesSet,
@@ -120,9 +135,10 @@ def window_inputs(
     series: slice = slice(None),
     horizon_future: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """`Forecaster.window_inputs`: history (N, L, C) and known inputs of the windows ending `back` steps before
-    each series' end, the horizon's future values from the data or from `horizon_future` (N, H, F)."""
-    L, H = model.input_len, model.horizon
+    """`Forecaster.window_inputs`: history (N, HL, C) (HL: the model's history_len) and known inputs of the
+    windows ending `back` steps before each series' end, the horizon's future values from the data or from
+    `horizon_future` (N, H, F)."""
+    L, H = model.history_len, model.horizon
     end = [len(v) - back for v in data.values[series]]
     history = np.stack([v[e - L : e] for v, e in zip(data.values[series], end, strict=True)])
     if not model.meta.known:
@@ -191,7 +207,7 @@ def history_warnings(model: Forecaster, data: SeriesSet) -> list[HistoryWarning]
                 )
             )
     if data.filled is not None:
-        L = model.input_len
+        L = model.history_len
         for sid, mask in zip(data.ids, data.filled, strict=True):
             n = int(np.count_nonzero(mask[-L:]))
             if n:

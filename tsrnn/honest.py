@@ -136,7 +136,7 @@ def _baseline_file(
 
     kind = row.name
     window = baselines_onnx.window_for(kind, base.input_len, season)
-    file_folds = folds if window == base.input_len else make_folds(data, window, base.horizon, folds.folds)
+    file_folds = folds if window == folds.history.shape[1] else make_folds(data, window, base.horizon, folds.folds)
     meta = baselines_onnx.meta_for(
         kind, data, window, base.horizon, season, test_metrics=_test_metrics(kind, data, window, base.horizon, season)
     )

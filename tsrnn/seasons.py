@@ -94,11 +94,13 @@ def season_score(x: np.ndarray, m: int, shorter: tuple[int, ...] = ()) -> float:
 
 
 def _centred_mean(x: np.ndarray, m: int) -> np.ndarray:
-    """Mean of the m steps centred on each step (fewer at the ends)."""
+    """Mean of the m steps centred on each step; near the ends, of the first or last m steps, so that every mean
+    spans a whole cycle (a shorter span at the ends would leave a shorter season in the residual, which then
+    correlates with itself m steps later: a pure daily pattern would score as a week)."""
     c = np.concatenate([[0.0], np.cumsum(x)])
     i = np.arange(len(x))
-    lo = np.clip(i - m // 2, 0, len(x))
-    hi = np.clip(i - m // 2 + m, 0, len(x))
+    lo = np.clip(i - m // 2, 0, max(len(x) - m, 0))
+    hi = np.minimum(lo + m, len(x))
     return (c[hi] - c[lo]) / (hi - lo)
 
 

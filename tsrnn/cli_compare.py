@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .budget import COMPARE_DEFAULTS, Deadline, format_seconds
-from .cli_options import load_data, seasonal_skip, train_config
+from .cli_options import load_data, model_seasons, seasonal_skip, train_config
 from .cli_train import ProgressBar
 from .extras import require
 from .interrupt import StopSignals
@@ -48,6 +48,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         quantiles=args.quantiles,
         highway=args.highway,
         seasonal_skip=seasonal_skip(args, data),
+        seasons=model_seasons(args, data, spare=args.folds * (args.horizon or data.freq.default_horizon())),
     )
     tc = train_config(args)
     progress = None if args.json else CompareBar()

@@ -112,7 +112,7 @@ def run_compare(
     season = season or data.freq.season
     out_dir = out_dir or free_path(compare_dir(data.path.stem))  # an earlier run's folder is kept
     check_folder(out_dir)  # the user's own models in out_dir/models are never replaced
-    fold_data = make_folds(data, base.input_len, base.horizon, folds)
+    fold_data = make_folds(data, base.history_len, base.horizon, folds)
     validate(data.drop_last(folds * base.horizon), base)
     seasons = data_seasons(data.drop_last(folds * base.horizon), seasons)
     forecasts = baseline_forecasts(fold_data, season, seasons)
@@ -268,7 +268,9 @@ def _plan(
     base = configs[0] if configs else None
     if base is None:
         return None
-    split = split_series(data.drop_last(folds * base.horizon), base.input_len, base.horizon, test_len=0)
+    split = split_series(
+        data.drop_last(folds * base.horizon), base.input_len, base.horizon, test_len=0, history_len=base.history_len
+    )
     return plan_run(
         deadline,
         [(v.name, c) for v, c in zip(variants, configs, strict=True)],

@@ -69,6 +69,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             ensemble=args.ensemble,
             ensemble_method=args.ensemble_method,
             references=args.reference,
+            seasons=args.seasons,
         )
     if args.json:
         print(json.dumps(board.to_dict(), indent=2))

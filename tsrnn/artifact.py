@@ -136,7 +136,9 @@ class ModelMeta:
     scaling: str = "window"
     utc: bool = False
     season: int = 1
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = field(default=SCHEMA_VERSION, compare=False)
+    """The version read from a file (a file records the lowest version that describes it: 2 unless the history is
+    longer than the window); not part of what a model is, so two metas that describe one model compare equal."""
     tsrnn_version: str = ""
     created: str = ""
     n_series: int = 0

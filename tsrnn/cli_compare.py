@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .budget import COMPARE_DEFAULTS, Deadline, format_seconds
-from .cli_options import load_data, model_seasons, seasonal_skip, train_config
+from .cli_options import load_data, model_seasons, seasonal_skip, seasons_option, train_config
 from .cli_train import ProgressBar
 from .extras import require
 from .interrupt import StopSignals
@@ -69,7 +69,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             ensemble=args.ensemble,
             ensemble_method=args.ensemble_method,
             references=args.reference,
-            seasons=args.seasons,
+            seasons=seasons_option(args),
         )
     if args.json:
         print(json.dumps(board.to_dict(), indent=2))

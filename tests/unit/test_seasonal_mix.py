@@ -117,7 +117,7 @@ def test_cli_seasons_auto_train_inspect_forecast_and_a_short_file(tmp_path: Path
     csv = hourly_csv(tmp_path / "load.csv", weeks=8, day=3.0)
     out = tmp_path / "m.onnx"
     common = ["--epochs", "1", "--hidden", "4", "--layers", "1", "--windows-per-epoch", "32"]
-    ok = _tsrnn("train", str(csv), *common, "--out", str(out))
+    ok = _tsrnn("train", str(csv), *common, "--seasons", "auto", "--out", str(out))
     assert ok.returncode == 0, ok.stderr
     meta = Forecaster.load(out).meta
     assert meta.seasons == (24, 168) and meta.input_len == 48 and meta.history_len == 168  # auto: the week
@@ -137,5 +137,8 @@ def test_cli_seasons_auto_train_inspect_forecast_and_a_short_file(tmp_path: Path
     none = tmp_path / "none.onnx"
     off = _tsrnn("train", str(csv), *common, "--seasons", "none", "--out", str(none))
     assert off.returncode == 0 and Forecaster.load(none).meta.history_len == 48
+    plain = tmp_path / "plain.onnx"  # left out: no seasonal paths yet (the defaults do not use them)
+    default = _tsrnn("train", str(csv), *common, "--out", str(plain))
+    assert default.returncode == 0 and Forecaster.load(plain).meta.seasons == ()
     bad = _tsrnn("train", str(csv), "--seasons", "48,x")
     assert bad.returncode == 2 and "'x' is not a season in steps" in bad.stderr

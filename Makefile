@@ -29,8 +29,10 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.bench_speed
 
+# then fold sets spread over the year: compare's defaults against MSTL and seasonal naive (bench/fold_sets.py)
 bench-accuracy: $(STAMP)
 	$(PY) -m bench.bench_accuracy
+	$(PY) -m bench.fold_sets
 
 # tsrnn tune (4 minutes per dataset) and the mean of its best 3 trials against bench/accuracy.md (about 22 minutes)
 bench-tune: $(STAMP)

@@ -8,7 +8,11 @@ exported model. MASE is scaled by the in-sample seasonal-naive MAE with the seas
 shared/ANCHORS.md), averaged over the folds. Windows and horizons are those of shared/ANCHORS.md (two seasons),
 except sunspots: its cycle is ~11 years, not a calendar season (m = 1), and its window is one cycle (132).
 The Nord Pool electricity prices (hourly, 10 weeks) run twice: without and with their day-ahead load and wind
-forecasts (`Exogenous1`, `Exogenous2`) as known-future columns (`--future`).
+forecasts (`Exogenous1`, `Exogenous2`) as known-future columns (`--future`). Seasonal naive has a row at every
+season of the data (`tsrnn.data.seasons`: for vic_elec the day, 48, and the week, 336); the table's seasonal_naive
+column is the main season m, the others are listed beside it. MSTL (statsforecast, `compare --reference mstl`) with the
+seasons of its column where statsforecast is installed. Fold sets spread over the year, against `tsrnn compare`'s
+defaults: bench/fold_sets.py (bench/accuracy_seasons.md).
 
 Ablations (`--input-len N`, `--epochs N`, `--loss mae`, `--drop-last N`, usually with `--variants`) print
 their table and leave bench/accuracy.md alone: docs/models.md ("Accuracy on real data") gives what they
@@ -61,12 +65,14 @@ class Case:
     """Known-future columns fed to the models (--future)."""
     tz: str | None = None
     """--tz for the calendar run (UTC data recorded in this zone)."""
+    seasons: tuple[int, ...] | None = None
+    """The seasonal-naive rows' seasons (None: the data's, as compare finds them; (): the main season m only)."""
 
 
 CASES = [
     Case("airline", "airline_passengers_monthly.csv", "passengers", 12, 12, 24, 100),
     Case("co2", "co2_weekly_mauna_loa.csv", "co2", 52, 13, 104, 20),
-    Case("sunspots", "sunspots_monthly.csv", "sunspots", 1, 12, 132, 20),
+    Case("sunspots", "sunspots_monthly.csv", "sunspots", 1, 12, 132, 20, seasons=()),
     Case("us_gasoline", "us_gasoline_weekly.csv", "barrels", 52, 13, 104, 30),
     Case(
         "vic_elec (last 8760)",
@@ -81,7 +87,7 @@ CASES = [
         tz="Australia/Melbourne",
         mstl=(48, 336),
     ),
-    Case("electricity", "electricity_price_hourly_exog.csv", "y", 24, 24, 48, 20),
+    Case("electricity", "electricity_price_hourly_exog.csv", "y", 24, 24, 48, 20, mstl=(24, 168)),
     Case(
         "electricity (+future)",
         "electricity_price_hourly_exog.csv",
@@ -91,6 +97,7 @@ CASES = [
         48,
         20,
         future=("Exogenous1", "Exogenous2"),
+        mstl=(24, 168),
     ),
 ]
 
@@ -150,13 +157,14 @@ def run_case(
         out_dir=work / case.name.split()[0],
         export_best=False,
         ensemble=ensemble,
+        seasons=case.seasons,
     )
     seconds = time.perf_counter() - t0
     if tune:  # the tuning run's result rides in the protocol, for the table's optional columns
         board.protocol["tune"] = tune_case(
             data, case.horizon, case.season, case.epochs, folds, tune, work / f"tune_{case.name.split()[0]}"
         )
-    mstl = mstl_mase(data, case.input_len, case.horizon, folds, case.season, list(case.mstl)) if case.mstl else None
+    mstl = mstl_mase(data, case.input_len, case.horizon, folds, case.season, case.mstl) if case.mstl else None
     return board, seconds, mstl
 
 
@@ -167,20 +175,23 @@ def table(results: list[tuple[Case, Leaderboard, float, float | None]], variants
     lines = [
         "| dataset | m | H | L | epochs | "
         + " | ".join(cols)
-        + " | best vs seasonal naive | MSTL | seconds |"
+        + " | best vs seasonal naive | seasonal naive, longer seasons | MSTL | seconds |"
         + "".join(f" {h} |" for h in extra),
-        "|" + "---|" * (len(cols) + 8 + len(extra)),
+        "|" + "---|" * (len(cols) + 9 + len(extra)),
     ]
     for case, board, seconds, mstl in results:
         mase = {r.name: r.metrics["mase"] for r in board.rows}
+        longer = {int(n.rsplit("_", 1)[1]): v for n, v in mase.items() if n.startswith("seasonal_naive_")}
+        mase.setdefault("seasonal_naive", longer.pop(case.season, float("nan")))  # the main season's row (m)
         best = board.best
         cells = [f"**{mase[c]:.3f}**" if c == best else f"{mase[c]:.3f}" for c in cols]
         ratio = mase[best] / mase["seasonal_naive"]
         verdict = f"{best} {ratio:.2f}x" + (" (beats)" if ratio < 1 else " (does not beat)")
+        others = ", ".join(f"{m}: {v:.3f}" for m, v in sorted(longer.items())) or "–"
         lines.append(
             f"| {case.name} | {case.season} | {case.horizon} | {case.input_len} | {case.epochs} | "
             + " | ".join(cells)
-            + f" | {verdict} | {'–' if mstl is None else f'{mstl:.3f}'} | {seconds:.0f} |"
+            + f" | {verdict} | {others} | {'–' if mstl is None else f'{mstl:.3f}'} | {seconds:.0f} |"
             + "".join(f" {c} |" for c in extra_cells(board, extra))
         )
     return "\n".join(lines)

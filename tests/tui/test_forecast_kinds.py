@@ -62,3 +62,24 @@ async def test_quantiles_field(workdir: Path, config_dir: Path) -> None:
         assert "quantiles 0.1, 0.5, 0.9" in text_of(app, "#model-status")
         model_cfg, _ = app.query_one("#model-view").configs()
         assert model_cfg.quantiles == (0.1, 0.5, 0.9)
+
+
+async def test_enter_in_the_model_list_picks_the_newest(workdir: Path, config_dir: Path, exported_model: Path) -> None:
+    import os
+    import shutil
+
+    (workdir / "exports").mkdir()
+    for age, name in ((100, "older.onnx"), (0, "newer.onnx")):
+        shutil.copyfile(exported_model, workdir / "exports" / name)
+        os.utime(workdir / "exports" / name, (1_700_000_000 - age, 1_700_000_000 - age))
+    app = make_app("airline.csv", config_dir=config_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        assert app.focused is app.query_one("#fc-models")
+        await pilot.press("enter")  # no arrow key first: the newest model is highlighted
+        assert app.query_one("#fc-model").value == str(Path("exports") / "newer.onnx")
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        assert "Ran on CPUExecutionProvider" in text_of(app, "#fc-status")

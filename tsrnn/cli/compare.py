@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsrnn.cli.options import load_data, seasonal_skip, train_config
+from tsrnn.cli.options import load_data, model_seasons, seasonal_skip, seasons_option, train_config
 from tsrnn.cli.train import ProgressBar
+from tsrnn.compare.references import check_available
 from tsrnn.core.budget import COMPARE_DEFAULTS, Deadline, format_seconds
 from tsrnn.core.extras import require
 from tsrnn.core.interrupt import StopSignals
@@ -28,6 +29,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from tsrnn.experiment.pipeline import model_config
 
     require("torch", "onnx")
+    check_available(args.reference)  # statsforecast for --reference, before any work
     check_compare_outputs(args.data, args.out_dir)  # before any work
     variants = parse_variants(args.variants, args.layers)
     data = load_data(args)
@@ -47,6 +49,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         quantiles=args.quantiles,
         highway=args.highway,
         seasonal_skip=seasonal_skip(args, data),
+        seasons=model_seasons(args, data, spare=args.folds * (args.horizon or data.freq.default_horizon())),
     )
     tc = train_config(args)
     progress = None if args.json else CompareBar()
@@ -66,6 +69,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             best=args.best,
             ensemble=args.ensemble,
             ensemble_method=args.ensemble_method,
+            references=args.reference,
+            seasons=seasons_option(args),
         )
     if args.json:
         print(json.dumps(board.to_dict(), indent=2))
@@ -154,7 +159,13 @@ class CompareBar:
         elif event.epoch is None:
             if self.bar.tty and (event.index or event.final):
                 sys.stderr.write("\n")
-            head = "[best]" if event.final else f"[{event.index + 1}/{event.total}] {event.variant}"
+            head = (
+                "[best]"
+                if event.final
+                else "[references]"
+                if event.variant == "references"
+                else f"[{event.index + 1}/{event.total}] {event.variant}"
+            )
             sys.stderr.write(f"{head}{': ' + event.note if event.note else ''} ({clock})\n")
         else:
             self.bar(event.epoch, f"  total {clock}")

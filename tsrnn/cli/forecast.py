@@ -15,6 +15,7 @@ from tsrnn.core.extras import require
 from tsrnn.core.paths import free_path
 from tsrnn.core.runguard import Stopped, guarded, parse_timeout
 from tsrnn.data.outputs import Output, check_outputs
+from tsrnn.data.seasons import describe_seasons
 from tsrnn.evaluate.metrics import format_table
 
 if TYPE_CHECKING:
@@ -168,6 +169,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         f"window {meta.input_len} -> horizon {meta.horizon}, frequency {meta.freq.label}, "
         f"season {meta.season}, time column '{meta.time_col}'" + (f", id column '{meta.id_col}'" if meta.id_col else "")
     )
+    if meta.seasons:
+        print(
+            f"seasons {describe_seasons(meta.seasons, model.freq)}: seasonal-naive paths mixed by learned weights, "
+            f"the network's output added; the model reads the last {meta.history_len} steps of history"
+        )
     if meta.is_network:
         print(
             f"trained on {meta.train_file} ({meta.n_series} series), seed {meta.seed}, "

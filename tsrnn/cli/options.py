@@ -7,6 +7,7 @@ import argparse
 from typing import TYPE_CHECKING, Any, Literal
 
 from tsrnn.core.config import DEVICES, LOSSES, SCALINGS, DataConfig, TrainConfig
+from tsrnn.data.seasons import data_seasons, parse_seasons
 from tsrnn.timeline.known import choose_known
 
 if TYPE_CHECKING:
@@ -98,6 +99,18 @@ def add_model_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         help="add the window's last season (M steps, default the data's season) to the network's output: "
         "the network starts from seasonal naive and learns what differs (strong on half-hourly demand)",
     )
+    m.add_argument(
+        "--seasons",
+        type=_seasons_arg,
+        default=None,
+        metavar="auto|none|LIST",
+        help="seasons in steps, e.g. 48,336: for each, the value one season before every horizon step "
+        "(seasonal naive) read from the history however long the season is; the network corrects their "
+        "learned mix. auto: from the frequency (sub-daily: a day and a week; daily: a week, and a year with "
+        "two years of data; weekly 52; monthly 12; quarterly 4), kept where the data shows them, used when "
+        "one is longer than the input window; none: off (default: off for the networks; compare's "
+        "seasonal-naive rows use every season the data shows)",
+    )
     m.add_argument("--input-len", type=int, help="input window length in steps (default: see below)")
     m.add_argument("--horizon", type=int, help="steps forecast at once (default: see below)")
     m.add_argument(
@@ -134,6 +147,41 @@ def seasonal_skip(args: argparse.Namespace, data: SeriesSet) -> int:
     if args.seasonal_skip is None:
         return 0
     return (args.season or data.freq.season) if args.seasonal_skip == "season" else int(args.seasonal_skip)
+
+
+def _seasons_arg(text: str) -> tuple[int, ...] | str:
+    """--seasons: 'auto' kept as the word (the option left out means off), else `parse_seasons`."""
+    parsed = parse_seasons(text)
+    return "auto" if parsed is None else parsed
+
+
+def seasons_option(args: argparse.Namespace) -> tuple[int, ...] | None:
+    """--seasons for compare's seasonal-naive rows: None (every season the data shows) unless a list or none
+    was given."""
+    option = getattr(args, "seasons", None)
+    return None if option is None or option == "auto" else tuple(option)
+
+
+def model_seasons(args: argparse.Namespace, data: SeriesSet, spare: int = 0) -> tuple[int, ...]:
+    """--seasons as a tuple for ModelConfig.seasons. A list or none as given; with --seasonal-skip and auto,
+    () (the skip is the one season). auto: the frequency's seasons that the data shows (`seasons.data_seasons`)
+    when one of them is longer than the input window (which cannot see it), else (); a season is dropped when
+    the data (less `spare` rows kept for a backtest) is too short to train with its history."""
+    # Here, not at the top: loads polars, which `tsrnn --help` and the argument checks do not need.
+    from tsrnn.experiment.pipeline import check_fit, default_input_len
+
+    option = getattr(args, "seasons", None)
+    if option is None:
+        return ()  # not asked for: off until the validation block decides (measured worse on vic_elec's last days)
+    if option != "auto":
+        return tuple(option)
+    if getattr(args, "seasonal_skip", None) is not None or getattr(args, "task", "forecast") != "forecast":
+        return ()
+    input_len = args.input_len or default_input_len(data, args.horizon)
+    horizon = args.horizon or data.freq.default_horizon()
+    fit_data = data.drop_last(spare) if spare else data
+    found = tuple(m for m in data_seasons(data, None) if check_fit(fit_data, max(input_len, m), horizon) is None)
+    return found if found and max(found) > input_len else ()
 
 
 def _quantiles(text: str) -> tuple[float, ...]:

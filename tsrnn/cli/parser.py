@@ -20,8 +20,10 @@ from tsrnn.cli.options import (
     add_training_options,
 )
 from tsrnn.cli.train import PRESETS
+from tsrnn.compare.references import parse_references
 from tsrnn.core.budget import COMPARE_DEFAULTS
 from tsrnn.core.config import CELLS, DEFAULT_VARIANTS, DEVICES, TASKS
+from tsrnn.core.errors import ConfigError
 from tsrnn.core.runguard import DEFAULT_TIMEOUT
 
 Handler = Callable[[argparse.Namespace], int]
@@ -137,12 +139,30 @@ def add_compare_command(sub: Any, func: Handler) -> None:
         "naive, naive, drift) where one beats every network; network, the best network (default: "
         "auto)",
     )
+    b.add_argument(
+        "--reference",
+        type=_references,
+        default=(),
+        metavar="mstl,ets",
+        help="add statistical references scored on the same folds, shown for scale, never the winner or exported: "
+        "mstl (MSTL with every season of the data), ets (AutoETS with the main season); needs "
+        "pip install 'tsrnn[stats]' (default: none)",
+    )
     add_training_options(cmp)
     add_budget_options(cmp, COMPARE_DEFAULTS["budget"], COMPARE_DEFAULTS["windows_per_epoch"])
     cmp.set_defaults(patience=COMPARE_DEFAULTS["patience"])
     add_ensemble_options(cmp, "variants")
     cmp.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
     cmp.set_defaults(func=func)
+
+
+def _references(text: str) -> tuple[str, ...]:
+    """--reference mstl,ets | none, refused by argparse (usage and exit 2) when a name is unknown."""
+
+    try:
+        return parse_references(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("unknown --reference ")) from None
 
 
 def add_forecast_command(sub: Any, func: Handler) -> None:

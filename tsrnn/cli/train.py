@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsrnn.cli.options import load_data, seasonal_skip, train_config
+from tsrnn.cli.options import load_data, model_seasons, seasonal_skip, train_config
 from tsrnn.core.budget import Deadline, format_seconds
 from tsrnn.core.config import TrainConfig
 from tsrnn.core.extras import require
@@ -113,6 +113,7 @@ def prepare_training(args: argparse.Namespace) -> tuple[SeriesSet, ModelConfig, 
         task=args.task,
         highway=args.highway,
         seasonal_skip=seasonal_skip(args, data),
+        seasons=model_seasons(args, data),
     )
     tc = train_config(args)
     validate(data, mc)

@@ -92,7 +92,7 @@ class EnsembleForecaster(nn.Module):
         self.members = nn.ModuleList(members)
         self.member_configs: list[ModelConfig] = [m.config for m in members]
         self.method = method
-        longest = max(members, key=lambda m: m.config.input_len)
+        longest = max(members, key=lambda m: (m.config.history_len, m.config.input_len))
         self.config = replace(longest.config, n_known=max(known, default=0))
         """What the exporter reads: the longest member's window, the shared horizon, inputs and outputs."""
         # Here, not at the top: loads onnx, which importing this module does not.
@@ -105,10 +105,10 @@ class EnsembleForecaster(nn.Module):
     def forward(
         self, history: torch.Tensor, known: torch.Tensor | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        L = self.config.input_len
+        L = self.config.history_len
         parts: list[list[torch.Tensor]] = []
         for member, c in zip(self.members, self.member_configs, strict=True):
-            start = L - c.input_len  # a Python int: a fixed Slice in the graph
+            start = L - c.history_len  # a Python int: a fixed Slice in the graph
             args = [history[:, start:]]
             if c.n_known and known is not None:
                 args.append(known[:, start:])

@@ -233,13 +233,21 @@ def format_rows(board: Leaderboard) -> tuple[list[str], list[list[str]]]:
     rows = []
     for i, r in enumerate(board.rows):
         m = r.metrics
-        mark = " *" if r.name == board.best else " !" if r.kind == "baseline" and r.name == board.winner else ""
+        mark = (
+            " *"
+            if r.name == board.best
+            else " !"
+            if r.kind == "baseline" and r.name == board.winner
+            else " (ref)"
+            if r.kind == "reference"
+            else ""
+        )
         cells = [str(i + 1), r.name + mark, _pm(m, "mase", 3), _pm(m, "smape", 2), _pm(m, "mae", 4), _pm(m, "rmse", 4)]
         cells += [_pm(m, k, 3) if k in m else "" for k in extra]
-        model = r.kind != "baseline"
+        model = r.kind not in ("baseline", "reference")
         cells += [
             f"{r.params:,}" if model else "-",
-            f"{r.train_seconds:.1f}" if model else "-",
+            f"{r.train_seconds:.1f}" if model or r.kind == "reference" else "-",  # a reference's fitting time
             f"{r.latency_ms:.3f}" if model else "-",
         ]
         rows.append(cells)
@@ -274,7 +282,7 @@ def format_markdown(board: Leaderboard) -> str:
         f"horizon {p['horizon']}, {p['folds']} rolling origins; training {p['training']}; budget "
         f"{p['epochs']} epochs (early stopping, patience {p['patience']}), hidden {p['hidden_size']}, "
         f"batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}{budget_words(p)}. Mean ± spread over folds; "
-        "* best network; ! a baseline that beats every network.",
+        "* best network; ! a baseline that beats every network." + reference_note(board),
         "",
         *([f"**Partial results, {board.interrupted}.**", ""] if board.interrupted else []),
         "| " + " | ".join(header) + " |",
@@ -284,6 +292,23 @@ def format_markdown(board: Leaderboard) -> str:
     if board.verdict:
         lines += ["", ("**A baseline wins.** " if board.baseline_wins else "") + board.verdict]
     return "\n".join(lines) + "\n"
+
+
+def reference_note(board: Leaderboard) -> str:
+    """' (ref) a statistical reference (statsforecast; mstl: MSTL (seasons 48, 336)) ...', and the references that
+    could not run and why; '' without references."""
+    refs = [f"{r.name}: {r.label}" for r in board.rows if r.kind == "reference"]
+    record = board.protocol.get("references") or {}
+    skipped = [f"{name} not shown, {v['skipped']}" for name, v in record.items() if "skipped" in v]
+    out = ""
+    if refs:
+        out += (
+            f" (ref) a statistical reference (statsforecast; {'; '.join(refs)}) on the same folds, shown for scale: "
+            "never the winner, never exported; its train s is its fitting time."
+        )
+    if skipped:
+        out += " " + "; ".join(skipped) + "."
+    return out
 
 
 def budget_words(p: dict[str, Any]) -> str:

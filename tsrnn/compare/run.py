@@ -22,6 +22,7 @@ from tsrnn.compare.leaderboard import check_folder, clear_folder, interrupted_wo
 from tsrnn.compare.leaderboard import format_markdown as format_markdown
 from tsrnn.compare.leaderboard import format_rows as format_rows
 from tsrnn.compare.leaderboard import format_text as format_text
+from tsrnn.compare.references import check_available, reference_rows
 from tsrnn.compare.variants import ReportFn, RetrainStoppedError, retrain_best, train_variants
 from tsrnn.compare.variants import Variant as Variant
 from tsrnn.compare.variants import parse_variants as parse_variants
@@ -30,8 +31,10 @@ from tsrnn.core.config import ModelConfig, TrainConfig
 from tsrnn.core.errors import ConfigError
 from tsrnn.core.paths import compare_dir, free_path
 from tsrnn.data.loader import SeriesSet
+from tsrnn.data.seasons import data_seasons
 from tsrnn.data.windows import split_series
 from tsrnn.evaluate.backtest import Folds, baseline_forecasts, fold_scores, make_folds, summarise
+from tsrnn.evaluate.metrics import baseline_kind
 from tsrnn.experiment.pipeline import validate
 
 BEST_CHOICES = ("auto", "network")
@@ -78,6 +81,8 @@ def run_compare(
     best: str = "auto",
     ensemble: int = 0,
     ensemble_method: str = "mean",
+    references: tuple[str, ...] = (),
+    seasons: tuple[int, ...] | None = None,
 ) -> Leaderboard:
     """Backtest every variant and the baselines on the same folds; export the best (`best`: auto, the row with
     the lowest MASE, a baseline where one beats every network; network, the best variant).
@@ -87,6 +92,14 @@ def run_compare(
 
     With `ensemble` K >= 2, the mean (or median) of the best K variants takes its row too (`tsrnn.compare.ensemble`).
 
+    `seasons` (None: from the frequency, kept where the data before the first origin shows them,
+    `tsrnn.data.seasons.data_seasons`) give one seasonal-naive row each ('seasonal_naive_48', 'seasonal_naive_336'; the
+    plain 'seasonal_naive' when there is one season); MASE stays scaled by `season`, the main season.
+
+    `references` ('mstl', 'ets'; statsforecast) add statistical models scored on the same folds before the first
+    training (their time counts in the budget): rows of kind 'reference', ranked with the others for the eye but
+    never the winner and never exported (`tsrnn.compare.references`).
+
     A stop request (`should_stop`, checked at every optimiser step) or Ctrl+C inside a training stops the whole
     run: the variants complete so far are ranked, the one whose training was cut is neither ranked nor kept, the
     others are not started, nothing is retrained or exported and no ensemble is built; the leaderboard is
@@ -95,15 +108,19 @@ def run_compare(
     Before the first training, the leaderboard and the models of an earlier run in out_dir are removed, and the
     leaderboard is written last: the folder lists exactly the models it holds, whenever the run stops."""
     _check(variants, base, best, ensemble, ensemble_method)
+    check_available(references)  # a missing statsforecast is refused before any work
     season = season or data.freq.season
     out_dir = out_dir or free_path(compare_dir(data.path.stem))  # an earlier run's folder is kept
     check_folder(out_dir)  # the user's own models in out_dir/models are never replaced
-    fold_data = make_folds(data, base.input_len, base.horizon, folds)
+    fold_data = make_folds(data, base.history_len, base.horizon, folds)
     validate(data.drop_last(folds * base.horizon), base)
-    rows = [_baseline_row(name, fc, fold_data, season) for name, fc in baseline_forecasts(fold_data, season).items()]
+    seasons = data_seasons(data.drop_last(folds * base.horizon), seasons)
+    forecasts = baseline_forecasts(fold_data, season, seasons)
+    rows = [_baseline_row(name, fc, fold_data, season) for name, fc in forecasts.items()]
+    report = _reporter(on_progress, len(variants), deadline)
+    reference_record = _references(references, fold_data, seasons, season, rows, report)
     configs = [v.config(base) for v in variants]
     plan = _plan(deadline, data, variants, configs, train_cfg, folds, refit, export_best) if deadline else None
-    report = _reporter(on_progress, len(variants), deadline)
     estimate = plan.describe(_what(variants, folds, refit, export_best)) if plan is not None else None
     if estimate and variants:
         report(0, variants[0].name, estimate=estimate)
@@ -116,6 +133,10 @@ def run_compare(
     rows.sort(key=lambda r: (*rank_key(r.metrics), r.kind))
     best_row = min(models, key=lambda r: rank_key(r.metrics)) if models else None
     protocol = _protocol(data, base, train_cfg, season, folds, refit, deadline, estimate, skipped, fold_data)
+    protocol["seasons"] = list(seasons)
+    protocol["baseline_seasons"] = [baseline_kind(n, season)[1] for n in forecasts if n.startswith("seasonal_naive")]
+    if references:
+        protocol["references"] = reference_record
     board = Leaderboard(rows, protocol, best_row.name if best_row else "")
     stopped = cut is not None or _stopping(should_stop)
     ran = {r.name for r in trained} | set(skipped) | {cut}
@@ -155,6 +176,24 @@ def run_compare(
         protocol["elapsed_s"] = round(deadline.elapsed(), 1)
     board.files = write_leaderboard(board, out_dir)
     return board
+
+
+def _references(
+    names: tuple[str, ...],
+    folds: Folds,
+    seasons: tuple[int, ...],
+    season: int,
+    rows: list[Row],
+    report: ReportFn,
+) -> dict[str, Any]:
+    """Fit the references on the folds and add their rows; return what the protocol records of them."""
+    if not names:
+        return {}
+
+    report(0, "references", note=f"fitting {', '.join(names)} on {folds.folds} folds x {folds.n_series} series")
+    found, record = reference_rows(names, folds, seasons, season)
+    rows += found
+    return record
 
 
 def _stopping(should_stop: Callable[[], bool] | None) -> bool:
@@ -225,7 +264,9 @@ def _plan(
     base = configs[0] if configs else None
     if base is None:
         return None
-    split = split_series(data.drop_last(folds * base.horizon), base.input_len, base.horizon, test_len=0)
+    split = split_series(
+        data.drop_last(folds * base.horizon), base.input_len, base.horizon, test_len=0, history_len=base.history_len
+    )
     return plan_run(
         deadline,
         [(v.name, c) for v, c in zip(variants, configs, strict=True)],

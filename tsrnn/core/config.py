@@ -92,7 +92,13 @@ class ModelConfig:
     beside the recurrent stack: it can copy the last season, the network learns what differs)."""
     seasonal_skip: int = 0
     """Season m > 0: add the window's last season, repeated over the horizon, to the network's output (a fixed
-    seasonal-naive forecast in scaled units; the network learns only what differs from it). 0: off."""
+    seasonal-naive forecast in scaled units; the network learns only what differs from it). 0: off. Kept for
+    older settings: the same as `seasons=(m,)`, which it sets when `seasons` is empty."""
+    seasons: tuple[int, ...] = ()
+    """Seasons in steps, ascending (48, 336: a day and a week of half-hours), of any length: for each, the
+    seasonal-naive forecast of every horizon step (the value one season earlier, the last cycle repeated) read
+    from the history; the network's output corrects their mix, weighted per horizon step by learned weights.
+    The model then reads `history_len` steps of history, the network still only the last `input_len`."""
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -120,15 +126,27 @@ class ModelConfig:
             raise ConfigError(
                 f"the seasonal skip must be a season of at least 1 step (or 0: off), got {self.seasonal_skip}"
             )
-        if self.seasonal_skip > self.input_len:
+        seasons = self.seasons
+        if not isinstance(seasons, tuple) or any(not isinstance(m, int) or m < 1 for m in seasons):
+            raise ConfigError(f"seasons must be whole numbers of steps of at least 1, got {seasons!r}")
+        if list(seasons) != sorted(set(seasons)):
+            raise ConfigError(f"seasons must be distinct and ascending, got {list(seasons)}")
+        if self.seasonal_skip and not seasons:
+            object.__setattr__(self, "seasons", (self.seasonal_skip,))
+        elif self.seasonal_skip and self.seasonal_skip not in seasons:
             raise ConfigError(
-                f"the seasonal skip repeats the window's last season: season {self.seasonal_skip} needs an input "
-                f"window of at least {self.seasonal_skip} steps, got {self.input_len}"
+                f"the seasonal skip {self.seasonal_skip} is one season: add it to the seasons {list(seasons)} "
+                "or leave it off"
             )
-        if self.task == "direction" and self.seasonal_skip:
-            raise ConfigError("the direction task has no seasonal skip: leave --seasonal-skip off")
+        if self.task == "direction" and self.seasons:
+            raise ConfigError("the direction task has no seasonal path: leave --seasons and --seasonal-skip off")
         if self.task == "direction" and (self.horizon != 1 or self.n_targets != 1 or q):
             raise ConfigError("the direction task predicts one step of one target, without quantiles")
+
+    @property
+    def history_len(self) -> int:
+        """Steps of history the model reads: its input window, or its longest season when that is longer."""
+        return max(self.input_len, *self.seasons) if self.seasons else self.input_len
 
     @property
     def point_quantile(self) -> int:

@@ -21,6 +21,7 @@ EXTRA_OF = {
     "pandas": "dask",
     "pyarrow": "dask",
     "cryptography": "dask",
+    "statsforecast": "stats",
 }
 """Top-level module -> the extra of `pip install 'tsrnn[EXTRA]'` that brings it. The core install (numpy, polars,
 onnxruntime) forecasts; training needs torch and onnx, the terminal UI needs textual."""

@@ -87,11 +87,18 @@ def make_windows(values: np.ndarray, size: int) -> np.ndarray:
 
 
 def split_series(
-    data: SeriesSet, input_len: int, horizon: int, val_len: int | None = None, test_len: int | None = None
+    data: SeriesSet,
+    input_len: int,
+    horizon: int,
+    val_len: int | None = None,
+    test_len: int | None = None,
+    history_len: int | None = None,
 ) -> Split:
     """Test = last test_len (default: horizon) steps of each series; validation = the block before; the rest
-    trains."""
+    trains. Each window holds `history_len` steps of history (a model's longest season, when longer than its
+    input window; default input_len) then the horizon; Split.input_len is that history length."""
     test_len = horizon if test_len is None else test_len
+    window_len, input_len = input_len, max(input_len, history_len or 0)
     n_targets = len(data.targets)
     size = input_len + horizon
     too_short = []
@@ -128,6 +135,13 @@ def split_series(
         sid, have, need = too_short[0]
         who = f"series '{sid}' has" if sid else "the series has"
         more = f" ({len(too_short)} of {data.n_series} series are too short)" if data.n_series > 1 else ""
+        if input_len > window_len:
+            raise DataError(
+                f"{data.path.name}: {who} {have} rows, shorter than the longest season needs: the model reads "
+                f"{input_len} steps (its longest season) + horizon {horizon} to train, a validation block of "
+                f"{val_len or default_val_len(have, horizon)} and a test block of {test_len}, {need} rows{more}; "
+                "use shorter --seasons (or --seasons none) or a shorter --horizon"
+            )
         raise DataError(
             f"{data.path.name}: {who} {have} rows but needs at least {need}: input window {input_len} + "
             f"horizon {horizon} to train, a validation block of {val_len or default_val_len(have, horizon)} "

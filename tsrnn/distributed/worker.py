@@ -23,7 +23,7 @@ from tsrnn.core.safeio import atomic_write
 from tsrnn.data.future import horizon_values
 from tsrnn.data.loader import load_raw
 from tsrnn.data.parquetio import raw_from_frame, rows_named, rows_text
-from tsrnn.runtime.forecastio import check_frequency, history_warnings, output_table, window_inputs
+from tsrnn.runtime.forecastio import check_frequency, history_warnings, output_table, short_history, window_inputs
 from tsrnn.runtime.inference import Forecaster
 
 ROW = "__tsrnn_row"
@@ -205,18 +205,17 @@ def _forecast_all(
     cfg = replace(model.data_config(), id_col=id_col)
     data = load_raw(raw_from_frame(cols, Path(name), name=name, ids=ids, lines=lines), cfg)
     check_frequency(model, data, allow)
-    L = model.input_len
+    L = model.history_len
     short = {i for i, v in enumerate(data.values) if len(v) < L}
     skipped = []
     for i in sorted(short):
         sid = data.ids[i]
-        who = f"series '{sid}'" if id_col else "the series"
         where = _files(frame.filter(pl.col(id_col) == sid), name) if id_col else _files(frame, name)
         skipped.append(
             Skipped(
                 sid if id_col else None,
                 where,
-                f"{name}: {who} has {len(data.values[i])} rows; the model needs the last {L}",
+                f"{name}: {short_history(model, sid if id_col else '', len(data.values[i]))}",
             )
         )
     if short:

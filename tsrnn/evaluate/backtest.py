@@ -111,9 +111,11 @@ def fold_interval_scores(
     return out
 
 
-def baseline_forecasts(folds: Folds, season: int) -> dict[str, np.ndarray]:
-    """Naive, seasonal-naive and drift forecasts for every fold and series."""
-    return baselines(folds.insample, folds.horizon, season)
+def baseline_forecasts(folds: Folds, season: int, seasons: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
+    """Naive, seasonal-naive (one per season: `tsrnn.evaluate.metrics.baseline_seasons`) and drift forecasts for every
+    fold and series. A season longer than the shortest history before an origin gets no row."""
+    shortest = min(len(y) for y in folds.insample)
+    return baselines(folds.insample, folds.horizon, season, tuple(m for m in seasons if m <= shortest))
 
 
 def summarise(per_fold: list[dict[str, np.ndarray]], keys: tuple[str, ...] = METRICS) -> dict[str, float]:

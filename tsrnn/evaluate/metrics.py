@@ -70,12 +70,37 @@ def score_table(
     return out
 
 
-def baselines(insample: list[np.ndarray], horizon: int, season: int) -> dict[str, np.ndarray]:
+def baselines(
+    insample: list[np.ndarray], horizon: int, season: int, seasons: tuple[int, ...] = ()
+) -> dict[str, np.ndarray]:
+    """Naive, seasonal naive at every season (`baseline_seasons`) and drift, by name (`seasonal_name`)."""
+    ms = baseline_seasons(season, seasons)
     return {
         "naive": naive(insample, horizon),
-        "seasonal_naive": seasonal_naive(insample, horizon, season),
+        **{seasonal_name(m, ms): seasonal_naive(insample, horizon, m) for m in ms},
         "drift": drift(insample, horizon),
     }
+
+
+def baseline_seasons(season: int, seasons: tuple[int, ...] = ()) -> tuple[int, ...]:
+    """The seasons that get a seasonal-naive baseline: the main season (MASE's) and every season of the data,
+    ascending; just the main season, as given, when that is all (season 1: the last value)."""
+    several = tuple(sorted({m for m in (season, *seasons) if m > 1}))
+    return several or (season,)
+
+
+def seasonal_name(m: int, seasons: tuple[int, ...]) -> str:
+    """'seasonal_naive' when the data has one season, 'seasonal_naive_336' (one row per season) otherwise."""
+    return "seasonal_naive" if len(seasons) <= 1 else f"seasonal_naive_{m}"
+
+
+def baseline_kind(name: str, season: int) -> tuple[str, int]:
+    """A baseline row's name -> its kind and season: 'seasonal_naive_336' -> ('seasonal_naive', 336);
+    'seasonal_naive' -> ('seasonal_naive', season); 'drift' -> ('drift', season)."""
+    head, _, tail = name.rpartition("_")
+    if head == "seasonal_naive" and tail.isdigit():
+        return head, int(tail)
+    return name, season
 
 
 LABELS = {

@@ -60,6 +60,8 @@ class Experiment:
             dropout=c.dropout,
             highway=c.highway,
             seasonal_skip=c.seasonal_skip,
+            seasons=tuple(c.seasons),
+            history_len=c.history_len,
             input_len=c.input_len,
             horizon=c.horizon,
             scaling=c.scaling,
@@ -187,7 +189,14 @@ def check_fit(data: SeriesSet, input_len: int, horizon: int, task: str = "foreca
 
 def validate(data: SeriesSet, model_cfg: ModelConfig) -> None:
     """Raise before training when the data cannot serve these settings."""
-    problem = check_fit(data, model_cfg.input_len, model_cfg.horizon, model_cfg.task)
+    problem = check_fit(data, model_cfg.history_len, model_cfg.horizon, model_cfg.task)
+    if problem and model_cfg.history_len > model_cfg.input_len:
+        problem = problem.replace(f"input window {model_cfg.history_len}", f"history {model_cfg.history_len}")
+        raise DataError(
+            f"{data.path.name}: history shorter than the longest season: {problem} (the model reads "
+            f"{model_cfg.history_len} steps, its longest season); use shorter --seasons (or --seasons none) or a "
+            "shorter --horizon"
+        )
     if problem:
         raise DataError(f"{data.path.name}: {problem}; shorten --input-len or --horizon")
 
@@ -214,7 +223,13 @@ def train_experiment(
         raise ConfigError("model inputs and targets do not match the data; build the config with model_config()")
     direction = model_cfg.task == "direction"
     test_len = default_val_len(int(data.lengths.min()), 1) if direction else None
-    split = split_series(data, model_cfg.input_len, model_cfg.horizon, test_len=test_len if holdout else 0)
+    split = split_series(
+        data,
+        model_cfg.input_len,
+        model_cfg.horizon,
+        test_len=test_len if holdout else 0,
+        history_len=model_cfg.history_len,
+    )
     result = fit(model_cfg, train_cfg, split, on_epoch=on_epoch, should_stop=should_stop)
     exp = Experiment(data, split, model_cfg, train_cfg, season or data.freq.season, result)
     if not holdout:

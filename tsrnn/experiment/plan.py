@@ -259,7 +259,9 @@ def plan_training(
 ) -> RunPlan:
     """The plan of one `tsrnn train`: the warm-up on the windows train_experiment will split off."""
     test_len = default_val_len(int(data.lengths.min()), 1) if model_cfg.task == "direction" else None
-    split = split_series(data, model_cfg.input_len, model_cfg.horizon, test_len=test_len)
+    split = split_series(
+        data, model_cfg.input_len, model_cfg.horizon, test_len=test_len, history_len=model_cfg.history_len
+    )
     return plan_run(deadline, [(name, model_cfg)], train_cfg, split)
 
 

@@ -141,7 +141,7 @@ def measure_drift(float_path: Path, int8_path: Path, csv: str | os.PathLike[str]
     data = load_history(fm, csv) if csv else None
     if data is None or fm.task != "forecast":
         return drift
-    L, H, n_t = fm.input_len, fm.horizon, len(fm.targets)
+    L, H, n_t = fm.history_len, fm.horizon, len(fm.targets)
     data = data.subset([i for i, v in enumerate(data.values) if len(v) >= L + H])
     if not data.n_series:
         return drift

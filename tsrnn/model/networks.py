@@ -46,7 +46,12 @@ class Scaler(nn.Module):
 
 
 class RecurrentForecaster(nn.Module):
-    """history (B, L, n_inputs) raw [and known (B, L + H, n_known)] -> forecast (B, H, n_targets) raw.
+    """history (B, HL, n_inputs) raw [and known (B, HL + H, n_known)] -> forecast (B, H, n_targets) raw.
+
+    HL (`history_len`) is the input window L, or the longest season when that is longer: the seasons' paths
+    read the whole history, the network and the window scaling only its last L steps. Each season's path is
+    the seasonal naive of every horizon step, scaled by the window's statistics; the network's output is
+    added to their mix.
 
     Known-in-advance inputs (calendar features, holiday flags) join the scaled history at every step of the
     window, and a decoder shared by the horizon steps reads each future step's known inputs beside the final
@@ -98,29 +103,34 @@ class RecurrentForecaster(nn.Module):
             self.highway = nn.Linear(c.input_len, c.horizon)
             nn.init.zeros_(self.highway.weight)
             nn.init.zeros_(self.highway.bias)
-        if c.seasonal_skip:
-            # Step h of the horizon repeats step L - m + (h mod m) of the window: seasonal naive, fixed.
-            m = c.seasonal_skip
-            idx = [c.input_len - m + h % m for h in range(c.horizon)]
+        if c.seasons:
+            # Season m: step h of the horizon repeats history step HL - m + (h mod m) (seasonal naive). The
+            # seasons' paths are mixed by a softmax over learned logits per horizon step (equal at the start).
+            HL = c.history_len
+            idx = [HL - m + h % m for m in c.seasons for h in range(c.horizon)]
             self.register_buffer("season_idx", torch.tensor(idx, dtype=torch.long), persistent=False)
+            if len(c.seasons) > 1:
+                self.season_logits = nn.Parameter(torch.zeros(len(c.seasons), c.horizon))
         if c.n_known:
             per_step = out // c.horizon
             self.mix = nn.Linear(directions * c.hidden_size + c.n_known, c.hidden_size)
             self.out = nn.Linear(c.hidden_size, per_step)
 
     def forward_scaled(self, x: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
-        """Scaled input (B, L, C) [and known inputs (B, L + H, K)] -> scaled forecast (B, H, T), quantiles
-        (B, H, T, Q) or a logit (B, 1)."""
+        """Scaled history (B, HL, C) [and known inputs (B, HL + H, K)] -> scaled forecast (B, H, T), quantiles
+        (B, H, T, Q) or a logit (B, 1). HL is `history_len`; the network reads the last `input_len` steps."""
         c = self.config
-        L = x.shape[1]
         skip = (
             self.highway(x[:, -c.input_len :, : c.n_targets].transpose(1, 2)).transpose(1, 2) if c.highway else None
         )  # (B, H, T)
-        if c.seasonal_skip:  # the window's last season repeated over the horizon, in scaled units
-            season = x[:, -c.input_len :, : c.n_targets].index_select(1, self.season_idx)  # (B, H, T)
+        if c.seasons:  # each season's seasonal naive from the history, mixed, in scaled units
+            season = self.seasonal_mix(x[:, :, : c.n_targets])  # (B, H, T)
             skip = season if skip is None else skip + season
+        HL = x.shape[1]
+        x = x[:, HL - c.input_len :]  # a Python int: a fixed Slice in the graph
+        L = x.shape[1]
         if known is not None:
-            known = (known - self.known_mean) / self.known_std
+            known = (known[:, HL - L :] - self.known_mean) / self.known_std  # -> (B, L + H, K)
             x = torch.cat([x, known[:, :L]], dim=-1)
         _, state = recurrent(
             self.rnn, x, output=False
@@ -146,11 +156,31 @@ class RecurrentForecaster(nn.Module):
         steps = nn.functional.softplus(y[..., 1:])
         return torch.cat([y[..., :1], y[..., :1] + torch.cumsum(steps, dim=-1)], dim=-1)  # -> (B, H, T, Q)
 
+    def seasonal_mix(self, targets: torch.Tensor) -> torch.Tensor:
+        """Scaled target history (B, HL, T) -> the seasons' seasonal-naive forecasts mixed (B, H, T): a softmax
+        over the seasons' learned logits per horizon step (one season: that season's)."""
+        c = self.config
+        paths = targets.index_select(1, self.season_idx)  # -> (B, S * H, T)
+        if len(c.seasons) == 1:
+            return paths
+        paths = paths.reshape(targets.shape[0], len(c.seasons), c.horizon, c.n_targets)  # -> (B, S, H, T)
+        weights = torch.softmax(self.season_logits, dim=0).unsqueeze(-1)  # -> (S, H, 1)
+        return (paths * weights).sum(dim=1)  # -> (B, H, T)
+
+    def season_weights(self) -> np.ndarray:
+        """(seasons, horizon) weight of each season's path at each horizon step (empty without seasons)."""
+        c = self.config
+        if not c.seasons:
+            return np.zeros((0, c.horizon), dtype=np.float32)
+        if len(c.seasons) == 1:
+            return np.ones((1, c.horizon), dtype=np.float32)
+        return torch.softmax(self.season_logits.detach(), dim=0).cpu().numpy()
+
     def forward(
         self, history: torch.Tensor, known: torch.Tensor | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         c = self.config
-        loc, scale = self.scaler.stats(history)
+        loc, scale = self.scaler.stats(history[:, history.shape[1] - c.input_len :])  # from the window only
         y = self.forward_scaled((history - loc) / scale, known)
         if c.task == "direction":
             return torch.sigmoid(y)
@@ -161,12 +191,13 @@ class RecurrentForecaster(nn.Module):
         return q[..., c.point_quantile], q
 
     def scaled_loss_inputs(self, window: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Window (B, L + H, C + K) -> (prediction, target), both in scaled units, for the loss."""
+        """Window (B, HL + H, C + K) -> (prediction, target), both in scaled units, for the loss (HL:
+        `history_len`)."""
         c = self.config
-        L = c.input_len
+        L = c.history_len
         history, future = window[:, :L, : c.n_inputs], window[:, L:, : c.n_targets]
         known = window[:, :, c.n_inputs :] if c.n_known else None
-        loc, scale = self.scaler.stats(history)
+        loc, scale = self.scaler.stats(history[:, L - c.input_len :])
         pred = self.forward_scaled((history - loc) / scale, known)
         if c.task == "direction":
             return pred, (future[:, 0, :1] > history[:, -1, :1]).float()
@@ -189,9 +220,9 @@ class PinballLoss(nn.Module):
 
 
 def split_inputs(config: ModelConfig, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Windows (N, >= L, C [+ K]) -> the model's inputs: history (N, L, C), and known (N, L + H, K) for a
-    model with known inputs (then the windows must span L + H steps)."""
-    L, C = config.input_len, config.n_inputs
+    """Windows (N, >= HL, C [+ K]) -> the model's inputs: history (N, HL, C), and known (N, HL + H, K) for a
+    model with known inputs (then the windows must span HL + H steps); HL is `history_len`."""
+    L, C = config.history_len, config.n_inputs
     if not config.n_known:
         return windows[:, :L, :C], None
     return windows[:, :L, :C], windows[:, : L + config.horizon, C:]

@@ -21,6 +21,7 @@ from tsrnn.modelfile.metaschema import MODEL_KINDS as MODEL_KINDS
 from tsrnn.modelfile.metaschema import NO_CELL as NO_CELL
 from tsrnn.modelfile.metaschema import NO_SCALING as NO_SCALING
 from tsrnn.modelfile.metaschema import (
+    PLAIN_VERSION,
     SCHEMA_VERSION,
     read_bool,
     read_columns,
@@ -32,6 +33,7 @@ from tsrnn.modelfile.metaschema import (
     read_kind,
     read_known,
     read_schema,
+    read_seasons,
     read_sessions,
     read_str,
 )
@@ -46,7 +48,7 @@ MAX_LISTED_SERIES = 1000
 FREQ_CODE = re.compile(r"^[1-9]\d*(s|m|h|d|bd|w|mo|y)$")
 HISTORY_INPUT = "history"
 KNOWN_INPUT = "known"
-"""The graph's second input, for models with known-in-advance inputs: (batch, input_len + horizon, known)."""
+"""The graph's second input, for models with known-in-advance inputs: (batch, history_len + horizon, known)."""
 
 
 def describe_model(kind: str, season: int = 1, input_len: int = 0) -> str:
@@ -141,11 +143,17 @@ class ModelMeta:
     highway: bool = False
     """A linear map from each target's scaled window to its horizon beside the recurrent stack."""
     seasonal_skip: int = 0
-    """Season added to the network's output as a fixed seasonal-naive forecast (0: none)."""
+    """Season added to the network's output as a fixed seasonal-naive forecast (0: none; older files)."""
+    seasons: tuple[int, ...] = ()
+    """Seasons in steps whose seasonal-naive paths, mixed by learned weights, the network's output corrects."""
+    history_len: int = 0
+    """Steps of the graph's 'history' input: input_len, or the longest season when longer (0: input_len)."""
     scaling: str = "window"
     utc: bool = False
     season: int = 1
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = field(default=SCHEMA_VERSION, compare=False)
+    """The version read from a file (a file records the lowest version that describes it: 2 unless the history is
+    longer than the window); not part of what a model is, so two metas that describe one model compare equal."""
     tsrnn_version: str = ""
     created: str = ""
     n_series: int = 0
@@ -183,6 +191,10 @@ class ModelMeta:
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys this version does not know (from a newer tsrnn), kept as they are."""
 
+    def __post_init__(self) -> None:
+        if not self.history_len:
+            object.__setattr__(self, "history_len", max([self.input_len, *self.seasons]))
+
     @property
     def cell_name(self) -> str:
         return CELL_NAMES.get(self.cell) or MODEL_KINDS.get(self.model, self.model)
@@ -197,6 +209,8 @@ class ModelMeta:
             bi = ", bidirectional" if self.bidirectional else ""
             hw = " + linear highway" if self.highway else ""
             hw += f" + seasonal skip (season {self.seasonal_skip})" if self.seasonal_skip else ""
+            if self.seasons and not self.seasonal_skip:
+                hw += f" + seasonal paths (seasons {', '.join(map(str, self.seasons))})"
             return f"{self.cell_name}{bi}, {self.num_layers} layer(s) x {self.hidden_size} units{hw}"
         if self.ensemble is not None:
             return describe_ensemble(self.ensemble)
@@ -227,8 +241,9 @@ class ModelMeta:
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("extra", "freq")}
         d["freq"] = asdict(self.freq)
-        for key in ("targets", "inputs", "quantiles", "outputs", "calendar", "future", "known"):
+        for key in ("targets", "inputs", "quantiles", "outputs", "calendar", "future", "known", "seasons"):
             d[key] = list(d[key])
+        d["schema_version"] = SCHEMA_VERSION if self.history_len > self.input_len else PLAIN_VERSION
         d["cell_name"] = self.cell_name
         d["scaling_note"] = self.scaling_note
         d["format"] = 1  # read by tsrnn releases before the schema: they check only the required keys
@@ -238,6 +253,8 @@ class ModelMeta:
             del d["wide_graph_from_batch"]
         if d["ensemble"] is None:
             del d["ensemble"]
+        if not self.seasons and self.history_len == self.input_len:  # written as earlier releases wrote it
+            del d["seasons"], d["history_len"]
         return {**self.extra, **d}
 
     @classmethod
@@ -255,6 +272,7 @@ class ModelMeta:
         if wide is not None:
             wide = read_int(d, "wide_graph_from_batch", "wide_graph_from_batch", 1)
         calendar, holidays, tz, future, known_cols = read_known(d)
+        seasons, history_len = read_seasons(d, read_int(d, "input_len", "input_len", 1))
         return cls(
             cell=cell,
             input_len=read_int(d, "input_len", "input_len", 1),
@@ -274,6 +292,8 @@ class ModelMeta:
             scaling=scaling,
             highway=read_bool(d, "highway", "highway", default=False),
             seasonal_skip=read_int(d, "seasonal_skip", "seasonal_skip", 0, default=0),
+            seasons=seasons,
+            history_len=history_len,
             utc=read_bool(d, "utc", "utc", default=False),
             season=read_int(d, "season", "season", 1, default=1),
             schema_version=version,
@@ -321,7 +341,8 @@ def check_graph(meta: ModelMeta, inputs: dict[str, list[Dim]], outputs: dict[str
         raise MetadataError(
             "inputs", f"describe a '{HISTORY_INPUT}' input, but the graph's inputs are {', '.join(inputs) or 'none'}"
         )
-    _expect_shape(inputs[HISTORY_INPUT], HISTORY_INPUT, [("input_len", meta.input_len), ("inputs", len(meta.inputs))])
+    rows = "history_len" if meta.history_len > meta.input_len else "input_len"  # the field that sets the rows
+    _expect_shape(inputs[HISTORY_INPUT], HISTORY_INPUT, [(rows, meta.history_len), ("inputs", len(meta.inputs))])
     if meta.known and KNOWN_INPUT not in inputs:
         raise MetadataError(
             "known", f"lists {len(meta.known)} known inputs, but the graph has no '{KNOWN_INPUT}' input"
@@ -332,7 +353,7 @@ def check_graph(meta: ModelMeta, inputs: dict[str, list[Dim]], outputs: dict[str
         _expect_shape(
             inputs[KNOWN_INPUT],
             KNOWN_INPUT,
-            [("input_len + horizon", meta.input_len + meta.horizon), ("known", len(meta.known))],
+            [(f"{rows} + horizon", meta.history_len + meta.horizon), ("known", len(meta.known))],
         )
     if sorted(outputs) != sorted(meta.outputs):
         raise MetadataError(

@@ -16,9 +16,13 @@ from tsrnn.core.errors import TsrnnError
 from tsrnn.timeline.calendar import FEATURES, HolidayCalendar, calendar_columns
 from tsrnn.timeline.sessions import SessionCalendar
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """1: the untyped dict of the first releases (key 'format'); 2: the same keys, checked, with 'schema_version'.
-Keys added since, with a default that older files get (e.g. 'model': 'network'), keep version 2."""
+Keys added since, with a default that older files get (e.g. 'model': 'network'), keep version 2. 3: the
+graph's history may be longer than the input window ('history_len', for seasons longer than the window)."""
+PLAIN_VERSION = 2
+"""Files whose history is their input window are written as version 2, which earlier releases read; a file
+with a longer history is version 3, which they refuse ("written by a newer tsrnn") rather than misread."""
 REQUIRED = ("input_len", "horizon", "targets", "inputs", "time_col", "freq", "cell")
 """Keys every version of the metadata holds."""
 MODEL_KINDS = {
@@ -253,3 +257,17 @@ def read_ensemble(d: dict[str, Any], input_len: int, model: str) -> dict[str, An
     if longest != input_len:
         raise MetadataError("ensemble.members", f"read at most {longest} steps, but the file's window is {input_len}")
     return value
+
+
+def read_seasons(d: dict[str, Any], input_len: int) -> tuple[tuple[int, ...], int]:
+    """(seasons, history_len): () and input_len for files without them."""
+    raw = d.get("seasons", [])
+    if not isinstance(raw, list) or any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in raw):
+        raise MetadataError("seasons", f"is {raw!r}, not a list of whole numbers of steps")
+    if raw != sorted(set(raw)):
+        raise MetadataError("seasons", f"is {raw!r}: seasons must be distinct and ascending")
+    history_len = read_int(d, "history_len", "history_len", 1, default=input_len)
+    need = max([input_len, *raw])
+    if history_len != need:
+        raise MetadataError("history_len", f"is {history_len}, but the window and the seasons need {need}")
+    return tuple(raw), history_len

@@ -22,6 +22,7 @@ from tsrnn.data.csvio import read_header
 from tsrnn.data.future import horizon_values
 from tsrnn.data.loader import SeriesSet, load_series, resolve_demo
 from tsrnn.data.parquetio import is_parquet_name, parquet_sink, time_column, typed_times, write_parquet
+from tsrnn.data.seasons import describe_seasons
 from tsrnn.modelfile.artifact import ModelMeta
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.timeline.known import window_times
@@ -69,7 +70,7 @@ def forecast_file(
     allow_freq_mismatch: bool = False,
     future_csv: str | os.PathLike[str] | None = None,
 ) -> ForecastResult:
-    """Forecast every series in the CSV (or Parquet data) from its last input_len rows, `batch_size` series per
+    """Forecast every series in the CSV (or Parquet data) from its last history_len rows, `batch_size` series per
     ONNX Runtime call (one call for most files). With `out`, each batch's rows are written as soon as they exist
     (to a temporary file renamed at the end) and the result keeps only the first batch's table. Data at another
     frequency than the model's is refused unless `allow_freq_mismatch` (the dates then follow the data). A model
@@ -79,11 +80,10 @@ def forecast_file(
         raise ConfigError(f"{model.path.name} has no future columns; forecast without --future-csv")
     data = load_history(model, csv)
     check_frequency(model, data, allow_freq_mismatch)
-    short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < model.input_len]
+    short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < model.history_len]
     if short:
         sid, n = short[0]
-        who = f"series '{sid}'" if sid else "the series"
-        raise DataError(f"{data.path.name}: {who} has {n} rows; the model needs the last {model.input_len}")
+        raise DataError(f"{data.path.name}: {short_history(model, sid, n)}")
     warnings = history_warnings(model, data)
     ahead = None
     if model.meta.future:
@@ -130,6 +130,20 @@ def load_history(model: Forecaster, csv: str | os.PathLike[str]) -> SeriesSet:
     return data
 
 
+def short_history(model: Forecaster, sid: str, rows: int) -> str:
+    """Why a series of `rows` rows is too short for the model: 'series 'a' has 200 rows; the model reads the
+    last 336 (its longest season, a week)'."""
+    who = f"series '{sid}'" if sid else "the series"
+    meta = model.meta
+    if meta.history_len > meta.input_len:
+        longest = describe_seasons((meta.history_len,), model.freq)
+        return (
+            f"{who} has {rows} rows; the model reads the last {meta.history_len} steps (its longest season: "
+            f"{longest}); give at least {meta.history_len} rows of history"
+        )
+    return f"{who} has {rows} rows; the model needs the last {meta.input_len}"
+
+
 def window_inputs(
     model: Forecaster,
     data: SeriesSet,
@@ -137,9 +151,10 @@ def window_inputs(
     series: slice = slice(None),
     horizon_future: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """`Forecaster.window_inputs`: history (N, L, C) and known inputs of the windows ending `back` steps before
-    each series' end, the horizon's future values from the data or from `horizon_future` (N, H, F)."""
-    L, H = model.input_len, model.horizon
+    """History (N, HL, C) (HL: the model's history_len) and known inputs of the
+    windows ending `back` steps before each series' end, the horizon's future values from the data or from
+    `horizon_future` (N, H, F)."""
+    L, H = model.history_len, model.horizon
     end = [len(v) - back for v in data.values[series]]
     history = np.stack([v[e - L : e] for v, e in zip(data.values[series], end, strict=True)])
     if not model.meta.known:
@@ -208,7 +223,7 @@ def history_warnings(model: Forecaster, data: SeriesSet) -> list[HistoryWarning]
                 )
             )
     if data.filled is not None:
-        L = model.input_len
+        L = model.history_len
         for sid, mask in zip(data.ids, data.filled, strict=True):
             n = int(np.count_nonzero(mask[-L:]))
             if n:

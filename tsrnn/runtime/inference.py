@@ -102,6 +102,11 @@ class Forecaster:
         return self.meta.input_len
 
     @property
+    def history_len(self) -> int:
+        """Rows of history the model reads: its input window, or its longest season when that is longer."""
+        return self.meta.history_len
+
+    @property
     def horizon(self) -> int:
         return self.meta.horizon
 
@@ -130,9 +135,9 @@ class Forecaster:
         return artifact.known_spec(self.meta)
 
     def predict_outputs(self, history: np.ndarray, known: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Raw history (N, input_len, n_inputs) [and, for a model with known inputs, known (N, input_len + horizon,
-        n_known): `known_inputs` computes them from timestamps] -> every output: forecast (N, horizon, n_targets),
-        and quantiles (N, horizon, n_targets, Q) or probability (N, 1) where the model has them."""
+        """Raw history (N, history_len, n_inputs) [and, for a model with known inputs, known (N, history_len +
+        horizon, n_known): `known_inputs` computes them from timestamps] -> every output: forecast (N, horizon,
+        n_targets), and quantiles (N, horizon, n_targets, Q) or probability (N, 1) where the model has them."""
         feeds = self._feeds(history, known)
         names = [o.name for o in self.session.get_outputs()]
         n = len(feeds[artifact.HISTORY_INPUT])
@@ -154,7 +159,7 @@ class Forecaster:
 
     def _feeds(self, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
         x = np.ascontiguousarray(history, dtype=np.float32)
-        want = (self.input_len, len(self.inputs))
+        want = (self.history_len, len(self.inputs))
         if x.ndim != 3 or x.shape[1:] != want:
             raise ConfigError(f"history must have shape (batch, {want[0]}, {want[1]}), got {x.shape}")
         feeds = {artifact.HISTORY_INPUT: x}
@@ -169,7 +174,7 @@ class Forecaster:
                 "horizon: pass known=Forecaster.known_inputs(...), or use forecast_file"
             )
         kn = np.ascontiguousarray(known, dtype=np.float32)
-        want_k = (len(x), self.input_len + self.horizon, len(k))
+        want_k = (len(x), self.history_len + self.horizon, len(k))
         if kn.shape != want_k:
             raise ConfigError(f"known inputs must have shape {want_k}, got {kn.shape}")
         feeds[artifact.KNOWN_INPUT] = kn
@@ -178,8 +183,8 @@ class Forecaster:
     def known_inputs(
         self, history_times: np.ndarray, freq: Frequency | None = None, future: np.ndarray | None = None
     ) -> np.ndarray | None:
-        """(N, input_len + horizon, n_known) known inputs for windows whose timestamps are history_times
-        (N, input_len), the horizon continuing each on `freq` (default: the model's); `future` (N, input_len +
+        """(N, history_len + horizon, n_known) known inputs for windows whose timestamps are history_times
+        (N, history_len), the horizon continuing each on `freq` (default: the model's); `future` (N, history_len +
         horizon, F) holds the values of the model's future columns. None for a model without known inputs."""
         if not self.meta.known:
             return None
@@ -208,7 +213,7 @@ class Forecaster:
         return list(binding.copy_outputs_to_cpu())
 
     def predict(self, history: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
-        """Raw history (N, input_len, n_inputs) [and known inputs] -> the first output: the raw point forecast
+        """Raw history (N, history_len, n_inputs) [and known inputs] -> the first output: the raw point forecast
         (N, horizon, n_targets), or the probability of a rise (N, 1) for a direction model."""
         return next(iter(self.predict_outputs(history, known).values()))
 

@@ -105,6 +105,8 @@ class ForecastView(Horizontal):
             box.add_option(Option("(none yet: train and export on the Train screen)", id="", disabled=True))
         for p in models:
             box.add_option(Option(p.name if p.parent == EXPORT_DIR else f"{p.parent.name}/{p.name}", id=str(p)))
+        if models:
+            box.highlighted = 0  # the newest: Enter in the list picks it
         if select is not None:
             self.query_one("#fc-model", Input).value = str(select)
 

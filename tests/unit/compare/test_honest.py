@@ -36,6 +36,7 @@ def _compare(path: Path, known: bool = False, **kwargs):
     if known:
         data = data.with_known(choose_known(data.freq, data.times, "dow", None, None, data.future_names, 48))
     base = model_config(data, hidden_size=4, num_layers=1, quantiles=kwargs.pop("quantiles", ()))
+    kwargs.setdefault("seasons", (24,))  # the day, the data's one season: one seasonal-naive row
     board = run_compare(data, parse_variants("gru"), base, TrainConfig(epochs=1, threads=1), folds=2, **kwargs)
     return data, board
 

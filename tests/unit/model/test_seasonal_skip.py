@@ -74,9 +74,9 @@ def test_seasonal_skip_exports_with_parity_and_learns_the_residual(tmp_path: Pat
 
 
 def test_seasonal_skip_settings_are_checked() -> None:
-    with pytest.raises(ConfigError, match="needs an input window of at least 48"):
-        ModelConfig(input_len=24, horizon=12, seasonal_skip=48)
-    with pytest.raises(ConfigError, match="direction task has no seasonal skip"):
+    longer = ModelConfig(input_len=24, horizon=12, seasonal_skip=48)  # a season longer than the window
+    assert longer.seasons == (48,) and longer.history_len == 48 and longer.input_len == 24
+    with pytest.raises(ConfigError, match="direction task has no seasonal path"):
         ModelConfig(task="direction", horizon=1, input_len=24, seasonal_skip=12)
     with pytest.raises(ConfigError, match="at least 1 step"):
         ModelConfig(input_len=24, seasonal_skip=-1)
@@ -84,7 +84,7 @@ def test_seasonal_skip_settings_are_checked() -> None:
 
 def test_cli_train_with_seasonal_skip_uses_the_data_season(tmp_path: Path) -> None:
     """`tsrnn train --seasonal-skip` takes the data's season (7 for daily data); a season longer than the window
-    is a clear error with a non-zero exit code and no file written."""
+    reads a longer history; one longer than the data allows is a clear error, exit 2, no file written."""
     import subprocess
     import sys
 
@@ -95,9 +95,16 @@ def test_cli_train_with_seasonal_skip_uses_the_data_season(tmp_path: Path) -> No
     assert ok.returncode == 0, ok.stderr
     assert "seasonal skip (season 7)" in ok.stdout
     assert Forecaster.load(out).meta.seasonal_skip == 7
+    longer = tmp_path / "longer.onnx"
+    ok = subprocess.run(
+        [*cmd, "--seasonal-skip", "100", "--input-len", "14", "--out", str(longer)], capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr
+    meta = Forecaster.load(longer).meta
+    assert (meta.seasonal_skip, meta.seasons, meta.input_len, meta.history_len) == (100, (100,), 14, 100)
     bad = tmp_path / "bad.onnx"
     refused = subprocess.run(
-        [*cmd, "--seasonal-skip", "100", "--input-len", "14", "--out", str(bad)], capture_output=True, text=True
+        [*cmd, "--seasonal-skip", "250", "--input-len", "14", "--out", str(bad)], capture_output=True, text=True
     )
-    assert refused.returncode != 0 and "season 100 needs an input window of at least 100" in refused.stderr
+    assert refused.returncode == 2 and "history shorter than the longest season" in refused.stderr
     assert not bad.exists()

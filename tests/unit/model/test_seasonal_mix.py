@@ -1,0 +1,144 @@
+"""Seasons longer than the window: seasonal-naive paths read from a longer history, mixed by learned weights and
+corrected by the network, in one ONNX file that matches PyTorch; the forecast path reads the longer history."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tsrnn.core.config import DataConfig, ModelConfig, TrainConfig
+from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.data.loader import load_series
+from tsrnn.experiment.pipeline import model_config, train_experiment, validate
+from tsrnn.runtime.inference import Forecaster
+
+VARIANTS = list(itertools.product(["rnn", "gru", "lstm"], [False, True], [1, 2]))
+
+
+def hourly_csv(path: Path, weeks: int = 8, day: float = 1.0, week: float = 3.0, noise: float = 0.2, seed: int = 0):
+    """Hourly values: a daily wave, a weekly pattern (each weekday its own level, the weekend low) and noise."""
+    n = 24 * 7 * weeks
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    weekday = (t // 24) % 7
+    levels = np.array([0.0, 1.0, -1.0, 2.0, 0.5, -2.5, -3.0])
+    values = 50 + day * np.sin(2 * np.pi * t / 24) + week * levels[weekday] + noise * rng.normal(size=n)
+    times = np.datetime64("2024-01-01T00:00") + t.astype("timedelta64[h]")
+    path.write_text("time,load\n" + "".join(f"{s}:00,{v:.4f}\n" for s, v in zip(times, values, strict=True)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def hourly(tmp_path_factory: pytest.TempPathFactory):
+    return load_series(hourly_csv(tmp_path_factory.mktemp("h") / "load.csv"), DataConfig())
+
+
+@pytest.mark.parametrize(("cell", "bi", "layers"), VARIANTS, ids=[f"{c}-{'bi' * b}{n}" for c, b, n in VARIANTS])
+def test_two_seasons_export_with_parity(hourly, tmp_path: Path, cell: str, bi: bool, layers: int) -> None:
+    cfg = model_config(hourly, input_len=12, horizon=30, cell=cell, bidirectional=bi, num_layers=layers, hidden_size=4)
+    cfg = ModelConfig(**{**cfg.to_dict(), "seasons": (24, 168)})
+    assert cfg.history_len == 168
+    exp = train_experiment(hourly, cfg, TrainConfig(epochs=1, seed=0, windows_per_epoch=64))
+    res = exp.export(tmp_path / "m.onnx")
+    assert res.max_rel_error < 1e-4
+    f = Forecaster.load(res.path)
+    assert f.meta.seasons == (24, 168) and f.meta.history_len == 168 and f.meta.input_len == 12
+    assert f.session.get_inputs()[0].shape[1] == 168
+    from tsrnn.model.train import predict
+
+    x = np.stack([hourly.values[0][i : i + 168] for i in range(0, 600, 7)]).astype(np.float32)
+    np.testing.assert_allclose(f.predict(x), predict(exp.result.model, x), rtol=1e-4, atol=1e-3)
+
+
+def test_zeroed_network_forecasts_the_mix_of_the_seasonal_naives(hourly, tmp_path: Path) -> None:
+    """With the network's output zeroed, the file forecasts each horizon step as the weighted mean of the value
+    one day and one week before it (the last cycle repeated past a day), through the window's scaling."""
+    cfg = model_config(hourly, input_len=12, horizon=30, hidden_size=4, num_layers=1, cell="gru", seasons=(24, 168))
+    exp = train_experiment(hourly, cfg, TrainConfig(epochs=1, seed=0, windows_per_epoch=32))
+    model = exp.result.model
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+        model.season_logits.copy_(torch.log(torch.tensor([[1.0] * 30, [3.0] * 30])))  # weights 0.25, 0.75
+    np.testing.assert_allclose(model.season_weights(), [[0.25] * 30, [0.75] * 30], rtol=1e-6)
+    f = Forecaster.load(exp.export(tmp_path / "m.onnx").path)
+    history = hourly.values[0][-168:, 0].astype(np.float32)
+    got = f.predict(history[None, :, None])[0, :, 0]
+    T = 168
+    day = [history[T - 24 + h % 24] for h in range(30)]  # h = 24..29 repeat the last day's first hours
+    week = [history[T - 168 + h] for h in range(30)]
+    np.testing.assert_allclose(got, 0.25 * np.array(day) + 0.75 * np.array(week), rtol=1e-5, atol=1e-3)
+
+
+def test_a_weekly_pattern_is_forecast_far_better_with_the_weekly_season(tmp_path: Path) -> None:
+    """The only signal is the weekday's level: a 48-step window cannot tell a Tuesday from a Friday two days
+    ahead, the weekly season reads it from last week."""
+    data = load_series(hourly_csv(tmp_path / "w.csv", weeks=10, day=0.0, week=3.0, noise=0.3), DataConfig())
+    mase = {}
+    for seasons in [(), (168,)]:
+        cfg = model_config(data, input_len=48, horizon=48, hidden_size=8, num_layers=1, cell="gru", seasons=seasons)
+        exp = train_experiment(data, cfg, TrainConfig(epochs=4, seed=0, lr=3e-3, windows_per_epoch=256), season=168)
+        mase[seasons] = exp.scores["model"]["load"]["mase"]
+    assert mase[(168,)] < 0.5 * mase[()], mase
+
+
+def test_settings_are_checked() -> None:
+    assert ModelConfig(input_len=24, horizon=12, seasonal_skip=48).seasons == (48,)  # the skip is one season
+    assert ModelConfig(input_len=24, horizon=12, seasonal_skip=48).history_len == 48
+    assert ModelConfig(input_len=400, seasons=(48, 336)).history_len == 400
+    with pytest.raises(ConfigError, match="distinct and ascending"):
+        ModelConfig(seasons=(336, 48))
+    with pytest.raises(ConfigError, match="at least 1"):
+        ModelConfig(seasons=(0,))
+    with pytest.raises(ConfigError, match="add it to the seasons"):
+        ModelConfig(seasons=(24,), seasonal_skip=12)
+    with pytest.raises(ConfigError, match="direction task has no seasonal path"):
+        ModelConfig(task="direction", horizon=1, seasons=(7,))
+
+
+def test_history_shorter_than_the_longest_season_is_a_clear_error(tmp_path: Path) -> None:
+    data = load_series(hourly_csv(tmp_path / "short.csv", weeks=1), DataConfig())  # 168 rows
+    cfg = model_config(data, input_len=24, horizon=24, seasons=(24, 168))
+    with pytest.raises(DataError, match=r"history shorter than the longest season.*reads 168 steps"):
+        validate(data, cfg)
+
+
+def _tsrnn(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tsrnn", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_seasons_auto_train_inspect_forecast_and_a_short_file(tmp_path: Path) -> None:
+    csv = hourly_csv(tmp_path / "load.csv", weeks=8, day=3.0)
+    out = tmp_path / "m.onnx"
+    common = ["--epochs", "1", "--hidden", "4", "--layers", "1", "--windows-per-epoch", "32"]
+    ok = _tsrnn("train", str(csv), *common, "--seasons", "auto", "--out", str(out))
+    assert ok.returncode == 0, ok.stderr
+    meta = Forecaster.load(out).meta
+    assert meta.seasons == (24, 168) and meta.input_len == 48 and meta.history_len == 168  # auto: the week
+    shown = _tsrnn("inspect", str(out))
+    assert shown.returncode == 0 and "seasons 24 (a day), 168 (a week)" in shown.stdout, shown.stdout
+    fc = _tsrnn("forecast", str(out), str(csv))
+    assert fc.returncode == 0, fc.stderr
+    lines = csv.read_text().splitlines()
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join([lines[0], *lines[-100:]]) + "\n")
+    refused = _tsrnn("forecast", str(out), str(short))
+    assert refused.returncode == 2
+    assert "the series has 100 rows; the model reads the last 168 steps (its longest season: 168 (a week))" in (
+        refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+    none = tmp_path / "none.onnx"
+    off = _tsrnn("train", str(csv), *common, "--seasons", "none", "--out", str(none))
+    assert off.returncode == 0 and Forecaster.load(none).meta.history_len == 48
+    plain = tmp_path / "plain.onnx"  # left out: no seasonal paths yet (the defaults do not use them)
+    default = _tsrnn("train", str(csv), *common, "--out", str(plain))
+    assert default.returncode == 0 and Forecaster.load(plain).meta.seasons == ()
+    bad = _tsrnn("train", str(csv), "--seasons", "48,x")
+    assert bad.returncode == 2 and "'x' is not a season in steps" in bad.stderr

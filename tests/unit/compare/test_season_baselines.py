@@ -14,6 +14,7 @@ from tsrnn.data.loader import load_series
 from tsrnn.evaluate.backtest import baseline_forecasts, make_folds
 from tsrnn.evaluate.metrics import baseline_kind, baseline_seasons, baselines, seasonal_name
 from tsrnn.experiment.pipeline import model_config
+from tsrnn.runtime.forecastio import forecast_file
 from tsrnn.runtime.inference import Forecaster
 
 WEEK = 168
@@ -78,7 +79,7 @@ def test_repeat_last_week_wins_and_its_file_reads_a_week(tmp_path: Path, monkeyp
     assert model.meta.input_len == WEEK and model.meta.season == WEEK
     assert model.meta.backtest is not None and model.meta.backtest["file_metrics"]["mase"] == 0
     # the file forecasts the week's next hours from the last week of the CSV
-    table = model.forecast_csv(path).table
+    table = forecast_file(model, path).table
     np.testing.assert_array_equal(table["load"].to_numpy(), pattern[: base.horizon].astype(np.float32))
     assert "seasonal_naive_168 !" in format_markdown(board)
 

@@ -126,11 +126,12 @@ class RecurrentForecaster(nn.Module):
         if c.seasons:  # each season's seasonal naive from the history, mixed, in scaled units
             season = self.seasonal_mix(x[:, :, : c.n_targets])  # (B, H, T)
             skip = season if skip is None else skip + season
-        HL = x.shape[1]
-        x = x[:, HL - c.input_len :]  # a Python int: a fixed Slice in the graph
-        L = x.shape[1]
+        extra = c.history_len - c.input_len  # the steps only the seasons read (config ints: no shape ops)
+        if extra:
+            x = x[:, extra:]
+        L = c.input_len
         if known is not None:
-            known = (known[:, HL - L :] - self.known_mean) / self.known_std  # -> (B, L + H, K)
+            known = ((known[:, extra:] if extra else known) - self.known_mean) / self.known_std  # -> (B, L + H, K)
             x = torch.cat([x, known[:, :L]], dim=-1)
         _, state = recurrent(
             self.rnn, x, output=False
@@ -180,7 +181,8 @@ class RecurrentForecaster(nn.Module):
         self, history: torch.Tensor, known: torch.Tensor | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         c = self.config
-        loc, scale = self.scaler.stats(history[:, history.shape[1] - c.input_len :])  # from the window only
+        extra = c.history_len - c.input_len
+        loc, scale = self.scaler.stats(history[:, extra:] if extra else history)  # from the window only
         y = self.forward_scaled((history - loc) / scale, known)
         if c.task == "direction":
             return torch.sigmoid(y)

@@ -8,7 +8,6 @@ commands that need them, so `tsrnn forecast`, `tsrnn inspect` and `tsrnn --help`
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from tsrnn.cli.train import cmd_train
 from tsrnn.cli.tune import add_tune_command
 from tsrnn.core.errors import TsrnnError
 from tsrnn.core.extras import needs_extras, require
+from tsrnn.core.interrupt import exit_now
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,13 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> None:
     code = main()
-    if code in (130, 143):
-        # a stop signal ended the run and what it keeps is written: leave without the interpreter's teardown,
-        # during which another Ctrl+C would turn the exit into a death by signal
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(code)
+    if code in (130, 143):  # a stop signal ended the run and what it keeps is written
+        exit_now(code)
     sys.exit(code)
 
 

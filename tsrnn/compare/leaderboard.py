@@ -128,13 +128,14 @@ def _ours(out_dir: Path) -> set[str]:
     return names
 
 
-def check_folder(out_dir: Path) -> None:
+def check_folder(out_dir: Path) -> set[str]:
     """Refuse, before any work, a folder whose models/ holds model files that compare did not write there: a run
-    replaces and removes the models in that folder, and the user's own files are never among them."""
+    replaces and removes the models in that folder, and the user's own files are never among them. Returns the
+    names of the files compare wrote there (`_ours`)."""
     models = out_dir / "models"
-    if not models.is_dir():
-        return
     ours = _ours(out_dir)
+    if not models.is_dir():
+        return ours
     foreign = sorted(f.name for f in models.glob("*.onnx") if f.name not in ours)
     if foreign:
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
@@ -142,14 +143,14 @@ def check_folder(out_dir: Path) -> None:
             f"{models} holds model files that no tsrnn compare run wrote there ({', '.join(foreign[:3])}{more}); "
             "compare replaces the models of that folder: move them elsewhere, or choose another --out-dir"
         )
+    return ours
 
 
 def clear_folder(out_dir: Path) -> None:
     """Before a run writes its first model: remove the leaderboard of an earlier run, then its models, so that
     the folder never holds an old leaderboard beside new models, nor models that no leaderboard lists. Only
     files that compare wrote are removed (`check_folder` refuses a folder holding others)."""
-    check_folder(out_dir)
-    ours = _ours(out_dir)
+    ours = check_folder(out_dir)
     for ext in LEADERBOARD_FILES:
         (out_dir / f"leaderboard.{ext}").unlink(missing_ok=True)
     models = out_dir / "models"

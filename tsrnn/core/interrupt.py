@@ -84,7 +84,13 @@ class StopSignals:
 
 
 def _exit_now(signum: int, frame: FrameType | None) -> None:
+    exit_now(128 + signum)
+
+
+def exit_now(code: int) -> None:
+    """Flush standard output and error, then end the process with `code` without the interpreter's teardown
+    (nothing of a stopped run is left to write; a signal during the teardown would end it by that signal)."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    os._exit(128 + signum)
+    os._exit(code)

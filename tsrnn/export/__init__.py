@@ -5,8 +5,9 @@ The names other layers use, each loaded from its module on first use (importing 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tsrnn.core.lazy import lazy_face
 
 if TYPE_CHECKING:
     from tsrnn.export.exporter import WIDE_FROM, ExportResult, export_onnx
@@ -37,7 +38,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _FACE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_FACE[name]), name)
+__getattr__ = lazy_face(__name__, _FACE)

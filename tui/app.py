@@ -195,7 +195,7 @@ class TsrnnApp(App[None]):
             return
         await self.action_show_tab("train")
         self.save_settings()
-        train.start(data, model_cfg, train_cfg)
+        train.start(data, model_cfg, train_cfg, model.try_seasons)
 
     def action_cancel(self) -> None:
         for tab in ("train", "compare"):

@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsrnn.cli.options import load_data, model_seasons, seasonal_skip, seasons_option, train_config
+from tsrnn.cli.options import (
+    auto_seasons,
+    load_data,
+    model_seasons,
+    seasonal_skip,
+    seasons_option,
+    train_config,
+)
 from tsrnn.cli.train import ProgressBar
 from tsrnn.compare.references import check_available
 from tsrnn.core.budget import COMPARE_DEFAULTS, Deadline, format_seconds
@@ -17,6 +24,7 @@ from tsrnn.core.extras import require
 from tsrnn.core.interrupt import StopSignals
 from tsrnn.core.paths import compare_dir, default_folder, kept_words
 from tsrnn.data.outputs import Output, check_outputs
+from tsrnn.data.seasons import choice_words, describe_seasons
 
 if TYPE_CHECKING:
     from tsrnn.compare.run import Leaderboard
@@ -51,6 +59,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         seasonal_skip=seasonal_skip(args, data),
         seasons=model_seasons(args, data, spare=args.folds * (args.horizon or data.freq.default_horizon())),
     )
+    spare = args.folds * base.horizon
+    try_seasons = None  # --seasons given: as asked
+    if args.seasons is None and not base.seasonal_skip:
+        try_seasons = auto_seasons(args, data, spare)
+        if try_seasons and max(try_seasons) > base.input_len and not args.json:
+            print(
+                f"trying the seasons {describe_seasons(try_seasons, data.freq)}: a GRU trained briefly with and "
+                "without them on the data before the first origin (--seasons LIST or none decides instead)",
+                file=sys.stderr,
+            )
     tc = train_config(args)
     progress = None if args.json else CompareBar()
     with StopSignals(STOP_NOTICE, linger=True) as stop:
@@ -71,6 +89,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             ensemble_method=args.ensemble_method,
             references=args.reference,
             seasons=seasons_option(args),
+            try_seasons=try_seasons,
         )
     if args.json:
         print(json.dumps(board.to_dict(), indent=2))
@@ -115,6 +134,8 @@ def print_leaderboard(board: Leaderboard) -> None:
         f"same budget for every variant: at most {p['epochs']} epochs, early stopping after {p['patience']}, "
         f"hidden {p['hidden_size']}, batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}; {p['calendar']}"
     )
+    if p.get("season_choice"):
+        print(choice_words(p["season_choice"]))
     budget = budget_words(p).removeprefix("; ") or "no time budget"
     print(
         f"{budget} (compare's defaults: --budget {COMPARE_DEFAULTS['budget']}, --windows-per-epoch "

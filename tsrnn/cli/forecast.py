@@ -169,7 +169,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         f"window {meta.input_len} -> horizon {meta.horizon}, frequency {meta.freq.label}, "
         f"season {meta.season}, time column '{meta.time_col}'" + (f", id column '{meta.id_col}'" if meta.id_col else "")
     )
-    if meta.seasons:
+    if meta.season_lags:
+        print(
+            f"seasons {describe_seasons(meta.seasons, model.freq)}: a seasonal profile mixed by learned weights "
+            f"from the values {', '.join(map(str, meta.season_lags))} steps earlier; the network reads the window "
+            f"less its profile and corrects the horizon's; the model reads the last {meta.history_len} steps of "
+            "history"
+        )
+    elif meta.seasons:
         print(
             f"seasons {describe_seasons(meta.seasons, model.freq)}: seasonal-naive paths mixed by learned weights, "
             f"the network's output added; the model reads the last {meta.history_len} steps of history"

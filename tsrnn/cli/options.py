@@ -4,14 +4,17 @@ ensemble), their value parsers, and the configs and data the parsed options desc
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from tsrnn.core.config import DEVICES, LOSSES, SCALINGS, DataConfig, TrainConfig
-from tsrnn.data.seasons import data_seasons, parse_seasons
+from tsrnn.core.config import DEVICES, LOSSES, SCALINGS, DataConfig, ModelConfig, TrainConfig
+from tsrnn.data.seasons import describe_seasons, parse_seasons
 from tsrnn.timeline.known import choose_known
 
 if TYPE_CHECKING:
     from tsrnn.data.seriesset import SeriesSet
+    from tsrnn.experiment.season_choice import SeasonChoice
 
 EPILOG_DEFAULTS = """\
 defaults when not given:
@@ -104,12 +107,13 @@ def add_model_options(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
         type=_seasons_arg,
         default=None,
         metavar="auto|none|LIST",
-        help="seasons in steps, e.g. 48,336: for each, the value one season before every horizon step "
-        "(seasonal naive) read from the history however long the season is; the network corrects their "
-        "learned mix. auto: from the frequency (sub-daily: a day and a week; daily: a week, and a year with "
-        "two years of data; weekly 52; monthly 12; quarterly 4), kept where the data shows them, used when "
-        "one is longer than the input window; none: off (default: off for the networks; compare's "
-        "seasonal-naive rows use every season the data shows)",
+        help="seasons in steps, e.g. 48,336: the model mixes a seasonal profile from the values one season "
+        "lag before every step (the same slot on each of the last 7 days and a week before, for 48,336), read "
+        "from the history however long the season is; the network reads the window less its profile and "
+        "corrects the horizon's. auto: from the frequency (sub-daily: a day and a week; daily: a week, and a "
+        "year with two years of data; weekly 52; monthly 12; quarterly 4), kept where the data shows them, "
+        "used when one is longer than the input window; none: off (default: auto where two brief trainings "
+        "say they lower the validation loss; compare's seasonal-naive rows use every season the data shows)",
     )
     m.add_argument("--input-len", type=int, help="input window length in steps (default: see below)")
     m.add_argument("--horizon", type=int, help="steps forecast at once (default: see below)")
@@ -163,25 +167,62 @@ def seasons_option(args: argparse.Namespace) -> tuple[int, ...] | None:
 
 
 def model_seasons(args: argparse.Namespace, data: SeriesSet, spare: int = 0) -> tuple[int, ...]:
-    """--seasons as a tuple for ModelConfig.seasons. A list or none as given; with --seasonal-skip and auto,
-    () (the skip is the one season). auto: the frequency's seasons that the data shows (`seasons.data_seasons`)
-    when one of them is longer than the input window (which cannot see it), else (); a season is dropped when
-    the data (less `spare` rows kept for a backtest) is too short to train with its history."""
-    # Here, not at the top: loads polars, which `tsrnn --help` and the argument checks do not need.
-    from tsrnn.experiment.pipeline import check_fit, default_input_len
-
+    """--seasons as given, as a tuple for ModelConfig.seasons: a list or none as given; auto: the frequency's
+    seasons that the data shows (`auto_seasons`); left out: () until `settle_seasons` asks the validation block."""
     option = getattr(args, "seasons", None)
     if option is None:
-        return ()  # not asked for: off until the validation block decides (measured worse on vic_elec's last days)
+        return ()
     if option != "auto":
         return tuple(option)
+    found = auto_seasons(args, data, spare)
+    return found if found and max(found) > (args.input_len or _default_input_len(args, data)) else ()
+
+
+def auto_seasons(args: argparse.Namespace, data: SeriesSet, spare: int = 0) -> tuple[int, ...]:
+    """The data's seasons a model can use (`season_choice.auto_candidates`); () with --seasonal-skip (the skip
+    is the one season) or for the direction task."""
+    # Here, not at the top: loads polars and the pipeline, which `tsrnn --help` and the argument checks do not need.
+    from tsrnn.experiment.season_choice import auto_candidates
+
     if getattr(args, "seasonal_skip", None) is not None or getattr(args, "task", "forecast") != "forecast":
         return ()
-    input_len = args.input_len or default_input_len(data, args.horizon)
-    horizon = args.horizon or data.freq.default_horizon()
-    fit_data = data.drop_last(spare) if spare else data
-    found = tuple(m for m in data_seasons(data, None) if check_fit(fit_data, max(input_len, m), horizon) is None)
-    return found if found and max(found) > input_len else ()
+    input_len = args.input_len or _default_input_len(args, data)
+    return auto_candidates(data, input_len, args.horizon or data.freq.default_horizon(), spare)
+
+
+def _default_input_len(args: argparse.Namespace, data: SeriesSet) -> int:
+    from tsrnn.experiment.pipeline import default_input_len
+
+    return default_input_len(data, args.horizon)
+
+
+def settle_seasons(
+    args: argparse.Namespace,
+    data: SeriesSet,
+    cfg: ModelConfig,
+    tc: TrainConfig,
+    budget_left: float | None,
+    spare: int = 0,
+    probe: ModelConfig | None = None,
+) -> tuple[ModelConfig, SeasonChoice]:
+    """The seasons of `cfg` when --seasons was left out: the data's seasons (`auto_seasons`) where the validation
+    block says they help (`tsrnn.experiment.season_choice`), trying `probe` (default `cfg`) with and without them;
+    as asked otherwise. `spare`: rows at the end kept for a backtest, never read."""
+    from tsrnn.experiment.season_choice import SeasonChoice, choose_seasons, probe_seconds
+
+    if getattr(args, "seasons", None) is not None or cfg.seasonal_skip or cfg.task != "forecast":
+        return cfg, SeasonChoice(cfg.seasons, cfg.seasons, "asked")
+    candidates = auto_seasons(args, data, spare)
+    seconds = probe_seconds(budget_left)
+    base = probe or cfg
+    if candidates and max(candidates) > base.input_len and not getattr(args, "json", False):
+        print(
+            f"trying the seasons {describe_seasons(candidates, data.freq)}: two brief trainings of at most "
+            f"{seconds:.0f} s, with and without (--seasons LIST or none decides instead)",
+            file=sys.stderr,
+        )
+    choice = choose_seasons(data.drop_last(spare) if spare else data, base, tc, candidates, seconds, holdout=not spare)
+    return replace(cfg, seasons=choice.seasons), choice
 
 
 def _quantiles(text: str) -> tuple[float, ...]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsrnn.cli.options import load_data, model_seasons, seasonal_skip, train_config
+from tsrnn.cli.options import load_data, model_seasons, seasonal_skip, settle_seasons, train_config
 from tsrnn.core.budget import Deadline, format_seconds
 from tsrnn.core.config import TrainConfig
 from tsrnn.core.extras import require
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tsrnn.core.config import ModelConfig
     from tsrnn.data.loader import SeriesSet
     from tsrnn.experiment.pipeline import Experiment
+    from tsrnn.experiment.season_choice import SeasonChoice
     from tsrnn.export.exporter import ExportResult
     from tsrnn.export.quantize import Drift
 
@@ -48,6 +49,7 @@ class TrainRun:
     deadline: Deadline
     estimate: str | None
     seconds: float
+    season_choice: SeasonChoice | None = None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -65,7 +67,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         ],
     )
     apply_preset(args)
-    data, mc, tc = prepare_training(args)
+    data, mc, tc, choice = prepare_training(args, deadline)
     tc, estimate = plan_budget(args, deadline, data, mc, tc)
     t0 = time.perf_counter()
     exp = train_model(args, data, mc, tc)
@@ -77,7 +79,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     drift = quantize_export(args, export.path)
-    run = TrainRun(data, mc, tc, exp, export, drift, deadline, estimate, time.perf_counter() - t0)
+    run = TrainRun(data, mc, tc, exp, export, drift, deadline, estimate, time.perf_counter() - t0, choice)
     if args.json:
         print(json.dumps(train_json(run), indent=2))
     else:
@@ -93,8 +95,11 @@ def apply_preset(args: argparse.Namespace) -> None:
             setattr(args, key, preset.get(key, default))
 
 
-def prepare_training(args: argparse.Namespace) -> tuple[SeriesSet, ModelConfig, TrainConfig]:
-    """The data, the model and the training configs, checked against each other and described on stderr."""
+def prepare_training(
+    args: argparse.Namespace, deadline: Deadline | None = None
+) -> tuple[SeriesSet, ModelConfig, TrainConfig, SeasonChoice]:
+    """The data, the model and the training configs, checked against each other and described on stderr; the
+    seasons settled (`settle_seasons`: the validation block decides when --seasons is left out)."""
     # Here, not at the top: loads polars and torch, which importing this module does not.
     from tsrnn.experiment.pipeline import model_config, validate
 
@@ -117,13 +122,17 @@ def prepare_training(args: argparse.Namespace) -> tuple[SeriesSet, ModelConfig, 
     )
     tc = train_config(args)
     validate(data, mc)
+    mc, choice = settle_seasons(args, data, mc, tc, deadline.remaining() if deadline else None)
+    validate(data, mc)  # the seasons the brief trainings chose need a longer history
     if not args.json:
         _describe_data(data, mc)
+        if choice.how != "none":
+            print(choice.describe(data.freq), file=sys.stderr)
         from tsrnn.model.train import device_fallback
 
         if note := device_fallback(tc.device):
             print(f"note: {note}", file=sys.stderr)
-    return data, mc, tc
+    return data, mc, tc, choice
 
 
 def plan_budget(
@@ -200,6 +209,7 @@ def train_json(run: TrainRun) -> dict[str, Any]:
         "device_note": exp.result.device_note,
         "fast_path": exp.result.fast_path,
         "model": run.mc.to_dict(),
+        "season_choice": run.season_choice.to_dict() if run.season_choice else None,
         "known_inputs": data.known_spec.columns,
         "left_out_windows": exp.split.left_out,
         "calendar": list(data.known_spec.calendar),

@@ -6,15 +6,18 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tsrnn.cli.options import _quantiles, _windows, add_data_options, add_ensemble_options, load_data
+from tsrnn.cli.options import _quantiles, _seasons_arg, _windows, add_data_options, add_ensemble_options, load_data
 from tsrnn.core.budget import COMPARE_DEFAULTS, Deadline, format_seconds
 from tsrnn.core.config import DEVICES, SCALINGS, TrainConfig
 from tsrnn.core.extras import require
 from tsrnn.core.interrupt import StopSignals
 from tsrnn.core.paths import default_folder, tune_dir
 from tsrnn.data.outputs import Output, check_outputs
+
+if TYPE_CHECKING:
+    from tsrnn.data.seriesset import SeriesSet
 
 TUNE_EPILOG = """\
 search space: cell and direction (--variants, default rnn,gru,lstm,birnn,bigru,bilstm), layers 1-3, hidden
@@ -55,6 +58,15 @@ def add_tune_command(sub: Any) -> None:
     m = p.add_argument_group("model (fixed for every trial)")
     m.add_argument("--horizon", type=int, help="steps forecast at once (default: by frequency)")
     m.add_argument("--input-len", type=int, help="fix the input window instead of searching it")
+    m.add_argument(
+        "--seasons",
+        type=_seasons_arg,
+        default=None,
+        metavar="auto|none|LIST",
+        help="seasons whose seasonal profile the search tries on and off (see tsrnn train --help): auto, the "
+        "data's seasons (sub-daily a day and a week, ...) that it shows; a list such as 48,336; none: not "
+        "searched (default: auto)",
+    )
     m.add_argument("--scaling", choices=SCALINGS, default="window", help="input scaling (default: window)")
     m.add_argument(
         "--quantiles",
@@ -136,6 +148,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             out_dir=out_dir,
             data_arg=args.data,
             input_len=args.input_len,
+            seasons=_searched_seasons(args, data),
             on_progress=progress,
             should_stop=stop,
         )
@@ -242,3 +255,15 @@ class TuneLines:
             self.estimated = True
             sys.stderr.write(f"  estimate: {event.estimate}\n")
         sys.stderr.flush()
+
+
+def _searched_seasons(args: argparse.Namespace, data: SeriesSet) -> tuple[int, ...]:
+    """--seasons for the search: a list or none as given; auto or left out: the data's seasons longer than the
+    shortest window searched (`season_choice.auto_candidates`, with the folds kept back)."""
+    if args.seasons not in (None, "auto"):
+        return tuple(args.seasons)
+    from tsrnn.experiment.season_choice import auto_candidates
+
+    horizon = args.horizon or data.freq.default_horizon()
+    found = auto_candidates(data, args.input_len or horizon, horizon, args.folds * horizon)
+    return found if found and max(found) > (args.input_len or horizon) else ()

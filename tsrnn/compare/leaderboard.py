@@ -17,6 +17,7 @@ import polars as pl
 from tsrnn.core.budget import format_seconds
 from tsrnn.core.errors import ConfigError
 from tsrnn.core.safeio import atomic_write
+from tsrnn.data.seasons import choice_words
 
 
 @dataclass
@@ -285,6 +286,7 @@ def format_markdown(board: Leaderboard) -> str:
         f"batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}{budget_words(p)}. Mean ± spread over folds; "
         "* best network; ! a baseline that beats every network." + reference_note(board),
         "",
+        *([choice_words(p["season_choice"]) + ".", ""] if p.get("season_choice") else []),
         *([f"**Partial results, {board.interrupted}.**", ""] if board.interrupted else []),
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

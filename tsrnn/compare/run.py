@@ -9,9 +9,9 @@ and backtesting each), `tsrnn.compare.leaderboard` (the rows, the board and its 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from tsrnn.data.windows import split_series
 from tsrnn.evaluate.backtest import Folds, baseline_forecasts, fold_scores, make_folds, summarise
 from tsrnn.evaluate.metrics import baseline_kind
 from tsrnn.experiment.pipeline import validate
+
+if TYPE_CHECKING:
+    from tsrnn.experiment.season_choice import SeasonChoice
 
 BEST_CHOICES = ("auto", "network")
 """What compare exports as the best: auto, the row with the lowest MASE (a baseline where one beats every
@@ -83,6 +86,7 @@ def run_compare(
     ensemble_method: str = "mean",
     references: tuple[str, ...] = (),
     seasons: tuple[int, ...] | None = None,
+    try_seasons: tuple[int, ...] | None = None,
 ) -> Leaderboard:
     """Backtest every variant and the baselines on the same folds; export the best (`best`: auto, the row with
     the lowest MASE, a baseline where one beats every network; network, the best variant).
@@ -95,6 +99,10 @@ def run_compare(
     `seasons` (None: from the frequency, kept where the data before the first origin shows them,
     `tsrnn.data.seasons.data_seasons`) give one seasonal-naive row each ('seasonal_naive_48', 'seasonal_naive_336'; the
     plain 'seasonal_naive' when there is one season); MASE stays scaled by `season`, the main season.
+
+    `try_seasons` (the data's seasons, when --seasons was left out; None: `base` as it is): a GRU is trained
+    briefly with and without them on the data before the first origin, and every variant uses them when they
+    lower its validation loss (`tsrnn.experiment.season_choice`; the choice is in the protocol).
 
     `references` ('mstl', 'ets'; statsforecast) add statistical models scored on the same folds before the first
     training (their time counts in the budget): rows of kind 'reference', ranked with the others for the eye but
@@ -112,6 +120,9 @@ def run_compare(
     season = season or data.freq.season
     out_dir = out_dir or free_path(compare_dir(data.path.stem))  # an earlier run's folder is kept
     check_folder(out_dir)  # the user's own models in out_dir/models are never replaced
+    choice = None
+    if try_seasons is not None:
+        base, choice = _settle_seasons(data, base, train_cfg, folds, try_seasons, deadline, should_stop)
     fold_data = make_folds(data, base.history_len, base.horizon, folds)
     validate(data.drop_last(folds * base.horizon), base)
     seasons = data_seasons(data.drop_last(folds * base.horizon), seasons)
@@ -134,6 +145,8 @@ def run_compare(
     best_row = min(models, key=lambda r: rank_key(r.metrics)) if models else None
     protocol = _protocol(data, base, train_cfg, season, folds, refit, deadline, estimate, skipped, fold_data)
     protocol["seasons"] = list(seasons)
+    if choice is not None:
+        protocol["season_choice"] = choice.to_dict()
     protocol["baseline_seasons"] = [baseline_kind(n, season)[1] for n in forecasts if n.startswith("seasonal_naive")]
     if references:
         protocol["references"] = reference_record
@@ -323,3 +336,22 @@ def _protocol(
         "calendar": data.known_spec.describe(),
         "unscored_fold_windows": 0 if fold_data.valid is None else int((~fold_data.valid).sum()),
     }
+
+
+def _settle_seasons(
+    data: SeriesSet,
+    base: ModelConfig,
+    train_cfg: TrainConfig,
+    folds: int,
+    candidates: tuple[int, ...],
+    deadline: Deadline | None,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[ModelConfig, SeasonChoice]:
+    """`base` with the seasons a brief GRU with and without them says help on the data before the first origin."""
+    from tsrnn.experiment.season_choice import choose_seasons, probe_seconds
+
+    probe = replace(base, cell="gru", num_layers=1, bidirectional=False, seasons=(), seasonal_skip=0)
+    seconds = probe_seconds(deadline.remaining() if deadline is not None and deadline.limited else None)
+    ahead = data.drop_last(folds * base.horizon)
+    choice = choose_seasons(ahead, probe, train_cfg, candidates, seconds, holdout=False, should_stop=should_stop)
+    return replace(base, seasons=choice.seasons), choice

@@ -57,6 +57,28 @@ class DataConfig:
     `tsrnn.timeline.sessions.SessionCalendar` to lay the data on (a model's own, at forecast time)."""
 
 
+PROFILE_CYCLES = 7
+"""A shorter season's profile reads at most this many of its cycles (a week of days)."""
+
+
+def season_lags(seasons: tuple[int, ...]) -> tuple[int, ...]:
+    """The lags, ascending, from which a model with `seasons` mixes its seasonal profile: every whole cycle of
+    each shorter season up to the longest season (at most PROFILE_CYCLES of them), and the longest season. A
+    day and a week of half-hours (48, 336): 48, 96, ..., 336 (the same slot on each of the last seven days);
+    one season m: m alone."""
+    longest = seasons[-1]
+    lags = {longest}
+    for m in seasons[:-1]:
+        lags.update(k * m for k in range(1, min(PROFILE_CYCLES, longest // m) + 1))
+    return tuple(sorted(lags))
+
+
+def lag_season(lag: int, seasons: tuple[int, ...]) -> int:
+    """The shortest of `seasons` that divides `lag` (a step that would lie beyond the history is read that many
+    steps earlier, whole cycles at a time: the last cycle repeats)."""
+    return min(m for m in seasons if lag % m == 0)
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The network: one recurrent stack and a direct multi-horizon head."""
@@ -95,10 +117,12 @@ class ModelConfig:
     seasonal-naive forecast in scaled units; the network learns only what differs from it). 0: off. Kept for
     older settings: the same as `seasons=(m,)`, which it sets when `seasons` is empty."""
     seasons: tuple[int, ...] = ()
-    """Seasons in steps, ascending (48, 336: a day and a week of half-hours), of any length: for each, the
-    seasonal-naive forecast of every horizon step (the value one season earlier, the last cycle repeated) read
-    from the history; the network's output corrects their mix, weighted per horizon step by learned weights.
-    The model then reads `history_len` steps of history, the network still only the last `input_len`."""
+    """Seasons in steps, ascending (48, 336: a day and a week of half-hours), of any length. The model reads the
+    value at each of its `season_lags` before every step of its window and of its horizon, and mixes them by
+    learned weights into a seasonal profile; the network reads the window less its profile and forecasts what
+    the profile of the horizon misses. The model then reads `history_len` steps of history (the window and the
+    longest lag before it), the network still only the last `input_len`. Alone with `seasonal_skip` equal to it,
+    one season is the older fixed skip instead."""
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -144,8 +168,18 @@ class ModelConfig:
             raise ConfigError("the direction task predicts one step of one target, without quantiles")
 
     @property
+    def season_lags(self) -> tuple[int, ...]:
+        """The lags of the seasonal profile (`season_lags`); () without seasons or for the older fixed skip."""
+        if not self.seasons or self.seasons == (self.seasonal_skip,):
+            return ()
+        return season_lags(self.seasons)
+
+    @property
     def history_len(self) -> int:
-        """Steps of history the model reads: its input window, or its longest season when that is longer."""
+        """Steps of history the model reads: its input window and its longest season lag before it; for the
+        older fixed skip, its window, or its season when that is longer."""
+        if self.season_lags:
+            return self.input_len + self.season_lags[-1]
         return max(self.input_len, *self.seasons) if self.seasons else self.input_len
 
     @property

@@ -61,6 +61,7 @@ class Experiment:
             highway=c.highway,
             seasonal_skip=c.seasonal_skip,
             seasons=tuple(c.seasons),
+            season_lags=c.season_lags,
             history_len=c.history_len,
             input_len=c.input_len,
             horizon=c.horizon,
@@ -187,6 +188,12 @@ def check_fit(data: SeriesSet, input_len: int, horizon: int, task: str = "foreca
     )
 
 
+def _history_parts(c: ModelConfig) -> str:
+    if c.season_lags:
+        return f"its window of {c.input_len} and its longest season, {c.seasons[-1]}, before it"
+    return "its longest season"
+
+
 def validate(data: SeriesSet, model_cfg: ModelConfig) -> None:
     """Raise before training when the data cannot serve these settings."""
     problem = check_fit(data, model_cfg.history_len, model_cfg.horizon, model_cfg.task)
@@ -194,7 +201,8 @@ def validate(data: SeriesSet, model_cfg: ModelConfig) -> None:
         problem = problem.replace(f"input window {model_cfg.history_len}", f"history {model_cfg.history_len}")
         raise DataError(
             f"{data.path.name}: history shorter than the longest season: {problem} (the model reads "
-            f"{model_cfg.history_len} steps, its longest season); use shorter --seasons (or --seasons none) or a "
+            f"{model_cfg.history_len} steps: {_history_parts(model_cfg)}); use shorter --seasons (or --seasons "
+            "none) or a "
             "shorter --horizon"
         )
     if problem:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsrnn.core.config import ModelConfig
+from tsrnn.core.config import ModelConfig, lag_season
 from tsrnn.model.fast.rnn import recurrent
 
 RNN_CELLS: dict[str, Callable[..., nn.Module]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -103,14 +103,18 @@ class RecurrentForecaster(nn.Module):
             self.highway = nn.Linear(c.input_len, c.horizon)
             nn.init.zeros_(self.highway.weight)
             nn.init.zeros_(self.highway.bias)
-        if c.seasons:
-            # Season m: step h of the horizon repeats history step HL - m + (h mod m) (seasonal naive). The
-            # seasons' paths are mixed by a softmax over learned logits per horizon step (equal at the start).
+        if c.season_lags:
+            # The seasonal profile: at each step of the window and of the horizon, the learned mix of the values
+            # one lag earlier (per step, equal weights at the start); the network reads the window less it.
+            idx = profile_index(c.history_len, c.input_len, c.horizon, c.season_lags, c.seasons)
+            self.register_buffer("season_idx", torch.tensor(idx, dtype=torch.long), persistent=False)
+            n_lags = len(c.season_lags)
+            self.lag_weights = nn.Parameter(torch.full((n_lags, c.input_len + c.horizon), 1.0 / n_lags))
+        elif c.seasons:
+            # The older fixed skip, one season m: step h of the horizon repeats history step HL - m + (h mod m).
             HL = c.history_len
             idx = [HL - m + h % m for m in c.seasons for h in range(c.horizon)]
             self.register_buffer("season_idx", torch.tensor(idx, dtype=torch.long), persistent=False)
-            if len(c.seasons) > 1:
-                self.season_logits = nn.Parameter(torch.zeros(len(c.seasons), c.horizon))
         if c.n_known:
             per_step = out // c.horizon
             self.mix = nn.Linear(directions * c.hidden_size + c.n_known, c.hidden_size)
@@ -123,13 +127,19 @@ class RecurrentForecaster(nn.Module):
         skip = (
             self.highway(x[:, -c.input_len :, : c.n_targets].transpose(1, 2)).transpose(1, 2) if c.highway else None
         )  # (B, H, T)
-        if c.seasons:  # each season's seasonal naive from the history, mixed, in scaled units
-            season = self.seasonal_mix(x[:, :, : c.n_targets])  # (B, H, T)
-            skip = season if skip is None else skip + season
         extra = c.history_len - c.input_len  # the steps only the seasons read (config ints: no shape ops)
-        if extra:
-            x = x[:, extra:]
         L = c.input_len
+        if c.season_lags:  # the seasonal profile of the window and the horizon, in scaled units
+            profile = self.seasonal_profile(x[:, :, : c.n_targets])  # (B, L + H, T)
+            skip = profile[:, L:] if skip is None else skip + profile[:, L:]
+            x = x[:, extra:]
+            x = torch.cat([x[:, :, : c.n_targets] - profile[:, :L], x[:, :, c.n_targets :]], dim=-1)
+        else:
+            if c.seasons:  # the older fixed skip: the season's seasonal naive
+                season = x[:, :, : c.n_targets].index_select(1, self.season_idx)  # (B, H, T)
+                skip = season if skip is None else skip + season
+            if extra:
+                x = x[:, extra:]
         if known is not None:
             known = ((known[:, extra:] if extra else known) - self.known_mean) / self.known_std  # -> (B, L + H, K)
             x = torch.cat([x, known[:, :L]], dim=-1)
@@ -157,25 +167,20 @@ class RecurrentForecaster(nn.Module):
         steps = nn.functional.softplus(y[..., 1:])
         return torch.cat([y[..., :1], y[..., :1] + torch.cumsum(steps, dim=-1)], dim=-1)  # -> (B, H, T, Q)
 
-    def seasonal_mix(self, targets: torch.Tensor) -> torch.Tensor:
-        """Scaled target history (B, HL, T) -> the seasons' seasonal-naive forecasts mixed (B, H, T): a softmax
-        over the seasons' learned logits per horizon step (one season: that season's)."""
+    def seasonal_profile(self, targets: torch.Tensor) -> torch.Tensor:
+        """Scaled target history (B, HL, T) -> the seasonal profile of the window and the horizon (B, L + H, T):
+        at each step, the values one lag earlier mixed by that step's learned weights."""
         c = self.config
-        paths = targets.index_select(1, self.season_idx)  # -> (B, S * H, T)
-        if len(c.seasons) == 1:
-            return paths
-        paths = paths.reshape(targets.shape[0], len(c.seasons), c.horizon, c.n_targets)  # -> (B, S, H, T)
-        weights = torch.softmax(self.season_logits, dim=0).unsqueeze(-1)  # -> (S, H, 1)
-        return (paths * weights).sum(dim=1)  # -> (B, H, T)
+        n_lags, steps = len(c.season_lags), c.input_len + c.horizon
+        lagged = targets.index_select(1, self.season_idx).reshape(-1, n_lags, steps, c.n_targets)
+        return (lagged * self.lag_weights.unsqueeze(-1)).sum(dim=1)  # -> (B, L + H, T)
 
     def season_weights(self) -> np.ndarray:
-        """(seasons, horizon) weight of each season's path at each horizon step (empty without seasons)."""
+        """(lags, horizon) weight of each season lag at each horizon step (empty without a seasonal profile)."""
         c = self.config
-        if not c.seasons:
+        if not c.season_lags:
             return np.zeros((0, c.horizon), dtype=np.float32)
-        if len(c.seasons) == 1:
-            return np.ones((1, c.horizon), dtype=np.float32)
-        return torch.softmax(self.season_logits.detach(), dim=0).cpu().numpy()
+        return self.lag_weights.detach()[:, c.input_len :].cpu().numpy()
 
     def forward(
         self, history: torch.Tensor, known: torch.Tensor | None = None
@@ -205,6 +210,23 @@ class RecurrentForecaster(nn.Module):
             return pred, (future[:, 0, :1] > history[:, -1, :1]).float()
         t_loc, t_scale = self.scaler.target_stats(loc, scale)
         return pred, (future - t_loc) / t_scale
+
+
+def profile_index(
+    history_len: int, input_len: int, horizon: int, lags: tuple[int, ...], seasons: tuple[int, ...]
+) -> list[int]:
+    """For each lag, then each step of the window and of the horizon (history_len - input_len ..
+    history_len + horizon - 1), the history step one lag earlier; a step that lies beyond the history is read
+    whole cycles of its season earlier (`lag_season`: the last cycle repeats)."""
+    idx = []
+    for lag in lags:
+        m = lag_season(lag, seasons)
+        for t in range(history_len - input_len, history_len + horizon):
+            source = t - lag
+            if source >= history_len:
+                source -= m * -(-(source - history_len + 1) // m)
+            idx.append(source)
+    return idx
 
 
 class PinballLoss(nn.Module):

@@ -146,8 +146,12 @@ class ModelMeta:
     """Season added to the network's output as a fixed seasonal-naive forecast (0: none; older files)."""
     seasons: tuple[int, ...] = ()
     """Seasons in steps whose seasonal-naive paths, mixed by learned weights, the network's output corrects."""
+    season_lags: tuple[int, ...] = ()
+    """Lags (steps) of the seasonal profile mixed from the history (`tsrnn.core.config.season_lags`); () for files
+    without one, or with the older seasonal-naive paths."""
     history_len: int = 0
-    """Steps of the graph's 'history' input: input_len, or the longest season when longer (0: input_len)."""
+    """Steps of the graph's 'history' input: input_len and the longest season lag before it; for files without
+    season lags input_len, or the longest season when longer (0: computed so)."""
     scaling: str = "window"
     utc: bool = False
     season: int = 1
@@ -193,7 +197,8 @@ class ModelMeta:
 
     def __post_init__(self) -> None:
         if not self.history_len:
-            object.__setattr__(self, "history_len", max([self.input_len, *self.seasons]))
+            longest = self.input_len + self.season_lags[-1] if self.season_lags else self.input_len
+            object.__setattr__(self, "history_len", max([longest, *self.seasons]))
 
     @property
     def cell_name(self) -> str:
@@ -210,7 +215,8 @@ class ModelMeta:
             hw = " + linear highway" if self.highway else ""
             hw += f" + seasonal skip (season {self.seasonal_skip})" if self.seasonal_skip else ""
             if self.seasons and not self.seasonal_skip:
-                hw += f" + seasonal paths (seasons {', '.join(map(str, self.seasons))})"
+                form = "profile" if self.season_lags else "paths"
+                hw += f" + seasonal {form} (seasons {', '.join(map(str, self.seasons))})"
             return f"{self.cell_name}{bi}, {self.num_layers} layer(s) x {self.hidden_size} units{hw}"
         if self.ensemble is not None:
             return describe_ensemble(self.ensemble)
@@ -241,7 +247,8 @@ class ModelMeta:
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("extra", "freq")}
         d["freq"] = asdict(self.freq)
-        for key in ("targets", "inputs", "quantiles", "outputs", "calendar", "future", "known", "seasons"):
+        lists = ("targets", "inputs", "quantiles", "outputs", "calendar", "future", "known", "seasons", "season_lags")
+        for key in lists:
             d[key] = list(d[key])
         d["schema_version"] = SCHEMA_VERSION if self.history_len > self.input_len else PLAIN_VERSION
         d["cell_name"] = self.cell_name
@@ -253,6 +260,8 @@ class ModelMeta:
             del d["wide_graph_from_batch"]
         if d["ensemble"] is None:
             del d["ensemble"]
+        if not self.season_lags:
+            del d["season_lags"]
         if not self.seasons and self.history_len == self.input_len:  # written as earlier releases wrote it
             del d["seasons"], d["history_len"]
         return {**self.extra, **d}
@@ -272,7 +281,7 @@ class ModelMeta:
         if wide is not None:
             wide = read_int(d, "wide_graph_from_batch", "wide_graph_from_batch", 1)
         calendar, holidays, tz, future, known_cols = read_known(d)
-        seasons, history_len = read_seasons(d, read_int(d, "input_len", "input_len", 1))
+        seasons, lags, history_len = read_seasons(d, read_int(d, "input_len", "input_len", 1))
         return cls(
             cell=cell,
             input_len=read_int(d, "input_len", "input_len", 1),
@@ -293,6 +302,7 @@ class ModelMeta:
             highway=read_bool(d, "highway", "highway", default=False),
             seasonal_skip=read_int(d, "seasonal_skip", "seasonal_skip", 0, default=0),
             seasons=seasons,
+            season_lags=lags,
             history_len=history_len,
             utc=read_bool(d, "utc", "utc", default=False),
             season=read_int(d, "season", "season", 1, default=1),

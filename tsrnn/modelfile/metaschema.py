@@ -259,15 +259,23 @@ def read_ensemble(d: dict[str, Any], input_len: int, model: str) -> dict[str, An
     return value
 
 
-def read_seasons(d: dict[str, Any], input_len: int) -> tuple[tuple[int, ...], int]:
-    """(seasons, history_len): () and input_len for files without them."""
-    raw = d.get("seasons", [])
-    if not isinstance(raw, list) or any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in raw):
-        raise MetadataError("seasons", f"is {raw!r}, not a list of whole numbers of steps")
-    if raw != sorted(set(raw)):
-        raise MetadataError("seasons", f"is {raw!r}: seasons must be distinct and ascending")
+def read_seasons(d: dict[str, Any], input_len: int) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """(seasons, season_lags, history_len): (), () and input_len for files without them."""
+    raw = _steps_list(d, "seasons")
+    lags = _steps_list(d, "season_lags")
+    if lags and not raw:
+        raise MetadataError("season_lags", f"is {lags!r}, but the file names no seasons")
     history_len = read_int(d, "history_len", "history_len", 1, default=input_len)
-    need = max([input_len, *raw])
+    need = input_len + lags[-1] if lags else max([input_len, *raw])
     if history_len != need:
         raise MetadataError("history_len", f"is {history_len}, but the window and the seasons need {need}")
-    return tuple(raw), history_len
+    return tuple(raw), tuple(lags), history_len
+
+
+def _steps_list(d: dict[str, Any], key: str) -> list[int]:
+    raw = d.get(key, [])
+    if not isinstance(raw, list) or any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in raw):
+        raise MetadataError(key, f"is {raw!r}, not a list of whole numbers of steps")
+    if raw != sorted(set(raw)):
+        raise MetadataError(key, f"is {raw!r}: they must be distinct and ascending")
+    return raw

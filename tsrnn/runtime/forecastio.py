@@ -136,10 +136,15 @@ def short_history(model: Forecaster, sid: str, rows: int) -> str:
     who = f"series '{sid}'" if sid else "the series"
     meta = model.meta
     if meta.history_len > meta.input_len:
-        longest = describe_seasons((meta.history_len,), model.freq)
+        longest = describe_seasons(meta.seasons[-1:], model.freq) if meta.seasons else str(meta.history_len)
+        reads = (
+            f"its window of {meta.input_len} and its longest season, {longest}, before it"
+            if meta.season_lags
+            else f"its longest season: {longest}"
+        )
         return (
-            f"{who} has {rows} rows; the model reads the last {meta.history_len} steps (its longest season: "
-            f"{longest}); give at least {meta.history_len} rows of history"
+            f"{who} has {rows} rows; the model reads the last {meta.history_len} steps ({reads}); give at least "
+            f"{meta.history_len} rows of history"
         )
     return f"{who} has {rows} rows; the model needs the last {meta.input_len}"
 

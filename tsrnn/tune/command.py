@@ -72,6 +72,8 @@ def train_command(
         argv.append("--highway")
     if params.get("seasonal_skip"):
         argv += ["--seasonal-skip", str(params["seasonal_skip"])]
+    else:  # as the trial trained: `tsrnn train` would otherwise try the seasons itself
+        argv += ["--seasons", str(params.get("seasons") or "none")]
     if base.quantiles:
         argv += ["--quantiles", ",".join(f"{q:g}" for q in base.quantiles)]
     argv += [

@@ -73,6 +73,9 @@ class TrialLoop:
     stopped: str = "trials"
     """trials (all asked for ran), budget or cancelled."""
     estimate: str | None = None
+    seasons: tuple[int, ...] = ()
+    """The data's seasons, searched on and off with the windows `with_seasons`."""
+    with_seasons: list[int] = field(default_factory=list)
 
     @property
     def keep(self) -> int:
@@ -104,7 +107,7 @@ class TrialLoop:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             trial = self.study.ask()
-            params = suggest(trial, self.names, self.windows, self.season)
+            params = suggest(trial, self.names, self.windows, self.season, self.seasons, self.with_seasons)
         record = Trial(trial.number + 1, params)
         self.records.append(record)
         self.emit(record)
@@ -121,7 +124,7 @@ class TrialLoop:
             model_cfg,
             tcfg,
             self.season,
-            self.fold_sets[model_cfg.input_len],
+            self.fold_sets[model_cfg.history_len],
             partial(self.on_epoch, record),
             self.stop_now,
             self.time_up,

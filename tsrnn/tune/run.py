@@ -37,7 +37,7 @@ from tsrnn.tune.results import Trial as Trial
 from tsrnn.tune.results import TuneProgress as TuneProgress
 from tsrnn.tune.results import TuneResult as TuneResult
 from tsrnn.tune.results import format_text as format_text
-from tsrnn.tune.space import search_space
+from tsrnn.tune.space import search_space, season_windows
 from tsrnn.tune.space import tune_variants as tune_variants
 from tsrnn.tune.space import window_choices as window_choices
 from tsrnn.tune.trial import PRUNE_MIN_TRIALS, PRUNE_WARMUP_EPOCHS
@@ -70,15 +70,17 @@ def run_tune(
     on_progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
     input_len: int | None = None,
+    seasons: tuple[int, ...] = (),
 ) -> TuneResult:
     """Search configurations until `trials` ran or the budget is spent (stopping the running trial on time),
-    then write the trials table, the best command line, the best model and, with `ensemble` >= 2, the ensemble of
-    the best `ensemble` trials. `input_len` fixes the window instead of searching it.
+        then write the trials table, the best command line, the best model and, with `ensemble` >= 2, the ensemble of
+        the best `ensemble` trials. `input_len` fixes the window instead of searching it. `seasons` (the data's, or
+    those asked for) are searched on and off, with the windows that leave the data room for them.
 
-    The trials table is also written after each trial (marked 'in progress'). A stop request (`should_stop`,
-    checked at every optimiser step) or Ctrl+C inside a training ends the search: the trial it cut is listed as
-    interrupted and not scored, the best complete trial is exported, no ensemble is built, and the tables and
-    the model's metadata say 'interrupted after N of M trials'."""
+        The trials table is also written after each trial (marked 'in progress'). A stop request (`should_stop`,
+        checked at every optimiser step) or Ctrl+C inside a training ends the search: the trial it cut is listed as
+        interrupted and not scored, the best complete trial is exported, no ensemble is built, and the tables and
+        the model's metadata say 'interrupted after N of M trials'."""
     # Here, not at the top: Optuna is the optional tune extra, needed only when a search runs.
     import optuna
 
@@ -91,7 +93,9 @@ def run_tune(
     H = base.horizon
     names = tune_variants(variants)
     windows = [input_len] if input_len else window_choices(data, H, season, folds)
+    with_seasons = season_windows(data, windows, H, seasons, folds)
     fold_sets: dict[int, Folds] = {L: make_folds(data, L, H, folds) for L in windows}
+    fold_sets |= {L + seasons[-1]: make_folds(data, L + seasons[-1], H, folds) for L in with_seasons}
     held_out = data.drop_last(folds * H)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -100,6 +104,7 @@ def run_tune(
     protocol = _protocol(
         data, base, train_cfg, season, folds, names, windows, trials, deadline, ensemble, ensemble_method, startup
     )
+    protocol["search"] = search_space(names, windows, season, seasons if with_seasons else ())
     baselines = _baselines(fold_sets[windows[0]], season)
     loop = TrialLoop(
         _study(train_cfg.seed, startup),
@@ -119,6 +124,7 @@ def run_tune(
             TuneResult(loop.records, protocol, None, "", baselines, deadline.elapsed(), "running"), out_dir
         ),
     )
+    loop.seasons, loop.with_seasons = seasons, with_seasons
     clear_results(out_dir)  # the best model and command of an earlier search: the new table does not list them
     loop.run()
 
@@ -209,7 +215,7 @@ def _export_ensemble(
             "note": f"not built: {len(kept)} of the {ensemble} trials it needs completed",
         }
     members = ens.top(list(kept.values()), ensemble)
-    longest = max(m.experiment.model_cfg.input_len for m in members)
+    longest = max(m.experiment.model_cfg.history_len for m in members)
     metrics = ens.score(members, method, fold_sets[longest], season)
     backtest = {"protocol": protocol, "metrics": metrics}
     path = ens.export(members, method, out_dir / "ensemble.onnx", backtest).path

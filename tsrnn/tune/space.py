@@ -4,7 +4,8 @@ configuration becomes the model and training configurations it trains with.
 Cell and direction (restricted by `variants`), layers 1-3, hidden size 16/32/64/128, input window (multiples of
 the horizon and of the season that the data can serve), learning rate (log, 1e-4..1e-2), dropout 0..0.3 (only
 with more than one layer), weight decay (off, or log 1e-6..1e-3), the loss (mse, mae, huber) and, for seasonal
-data, the seasonal skip (on or off, where the window holds a season).
+data, the seasonal skip (on or off, where the window holds a season) and the seasonal profile of the data's
+seasons (`tsrnn.core.config.season_lags`; on or off, where the data holds the window and the longest season).
 """
 
 from __future__ import annotations
@@ -69,8 +70,35 @@ def window_choices(data: SeriesSet, horizon: int, season: int, folds: int) -> li
     return out
 
 
-def suggest(trial: optuna.Trial, variants: list[str], windows: list[int], season: int = 1) -> dict[str, Any]:
-    """One configuration from the search space; the values are rounded as they are written on a command line."""
+def season_windows(
+    data: SeriesSet, windows: list[int], horizon: int, seasons: tuple[int, ...], folds: int
+) -> list[int]:
+    """The windows of `windows` with which a model of `seasons` fits the data and its folds (it reads the window
+    and the longest season before it); [] without seasons."""
+    if not seasons:
+        return []
+    held_out = data.drop_last(folds * horizon)
+    out = []
+    for L in windows:
+        try:
+            make_folds(data, L + seasons[-1], horizon, folds)
+        except DataError:
+            continue
+        if check_fit(held_out, L + seasons[-1], horizon) is None:
+            out.append(L)
+    return out
+
+
+def suggest(
+    trial: optuna.Trial,
+    variants: list[str],
+    windows: list[int],
+    season: int = 1,
+    seasons: tuple[int, ...] = (),
+    with_seasons: list[int] | None = None,
+) -> dict[str, Any]:
+    """One configuration from the search space; the values are rounded as they are written on a command line.
+    `seasons` are tried (on or off) with the windows `with_seasons`."""
     variant = trial.suggest_categorical("variant", variants)
     layers = trial.suggest_int("layers", 1, MAX_LAYERS)
     hidden = trial.suggest_categorical("hidden", list(HIDDEN_SIZES))
@@ -81,8 +109,16 @@ def suggest(trial: optuna.Trial, variants: list[str], windows: list[int], season
     if trial.suggest_categorical("weight_decay_on", [False, True]):
         decay = float(f"{trial.suggest_float('weight_decay', *WEIGHT_DECAY_RANGE, log=True):.2g}")
     loss = trial.suggest_categorical("loss", list(LOSSES))
+    profile = ""  # as on a command line: "" or "24,168"
+    if seasons and input_len in (with_seasons or []) and trial.suggest_categorical("seasons_on", [False, True]):
+        profile = ",".join(map(str, seasons))
     skip = 0
-    if season > 1 and season <= input_len and trial.suggest_categorical("seasonal_skip_on", [False, True]):
+    if (
+        not profile
+        and season > 1
+        and season <= input_len
+        and trial.suggest_categorical("seasonal_skip_on", [False, True])
+    ):
         skip = season
     return {
         "variant": variant,
@@ -94,6 +130,7 @@ def suggest(trial: optuna.Trial, variants: list[str], windows: list[int], season
         "weight_decay": decay,
         "loss": loss,
         "seasonal_skip": skip,
+        "seasons": profile,
     }
 
 
@@ -110,11 +147,14 @@ def configs(params: dict[str, Any], base: ModelConfig, train_cfg: TrainConfig) -
         input_len=params["input_len"],
         dropout=params["dropout"],
         seasonal_skip=params.get("seasonal_skip", 0),
+        seasons=tuple(int(m) for m in str(params.get("seasons") or "").split(",") if m),
     )
     return model_cfg, replace(train_cfg, lr=params["lr"], weight_decay=params["weight_decay"], loss=params["loss"])
 
 
-def search_space(names: list[str], windows: list[int], season: int = 1) -> dict[str, Any]:
+def search_space(
+    names: list[str], windows: list[int], season: int = 1, seasons: tuple[int, ...] = ()
+) -> dict[str, Any]:
     """The space searched, as the protocol records it."""
     return {
         "variants": names,
@@ -126,4 +166,5 @@ def search_space(names: list[str], windows: list[int], season: int = 1) -> dict[
         "weight_decay": [0.0, *WEIGHT_DECAY_RANGE],
         "loss": list(LOSSES),
         "seasonal_skip": [0, season] if season > 1 else [0],
+        "seasons": ["", ",".join(map(str, seasons))] if seasons else [""],
     }

@@ -14,6 +14,7 @@ from textual.widgets import Checkbox, Input, Markdown, Select, Static
 
 from tsrnn.core.config import CELL_NAMES, ModelConfig, TrainConfig
 from tsrnn.core.errors import ConfigError
+from tsrnn.data.seasons import describe_seasons
 
 from ..text import CELL_HELP, OPTION_HELP
 from ..widgets.field import FieldRow
@@ -23,6 +24,8 @@ from .model_checks import (
     check_known,
     config_errors,
     known_key,
+    seasons_error,
+    seasons_to_try,
     skip_error,
     window_error,
     with_future,
@@ -48,6 +51,8 @@ class ModelView(Horizontal):
         self._known: KnownSpec | None = None
         self._known_key: tuple[str, str, str, str, str, int] | None = None
         self._known_last: KnownCheck = (None, None)
+        self.try_seasons: tuple[int, ...] = ()
+        """The data's seasons that training tries first (Seasons: auto), () when there are none to try."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="model-form"):
@@ -104,10 +109,18 @@ class ModelView(Horizontal):
                 errors["input_len"] = problem
             elif problem := skip_error(self.data, values):
                 errors["seasonal_skip"] = problem
+            elif "seasons" not in errors and (problem := seasons_error(self.data, values)):
+                errors["seasons"] = problem
         self.errors = errors
         season = self.data.freq.season if self.data is not None else None
+        self.try_seasons = ()
+        if self.data is not None and not ({"input_len", "horizon", "seasons"} & errors.keys()):
+            self.try_seasons = seasons_to_try(self.data, values)
+        found = None
+        if self.data is not None:
+            found = describe_seasons(self.try_seasons, self.data.freq) if self.try_seasons else ""
         for f in FIELDS:
-            self.query_one(f"#row-{f.id}", FieldRow).show_error(errors.get(f.id), hint(f, values, season))
+            self.query_one(f"#row-{f.id}", FieldRow).show_error(errors.get(f.id), hint(f, values, season, found))
         self._show_status(errors)
         self.query_one("#cell-help", Markdown).update(CELL_HELP.get(values.get("cell", "lstm"), ""))
         self.post_message(self.Checked())

@@ -57,6 +57,31 @@ def skip_error(data: SeriesSet, values: dict[str, Any]) -> str | None:
     return f"the season ({season} steps) is longer than the input window ({input_len}): widen the window"
 
 
+def seasons_to_try(data: SeriesSet, values: dict[str, Any]) -> tuple[int, ...]:
+    """The data's seasons that `auto` tries (none with the seasonal skip on, or a list typed)."""
+    from tsrnn.experiment.season_choice import auto_candidates
+
+    if values.get("seasons") is not None or values.get("seasonal_skip"):
+        return ()
+    input_len, horizon = _window(data, values)
+    found = auto_candidates(data, input_len, horizon)
+    return found if found and max(found) > input_len else ()
+
+
+def seasons_error(data: SeriesSet, values: dict[str, Any]) -> str | None:
+    """Why the seasons typed cannot be used, or None."""
+    from tsrnn.experiment.pipeline import check_fit
+
+    seasons = values.get("seasons")
+    if not seasons:
+        return None
+    if values.get("seasonal_skip"):
+        return "the seasonal skip is on: turn it off, or type auto or none"
+    input_len, horizon = _window(data, values)
+    problem = check_fit(data, input_len + max(seasons), horizon)
+    return f"too long for the data: {problem}" if problem else None
+
+
 def window_error(data: SeriesSet, values: dict[str, Any]) -> str | None:
     """Why the input window and horizon do not fit the data, or None."""
     from tsrnn.experiment.pipeline import check_fit
@@ -142,6 +167,7 @@ def build_configs(data: SeriesSet, values: dict[str, Any], known: KnownSpec | No
         quantiles=values["quantiles"],
         highway=values["highway"],
         seasonal_skip=data.freq.season if values["seasonal_skip"] else 0,
+        seasons=values["seasons"] or (),  # auto (None): tried by the training, `seasons_to_try`
     )
     mc = replace(mc, n_known=known.n if known is not None else 0)
     tc = TrainConfig(

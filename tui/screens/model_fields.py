@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from textual.widgets import Checkbox, Input, Select
 from tsrnn.core.budget import parse_optional_budget
 from tsrnn.core.config import CELL_NAMES, CELLS, DEVICES
 from tsrnn.core.errors import ConfigError
+from tsrnn.data.seasons import parse_seasons
 
 
 @dataclass(frozen=True)
@@ -19,12 +21,12 @@ class Field:
     id: str
     label: str
     kind: str
-    """int, float, quantiles, cell, device, bool, budget (a duration, blank for none); an int field with default None
-    falls back to the data's default."""
+    """int, float, quantiles, cell, device, bool, budget (a duration, blank for none), seasons (auto, none or a list
+    of steps); an int field with default None falls back to the data's default."""
     default: str
     owner: str = "model"
-    """Which config checks it: model, train, known (the calendar inputs, checked against the data) or skip (the
-    seasonal skip, checked against the data's season and the window)."""
+    """Which config checks it: model, train, known (the calendar inputs, checked against the data), skip (the
+    seasonal skip, checked against the data's season and the window) or seasons (checked against the data)."""
 
 
 FIELDS = (
@@ -35,6 +37,7 @@ FIELDS = (
     Field("dropout", "Dropout", "float", "0.0"),
     Field("highway", "Linear highway", "bool", "false"),
     Field("seasonal_skip", "Seasonal skip", "bool", "false", "skip"),
+    Field("seasons", "Seasons", "seasons", "auto", "seasons"),
     Field("input_len", "Input window", "int", ""),
     Field("horizon", "Horizon", "int", ""),
     Field("quantiles", "Quantiles", "quantiles", ""),
@@ -58,6 +61,7 @@ HINTS = {
     "dropout": "between layers, 0 to <1",
     "highway": "window -> horizon linear skip",
     "seasonal_skip": "adds the last season; learns what differs",
+    "seasons": "auto: tried, kept if they help; none; 48,336",
     "quantiles": "blank: point forecast; e.g. 0.1,0.5,0.9",
     "calendar": "auto, none, or e.g. hour,dow",
     "holidays": "blank: none; country, e.g. AU:VIC, US",
@@ -125,6 +129,11 @@ def parse_fields(texts: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]
                 values[f.id] = parse_quantiles(text)
             except ValueError as exc:
                 errors[f.id] = str(exc)
+        elif f.kind == "seasons":
+            try:
+                values[f.id] = parse_seasons(text or "auto")  # None: auto
+            except argparse.ArgumentTypeError as exc:
+                errors[f.id] = str(exc)
         elif f.kind == "budget":
             try:
                 values[f.id] = parse_optional_budget(text)
@@ -146,12 +155,17 @@ def parse_fields(texts: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     return values, errors
 
 
-def hint(f: Field, values: dict[str, Any], season: int | None) -> str:
-    """The grey note beside a field that has no error; `season` is the loaded data's (None: no data yet)."""
+def hint(f: Field, values: dict[str, Any], season: int | None, found: str | None = None) -> str:
+    """The grey note beside a field that has no error; `season` is the loaded data's (None: no data yet), `found`
+    the seasons `auto` would try, in words ('' for none; None: not known)."""
     if f.id == "dropout" and values.get("num_layers") == 1 and (values.get("dropout") or 0) > 0:
         return "ignored with one layer"
     if f.id == "seasonal_skip" and values.get("seasonal_skip") and season:
         return f"adds the last {season} steps; learns what differs"
+    if f.id == "seasons" and found is not None:
+        if values.get("seasons") is None:
+            return f"auto: {found}, kept if they help" if found else "auto: none beyond the window"
+        return "none: the window alone" if values.get("seasons") == () else "the model reads them"
     if f.id in ("input_len", "horizon"):
         text = "steps read" if f.id == "input_len" else "steps forecast at once"
         return text if season is not None else text + "; default from the data"

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 from tsrnn.core.errors import TsrnnError
 from tsrnn.core.extras import needs_extras
 from tsrnn.core.paths import free_path
+from tsrnn.data.seasons import describe_seasons
 
 from ..text import seconds, show_error
 from ..widgets.plots import LossPlot
@@ -58,6 +59,13 @@ class TrainView(Vertical):
     class StartRequested(Message):
         """The Train button: the app gathers the settings and calls start()."""
 
+    class SeasonsChosen(Message):
+        """The brief trainings decided on the seasons (one line: which, and the validation losses)."""
+
+        def __init__(self, words: str) -> None:
+            super().__init__()
+            self.words = words
+
     class Finished(Message):
         def __init__(self, experiment: Experiment | None, error: TsrnnError | None) -> None:
             super().__init__()
@@ -84,6 +92,8 @@ class TrainView(Vertical):
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
         self.training = False
+        self.season_words = ""
+        """The last season choice of the brief trainings (Seasons: auto), for the results."""
         self.exporting = False
         self.experiment: Experiment | None = None
         self.last_export: ExportResult | None = None
@@ -104,7 +114,10 @@ class TrainView(Vertical):
 
     # --- training -----------------------------------------------------------------------------------
 
-    def start(self, data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainConfig) -> None:
+    def start(
+        self, data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainConfig, try_seasons: tuple[int, ...] = ()
+    ) -> None:
+        """Train in a worker; `try_seasons` (Seasons: auto) are tried first in two brief trainings."""
         if self.training:
             self.app.notify("Training is already running; cancel it first (Ctrl+X).", severity="warning")
             return
@@ -119,7 +132,12 @@ class TrainView(Vertical):
         self.query_one("#train-status", Static).update(
             f"Training {model_cfg.cell} {model_cfg.num_layers}×{model_cfg.hidden_size} on {data.path.name}{first} …"
         )
-        self.train(data, model_cfg, train_cfg)
+        if try_seasons:
+            self.query_one("#train-status", Static).update(
+                f"Trying the seasons {describe_seasons(try_seasons, data.freq)}: two brief trainings, with and "
+                f"without them{first} …"
+            )
+        self.train(data, model_cfg, train_cfg, try_seasons)
 
     def cancel(self) -> None:
         if self.training:
@@ -127,16 +145,28 @@ class TrainView(Vertical):
             self.query_one("#train-status", Static).update("Cancelling after the current epoch …")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train")
-    def train(self, data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainConfig) -> None:
+    def train(
+        self, data: SeriesSet, model_cfg: ModelConfig, train_cfg: TrainConfig, try_seasons: tuple[int, ...] = ()
+    ) -> None:
         def report(info: EpochInfo, train: list[float], val: list[float]) -> None:
             self.post_message(self.Progress(info, train, val))
 
+        def chosen(words: str) -> None:
+            self.post_message(self.SeasonsChosen(words))
+
         try:
-            exp = train_with_progress(data, model_cfg, train_cfg, report, self._stop.is_set)
+            exp = train_with_progress(
+                data, model_cfg, train_cfg, report, self._stop.is_set, try_seasons=try_seasons, on_choice=chosen
+            )
         except TsrnnError as exc:
             self.post_message(self.Finished(None, exc))
         else:
             self.post_message(self.Finished(exp, None))
+
+    @on(SeasonsChosen)
+    def _seasons_chosen(self, msg: SeasonsChosen) -> None:
+        self.season_words = msg.words
+        self.app.notify(escape(msg.words), title="Seasons", timeout=10)
 
     @on(Progress)
     def _progress(self, msg: Progress) -> None:

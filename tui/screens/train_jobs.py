@@ -30,10 +30,17 @@ def train_with_progress(
     train_cfg: TrainConfig,
     report: Callable[[EpochInfo, list[float], list[float]], None],
     should_stop: Callable[[], bool],
+    try_seasons: tuple[int, ...] = (),
+    on_choice: Callable[[str], None] | None = None,
 ) -> Experiment:
     """Train (raises TsrnnError); `report` gets an epoch and the loss histories so far, at most ~8 times a second
-    and always for the last epoch."""
+    and always for the last epoch. `try_seasons` are first tried in two brief trainings (with and without) and
+    kept when the validation block says they help (`tsrnn.experiment.season_choice`); `on_choice` gets the
+    verdict in one line."""
+    from dataclasses import replace
+
     from tsrnn.experiment.pipeline import train_experiment
+    from tsrnn.experiment.season_choice import choose_seasons, probe_seconds
 
     train: list[float] = []
     val: list[float] = []
@@ -51,6 +58,12 @@ def train_with_progress(
             report(info, list(train), list(val))
 
     with needs_extras("Training"):
+        if try_seasons:
+            seconds = probe_seconds(train_cfg.time_limit)
+            choice = choose_seasons(data, model_cfg, train_cfg, try_seasons, seconds, should_stop=should_stop)
+            model_cfg = replace(model_cfg, seasons=choice.seasons)
+            if on_choice is not None:
+                on_choice(choice.describe(data.freq))
         return train_experiment(data, model_cfg, train_cfg, on_epoch=on_epoch, should_stop=should_stop)
 
 

@@ -62,6 +62,8 @@ DAMAGED = [
     ("cell", _set("cell", "transformer"), ["'cell' is 'transformer'"]),
     ("task", _set("task", "direction"), ["'outputs' are"]),
     ("quantiles", _set("quantiles", [0.9, 0.1]), ["'quantiles' must be distinct, increasing"]),
+    ("lags_alone", _set("season_lags", [12]), ["'season_lags' is [12]", "the file names no seasons"]),
+    ("lags_order", _set("season_lags", [24, 12]), ["'season_lags' is [24, 12]", "distinct and ascending"]),
     ("newer", _set("schema_version", 99), ["'schema_version' is 99", "newer tsrnn"]),
     ("not_object", "[1, 2]", ["'(top level)' is not a JSON object"]),
     ("not_json", "{input_len: 24", ["not valid JSON", "line 1 column 2"]),

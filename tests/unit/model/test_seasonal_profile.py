@@ -1,5 +1,6 @@
-"""Seasons longer than the window: seasonal-naive paths read from a longer history, mixed by learned weights and
-corrected by the network, in one ONNX file that matches PyTorch; the forecast path reads the longer history."""
+"""Seasons longer than the window: a seasonal profile mixed by learned weights from the values one season lag
+before every step of the window and the horizon, the network reading the window less its profile and correcting
+the horizon's, in one ONNX file that matches PyTorch; the forecast path reads the longer history."""
 
 from __future__ import annotations
 
@@ -43,37 +44,67 @@ def hourly(tmp_path_factory: pytest.TempPathFactory):
 def test_two_seasons_export_with_parity(hourly, tmp_path: Path, cell: str, bi: bool, layers: int) -> None:
     cfg = model_config(hourly, input_len=12, horizon=30, cell=cell, bidirectional=bi, num_layers=layers, hidden_size=4)
     cfg = ModelConfig(**{**cfg.to_dict(), "seasons": (24, 168)})
-    assert cfg.history_len == 168
+    assert cfg.season_lags == (24, 48, 72, 96, 120, 144, 168) and cfg.history_len == 12 + 168
     exp = train_experiment(hourly, cfg, TrainConfig(epochs=1, seed=0, windows_per_epoch=64))
     res = exp.export(tmp_path / "m.onnx")
     assert res.max_rel_error < 1e-4
     f = Forecaster.load(res.path)
-    assert f.meta.seasons == (24, 168) and f.meta.history_len == 168 and f.meta.input_len == 12
-    assert f.session.get_inputs()[0].shape[1] == 168
+    assert f.meta.seasons == (24, 168) and f.meta.history_len == 180 and f.meta.input_len == 12
+    assert f.meta.season_lags == cfg.season_lags
+    assert f.session.get_inputs()[0].shape[1] == 180
     from tsrnn.model.train import predict
 
-    x = np.stack([hourly.values[0][i : i + 168] for i in range(0, 600, 7)]).astype(np.float32)
+    x = np.stack([hourly.values[0][i : i + 180] for i in range(0, 600, 7)]).astype(np.float32)
     np.testing.assert_allclose(f.predict(x), predict(exp.result.model, x), rtol=1e-4, atol=1e-3)
 
 
-def test_zeroed_network_forecasts_the_mix_of_the_seasonal_naives(hourly, tmp_path: Path) -> None:
+def test_zeroed_network_forecasts_the_profile_of_the_horizon(hourly, tmp_path: Path) -> None:
     """With the network's output zeroed, the file forecasts each horizon step as the weighted mean of the value
-    one day and one week before it (the last cycle repeated past a day), through the window's scaling."""
+    one day and one week before it (past a day, the day before the last is read: the last cycle repeats),
+    whatever the window's scaling; the other lags' weights at zero."""
     cfg = model_config(hourly, input_len=12, horizon=30, hidden_size=4, num_layers=1, cell="gru", seasons=(24, 168))
     exp = train_experiment(hourly, cfg, TrainConfig(epochs=1, seed=0, windows_per_epoch=32))
     model = exp.result.model
+    weights = torch.zeros(7, 12 + 30)
+    weights[0], weights[6] = 0.25, 0.75  # lags 24 and 168
     with torch.no_grad():
         model.head.weight.zero_()
         model.head.bias.zero_()
-        model.season_logits.copy_(torch.log(torch.tensor([[1.0] * 30, [3.0] * 30])))  # weights 0.25, 0.75
-    np.testing.assert_allclose(model.season_weights(), [[0.25] * 30, [0.75] * 30], rtol=1e-6)
+        model.lag_weights.copy_(weights)
+    np.testing.assert_allclose(model.season_weights()[[0, 6]], [[0.25] * 30, [0.75] * 30])
     f = Forecaster.load(exp.export(tmp_path / "m.onnx").path)
-    history = hourly.values[0][-168:, 0].astype(np.float32)
+    history = hourly.values[0][-180:, 0].astype(np.float32)
     got = f.predict(history[None, :, None])[0, :, 0]
-    T = 168
-    day = [history[T - 24 + h % 24] for h in range(30)]  # h = 24..29 repeat the last day's first hours
-    week = [history[T - 168 + h] for h in range(30)]
+    T = 180  # step T + h of the horizon
+    day = [history[T + h - 24] if h < 24 else history[T + h - 48] for h in range(30)]
+    week = [history[T + h - 168] for h in range(30)]
     np.testing.assert_allclose(got, 0.25 * np.array(day) + 0.75 * np.array(week), rtol=1e-5, atol=1e-3)
+
+
+def test_the_network_reads_the_window_less_its_profile() -> None:
+    """A history that is its own profile (the same day every day) leaves the network a window of zeros: the
+    forecast is then the profile whatever the window's level."""
+    from tsrnn.model.networks import RecurrentForecaster
+
+    cfg = ModelConfig(cell="gru", input_len=12, horizon=6, hidden_size=4, seasons=(24, 168))
+    model = RecurrentForecaster(cfg)
+    day = np.sin(np.arange(24) / 24 * 2 * np.pi).astype(np.float32)
+    history = np.tile(day, 180 // 24 + 1)[:180]
+    seen: dict[str, torch.Tensor] = {}
+
+    def keep_input(_module: torch.nn.Module, args: tuple[torch.Tensor, ...], _out: object) -> None:
+        seen["x"] = args[0].detach().clone()
+
+    model.rnn.register_forward_hook(keep_input)
+    with torch.no_grad():
+        y = model(torch.tensor(history)[None, :, None] + 100.0)
+    np.testing.assert_allclose(seen["x"].numpy(), 0.0, atol=1e-5)  # the window less its profile
+    with torch.no_grad():  # the network's output on an all-zero window
+        _, state = model.rnn(torch.zeros(1, 12, 1))
+        head = model.head(state[-1]).numpy()[0]
+    window = history[-12:] + 100.0
+    expect = 100.0 + np.tile(day, 2)[180 % 24 : 180 % 24 + 6] + head * window.std()
+    np.testing.assert_allclose(y[0, :, 0].numpy(), expect, rtol=1e-5, atol=1e-4)
 
 
 def test_a_weekly_pattern_is_forecast_far_better_with_the_weekly_season(tmp_path: Path) -> None:
@@ -91,7 +122,9 @@ def test_a_weekly_pattern_is_forecast_far_better_with_the_weekly_season(tmp_path
 def test_settings_are_checked() -> None:
     assert ModelConfig(input_len=24, horizon=12, seasonal_skip=48).seasons == (48,)  # the skip is one season
     assert ModelConfig(input_len=24, horizon=12, seasonal_skip=48).history_len == 48
-    assert ModelConfig(input_len=400, seasons=(48, 336)).history_len == 400
+    assert ModelConfig(input_len=400, seasons=(48, 336)).history_len == 400 + 336
+    assert ModelConfig(input_len=24, seasons=(7, 365)).season_lags == (7, 14, 21, 28, 35, 42, 49, 365)
+    assert ModelConfig(input_len=24, seasons=(52,)).season_lags == (52,)
     with pytest.raises(ConfigError, match="distinct and ascending"):
         ModelConfig(seasons=(336, 48))
     with pytest.raises(ConfigError, match="at least 1"):
@@ -105,7 +138,7 @@ def test_settings_are_checked() -> None:
 def test_history_shorter_than_the_longest_season_is_a_clear_error(tmp_path: Path) -> None:
     data = load_series(hourly_csv(tmp_path / "short.csv", weeks=1), DataConfig())  # 168 rows
     cfg = model_config(data, input_len=24, horizon=24, seasons=(24, 168))
-    with pytest.raises(DataError, match=r"history shorter than the longest season.*reads 168 steps"):
+    with pytest.raises(DataError, match=r"history shorter than the longest season.*reads 192 steps: its window"):
         validate(data, cfg)
 
 
@@ -120,7 +153,7 @@ def test_cli_seasons_auto_train_inspect_forecast_and_a_short_file(tmp_path: Path
     ok = _tsrnn("train", str(csv), *common, "--seasons", "auto", "--out", str(out))
     assert ok.returncode == 0, ok.stderr
     meta = Forecaster.load(out).meta
-    assert meta.seasons == (24, 168) and meta.input_len == 48 and meta.history_len == 168  # auto: the week
+    assert meta.seasons == (24, 168) and meta.input_len == 48 and meta.history_len == 48 + 168  # auto: the week
     shown = _tsrnn("inspect", str(out))
     assert shown.returncode == 0 and "seasons 24 (a day), 168 (a week)" in shown.stdout, shown.stdout
     fc = _tsrnn("forecast", str(out), str(csv))
@@ -130,15 +163,42 @@ def test_cli_seasons_auto_train_inspect_forecast_and_a_short_file(tmp_path: Path
     short.write_text("\n".join([lines[0], *lines[-100:]]) + "\n")
     refused = _tsrnn("forecast", str(out), str(short))
     assert refused.returncode == 2
-    assert "the series has 100 rows; the model reads the last 168 steps (its longest season: 168 (a week))" in (
-        refused.stderr
+    assert (
+        "the series has 100 rows; the model reads the last 216 steps (its window of 48 and its longest season, "
+        "168 (a week), before it)" in refused.stderr
     )
     assert "Traceback" not in refused.stderr
     none = tmp_path / "none.onnx"
     off = _tsrnn("train", str(csv), *common, "--seasons", "none", "--out", str(none))
     assert off.returncode == 0 and Forecaster.load(none).meta.history_len == 48
-    plain = tmp_path / "plain.onnx"  # left out: no seasonal paths yet (the defaults do not use them)
-    default = _tsrnn("train", str(csv), *common, "--out", str(plain))
-    assert default.returncode == 0 and Forecaster.load(plain).meta.seasons == ()
+    chosen = tmp_path / "chosen.onnx"  # left out: two brief trainings decide, and the line says which way
+    default = _tsrnn("train", str(csv), *common, "--out", str(chosen))
+    assert default.returncode == 0, default.stderr
+    assert "trying the seasons 24 (a day), 168 (a week): two brief trainings" in default.stderr
+    used = Forecaster.load(chosen).meta.seasons
+    verdict = "used" if used else "not used"
+    assert f"seasons 24 (a day), 168 (a week): {verdict}, the validation block's loss" in default.stderr
+    assert used in ((), (24, 168))
     bad = _tsrnn("train", str(csv), "--seasons", "48,x")
     assert bad.returncode == 2 and "'x' is not a season in steps" in bad.stderr
+
+
+def test_many_series_calendar_and_quantiles_with_two_seasons(tmp_path: Path) -> None:
+    """Long format (two series), calendar inputs and quantiles with the seasonal profile: the export matches
+    PyTorch, and the file forecasts both series on the torch-free path."""
+    a = hourly_csv(tmp_path / "a.csv", weeks=6).read_text().splitlines()[1:]
+    b = hourly_csv(tmp_path / "b.csv", weeks=6, week=1.0, seed=1).read_text().splitlines()[1:]
+    long = tmp_path / "long.csv"
+    long.write_text("id,time,load\n" + "".join(f"a,{r}\n" for r in a) + "".join(f"b,{r}\n" for r in b))
+    out = tmp_path / "q.onnx"
+    args = ["--epochs", "1", "--hidden", "4", "--layers", "1", "--windows-per-epoch", "32", "--seasons", "24,168"]
+    trained = _tsrnn("train", str(long), *args, "--quantiles", "0.1,0.5,0.9", "--calendar", "dow", "--out", str(out))
+    assert trained.returncode == 0, trained.stderr
+    assert "ONNX Runtime vs PyTorch" in trained.stdout
+    meta = Forecaster.load(out).meta
+    assert meta.season_lags == (24, 48, 72, 96, 120, 144, 168) and meta.known and meta.quantiles == (0.1, 0.5, 0.9)
+    fc = _tsrnn("forecast", str(out), str(long), "--out", str(tmp_path / "fc.csv"))
+    assert fc.returncode == 0, fc.stderr
+    table = (tmp_path / "fc.csv").read_text().splitlines()
+    assert table[0] == "id,time,load_q10,load_q50,load_q90"
+    assert {row.split(",")[0] for row in table[1:]} == {"a", "b"} and len(table) == 1 + 2 * 24  # hourly: a day ahead

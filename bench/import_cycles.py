@@ -2,11 +2,13 @@
 too), resolved to the modules of the two packages, and the strongly connected components of that graph.
 
 A name read through a subpackage's lazy public face (`from tsrnn.runtime import Forecaster`, its `_FACE` dict) is
-resolved to the module the face names for it; `importlib.import_module("literal")` counts as an import. Imports
-under `if TYPE_CHECKING:` never run and are left out unless --type-checking is given. The implicit import of a
-module's parent packages is not counted (their `__init__` faces import nothing at load).
+resolved to the module the face names for it; `importlib.import_module("literal")` counts as an import. Left out:
+imports under `if TYPE_CHECKING:` (they never run; --type-checking counts them) and under `if __name__ ==
+"__main__":` (they run only when the file is run as a script, `python -m`, as the module `__main__`, never when the
+module is imported; --main counts them). The implicit import of a module's parent packages is not counted (their
+`__init__` faces import nothing at load).
 
-Run: python -m bench.import_cycles [--type-checking] [--edges]
+Run: python -m bench.import_cycles [--type-checking] [--main] [--edges]
 Prints one line per circle (its modules) and a last line with the count; the exit status is 0 either way.
 """
 
@@ -39,12 +41,23 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def import_nodes(tree: ast.AST, type_checking: bool) -> Iterator[ast.AST]:
+def _is_main(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
+
+
+def import_nodes(tree: ast.AST, type_checking: bool, main: bool = False) -> Iterator[ast.AST]:
     """Every Import, ImportFrom and `import_module("...")` call in `tree`, at any depth."""
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.If) and _is_type_checking(node.test) and not type_checking:
+        if isinstance(node, ast.If) and (
+            (_is_type_checking(node.test) and not type_checking) or (_is_main(node.test) and not main)
+        ):
             stack.extend(node.orelse)
             continue
         if isinstance(node, ast.Import | ast.ImportFrom) or (
@@ -86,7 +99,7 @@ def _known(name: str, modules: dict[str, Path]) -> str | None:
     return None
 
 
-def import_graph(root: Path, type_checking: bool = False) -> dict[str, set[str]]:
+def import_graph(root: Path, type_checking: bool = False, main: bool = False) -> dict[str, set[str]]:
     """Module -> the modules of PACKAGES it imports."""
     modules = module_files(root)
     trees = {name: ast.parse(path.read_text(encoding="utf-8"), str(path)) for name, path in modules.items()}
@@ -95,7 +108,7 @@ def import_graph(root: Path, type_checking: bool = False) -> dict[str, set[str]]
     for name, tree in trees.items():
         is_package = modules[name].name == "__init__.py"
         here = name if is_package else name.rpartition(".")[0]
-        for node in import_nodes(tree, type_checking):
+        for node in import_nodes(tree, type_checking, main):
             targets: list[str | None] = []
             if isinstance(node, ast.Import):
                 targets = [_known(alias.name, modules) for alias in node.names]
@@ -171,9 +184,10 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--type-checking", action="store_true", help="count imports under `if TYPE_CHECKING:`")
+    parser.add_argument("--main", action="store_true", help='count imports under `if __name__ == "__main__":`')
     parser.add_argument("--edges", action="store_true", help="also print each circle's imports")
     args = parser.parse_args()
-    graph = import_graph(ROOT, type_checking=args.type_checking)
+    graph = import_graph(ROOT, type_checking=args.type_checking, main=args.main)
     found = circles(graph)
     for component in found:
         print(f"{len(component)} modules: {', '.join(component)}")
@@ -183,8 +197,10 @@ def main() -> None:
                 for target in sorted(graph[module] & members):
                     print(f"    {module} -> {target}")
     edges = sum(len(targets) for targets in graph.values())
-    scope = "with" if args.type_checking else "without"
-    counted = f"{len(graph)} modules, {edges} imports, {scope} TYPE_CHECKING imports"
+    left_out = [name for name, flag in (("TYPE_CHECKING", args.type_checking), ("__main__", args.main)) if not flag]
+    counted = f"{len(graph)} modules, {edges} imports"
+    if left_out:
+        counted += f"; {' and '.join(left_out)} imports left out"
     print(f"{len(found)} import circles in {', '.join(PACKAGES)} ({counted})")
 
 

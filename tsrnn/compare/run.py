@@ -278,31 +278,18 @@ def _protocol(
     request: CompareRequest, season: int, estimate: str | None, skipped: list[str], fold_data: Folds
 ) -> Protocol:
     """How the comparison ran, as the leaderboard and the exported model record it."""
-    data, base, train_cfg, folds, deadline = (
+    base, train_cfg, folds, deadline = request.base, request.train_cfg, request.folds, request.deadline
+    return Protocol.of(
+        "compare",
         request.data,
-        request.base,
-        request.train_cfg,
-        request.folds,
-        request.deadline,
-    )
-    return Protocol(
-        run="compare",
-        data=data.path.name,
-        series=data.n_series,
-        frequency=data.freq.label,
-        season=season,
+        base,
+        train_cfg,
+        season,
+        folds,
         input_len=base.input_len,
-        horizon=base.horizon,
-        folds=folds,
         refit=request.refit,
         hidden_size=base.hidden_size,
-        scaling=base.scaling,
-        quantiles=tuple(base.quantiles),
-        epochs=train_cfg.epochs,
-        patience=train_cfg.patience,
-        batch_size=train_cfg.batch_size,
         lr=train_cfg.lr,
-        seed=train_cfg.seed,
         budget_s=deadline.seconds if deadline else None,
         windows_per_epoch=train_cfg.windows_per_epoch,
         estimate=estimate,
@@ -312,7 +299,6 @@ def _protocol(
             if request.refit
             else f"once, on the data before the first origin (the last {folds} x {base.horizon} steps held out)"
         ),
-        calendar=data.known_spec.describe(),
         unscored_fold_windows=0 if fold_data.valid is None else int((~fold_data.valid).sum()),
         ensemble=request.ensemble,
         ensemble_method=request.ensemble_method,

@@ -8,7 +8,11 @@ A comparison and a search record some fields each and the fields they share; `as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tsrnn.core.config import ModelConfig, TrainConfig
+    from tsrnn.data.loader import SeriesSet
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,30 @@ class Protocol:
     ensemble_method: str = "mean"
     interrupted: str | None = None
     """'interrupted after 2 of 7 variants: ...' when a stop request or Ctrl+C ended the run early."""
+
+    @classmethod
+    def of(
+        cls, run: str, data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, season: int, folds: int, **own: Any
+    ) -> Protocol:
+        """The fields every run records, read from its data and its model and training settings; `own`, the
+        rest (`training`, `budget_s` and the run's own fields)."""
+        return cls(
+            run=run,
+            data=data.path.name,
+            series=data.n_series,
+            frequency=data.freq.label,
+            season=season,
+            horizon=base.horizon,
+            folds=folds,
+            scaling=base.scaling,
+            quantiles=tuple(base.quantiles),
+            epochs=train_cfg.epochs,
+            patience=train_cfg.patience,
+            batch_size=train_cfg.batch_size,
+            seed=train_cfg.seed,
+            calendar=data.known_spec.describe(),
+            **own,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The record as the files hold it: JSON values, the run's fields in their order."""

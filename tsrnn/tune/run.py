@@ -224,17 +224,14 @@ def _protocol(
     startup: int,
 ) -> Protocol:
     """How the search ran, as the tables and the model files record it."""
-    data, base, train_cfg, folds = request.data, request.base, request.train_cfg, request.folds
-    return Protocol(
-        run="tune",
-        data=data.path.name,
-        series=data.n_series,
-        frequency=data.freq.label,
-        season=season,
-        horizon=base.horizon,
-        folds=folds,
-        scaling=base.scaling,
-        quantiles=tuple(base.quantiles),
+    base, train_cfg, folds = request.base, request.train_cfg, request.folds
+    return Protocol.of(
+        "tune",
+        request.data,
+        base,
+        train_cfg,
+        season,
+        folds,
         training=(
             f"each trial once, on the data before the first origin (the last {folds} x {base.horizon} "
             "steps held out), early stopping on a validation block at its end"
@@ -247,11 +244,6 @@ def _protocol(
         ),
         trials=trials,
         budget_s=deadline.seconds,
-        epochs=train_cfg.epochs,
-        patience=train_cfg.patience,
-        batch_size=train_cfg.batch_size,
-        seed=train_cfg.seed,
         ensemble=request.ensemble,
         ensemble_method=request.ensemble_method,
-        calendar=data.known_spec.describe(),
     )

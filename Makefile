@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: run test fuzz bench bench-accuracy bench-tune bench-distributed check venv clean
 
 # The project's install also builds the compiled GRU training loops (setup.py); the last line says whether training
-# uses them.
+# uses them, and the step fails when they differ from torch's GRU (tsrnn.model.fast.parity).
 $(STAMP): pyproject.toml setup.py tsrnn/model/fast/fastkernel.c
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip

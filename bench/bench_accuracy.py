@@ -37,6 +37,7 @@ from pathlib import Path
 
 import polars as pl
 
+from tsrnn.compare.request import CompareRequest
 from tsrnn.compare.run import Leaderboard, parse_variants, run_compare
 from tsrnn.core.config import DEFAULT_VARIANTS, DataConfig, TrainConfig
 from tsrnn.data.loader import SeriesSet, load_series
@@ -44,7 +45,7 @@ from tsrnn.experiment.pipeline import model_config
 from tsrnn.timeline.known import choose_known
 
 from .statistical import mstl_mase
-from .tune_columns import extra_cells, extra_header, tune_case
+from .tune_columns import Tuned, extra_cells, extra_header, tune_case
 
 
 @dataclass(frozen=True)
@@ -148,30 +149,33 @@ def run_case(
     train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, lr=1e-3, seed=0, loss=loss)
     t0 = time.perf_counter()
     board = run_compare(
-        data,
-        parse_variants(variants),
-        base,
-        train_cfg,
-        folds=folds,
-        season=case.season,
-        out_dir=work / case.name.split()[0],
-        export_best=False,
-        ensemble=ensemble,
-        seasons=case.seasons,
+        CompareRequest(
+            data,
+            tuple(parse_variants(variants)),
+            base,
+            train_cfg,
+            folds=folds,
+            season=case.season,
+            out_dir=work / case.name.split()[0],
+            export_best=False,
+            ensemble=ensemble,
+            seasons=case.seasons,
+        )
     )
     seconds = time.perf_counter() - t0
-    if tune:  # the tuning run's result rides in the protocol, for the table's optional columns
-        board.protocol["tune"] = tune_case(
+    tuned = None
+    if tune:  # the tuning run's result, for the table's optional columns
+        tuned = tune_case(
             data, case.horizon, case.season, case.epochs, folds, tune, work / f"tune_{case.name.split()[0]}"
         )
     mstl = mstl_mase(data, case.input_len, case.horizon, folds, case.season, case.mstl) if case.mstl else None
-    return board, seconds, mstl
+    return board, seconds, mstl, tuned
 
 
-def table(results: list[tuple[Case, Leaderboard, float, float | None]], variants: list[str]) -> str:
+def table(results: list[tuple[Case, Leaderboard, float, float | None, Tuned]], variants: list[str]) -> str:
     """Markdown: one row per dataset, MASE per variant and baseline, the best marked, MSTL where measured."""
     cols = [*variants, "naive", "seasonal_naive", "drift"]
-    extra = extra_header([board for _, board, _, _ in results])
+    extra = extra_header([board for _, board, _, _, _ in results], [tuned for *_, tuned in results])
     lines = [
         "| dataset | m | H | L | epochs | "
         + " | ".join(cols)
@@ -179,7 +183,7 @@ def table(results: list[tuple[Case, Leaderboard, float, float | None]], variants
         + "".join(f" {h} |" for h in extra),
         "|" + "---|" * (len(cols) + 9 + len(extra)),
     ]
-    for case, board, seconds, mstl in results:
+    for case, board, seconds, mstl, tuned in results:
         mase = {r.name: r.metrics["mase"] for r in board.rows}
         longer = {int(n.rsplit("_", 1)[1]): v for n, v in mase.items() if n.startswith("seasonal_naive_")}
         mase.setdefault("seasonal_naive", longer.pop(case.season, float("nan")))  # the main season's row (m)
@@ -192,7 +196,7 @@ def table(results: list[tuple[Case, Leaderboard, float, float | None]], variants
             f"| {case.name} | {case.season} | {case.horizon} | {case.input_len} | {case.epochs} | "
             + " | ".join(cells)
             + f" | {verdict} | {others} | {'–' if mstl is None else f'{mstl:.3f}'} | {seconds:.0f} |"
-            + "".join(f" {c} |" for c in extra_cells(board, extra))
+            + "".join(f" {c} |" for c in extra_cells(board, tuned, extra))
         )
     return "\n".join(lines)
 
@@ -262,7 +266,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
-            board, seconds, mstl = run_case(
+            board, seconds, mstl, tuned = run_case(
                 case,
                 args.data_dir,
                 args.folds,
@@ -277,7 +281,7 @@ def main() -> None:
                 args.tune,
             )
             print(f"{case.name}: best {board.best} in {seconds:.0f} s", flush=True)
-            results.append((case, board, seconds, mstl))
+            results.append((case, board, seconds, mstl, tuned))
     names = [v.name for v in parse_variants(args.variants)]
     rows = table(results, names)
     if args.calendar != "none" and args.out.name == "accuracy.md":

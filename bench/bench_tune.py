@@ -20,6 +20,7 @@ from pathlib import Path
 from tsrnn.core.budget import parse_budget
 from tsrnn.core.config import TrainConfig
 from tsrnn.experiment.pipeline import model_config
+from tsrnn.tune.request import TuneRequest
 from tsrnn.tune.run import run_tune
 
 from .bench_accuracy import CASES, load_case
@@ -55,14 +56,16 @@ def main() -> None:
             train_cfg = TrainConfig(epochs=case.epochs, patience=10, batch_size=32, seed=0)
             t0 = time.perf_counter()
             result = run_tune(
-                data,
-                base,
-                train_cfg,
-                budget=parse_budget(args.budget),
-                folds=3,
-                season=case.season,
-                ensemble=3,
-                out_dir=Path(tmp) / case.name.split()[0],
+                TuneRequest(
+                    data,
+                    base,
+                    train_cfg,
+                    budget=parse_budget(args.budget),
+                    folds=3,
+                    season=case.season,
+                    ensemble=3,
+                    out_dir=Path(tmp) / case.name.split()[0],
+                )
             )
             seconds = time.perf_counter() - t0
             tuned = result.best.mase if result.best else math.nan

@@ -112,6 +112,7 @@ def default_compare(case: FoldSetCase, path: Path, work: Path, extra: list[str])
         "best_mase": mase.get(board["best"], float("nan")),
         "seconds": seconds,
         "seasons": board["protocol"].get("seasons"),
+        "season_choice": board["protocol"].get("season_choice"),
     }
 
 
@@ -159,6 +160,9 @@ def _line(name: str, where: str, r: dict[str, Any]) -> str:
         for m in sorted(int(k.rsplit("_", 1)[-1]) for k in r if k.startswith("seasonal_naive_"))
     )
     winner = f"{r['winner']}" if "winner" in r else "–"
+    choice = r.get("season_choice") or {}
+    if choice.get("how") == "validation":  # the networks' seasons, as the brief trainings chose them
+        winner += f" (profile {'on' if choice['seasons'] else 'off'})"
     best = f"{r['best']} {r['best_mase']:.3f}" if "best" in r else ("–" if "winner_mase" not in r else "")
     its = f"{r['winner_mase']:.3f}" if "winner_mase" in r else "–"
     secs = f"{r['seconds']:.0f}" if "seconds" in r else "–"

@@ -17,7 +17,11 @@ from tsrnn.core.budget import parse_budget
 from tsrnn.core.config import TrainConfig
 from tsrnn.data.loader import SeriesSet
 from tsrnn.experiment.pipeline import model_config
+from tsrnn.tune.request import TuneRequest
 from tsrnn.tune.run import run_tune
+
+Tuned = dict[str, Any] | None
+"""A dataset's tuning run as `tune_case` sums it up, or None without one."""
 
 
 def tune_case(
@@ -27,7 +31,9 @@ def tune_case(
     base = model_config(data, horizon=horizon, num_layers=1)
     train_cfg = TrainConfig(epochs=epochs, patience=10, batch_size=32, seed=0)
     t0 = time.perf_counter()
-    result = run_tune(data, base, train_cfg, budget=parse_budget(budget), folds=folds, season=season, out_dir=work)
+    result = run_tune(
+        TuneRequest(data, base, train_cfg, budget=parse_budget(budget), folds=folds, season=season, out_dir=work)
+    )
     best = result.best
     return {
         "mase": best.mase if best else math.nan,
@@ -39,10 +45,10 @@ def tune_case(
     }
 
 
-def extra_header(boards: list[Leaderboard]) -> list[str]:
-    """The optional columns present in any of these runs."""
+def extra_header(boards: list[Leaderboard], tuned: list[Tuned]) -> list[str]:
+    """The optional columns present in any of these runs (`tuned`: each board's tuning run, or None)."""
     ensemble = next((r.name for b in boards for r in b.rows if r.kind == "ensemble"), None)
-    budget = next((b.protocol["tune"]["budget"] for b in boards if "tune" in b.protocol), None)
+    budget = next((t["budget"] for t in tuned if t), None)
     out = [ensemble] if ensemble else []
     if budget:
         out += [f"tune ({budget}): MASE, trials", "tune s"]
@@ -51,7 +57,7 @@ def extra_header(boards: list[Leaderboard]) -> list[str]:
     return out
 
 
-def extra_cells(board: Leaderboard, header: list[str]) -> list[str]:
+def extra_cells(board: Leaderboard, tuned: Tuned, header: list[str]) -> list[str]:
     mase = {r.name: r.metrics["mase"] for r in board.rows}
     single = mase.get(board.best, math.nan)
     cells, ratios = [], []
@@ -61,12 +67,12 @@ def extra_cells(board: Leaderboard, header: list[str]) -> list[str]:
             cells.append(f"{value:.3f}")
             ratios.append(f"ens {value / single:.2f}x")
         elif h.startswith("tune ("):
-            t = board.protocol.get("tune")
+            t = tuned
             cells.append(f"{t['mase']:.3f} ({t['trials']}, {t['pruned']} pruned)" if t else "–")
             if t:
                 ratios.append(f"tune {t['mase'] / single:.2f}x")
         elif h == "tune s":
-            t = board.protocol.get("tune")
+            t = tuned
             cells.append(f"{t['seconds']:.0f}" if t else "–")
         elif h == "vs best variant":
             cells.append(f"{board.best} {single:.3f}: " + ", ".join(ratios))

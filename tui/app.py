@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
+from tsrnn.compare.request import CompareRequest
 from tsrnn.core.errors import ConfigError
 
 from .keys import GLOBAL_KEYS
@@ -226,7 +227,18 @@ class TsrnnApp(App[None]):
             return
         self.save_settings()
         base = replace(model_cfg, num_layers=1, bidirectional=False)
-        await compare.start(data, variants, base, train_cfg, folds, refit, export_best)
+        await compare.start(
+            CompareRequest(
+                data,
+                tuple(variants),
+                base,
+                train_cfg,
+                folds=folds,
+                refit=refit,
+                export_best=export_best,
+                try_seasons=model.try_seasons or None,  # Seasons: auto, with seasons beyond the window to try
+            )
+        )
 
     def _show_compare_settings(self) -> None:
         try:

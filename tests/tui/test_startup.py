@@ -34,3 +34,10 @@ def test_first_screen_without_torch(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[-1] == "False False", f"torch or onnxruntime imported before the first screen: {out.stdout}"
+
+
+def test_tui_is_the_package_not_the_tests() -> None:
+    """tests/tui is not a package named `tui` (pytest's importlib mode): `import tui` reads the terminal UI."""
+    import tui
+
+    assert Path(tui.__file__).resolve().parent == ROOT / "tui"

@@ -19,6 +19,7 @@ from tsrnn.cli.options import (
 )
 from tsrnn.cli.train import ProgressBar
 from tsrnn.compare.references import check_available
+from tsrnn.compare.request import CompareRequest
 from tsrnn.core.budget import COMPARE_DEFAULTS, Deadline, format_seconds
 from tsrnn.core.extras import require
 from tsrnn.core.interrupt import StopSignals
@@ -69,28 +70,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "without them on the data before the first origin (--seasons LIST or none decides instead)",
                 file=sys.stderr,
             )
-    tc = train_config(args)
+    request = CompareRequest(
+        data,
+        tuple(variants),
+        base,
+        train_config(args),
+        folds=args.folds,
+        refit=args.refit,
+        season=args.season,
+        out_dir=out_dir,
+        deadline=deadline,
+        best=args.best,
+        ensemble=args.ensemble,
+        ensemble_method=args.ensemble_method,
+        references=args.reference,
+        seasons=seasons_option(args),
+        try_seasons=try_seasons,
+    )
     progress = None if args.json else CompareBar()
     with StopSignals(STOP_NOTICE, linger=True) as stop:
-        board = run_compare(
-            data,
-            variants,
-            base,
-            tc,
-            folds=args.folds,
-            refit=args.refit,
-            season=args.season,
-            out_dir=out_dir,
-            on_progress=progress,
-            should_stop=stop,
-            deadline=deadline,
-            best=args.best,
-            ensemble=args.ensemble,
-            ensemble_method=args.ensemble_method,
-            references=args.reference,
-            seasons=seasons_option(args),
-            try_seasons=try_seasons,
-        )
+        board = run_compare(request, on_progress=progress, should_stop=stop)
     if args.json:
         print(json.dumps(board.to_dict(), indent=2))
     else:
@@ -127,25 +126,25 @@ def print_leaderboard(board: Leaderboard) -> None:
 
     p = board.protocol
     print(
-        f"\n{p['data']}: {p['series']} series, {p['frequency']}; window {p['input_len']} -> horizon "
-        f"{p['horizon']}, {p['folds']} rolling origins; training {p['training']}"
+        f"\n{p.data}: {p.series} series, {p.frequency}; window {p.input_len} -> horizon "
+        f"{p.horizon}, {p.folds} rolling origins; training {p.training}"
     )
     print(
-        f"same budget for every variant: at most {p['epochs']} epochs, early stopping after {p['patience']}, "
-        f"hidden {p['hidden_size']}, batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}; {p['calendar']}"
+        f"same budget for every variant: at most {p.epochs} epochs, early stopping after {p.patience}, "
+        f"hidden {p.hidden_size}, batch {p.batch_size}, lr {p.lr}, seed {p.seed}; {p.calendar}"
     )
-    if p.get("season_choice"):
-        print(choice_words(p["season_choice"]))
+    if p.season_choice:
+        print(choice_words(p.season_choice))
     budget = budget_words(p).removeprefix("; ") or "no time budget"
     print(
         f"{budget} (compare's defaults: --budget {COMPARE_DEFAULTS['budget']}, --windows-per-epoch "
         f"{COMPARE_DEFAULTS['windows_per_epoch']}, --patience {COMPARE_DEFAULTS['patience']}; --budget none lifts "
         "the time limit)"
     )
-    if p["unscored_fold_windows"]:
-        print(f"{p['unscored_fold_windows']} fold windows overlap a long interpolated gap and are not scored")
-    if p.get("skipped"):
-        print(f"not trained, the time budget was spent: {', '.join(p['skipped'])}")
+    if p.unscored_fold_windows:
+        print(f"{p.unscored_fold_windows} fold windows overlap a long interpolated gap and are not scored")
+    if p.skipped:
+        print(f"not trained, the time budget was spent: {', '.join(p.skipped)}")
     if board.interrupted:
         print(f"PARTIAL RESULTS, {board.interrupted}")
     print()
@@ -158,7 +157,7 @@ def print_leaderboard(board: Leaderboard) -> None:
             "a baseline, no network"
             if row.kind == "baseline"
             else "retrained on all the data"
-            if p.get("best_retrained", True)
+            if p.best_retrained
             else "its backtest model (no time was left to retrain it on all the data)"
         )
         print(f"\nbest: {board.exported}, {what}; exported to {board.best_path}{kept_words(board.best_path)}")

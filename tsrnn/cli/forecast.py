@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from tsrnn.core.errors import ConfigError
 from tsrnn.core.extras import require
+from tsrnn.core.interrupt import Stopped, exit_code, guarded, parse_timeout
 from tsrnn.core.paths import free_path
-from tsrnn.core.runguard import Stopped, guarded, parse_timeout
 from tsrnn.data.outputs import Output, check_outputs
 from tsrnn.data.seasons import describe_seasons
 from tsrnn.evaluate.metrics import format_table
@@ -86,7 +86,7 @@ def _stopped(stop: Stopped, timeout: float | None, command: str, out: str | os.P
     if stop.signum == signal.SIGINT:
         raise KeyboardInterrupt
     print(f"tsrnn: stopped by {signal.Signals(stop.signum).name}{kept}", file=sys.stderr)
-    return 128 + stop.signum
+    return exit_code(stop.signum)
 
 
 def forecast_json(model: Forecaster, result: ForecastResult) -> dict[str, Any]:

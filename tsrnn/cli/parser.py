@@ -24,7 +24,7 @@ from tsrnn.compare.references import parse_references
 from tsrnn.core.budget import COMPARE_DEFAULTS
 from tsrnn.core.config import CELLS, DEFAULT_VARIANTS, DEVICES, TASKS
 from tsrnn.core.errors import ConfigError
-from tsrnn.core.runguard import DEFAULT_TIMEOUT
+from tsrnn.core.interrupt import DEFAULT_TIMEOUT
 
 Handler = Callable[[argparse.Namespace], int]
 """A command: the parsed arguments in, the exit code out."""

@@ -15,6 +15,7 @@ from tsrnn.core.extras import require
 from tsrnn.core.interrupt import StopSignals
 from tsrnn.core.paths import default_folder, tune_dir
 from tsrnn.data.outputs import Output, check_outputs
+from tsrnn.tune.request import TuneRequest
 
 if TYPE_CHECKING:
     from tsrnn.data.seriesset import SeriesSet
@@ -131,27 +132,26 @@ def cmd_tune(args: argparse.Namespace) -> int:
         threads=args.threads,
         windows_per_epoch=args.windows_per_epoch,
     )
+    request = TuneRequest(
+        data,
+        base,
+        tc,
+        trials=args.trials,
+        budget=deadline,
+        variants=args.variants,
+        folds=args.folds,
+        ensemble=args.ensemble,
+        ensemble_method=args.ensemble_method,
+        season=args.season,
+        out_dir=out_dir,
+        data_arg=args.data,
+        input_len=args.input_len,
+        seasons=_searched_seasons(args, data),
+    )
     progress = None if args.json else TuneLines(args.trials)
 
     with StopSignals(STOP_NOTICE, linger=True) as stop:
-        result = run_tune(
-            data,
-            base,
-            tc,
-            trials=args.trials,
-            budget=deadline,
-            variants=args.variants,
-            folds=args.folds,
-            ensemble=args.ensemble,
-            ensemble_method=args.ensemble_method,
-            season=args.season,
-            out_dir=out_dir,
-            data_arg=args.data,
-            input_len=args.input_len,
-            seasons=_searched_seasons(args, data),
-            on_progress=progress,
-            should_stop=stop,
-        )
+        result = run_tune(request, on_progress=progress, should_stop=stop)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:
@@ -185,7 +185,7 @@ def report(result: Any) -> None:
 
     p = result.protocol
     print(
-        f"\n{p['data']}: {p['series']} series, {p['frequency']}; horizon {p['horizon']}, {p['folds']} rolling "
+        f"\n{p.data}: {p.series} series, {p.frequency}; horizon {p.horizon}, {p.folds} rolling "
         f"origins; {len(result.trials)} trials in {format_seconds(result.seconds)} ({result.state_words()})"
     )
     print()

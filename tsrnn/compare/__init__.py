@@ -11,6 +11,7 @@ from tsrnn.core.lazy import lazy_face
 
 if TYPE_CHECKING:
     from tsrnn.compare.ensemble import check_ensemble
+    from tsrnn.compare.request import CompareRequest
     from tsrnn.compare.run import (
         CompareProgress,
         Leaderboard,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 _FACE = {
     "CompareProgress": "tsrnn.compare.run",
+    "CompareRequest": "tsrnn.compare.request",
     "Leaderboard": "tsrnn.compare.run",
     "Row": "tsrnn.compare.run",
     "Variant": "tsrnn.compare.run",
@@ -38,6 +40,7 @@ _FACE = {
 
 __all__ = [
     "CompareProgress",
+    "CompareRequest",
     "Leaderboard",
     "Row",
     "Variant",

@@ -255,12 +255,13 @@ def add_ensemble_row(board: Any, k: int, method: str, folds: Folds, season: int,
     chosen = ranked[:k]
     members = [Member(r.name, r.trained[0], r.trained[1], r.metrics, r.train_seconds, r.epochs) for r in chosen]
     metrics = score(members, method, folds, season)
-    board.protocol["ensemble"] = {"k": k, "method": method, "members": [r.name for r in chosen]}
+    members_named = tuple(r.name for r in chosen)
+    board.protocol = replace(board.protocol, ensemble=k, ensemble_method=method, ensemble_members=members_named)
     path = export(
         members,
         method,
         claim_model(out_dir / "models" / f"{name}.onnx"),
-        {"protocol": board.protocol, "metrics": metrics},
+        {"protocol": board.protocol.as_dict(), "metrics": metrics},
     ).path
     model = Forecaster.load(path)
     t0 = time.perf_counter()

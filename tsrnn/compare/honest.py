@@ -106,9 +106,9 @@ def _settle(
             _exported(board, export_network(), net.name)
         return
     words = f"{top.name} beats every network: {_versus(top, net)} for {net.name}, the best network."
-    if board.protocol.get("budget_s"):
+    if board.protocol.budget_s:
         words += (
-            f" The networks trained within a time budget of {format_seconds(board.protocol['budget_s'])}; "
+            f" The networks trained within a time budget of {format_seconds(board.protocol.budget_s)}; "
             "a larger budget may change that."
         )
     file, why_not = None, None
@@ -170,7 +170,8 @@ def _baseline_file(
     baselines_onnx.export_baseline(kind, path, meta, history, known)
     forecast = Forecaster.load(path, threads=1).predict(file_folds.history, file_folds.known)
     metrics = summarise(fold_scores(file_folds, forecast, season))  # MASE scaled by the main season, as the rows
-    meta = meta.with_changes(backtest={"protocol": board.protocol, "metrics": row.metrics, "file_metrics": metrics})
+    backtest = {"protocol": board.protocol.as_dict(), "metrics": row.metrics, "file_metrics": metrics}
+    meta = meta.with_changes(backtest=backtest)
     baselines_onnx.export_baseline(kind, path, meta, history, known)  # again, with the backtest in its metadata
     return meta, metrics, path
 

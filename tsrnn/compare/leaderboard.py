@@ -18,6 +18,7 @@ from tsrnn.core.budget import format_seconds
 from tsrnn.core.errors import ConfigError
 from tsrnn.core.safeio import atomic_write
 from tsrnn.data.seasons import choice_words
+from tsrnn.evaluate.protocol import Protocol
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Leaderboard:
     """What compare found: the rows ranked, how they were scored, the winner and the files written."""
 
     rows: list[Row]
-    protocol: dict[str, Any]
+    protocol: Protocol
     best: str
     """The best network (the lowest MASE among the variants)."""
     best_path: str | None = None
@@ -75,13 +76,13 @@ class Leaderboard:
     @property
     def interrupted(self) -> str:
         """'interrupted after 2 of 7 variants: ...' when a stop request or Ctrl+C ended the run early, else ''."""
-        return str(self.protocol.get("interrupted") or "")
+        return self.protocol.interrupted or ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "partial": bool(self.interrupted),
             "interrupted": self.interrupted or None,
-            "protocol": self.protocol,
+            "protocol": self.protocol.as_dict(),
             "best": self.best,
             "best_path": self.best_path,
             "winner": self.winner,
@@ -278,15 +279,15 @@ def format_markdown(board: Leaderboard) -> str:
     header, rows = format_rows(board)
     p = board.protocol
     lines = [
-        f"# tsrnn compare: {p['data']}",
+        f"# tsrnn compare: {p.data}",
         "",
-        f"{p['series']} series, {p['frequency']}, season {p['season']}; input window {p['input_len']}, "
-        f"horizon {p['horizon']}, {p['folds']} rolling origins; training {p['training']}; budget "
-        f"{p['epochs']} epochs (early stopping, patience {p['patience']}), hidden {p['hidden_size']}, "
-        f"batch {p['batch_size']}, lr {p['lr']}, seed {p['seed']}{budget_words(p)}. Mean ± spread over folds; "
+        f"{p.series} series, {p.frequency}, season {p.season}; input window {p.input_len}, "
+        f"horizon {p.horizon}, {p.folds} rolling origins; training {p.training}; budget "
+        f"{p.epochs} epochs (early stopping, patience {p.patience}), hidden {p.hidden_size}, "
+        f"batch {p.batch_size}, lr {p.lr}, seed {p.seed}{budget_words(p)}. Mean ± spread over folds; "
         "* best network; ! a baseline that beats every network." + reference_note(board),
         "",
-        *([choice_words(p["season_choice"]) + ".", ""] if p.get("season_choice") else []),
+        *([choice_words(p.season_choice) + ".", ""] if p.season_choice else []),
         *([f"**Partial results, {board.interrupted}.**", ""] if board.interrupted else []),
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -301,7 +302,7 @@ def reference_note(board: Leaderboard) -> str:
     """' (ref) a statistical reference (statsforecast; mstl: MSTL (seasons 48, 336)) ...', and the references that
     could not run and why; '' without references."""
     refs = [f"{r.name}: {r.label}" for r in board.rows if r.kind == "reference"]
-    record = board.protocol.get("references") or {}
+    record = board.protocol.references or {}
     skipped = [f"{name} not shown, {v['skipped']}" for name, v in record.items() if "skipped" in v]
     out = ""
     if refs:
@@ -314,12 +315,12 @@ def reference_note(board: Leaderboard) -> str:
     return out
 
 
-def budget_words(p: dict[str, Any]) -> str:
+def budget_words(p: Protocol) -> str:
     """'; time budget 5 min (ran 4 min 52 s), 2048 windows sampled per epoch' from a protocol, or ''."""
     out = ""
-    if p.get("budget_s"):
-        ran = f" (ran {format_seconds(p['elapsed_s'])})" if p.get("elapsed_s") is not None else ""
-        out += f"; time budget {format_seconds(p['budget_s'])}{ran}"
-    if p.get("windows_per_epoch"):
-        out += f"; at most {p['windows_per_epoch']} training windows sampled per epoch"
+    if p.budget_s:
+        ran = f" (ran {format_seconds(p.elapsed_s)})" if p.elapsed_s is not None else ""
+        out += f"; time budget {format_seconds(p.budget_s)}{ran}"
+    if p.windows_per_epoch:
+        out += f"; at most {p.windows_per_epoch} training windows sampled per epoch"
     return out

@@ -23,6 +23,7 @@ from tsrnn.compare.leaderboard import format_markdown as format_markdown
 from tsrnn.compare.leaderboard import format_rows as format_rows
 from tsrnn.compare.leaderboard import format_text as format_text
 from tsrnn.compare.references import check_available, reference_rows
+from tsrnn.compare.request import CompareRequest
 from tsrnn.compare.variants import ReportFn, RetrainStoppedError, retrain_best, train_variants
 from tsrnn.compare.variants import Variant as Variant
 from tsrnn.compare.variants import parse_variants as parse_variants
@@ -35,6 +36,7 @@ from tsrnn.data.seasons import data_seasons
 from tsrnn.data.windows import split_series
 from tsrnn.evaluate.backtest import Folds, baseline_forecasts, fold_scores, make_folds, summarise
 from tsrnn.evaluate.metrics import baseline_kind
+from tsrnn.evaluate.protocol import Protocol
 from tsrnn.experiment.pipeline import validate
 
 if TYPE_CHECKING:
@@ -69,27 +71,12 @@ ProgressFn = Callable[[CompareProgress], None]
 
 
 def run_compare(
-    data: SeriesSet,
-    variants: list[Variant],
-    base: ModelConfig,
-    train_cfg: TrainConfig,
-    folds: int = 3,
-    refit: bool = False,
-    season: int | None = None,
-    out_dir: Path | None = None,
+    request: CompareRequest,
     on_progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
-    export_best: bool = True,
-    deadline: Deadline | None = None,
-    best: str = "auto",
-    ensemble: int = 0,
-    ensemble_method: str = "mean",
-    references: tuple[str, ...] = (),
-    seasons: tuple[int, ...] | None = None,
-    try_seasons: tuple[int, ...] | None = None,
 ) -> Leaderboard:
-    """Backtest every variant and the baselines on the same folds; export the best (`best`: auto, the row with
-    the lowest MASE, a baseline where one beats every network; network, the best variant).
+    """Backtest every variant of `request` and the baselines on the same folds; export the best (`best`: auto, the
+    row with the lowest MASE, a baseline where one beats every network; network, the best variant).
 
     With a `deadline` (limited or not) the run first measures a short warm-up of every variant and reports its
     estimate; a limited one is shared among the trainings (`tsrnn.experiment.plan`), each stopping at its share.
@@ -115,17 +102,21 @@ def run_compare(
 
     Before the first training, the leaderboard and the models of an earlier run in out_dir are removed, and the
     leaderboard is written last: the folder lists exactly the models it holds, whenever the run stops."""
-    _check(variants, base, best, ensemble, ensemble_method)
+    data, variants, base, train_cfg = request.data, list(request.variants), request.base, request.train_cfg
+    folds, refit, deadline, export_best = request.folds, request.refit, request.deadline, request.export_best
+    ensemble, references = request.ensemble, request.references
+    _check(variants, base, request.best, ensemble, request.ensemble_method)
     check_available(references)  # a missing statsforecast is refused before any work
-    season = season or data.freq.season
-    out_dir = out_dir or free_path(compare_dir(data.path.stem))  # an earlier run's folder is kept
+    season = request.season or data.freq.season
+    out_dir = request.out_dir or free_path(compare_dir(data.path.stem))  # an earlier run's folder is kept
     check_folder(out_dir)  # the user's own models in out_dir/models are never replaced
     choice = None
-    if try_seasons is not None:
-        base, choice = _settle_seasons(data, base, train_cfg, folds, try_seasons, deadline, should_stop)
+    if request.try_seasons is not None:
+        base, choice = _settle_seasons(data, base, train_cfg, folds, request.try_seasons, deadline, should_stop)
+        request = replace(request, base=base)
     fold_data = make_folds(data, base.history_len, base.horizon, folds)
     validate(data.drop_last(folds * base.horizon), base)
-    seasons = data_seasons(data.drop_last(folds * base.horizon), seasons)
+    seasons = data_seasons(data.drop_last(folds * base.horizon), request.seasons)
     forecasts = baseline_forecasts(fold_data, season, seasons)
     rows = [_baseline_row(name, fc, fold_data, season) for name, fc in forecasts.items()]
     report = _reporter(on_progress, len(variants), deadline)
@@ -143,20 +134,21 @@ def run_compare(
     models = [r for r in rows if r.kind == "model"]
     rows.sort(key=lambda r: (*rank_key(r.metrics), r.kind))
     best_row = min(models, key=lambda r: rank_key(r.metrics)) if models else None
-    protocol = _protocol(data, base, train_cfg, season, folds, refit, deadline, estimate, skipped, fold_data)
-    protocol["seasons"] = list(seasons)
-    if choice is not None:
-        protocol["season_choice"] = choice.to_dict()
-    protocol["baseline_seasons"] = [baseline_kind(n, season)[1] for n in forecasts if n.startswith("seasonal_naive")]
-    if references:
-        protocol["references"] = reference_record
+    protocol = replace(
+        _protocol(request, season, estimate, skipped, fold_data),
+        seasons=tuple(seasons),
+        baseline_seasons=tuple(baseline_kind(n, season)[1] for n in forecasts if n.startswith("seasonal_naive")),
+        references=reference_record if references else None,
+        season_choice=choice.to_dict() if choice is not None else None,
+    )
     board = Leaderboard(rows, protocol, best_row.name if best_row else "")
     stopped = cut is not None or _stopping(should_stop)
     ran = {r.name for r in trained} | set(skipped) | {cut}
     not_started = [v.name for v in variants if v.name not in ran]
 
     def mark(*lost: str) -> None:
-        protocol["interrupted"] = interrupted_words(len(trained), len(variants), cut, not_started, list(lost))
+        words = interrupted_words(len(trained), len(variants), cut, not_started, list(lost))
+        board.protocol = replace(board.protocol, interrupted=words)
 
     if stopped:
         mark(*(["nothing was exported"] if export_best else []), *_no_ensemble(ensemble))
@@ -170,7 +162,7 @@ def run_compare(
             best_row, variants, base, train_cfg, data, season, board, plan, report, should_stop, out_dir
         )
 
-    settle = (board, data, base, season, fold_data, out_dir, best)
+    settle = (board, data, base, season, fold_data, out_dir, request.best)
     try:
         settle_winner(*settle, export_best and not stopped, export_network)
     except RetrainStoppedError as exc:  # a stop during the retraining: the board as if nothing was to be exported
@@ -180,13 +172,13 @@ def run_compare(
     if ensemble and not stopped and not _stopping(should_stop):
         from tsrnn.compare.ensemble import add_ensemble_row
 
-        add_ensemble_row(board, ensemble, ensemble_method, fold_data, season, out_dir)
+        add_ensemble_row(board, ensemble, request.ensemble_method, fold_data, season, out_dir)
     elif not stopped and _stopping(should_stop):  # the stop came after the last training
         mark(*_no_ensemble(ensemble))
     for r in rows:
         r.trained = None  # the trained experiments served the ensemble; the rows keep their model files
     if deadline is not None:
-        protocol["elapsed_s"] = round(deadline.elapsed(), 1)
+        board.protocol = replace(board.protocol, elapsed_s=round(deadline.elapsed(), 1))
     board.files = write_leaderboard(board, out_dir)
     return board
 
@@ -295,47 +287,34 @@ def _baseline_row(name: str, forecast: np.ndarray, folds: Folds, season: int) ->
 
 
 def _protocol(
-    data: SeriesSet,
-    base: ModelConfig,
-    train_cfg: TrainConfig,
-    season: int,
-    folds: int,
-    refit: bool,
-    deadline: Deadline | None,
-    estimate: str | None,
-    skipped: list[str],
-    fold_data: Folds,
-) -> dict[str, Any]:
+    request: CompareRequest, season: int, estimate: str | None, skipped: list[str], fold_data: Folds
+) -> Protocol:
     """How the comparison ran, as the leaderboard and the exported model record it."""
-    return {
-        "data": data.path.name,
-        "series": data.n_series,
-        "frequency": data.freq.label,
-        "season": season,
-        "input_len": base.input_len,
-        "horizon": base.horizon,
-        "folds": folds,
-        "refit": refit,
-        "hidden_size": base.hidden_size,
-        "scaling": base.scaling,
-        "quantiles": list(base.quantiles),
-        "epochs": train_cfg.epochs,
-        "patience": train_cfg.patience,
-        "batch_size": train_cfg.batch_size,
-        "lr": train_cfg.lr,
-        "seed": train_cfg.seed,
-        "budget_s": deadline.seconds if deadline else None,
-        "windows_per_epoch": train_cfg.windows_per_epoch,
-        "estimate": estimate,
-        "skipped": skipped,
-        "training": (
+    base, train_cfg, folds, deadline = request.base, request.train_cfg, request.folds, request.deadline
+    return Protocol.of(
+        "compare",
+        request.data,
+        base,
+        train_cfg,
+        season,
+        folds,
+        input_len=base.input_len,
+        refit=request.refit,
+        hidden_size=base.hidden_size,
+        lr=train_cfg.lr,
+        budget_s=deadline.seconds if deadline else None,
+        windows_per_epoch=train_cfg.windows_per_epoch,
+        estimate=estimate,
+        skipped=tuple(skipped),
+        training=(
             "at each origin, on the data before it"
-            if refit
+            if request.refit
             else f"once, on the data before the first origin (the last {folds} x {base.horizon} steps held out)"
         ),
-        "calendar": data.known_spec.describe(),
-        "unscored_fold_windows": 0 if fold_data.valid is None else int((~fold_data.valid).sum()),
-    }
+        unscored_fold_windows=0 if fold_data.valid is None else int((~fold_data.valid).sum()),
+        ensemble=request.ensemble,
+        ensemble_method=request.ensemble_method,
+    )
 
 
 def _settle_seasons(

@@ -228,12 +228,12 @@ def retrain_best(
     )
     if exp.result.stopped == "cancelled":
         raise RetrainStoppedError(v.name)
-    exp.backtest = {"protocol": board.protocol, "metrics": best.metrics}
+    exp.backtest = {"protocol": board.protocol.as_dict(), "metrics": best.metrics}
     return exp.export(winner_path(out_dir, data.path.stem, variant_name(cfg))).path
 
 
 def _copy_backtest_model(best: Row, cfg: ModelConfig, data: SeriesSet, board: Leaderboard, out_dir: Path) -> Path:
     """No time is left to retrain the best variant on all the data: export its backtest model as it is."""
-    board.protocol["best_retrained"] = False
+    board.protocol = replace(board.protocol, best_retrained=False)
     target = winner_path(out_dir, data.path.stem, variant_name(cfg))
     return atomic_write(target, lambda tmp: shutil.copyfile(str(best.model_path), tmp), example="model.onnx")

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     )
     from tsrnn.core.errors import ConfigError, DataError, ExportError, ModelFileError, TrainingError, TsrnnError
     from tsrnn.core.extras import needs_extras, require
-    from tsrnn.core.interrupt import StopNow, StopSignals
+    from tsrnn.core.interrupt import DEFAULT_TIMEOUT, StopNow, Stopped, StopSignals, guarded, parse_timeout
     from tsrnn.core.messages import ROW_LABELS, describe_lines, shorten
     from tsrnn.core.paths import (
         EXPORT_DIR,
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
         tune_dir,
         winner_path,
     )
-    from tsrnn.core.runguard import DEFAULT_TIMEOUT, Stopped, guarded, parse_timeout
     from tsrnn.core.safeio import atomic_write, check_out_dir, check_out_path
 
 _FACE = {
@@ -47,7 +46,7 @@ _FACE = {
     "CELL_NAMES": "tsrnn.core.config",
     "COMPARE_DEFAULTS": "tsrnn.core.budget",
     "ConfigError": "tsrnn.core.errors",
-    "DEFAULT_TIMEOUT": "tsrnn.core.runguard",
+    "DEFAULT_TIMEOUT": "tsrnn.core.interrupt",
     "DEFAULT_VARIANTS": "tsrnn.core.config",
     "DEVICES": "tsrnn.core.config",
     "DataConfig": "tsrnn.core.config",
@@ -62,7 +61,7 @@ _FACE = {
     "SCALINGS": "tsrnn.core.config",
     "StopNow": "tsrnn.core.interrupt",
     "StopSignals": "tsrnn.core.interrupt",
-    "Stopped": "tsrnn.core.runguard",
+    "Stopped": "tsrnn.core.interrupt",
     "TASKS": "tsrnn.core.config",
     "TrainConfig": "tsrnn.core.config",
     "TrainingError": "tsrnn.core.errors",
@@ -77,12 +76,12 @@ _FACE = {
     "describe_lines": "tsrnn.core.messages",
     "format_seconds": "tsrnn.core.budget",
     "free_path": "tsrnn.core.paths",
-    "guarded": "tsrnn.core.runguard",
+    "guarded": "tsrnn.core.interrupt",
     "kept_words": "tsrnn.core.paths",
     "needs_extras": "tsrnn.core.extras",
     "parse_budget": "tsrnn.core.budget",
     "parse_optional_budget": "tsrnn.core.budget",
-    "parse_timeout": "tsrnn.core.runguard",
+    "parse_timeout": "tsrnn.core.interrupt",
     "require": "tsrnn.core.extras",
     "shorten": "tsrnn.core.messages",
     "tune_dir": "tsrnn.core.paths",

@@ -1,4 +1,4 @@
-"""Scoring: forecast metrics, the baselines and the rolling-origin backtest.
+"""Scoring: forecast metrics, the baselines, the rolling-origin backtest and the record of how a run scored.
 
 The names other layers use, each loaded from its module on first use (importing the package loads none of them).
 """
@@ -28,10 +28,12 @@ if TYPE_CHECKING:
         mase_scale,
         score_table,
     )
+    from tsrnn.evaluate.protocol import Protocol
 
 _FACE = {
     "Folds": "tsrnn.evaluate.backtest",
     "METRICS": "tsrnn.evaluate.metrics",
+    "Protocol": "tsrnn.evaluate.protocol",
     "baseline_forecasts": "tsrnn.evaluate.backtest",
     "baselines": "tsrnn.evaluate.metrics",
     "direction_scores": "tsrnn.evaluate.metrics",
@@ -49,6 +51,7 @@ _FACE = {
 __all__ = [
     "METRICS",
     "Folds",
+    "Protocol",
     "baseline_forecasts",
     "baselines",
     "direction_scores",

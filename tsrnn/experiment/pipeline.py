@@ -73,7 +73,7 @@ class Experiment:
             id_col=d.id_col,
             targets=tuple(d.targets),
             inputs=tuple(d.channels),
-            freq=artifact.FreqSpec.of(d.freq),
+            freq=artifact.recorded_freq(d.freq),
             utc=d.utc,
             season=self.season,
             n_series=d.n_series,

@@ -146,7 +146,7 @@ def meta_for(
         targets=tuple(d.targets),
         inputs=tuple(d.channels),
         time_col=d.time_col,
-        freq=artifact.FreqSpec.of(d.freq),
+        freq=artifact.recorded_freq(d.freq),
         id_col=d.id_col,
         task="forecast",
         num_layers=0,

@@ -10,8 +10,7 @@ outputs. Version 1 files (no `schema_version`, written before the schema existed
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,24 +27,22 @@ from tsrnn.modelfile.metaschema import (
     read_dict,
     read_ensemble,
     read_float,
+    read_freq,
     read_id_col,
     read_int,
     read_kind,
     read_known,
     read_schema,
     read_seasons,
-    read_sessions,
     read_str,
 )
 from tsrnn.modelfile.metaschema import MetadataError as MetadataError
 from tsrnn.timeline.holidaycal import HolidayCalendar
 from tsrnn.timeline.known import KnownSpec
-from tsrnn.timeline.sessions import SessionCalendar
 from tsrnn.timeline.timefreq import Frequency
 
 METADATA_KEY = "tsrnn"
 MAX_LISTED_SERIES = 1000
-FREQ_CODE = re.compile(r"^[1-9]\d*(s|m|h|d|bd|w|mo|y)$")
 HISTORY_INPUT = "history"
 KNOWN_INPUT = "known"
 """The graph's second input, for models with known-in-advance inputs: (batch, history_len + horizon, known)."""
@@ -70,54 +67,24 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
-class FreqSpec:
-    """The time grid: the same fields as `tsrnn.timeline.timefreq.Frequency`."""
+def recorded_freq(freq: Frequency) -> Frequency:
+    """What a model file records of a time grid: all of it but the data's own daylight-saving shift and zone
+    (`Frequency.shift_us`, `Frequency.zone`)."""
+    return replace(freq, shift_us=0, zone=None)
 
-    code: str
-    label: str
-    season: int
-    step_us: int = 0
-    months: int = 0
-    month_end: bool = False
-    sessions: dict[str, Any] | None = None
-    """`tsrnn.timeline.sessions.SessionCalendar.to_dict` for data observed only in open slots; None for every step."""
 
-    @classmethod
-    def of(cls, freq: Frequency) -> FreqSpec:
-        """The model file's description of a time grid."""
-        sessions = freq.sessions.to_dict() if freq.sessions is not None else None
-        return cls(freq.code, freq.label, freq.season, freq.step_us, freq.months, freq.month_end, sessions)
-
-    def frequency(self) -> Frequency:
-        """The time grid this description records."""
-        sessions = SessionCalendar.from_dict(self.sessions) if self.sessions is not None else None
-        return Frequency(self.code, self.label, self.season, self.step_us, self.months, self.month_end, sessions)
-
-    @classmethod
-    def from_dict(cls, d: Any) -> FreqSpec:
-        if not isinstance(d, dict):
-            raise MetadataError("freq", "is not an object with code, label and season")
-        code = read_str(d, "code", "freq.code")
-        if not FREQ_CODE.match(code):
-            raise MetadataError("freq.code", f"is '{code}', not a frequency such as 30m, 1h, 1d, 1bd, 1w, 1mo or 1y")
-        spec = cls(
-            code=code,
-            label=read_str(d, "label", "freq.label"),
-            season=read_int(d, "season", "freq.season", 1),
-            step_us=read_int(d, "step_us", "freq.step_us", 0, default=0),
-            months=read_int(d, "months", "freq.months", 0, default=0),
-            month_end=read_bool(d, "month_end", "freq.month_end", default=False),
-            sessions=read_sessions(d.get("sessions")),
-        )
-        calendar = code.endswith(("mo", "y"))
-        if calendar and (spec.months < 1 or spec.step_us):
-            raise MetadataError("freq.months", f"must be at least 1 (and step_us 0) for the calendar step '{code}'")
-        if code == "1bd" and (spec.months or spec.step_us):
-            raise MetadataError("freq.step_us", "must be 0 for business days")
-        if not calendar and code != "1bd" and (spec.step_us < 1 or spec.months):
-            raise MetadataError("freq.step_us", f"must be a positive number of microseconds for the step '{code}'")
-        return spec
+def freq_record(freq: Frequency) -> dict[str, Any]:
+    """The model file's `freq` object, as every release wrote it: code, label, season, step_us, months, month_end
+    and the session calendar (`SessionCalendar.to_dict`; None for every step)."""
+    return {
+        "code": freq.code,
+        "label": freq.label,
+        "season": freq.season,
+        "step_us": freq.step_us,
+        "months": freq.months,
+        "month_end": freq.month_end,
+        "sessions": freq.sessions.to_dict() if freq.sessions is not None else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -131,7 +98,8 @@ class ModelMeta:
     inputs: tuple[str, ...]
     """Input channels in order: the targets, then the feature columns."""
     time_col: str
-    freq: FreqSpec
+    freq: Frequency
+    """The time grid (`recorded_freq`: without the data's daylight-saving shift and zone)."""
     id_col: str | None = None
     task: str = "forecast"
     quantiles: tuple[float, ...] = ()
@@ -246,7 +214,7 @@ class ModelMeta:
 
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("extra", "freq")}
-        d["freq"] = asdict(self.freq)
+        d["freq"] = freq_record(self.freq)
         lists = ("targets", "inputs", "quantiles", "outputs", "calendar", "future", "known", "seasons", "season_lags")
         for key in lists:
             d[key] = list(d[key])
@@ -289,7 +257,7 @@ class ModelMeta:
             targets=targets,
             inputs=inputs,
             time_col=read_str(d, "time_col", "time_col"),
-            freq=FreqSpec.from_dict(d["freq"]),
+            freq=read_freq(d["freq"]),
             id_col=id_col,
             task=task,
             quantiles=quantiles,

@@ -9,12 +9,14 @@ field a message names does not depend on the dict's key order.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from tsrnn.core.config import CELLS, SCALINGS, TASKS
 from tsrnn.core.errors import TsrnnError
 from tsrnn.timeline.calendar import FEATURES, HolidayCalendar, calendar_columns
 from tsrnn.timeline.sessions import SessionCalendar
+from tsrnn.timeline.timefreq import Frequency
 
 SCHEMA_VERSION = 3
 """1: the untyped dict of the first releases (key 'format'); 2: the same keys, checked, with 'schema_version'.
@@ -183,17 +185,44 @@ def read_quantiles(d: dict[str, Any]) -> tuple[float, ...]:
     return tuple(float(x) for x in q)
 
 
-def read_sessions(value: Any) -> dict[str, Any] | None:
+FREQ_CODE = re.compile(r"^[1-9]\d*(s|m|h|d|bd|w|mo|y)$")
+
+
+def read_freq(d: Any) -> Frequency:
+    """The time grid of a model file's `freq` object (`tsrnn.modelfile.artifact.freq_record`)."""
+    if not isinstance(d, dict):
+        raise MetadataError("freq", "is not an object with code, label and season")
+    code = read_str(d, "code", "freq.code")
+    if not FREQ_CODE.match(code):
+        raise MetadataError("freq.code", f"is '{code}', not a frequency such as 30m, 1h, 1d, 1bd, 1w, 1mo or 1y")
+    freq = Frequency(
+        code=code,
+        label=read_str(d, "label", "freq.label"),
+        season=read_int(d, "season", "freq.season", 1),
+        step_us=read_int(d, "step_us", "freq.step_us", 0, default=0),
+        months=read_int(d, "months", "freq.months", 0, default=0),
+        month_end=read_bool(d, "month_end", "freq.month_end", default=False),
+        sessions=_read_sessions(d.get("sessions")),
+    )
+    calendar = code.endswith(("mo", "y"))
+    if calendar and (freq.months < 1 or freq.step_us):
+        raise MetadataError("freq.months", f"must be at least 1 (and step_us 0) for the calendar step '{code}'")
+    if code == "1bd" and (freq.months or freq.step_us):
+        raise MetadataError("freq.step_us", "must be 0 for business days")
+    if not calendar and code != "1bd" and (freq.step_us < 1 or freq.months):
+        raise MetadataError("freq.step_us", f"must be a positive number of microseconds for the step '{code}'")
+    return freq
+
+
+def _read_sessions(value: Any) -> SessionCalendar | None:
     if value is None:
         return None
-
     if not isinstance(value, dict):
         raise MetadataError("freq.sessions", "is not an object with step_us and days")
     try:
-        SessionCalendar.from_dict(value)
+        return SessionCalendar.from_dict(value)
     except ValueError as exc:
         raise MetadataError("freq.sessions", f"is malformed ({exc})") from None
-    return value
 
 
 def read_known(

@@ -118,9 +118,9 @@ class Forecaster:
     def inputs(self) -> list[str]:
         return list(self.meta.inputs)
 
-    @functools.cached_property
+    @property
     def freq(self) -> Frequency:
-        return self.meta.freq.frequency()
+        return self.meta.freq
 
     @property
     def quantiles(self) -> list[float]:

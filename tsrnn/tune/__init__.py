@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING
 from tsrnn.core.lazy import lazy_face
 
 if TYPE_CHECKING:
+    from tsrnn.tune.request import TuneRequest
     from tsrnn.tune.run import Trial, TuneProgress, TuneResult, format_text, run_tune, tune_variants
 
 _FACE = {
     "Trial": "tsrnn.tune.run",
     "TuneProgress": "tsrnn.tune.run",
+    "TuneRequest": "tsrnn.tune.request",
     "TuneResult": "tsrnn.tune.run",
     "format_text": "tsrnn.tune.run",
     "run_tune": "tsrnn.tune.run",
@@ -24,6 +26,7 @@ _FACE = {
 __all__ = [
     "Trial",
     "TuneProgress",
+    "TuneRequest",
     "TuneResult",
     "format_text",
     "run_tune",

@@ -14,6 +14,7 @@ import polars as pl
 
 from tsrnn.core.budget import format_seconds
 from tsrnn.core.safeio import atomic_write
+from tsrnn.evaluate.protocol import Protocol
 
 if TYPE_CHECKING:
     from tsrnn.model.train import EpochInfo
@@ -92,7 +93,7 @@ class TuneResult:
     """What a tuning run found, how it ran, and the files it wrote."""
 
     trials: list[Trial]
-    protocol: dict[str, Any]
+    protocol: Protocol
     best: Trial | None
     command: str
     """The best configuration as a `tsrnn train` command line ('' when no trial completed)."""
@@ -109,7 +110,7 @@ class TuneResult:
     @property
     def interrupted(self) -> str:
         """'interrupted after 3 of 20 trials: ...' when a stop request or Ctrl+C ended the search, else ''."""
-        return str(self.protocol.get("interrupted") or "")
+        return self.protocol.interrupted or ""
 
     @property
     def partial(self) -> bool:
@@ -127,7 +128,7 @@ class TuneResult:
         return {
             "partial": self.partial,
             "interrupted": self.interrupted or None,
-            "protocol": self.protocol,
+            "protocol": self.protocol.as_dict(),
             "best": self.best.to_row() if self.best else None,
             "command": self.command,
             "best_path": self.best_path,
@@ -249,15 +250,15 @@ def format_text(result: TuneResult) -> str:
 def format_markdown(result: TuneResult) -> str:
     p = result.protocol
     header, rows = format_rows(result)
-    budget = f"budget {format_seconds(p['budget_s'])}" if p["budget_s"] else "no budget"
-    asked = f"{p['trials']} trials asked" if p["trials"] else "trials until the budget ends"
+    budget = f"budget {format_seconds(p.budget_s)}" if p.budget_s else "no budget"
+    asked = f"{p.trials} trials asked" if p.trials else "trials until the budget ends"
     lines = [
-        f"# tsrnn tune: {p['data']}",
+        f"# tsrnn tune: {p.data}",
         "",
-        f"{p['series']} series, {p['frequency']}, season {p['season']}; horizon {p['horizon']}, {p['folds']} "
-        f"rolling origins; {p['training']}. {asked}, {budget}; {len(result.trials)} ran in "
-        f"{format_seconds(result.seconds)} ({result.state_words()}). Sampler: {p['sampler']}; pruning: "
-        f"{p['pruner']}. MASE is the mean over the folds; * best.",
+        f"{p.series} series, {p.frequency}, season {p.season}; horizon {p.horizon}, {p.folds} "
+        f"rolling origins; {p.training}. {asked}, {budget}; {len(result.trials)} ran in "
+        f"{format_seconds(result.seconds)} ({result.state_words()}). Sampler: {p.sampler}; pruning: "
+        f"{p.pruner}. MASE is the mean over the folds; * best.",
         "",
         *([f"**Partial results, {result.state_words()}.**", ""] if result.partial else []),
         "| " + " | ".join(header) + " |",

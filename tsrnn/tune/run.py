@@ -21,17 +21,19 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tsrnn.core.budget import Deadline
-from tsrnn.core.config import ModelConfig, TrainConfig
+from tsrnn.core.config import ModelConfig
 from tsrnn.core.errors import ConfigError
 from tsrnn.core.paths import free_path, tune_dir
-from tsrnn.data.loader import SeriesSet
 from tsrnn.evaluate.backtest import Folds, baseline_forecasts, fold_scores, make_folds, summarise
+from tsrnn.evaluate.protocol import Protocol
 from tsrnn.tune.command import train_command
 from tsrnn.tune.loop import TrialLoop
+from tsrnn.tune.request import TuneRequest
 from tsrnn.tune.results import ProgressFn, clear_results, interrupted_words, write_tables
 from tsrnn.tune.results import Trial as Trial
 from tsrnn.tune.results import TuneProgress as TuneProgress
@@ -54,45 +56,35 @@ STARTUP_TRIALS = 5
 
 
 def run_tune(
-    data: SeriesSet,
-    base: ModelConfig,
-    train_cfg: TrainConfig,
-    *,
-    trials: int | None = None,
-    budget: float | Deadline | None = None,
-    variants: str | None = None,
-    folds: int = 3,
-    ensemble: int = 0,
-    ensemble_method: str = "mean",
-    season: int | None = None,
-    out_dir: Path | None = None,
-    data_arg: str | None = None,
+    request: TuneRequest,
     on_progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
-    input_len: int | None = None,
-    seasons: tuple[int, ...] = (),
 ) -> TuneResult:
-    """Search configurations until `trials` ran or the budget is spent (stopping the running trial on time),
-        then write the trials table, the best command line, the best model and, with `ensemble` >= 2, the ensemble of
-        the best `ensemble` trials. `input_len` fixes the window instead of searching it. `seasons` (the data's, or
-    those asked for) are searched on and off, with the windows that leave the data room for them.
+    """Search the configurations of `request` until `trials` ran or the budget is spent (stopping the running trial
+    on time), then write the trials table, the best command line, the best model and, with `ensemble` >= 2, the
+    ensemble of the best `ensemble` trials. `input_len` fixes the window instead of searching it. `seasons` (the
+    data's, or those asked for) are searched on and off, with the windows that leave the data room for them.
 
-        The trials table is also written after each trial (marked 'in progress'). A stop request (`should_stop`,
-        checked at every optimiser step) or Ctrl+C inside a training ends the search: the trial it cut is listed as
-        interrupted and not scored, the best complete trial is exported, no ensemble is built, and the tables and
-        the model's metadata say 'interrupted after N of M trials'."""
+    The trials table is also written after each trial (marked 'in progress'). A stop request (`should_stop`,
+    checked at every optimiser step) or Ctrl+C inside a training ends the search: the trial it cut is listed as
+    interrupted and not scored, the best complete trial is exported, no ensemble is built, and the tables and
+    the model's metadata say 'interrupted after N of M trials'."""
     # Here, not at the top: Optuna is the optional tune extra, needed only when a search runs.
     import optuna
 
+    data, base, train_cfg, folds = request.data, request.base, request.train_cfg, request.folds
+    trials, ensemble, ensemble_method = request.trials, request.ensemble, request.ensemble_method
     _check(base, trials, ensemble, ensemble_method)
+    budget = request.budget
     deadline = budget if isinstance(budget, Deadline) else Deadline(budget)
     if trials is None and not deadline.limited:
         trials = DEFAULT_TRIALS
-    user_season, season = season, season or data.freq.season
-    out_dir = out_dir or free_path(tune_dir(data.path.stem))  # an earlier search's folder is kept
+    user_season, season = request.season, request.season or data.freq.season
+    out_dir = request.out_dir or free_path(tune_dir(data.path.stem))  # an earlier search's folder is kept
     H = base.horizon
-    names = tune_variants(variants)
-    windows = [input_len] if input_len else window_choices(data, H, season, folds)
+    names = tune_variants(request.variants)
+    windows = [request.input_len] if request.input_len else window_choices(data, H, season, folds)
+    seasons = request.seasons
     with_seasons = season_windows(data, windows, H, seasons, folds)
     fold_sets: dict[int, Folds] = {L: make_folds(data, L, H, folds) for L in windows}
     fold_sets |= {L + seasons[-1]: make_folds(data, L + seasons[-1], H, folds) for L in with_seasons}
@@ -101,10 +93,8 @@ def run_tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna").setLevel(logging.WARNING)
     startup = STARTUP_TRIALS if trials is None else max(2, min(STARTUP_TRIALS, trials // 3))
-    protocol = _protocol(
-        data, base, train_cfg, season, folds, names, windows, trials, deadline, ensemble, ensemble_method, startup
-    )
-    protocol["search"] = search_space(names, windows, season, seasons if with_seasons else ())
+    protocol = _protocol(request, deadline, season, names, windows, trials, startup)
+    protocol = replace(protocol, search=search_space(names, windows, season, seasons if with_seasons else ()))
     baselines = _baselines(fold_sets[windows[0]], season)
     loop = TrialLoop(
         _study(train_cfg.seed, startup),
@@ -132,10 +122,13 @@ def run_tune(
     best = min(complete, key=lambda t: t.mase) if complete else None
     if loop.stopped == "cancelled":
         lost = ["no ensemble was built"] if ensemble else []
-        protocol["interrupted"] = interrupted_words(loop.records, trials, deadline.elapsed(), deadline.seconds, lost)
+        words = interrupted_words(loop.records, trials, deadline.elapsed(), deadline.seconds, lost)
+        protocol = replace(protocol, interrupted=words)
     result = TuneResult(loop.records, protocol, best, "", baselines, 0.0, loop.stopped)
     if best is not None:
-        result.command = train_command(data_arg or str(data.path), data, best.params, base, train_cfg, user_season)
+        result.command = train_command(
+            request.data_arg or str(data.path), data, best.params, base, train_cfg, user_season
+        )
         result.best_path = _export_best(loop.kept[best.number], best, protocol, out_dir)
     if ensemble and loop.stopped == "cancelled":
         result.ensemble = {"members": [], "method": ensemble_method, "metrics": {}, "path": None}
@@ -181,10 +174,10 @@ def _baselines(folds: Folds, season: int) -> dict[str, dict[str, float]]:
     return {name: summarise(fold_scores(folds, fc, season)) for name, fc in baseline_forecasts(folds, season).items()}
 
 
-def _export_best(member: Any, best: Trial, protocol: dict[str, Any], out_dir: Path) -> str:
+def _export_best(member: Any, best: Trial, protocol: Protocol, out_dir: Path) -> str:
     """best.onnx: the best trial's backtest model, with its backtest in the file."""
     member.experiment.backtest = {
-        "protocol": protocol,
+        "protocol": protocol.as_dict(),
         "metrics": best.metrics,
         "trial": best.number,
         "params": best.params,
@@ -198,7 +191,7 @@ def _export_ensemble(
     method: str,
     fold_sets: dict[int, Folds],
     season: int,
-    protocol: dict[str, Any],
+    protocol: Protocol,
     out_dir: Path,
 ) -> dict[str, Any]:
     """ensemble.onnx: the best `ensemble` trials combined and scored on the folds of the longest window, or a
@@ -217,7 +210,7 @@ def _export_ensemble(
     members = ens.top(list(kept.values()), ensemble)
     longest = max(m.experiment.model_cfg.history_len for m in members)
     metrics = ens.score(members, method, fold_sets[longest], season)
-    backtest = {"protocol": protocol, "metrics": metrics}
+    backtest = {"protocol": protocol.as_dict(), "metrics": metrics}
     path = ens.export(members, method, out_dir / "ensemble.onnx", backtest).path
     return {
         "members": [m.settings["trial"] for m in members],
@@ -228,46 +221,35 @@ def _export_ensemble(
 
 
 def _protocol(
-    data: SeriesSet,
-    base: ModelConfig,
-    train_cfg: TrainConfig,
+    request: TuneRequest,
+    deadline: Deadline,
     season: int,
-    folds: int,
     names: list[str],
     windows: list[int],
     trials: int | None,
-    deadline: Deadline,
-    ensemble: int,
-    method: str,
     startup: int,
-) -> dict[str, Any]:
+) -> Protocol:
     """How the search ran, as the tables and the model files record it."""
-    return {
-        "data": data.path.name,
-        "series": data.n_series,
-        "frequency": data.freq.label,
-        "season": season,
-        "horizon": base.horizon,
-        "folds": folds,
-        "scaling": base.scaling,
-        "quantiles": list(base.quantiles),
-        "training": (
+    base, train_cfg, folds = request.base, request.train_cfg, request.folds
+    return Protocol.of(
+        "tune",
+        request.data,
+        base,
+        train_cfg,
+        season,
+        folds,
+        training=(
             f"each trial once, on the data before the first origin (the last {folds} x {base.horizon} "
             "steps held out), early stopping on a validation block at its end"
         ),
-        "search": search_space(names, windows, season),
-        "sampler": f"TPE, seed {train_cfg.seed}, {startup} random trials first",
-        "pruner": (
+        search=search_space(names, windows, season),
+        sampler=f"TPE, seed {train_cfg.seed}, {startup} random trials first",
+        pruner=(
             f"median of the trials with the same loss at the same epoch, from epoch {PRUNE_WARMUP_EPOCHS} "
             f"and {PRUNE_MIN_TRIALS} such trials"
         ),
-        "trials": trials,
-        "budget_s": deadline.seconds,
-        "epochs": train_cfg.epochs,
-        "patience": train_cfg.patience,
-        "batch_size": train_cfg.batch_size,
-        "seed": train_cfg.seed,
-        "ensemble": ensemble,
-        "ensemble_method": method,
-        "calendar": data.known_spec.describe(),
-    }
+        trials=trials,
+        budget_s=deadline.seconds,
+        ensemble=request.ensemble,
+        ensemble_method=request.ensemble_method,
+    )

@@ -31,9 +31,9 @@ from .compare_row import export_path, export_row, has_model, row_words
 from .compare_status import RunWords, best_exported_words, done_words, start_words
 
 if TYPE_CHECKING:
+    from tsrnn.compare.request import CompareRequest
     from tsrnn.compare.run import Leaderboard, Row, Variant
     from tsrnn.core.config import ModelConfig, TrainConfig
-    from tsrnn.data.loader import SeriesSet
 
 
 class CompareView(Vertical):
@@ -108,16 +108,9 @@ class CompareView(Vertical):
 
     # --- running --------------------------------------------------------------------------------------
 
-    async def start(
-        self,
-        data: SeriesSet,
-        variants: list[Variant],
-        base: ModelConfig,
-        train_cfg: TrainConfig,
-        folds: int,
-        refit: bool,
-        export_best: bool,
-    ) -> None:
+    async def start(self, request: CompareRequest) -> None:
+        """Run the comparison that `request` describes (the app builds it from the Compare and Model screens), with
+        the Time budget field's deadline, counted from the key press, and compare's default of windows per epoch."""
         if self.running:
             self.app.notify("A comparison is already running; cancel it first (Ctrl+X).", severity="warning")
             return
@@ -127,27 +120,25 @@ class CompareView(Vertical):
             self.app.notify(for_tui(exc.message), title="Cannot compare yet", severity="error", timeout=8)
             return
         deadline = Deadline(budget)  # counts from the key press
+        train_cfg = request.train_cfg
         if train_cfg.windows_per_epoch is None:
-            from dataclasses import replace
-
             train_cfg = replace(train_cfg, windows_per_epoch=COMPARE_DEFAULTS["windows_per_epoch"])
+        request = replace(request, train_cfg=train_cfg, deadline=deadline)
         self.running = True
         self._stop.clear()
         self._words.reset()
-        self.data_path = data.path
+        self.data_path = request.data.path
         self.board = None
-        per_variant = train_cfg.epochs * (folds if refit else 1)
-        bars = [BarState(v.name, 0, per_variant) for v in variants]
+        per_variant = train_cfg.epochs * (request.folds if request.refit else 1)
+        bars = [BarState(v.name, 0, per_variant) for v in request.variants]
         await self.query_one(VariantBars).reset(bars)
         self._show_bars(bars, 0)
         self.query_one("#cmp-table", DataTable).clear(columns=True)
         self.query_one("#cmp-note", Static).update("")
         self.query_one(SeriesPlot).show_message("the variants' forecasts on the last fold appear here")
-        self.query_one("#cmp-status", Static).update(
-            start_words(len(variants), data.path.name, folds, base.horizon, refit, export_best)
-        )
+        self.query_one("#cmp-status", Static).update(start_words(request))
         self._set_buttons()
-        self.compare(data, variants, base, train_cfg, folds, refit, export_best, bars, deadline)
+        self.compare(request, bars)
 
     def cancel(self) -> None:
         if self.running:
@@ -157,21 +148,8 @@ class CompareView(Vertical):
             )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
-    def compare(
-        self,
-        data: SeriesSet,
-        variants: list[Variant],
-        base: ModelConfig,
-        train_cfg: TrainConfig,
-        folds: int,
-        refit: bool,
-        export_best: bool,
-        bars: list[BarState],
-        deadline: Deadline,
-    ) -> None:
-        follow_compare(
-            data, variants, base, train_cfg, folds, refit, export_best, bars, deadline, self._stop, self.post_message
-        )
+    def compare(self, request: CompareRequest, bars: list[BarState]) -> None:
+        follow_compare(request, bars, self._stop, self.post_message)
 
     @on(Progress)
     def _progress(self, msg: Progress) -> None:
@@ -266,6 +244,8 @@ class CompareView(Vertical):
 def open_tune(app: App[Any]) -> None:
     """The Compare screen's Tune action: the data, the Model screen's settings and the Compare screen's variants
     and folds, in a dialog that runs the search."""
+    from tsrnn.tune.request import TuneRequest
+
     from .model import ModelView
     from .train import TrainView
     from .tune import TuneScreen
@@ -285,4 +265,5 @@ def open_tune(app: App[Any]) -> None:
         app.notify(for_tui(exc.message), title="Cannot tune yet", severity="error", timeout=8)
         return
     base = replace(model_cfg, num_layers=1, bidirectional=False)
-    app.push_screen(TuneScreen(data, base, train_cfg, ",".join(v.name for v in variants), folds))
+    variant_names = ",".join(v.name for v in variants)
+    app.push_screen(TuneScreen(TuneRequest(data, base, train_cfg, variants=variant_names, folds=folds)))

@@ -34,7 +34,7 @@ def last_fold_overlay(data: SeriesSet, board: Leaderboard, base: ModelConfig, fo
     first = f.fold_slice(f.folds - 1).start
     history = f.history[first : first + 1]
     known = None if f.known is None else f.known[first : first + 1]
-    baselines = baseline_forecasts(f, int(board.protocol["season"]), tuple(board.protocol.get("seasons", ())))
+    baselines = baseline_forecasts(f, board.protocol.season, board.protocol.seasons)
     best_baseline = next((r.name for r in board.rows if r.kind == "baseline"), None)
     forecasts: dict[str, np.ndarray] = {}
     for r in board.rows:  # in rank order; only the best baseline, or ten lines hide each other

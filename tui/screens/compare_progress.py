@@ -20,9 +20,8 @@ from .compare_overlay import last_fold_overlay
 from .compare_status import elapsed_words, spent_words
 
 if TYPE_CHECKING:
-    from tsrnn.compare.run import CompareProgress, Variant
-    from tsrnn.core.config import ModelConfig, TrainConfig
-    from tsrnn.data.loader import SeriesSet
+    from tsrnn.compare.request import CompareRequest
+    from tsrnn.compare.run import CompareProgress
 
 UPDATE_EVERY_S = 0.12
 
@@ -80,39 +79,19 @@ class ProgressTracker:
 
 
 def follow_compare(
-    data: SeriesSet,
-    variants: list[Variant],
-    base: ModelConfig,
-    train_cfg: TrainConfig,
-    folds: int,
-    refit: bool,
-    export_best: bool,
-    bars: list[BarState],
-    deadline: Deadline,
-    stop: threading.Event,
-    post: Callable[[Message], object],
+    request: CompareRequest, bars: list[BarState], stop: threading.Event, post: Callable[[Message], object]
 ) -> None:
     """The Compare worker's job, in its thread: run the comparison, post Progress as it trains and Done at the
     end with the leaderboard and the last fold's forecasts (or the error)."""
     from tsrnn.compare.run import run_compare
 
     t0 = time.perf_counter()
-    tracker = ProgressTracker(bars, train_cfg.epochs, post)
+    deadline = request.deadline or Deadline(None)
+    tracker = ProgressTracker(bars, request.train_cfg.epochs, post)
     try:
         with needs_extras("Compare"):
-            board = run_compare(
-                data,
-                variants,
-                base,
-                train_cfg,
-                folds=folds,
-                refit=refit,
-                on_progress=tracker,
-                should_stop=stop.is_set,
-                export_best=export_best,
-                deadline=deadline,
-            )
-        overlay = last_fold_overlay(data, board, base, folds)
+            board = run_compare(request, on_progress=tracker, should_stop=stop.is_set)
+        overlay = last_fold_overlay(request.data, board, request.base, request.folds)
     except TsrnnError as exc:
         post(Done(None, None, exc, stop.is_set(), bars, time.perf_counter() - t0, spent_words(deadline)))
         return

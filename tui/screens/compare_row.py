@@ -22,6 +22,7 @@ from .compare_status import BASELINE_WORDS
 
 if TYPE_CHECKING:
     from tsrnn.compare.run import Row
+    from tsrnn.evaluate.protocol import Protocol
 
 
 def export_path(csv: Path, variant: str) -> Path:
@@ -84,7 +85,7 @@ def has_model(app: App[Any], row: Row) -> bool:
     return True
 
 
-def row_words(row: Row, protocol: dict[str, Any]) -> str:
+def row_words(row: Row, protocol: Protocol) -> str:
     """The dialog's text: the row's scores, size and speed, and what its backtest model was trained on."""
     m = row.metrics
     if row.kind == "baseline":
@@ -95,8 +96,8 @@ def row_words(row: Row, protocol: dict[str, Any]) -> str:
         )
     trained = (
         "at the last origin, on the data before the last fold"
-        if protocol.get("refit")
-        else f"on the data before the first origin (the last {protocol['folds']} × {protocol['horizon']} steps unseen)"
+        if protocol.refit
+        else f"on the data before the first origin (the last {protocol.folds} × {protocol.horizon} steps unseen)"
     )
     return (
         f"[b]{escape(row.name)}[/] — {escape(row.label)}\nMASE {m['mase']:.3f} ± {m.get('mase_std', 0):.3f}, "

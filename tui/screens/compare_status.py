@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 from textual.markup import escape
 
 from tsrnn.core.budget import Deadline, format_seconds
+from tsrnn.data.seasons import choice_words
 
 from ..text import seconds
 
 if TYPE_CHECKING:
+    from tsrnn.compare.request import CompareRequest
     from tsrnn.compare.run import Leaderboard
 
     from ..messages import Progress
@@ -38,13 +40,14 @@ def spent_words(deadline: Deadline) -> str:
     return f"{format_seconds(deadline.elapsed())} of a {format_seconds(deadline.seconds)} budget"
 
 
-def start_words(variants: int, file: str, folds: int, horizon: int, refit: bool, export_best: bool) -> str:
+def start_words(request: CompareRequest) -> str:
     """What a comparison is about to do, as it starts."""
-    extra = " and retraining the best on all the data" if export_best else ""
+    variants, folds = len(request.variants), request.folds
+    extra = " and retraining the best on all the data" if request.export_best else ""
     return (
-        f"Comparing {variants} variant{'s' if variants > 1 else ''} on {escape(file)}: "
-        f"{folds} fold{'s' if folds > 1 else ''} × horizon {horizon}, "
-        f"{'refit at every origin' if refit else 'trained once before the first origin'}{extra} …"
+        f"Comparing {variants} variant{'s' if variants > 1 else ''} on {escape(request.data.path.name)}: "
+        f"{folds} fold{'s' if folds > 1 else ''} × horizon {request.base.horizon}, "
+        f"{'refit at every origin' if request.refit else 'trained once before the first origin'}{extra} …"
     )
 
 
@@ -102,9 +105,11 @@ def done_words(board: Leaderboard, bars: list[BarState], took: float, cancelled:
             "more hidden units may change that"
         )
     n = f"{len(models)} variant{'s' if len(models) != 1 else ''}"
+    choice = board.protocol.season_choice
+    seasons = f" {escape(choice_words(choice))}." if choice else ""
     return (
         f"[b $success]Done[/] in {seconds(took)}: {n} and 3 baselines "
-        f"ranked on {board.protocol['folds']} folds; {best}. Enter on a row exports it or opens "
+        f"ranked on {board.protocol.folds} folds; {best}.{seasons} Enter on a row exports it or opens "
         "it in the Forecast screen."
     )
 

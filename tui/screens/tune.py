@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -25,8 +26,7 @@ from ..widgets.trials_table import TrialsTable
 from .tune_words import done_words, progress_words, result_words
 
 if TYPE_CHECKING:
-    from tsrnn.core.config import ModelConfig, TrainConfig
-    from tsrnn.data.loader import SeriesSet
+    from tsrnn.tune.request import TuneRequest
     from tsrnn.tune.run import Trial, TuneProgress, TuneResult
 
 UPDATE_EVERY_S = 0.2
@@ -67,10 +67,11 @@ class TuneScreen(ModalScreen[None]):
             super().__init__()
             self.result, self.error, self.cancelled, self.seconds = result, error, cancelled, seconds
 
-    def __init__(self, data: SeriesSet, base: ModelConfig, train_cfg: TrainConfig, variants: str, folds: int) -> None:
+    def __init__(self, request: TuneRequest) -> None:
+        """`request`: the data, the Model screen's settings and the Compare screen's variants and folds; the dialog
+        adds its trials, budget and ensemble size."""
         super().__init__(id="tune-screen")
-        self.data, self.base, self.train_cfg = data, base, train_cfg
-        self.variants, self.folds = variants, folds
+        self.request = request
         self.running = False
         self.result: TuneResult | None = None
         self._stop = threading.Event()
@@ -79,12 +80,13 @@ class TuneScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         from tsrnn.tune.run import tune_variants
 
-        tc = self.train_cfg
+        r = self.request
+        tc = r.train_cfg
         with Vertical(id="tune-box"):
             yield Static(
-                f"[b]Tune[/] on {escape(self.data.path.name)}: cells and directions "
-                f"{escape(', '.join(tune_variants(self.variants)))} (Compare screen), {self.folds} fold"
-                f"{'s' if self.folds > 1 else ''} × horizon {self.base.horizon}; layers 1–3, hidden 16–128, window, "
+                f"[b]Tune[/] on {escape(r.data.path.name)}: cells and directions "
+                f"{escape(', '.join(tune_variants(r.variants)))} (Compare screen), {r.folds} fold"
+                f"{'s' if r.folds > 1 else ''} × horizon {r.base.horizon}; layers 1–3, hidden 16–128, window, "
                 f"learning rate, dropout, weight decay and loss are searched. Each trial: up to {tc.epochs} epochs "
                 f"(patience {tc.patience}), batch {tc.batch_size}, seed {tc.seed} (Model screen).",
                 id="tune-about",
@@ -177,18 +179,8 @@ class TuneScreen(ModalScreen[None]):
             with needs_extras("Tune"):
                 from tsrnn.tune.run import run_tune
 
-                result = run_tune(
-                    self.data,
-                    self.base,
-                    self.train_cfg,
-                    trials=trials,
-                    budget=budget,
-                    variants=self.variants,
-                    folds=self.folds,
-                    ensemble=ensemble,
-                    on_progress=progress,
-                    should_stop=self._stop.is_set,
-                )
+                request = replace(self.request, trials=trials, budget=budget, ensemble=ensemble)
+                result = run_tune(request, on_progress=progress, should_stop=self._stop.is_set)
         except TsrnnError as exc:
             self.post_message(self.Done(None, exc, self._stop.is_set(), time.perf_counter() - t0))
             return

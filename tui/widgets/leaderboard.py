@@ -59,7 +59,7 @@ def leaderboard_note(board: Leaderboard) -> str:
     p = board.protocol
     files = board.files.get("md") or board.files.get("csv")
     where = f" Saved in {escape(str(Path(files).parent))}/." if files else ""
-    levels = p.get("quantiles") or []
+    levels = p.quantiles
     q = (
         f" Coverage: share of actual values inside the {levels[0]:g}–{levels[-1]:g} interval (aim "
         f"{levels[-1] - levels[0]:.2g}); MSIS: its scaled width and misses."
@@ -67,7 +67,7 @@ def leaderboard_note(board: Leaderboard) -> str:
         else ""
     )
     return (
-        f"Mean ± spread over {p['folds']} folds; lower is better; MASE < 1 beats the in-sample seasonal naive; "
+        f"Mean ± spread over {p.folds} folds; lower is better; MASE < 1 beats the in-sample seasonal naive; "
         f"* best variant; ! a baseline that beats every variant; baselines in italics.{q} Training "
-        f"{escape(str(p['training']))}.{where}"
+        f"{escape(str(p.training))}.{where}"
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tsrnn.compare.request import CompareRequest
 from tsrnn.compare.run import parse_variants, run_compare
 from tsrnn.core.config import ModelConfig, TrainConfig
 from tsrnn.core.errors import ConfigError, DataError
@@ -67,7 +68,7 @@ def test_compare_lists_every_variant_and_baseline(tmp_path: Path, monkeypatch: p
     data = load_series(DATA / "real" / "lynx_annual.csv")
     variants = parse_variants("rnn,gru,lstm,bigru,bilstm,gru-3,lstm-3")
     base = model_config(data, hidden_size=4, num_layers=1)
-    board = run_compare(data, variants, base, TrainConfig(epochs=1), folds=2)
+    board = run_compare(CompareRequest(data, tuple(variants), base, TrainConfig(epochs=1), folds=2))
     names = [r.name for r in board.rows]
     assert sorted(names) == sorted([v.name for v in variants] + ["naive", "seasonal_naive", "drift"])
     mase = [r.metrics["mase"] for r in board.rows]

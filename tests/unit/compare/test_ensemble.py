@@ -147,20 +147,23 @@ def test_ensemble_metadata_is_checked_and_inspect_shows_it(tmp_path: Path, capsy
 
 
 def test_compare_ranks_the_ensemble_on_the_same_folds(tmp_path: Path) -> None:
+    from tsrnn.compare.request import CompareRequest
     from tsrnn.compare.run import parse_variants, run_compare
     from tsrnn.evaluate.backtest import fold_scores, summarise
 
     data = load_series("demo")
     base = model_config(data, hidden_size=4, num_layers=1)
     board = run_compare(
-        data,
-        parse_variants("gru,lstm,rnn"),
-        base,
-        TrainConfig(epochs=1, threads=1),
-        folds=FOLDS,
-        out_dir=tmp_path,
-        export_best=False,
-        ensemble=2,
+        CompareRequest(
+            data,
+            tuple(parse_variants("gru,lstm,rnn")),
+            base,
+            TrainConfig(epochs=1, threads=1),
+            folds=FOLDS,
+            out_dir=tmp_path,
+            export_best=False,
+            ensemble=2,
+        )
     )
     row = next(r for r in board.rows if r.name == "ensemble-2")
     nets = sorted((r for r in board.rows if r.kind == "model"), key=lambda r: r.metrics["mase"])[:2]

@@ -10,6 +10,7 @@ import onnx
 import pytest
 
 import tsrnn.export.parity as parity
+from tsrnn.compare.request import CompareRequest
 from tsrnn.compare.run import format_markdown, format_text, parse_variants, run_compare
 from tsrnn.core.config import TrainConfig
 from tsrnn.data.loader import load_series
@@ -37,7 +38,9 @@ def _compare(path: Path, known: bool = False, **kwargs):
         data = data.with_known(choose_known(data.freq, data.times, "dow", None, None, data.future_names, 48))
     base = model_config(data, hidden_size=4, num_layers=1, quantiles=kwargs.pop("quantiles", ()))
     kwargs.setdefault("seasons", (24,))  # the day, the data's one season: one seasonal-naive row
-    board = run_compare(data, parse_variants("gru"), base, TrainConfig(epochs=1, threads=1), folds=2, **kwargs)
+    board = run_compare(
+        CompareRequest(data, tuple(parse_variants("gru")), base, TrainConfig(epochs=1, threads=1), folds=2, **kwargs)
+    )
     return data, board
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from tsrnn.cli.commands import main
 from tsrnn.compare import references
+from tsrnn.compare.request import CompareRequest
 from tsrnn.compare.run import format_markdown, format_text, parse_variants, run_compare
 from tsrnn.core.config import TrainConfig
 from tsrnn.core.errors import ConfigError
@@ -114,7 +115,9 @@ def test_a_reference_is_shown_but_never_wins_nor_is_exported(tmp_path: Path, mon
     data = load_series("demo")
     base = model_config(data, hidden_size=4, num_layers=1)
     board = run_compare(
-        data, parse_variants("gru"), base, TrainConfig(epochs=1, threads=1), folds=3, references=("mstl",)
+        CompareRequest(
+            data, tuple(parse_variants("gru")), base, TrainConfig(epochs=1, threads=1), folds=3, references=("mstl",)
+        )
     )
     ref = next(r for r in board.rows if r.kind == "reference")
     assert ref.name == "mstl" and ref.model_path is None and ref.label == "MSTL (season 12)"
@@ -124,7 +127,7 @@ def test_a_reference_is_shown_but_never_wins_nor_is_exported(tmp_path: Path, mon
     assert "For reference, MSTL (season 12) scores MASE" in board.verdict
     assert not list((tmp_path / "exports").rglob("mstl*.onnx"))
     assert "mstl (ref)" in format_text(board) and "(ref) a statistical reference" in format_markdown(board)
-    assert board.protocol["references"]["mstl"]["seasons"] == [12]
+    assert board.protocol.references["mstl"]["seasons"] == [12]
     saved = json.loads(Path(board.files["json"]).read_text())
     assert (
         saved["winner"] == "seasonal_naive"

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tsrnn.compare.request import CompareRequest
 from tsrnn.compare.run import format_markdown, parse_variants, run_compare
 from tsrnn.core.config import TrainConfig
 from tsrnn.data.loader import load_series
@@ -65,7 +66,9 @@ def test_repeat_last_week_wins_and_its_file_reads_a_week(tmp_path: Path, monkeyp
     base = model_config(data, hidden_size=4, num_layers=1)
     assert base.input_len < WEEK  # the network's window cannot see the week
     board = run_compare(
-        data, parse_variants("gru"), base, TrainConfig(epochs=1, threads=1), folds=2, seasons=(24, WEEK)
+        CompareRequest(
+            data, tuple(parse_variants("gru")), base, TrainConfig(epochs=1, threads=1), folds=2, seasons=(24, WEEK)
+        )
     )
     names = [r.name for r in board.rows]
     assert {"seasonal_naive_24", "seasonal_naive_168", "naive", "drift"} <= set(names)
@@ -73,7 +76,7 @@ def test_repeat_last_week_wins_and_its_file_reads_a_week(tmp_path: Path, monkeyp
     assert week.metrics["mase"] == 0 and day.metrics["mase"] > 0.5  # MASE scaled by the main season (24)
     assert week.label == "seasonal naive 168"
     assert board.winner == "seasonal_naive_168" and board.exported == "seasonal_naive_168"
-    assert board.protocol["seasons"] == [24, WEEK] and board.protocol["baseline_seasons"] == [24, WEEK]
+    assert board.protocol.seasons == (24, WEEK) and board.protocol.baseline_seasons == (24, WEEK)
     assert "seasonal naive (season 168), no network" in board.verdict
     model = Forecaster.load(board.best_path)
     assert model.meta.input_len == WEEK and model.meta.season == WEEK
@@ -89,14 +92,16 @@ def test_the_main_season_alone_keeps_the_plain_row(tmp_path: Path, pure_season) 
     data = load_series(pure_season.write(tmp_path / "day.csv"))
     base = model_config(data, hidden_size=4, num_layers=1)
     board = run_compare(
-        data,
-        parse_variants("gru"),
-        base,
-        TrainConfig(epochs=1, threads=1),
-        folds=2,
-        seasons=(),
-        export_best=False,
-        out_dir=tmp_path / "out",
+        CompareRequest(
+            data,
+            tuple(parse_variants("gru")),
+            base,
+            TrainConfig(epochs=1, threads=1),
+            folds=2,
+            seasons=(),
+            export_best=False,
+            out_dir=tmp_path / "out",
+        )
     )
     assert [r.name for r in board.rows if r.kind == "baseline"].count("seasonal_naive") == 1
-    assert board.protocol["seasons"] == [] and board.protocol["baseline_seasons"] == [24]
+    assert board.protocol.seasons == () and board.protocol.baseline_seasons == (24,)

@@ -140,19 +140,22 @@ def test_a_spent_budget_is_said_so_and_compare_skips_what_it_cannot_train(tmp_pa
         Deadline(1.0, start=time.monotonic() - 5), [Training("m0", Warmup("m0", 0.1, 0.0, 10))], TrainConfig()
     )
     assert plan.spent() and "spent already" in plan.describe("x") and "one optimiser step" in plan.describe("x")
+    from tsrnn.compare.request import CompareRequest
     from tsrnn.compare.run import parse_variants, run_compare
 
     monkeypatch.chdir(tmp_path)
     data = load_series("demo")
     late = Deadline(2.0, start=time.monotonic() - 60)
     board = run_compare(
-        data,
-        parse_variants("gru,lstm"),
-        model_config(data, hidden_size=4, num_layers=1),
-        TrainConfig(epochs=5, threads=1),
-        folds=2,
-        deadline=late,
+        CompareRequest(
+            data,
+            tuple(parse_variants("gru,lstm")),
+            model_config(data, hidden_size=4, num_layers=1),
+            TrainConfig(epochs=5, threads=1),
+            folds=2,
+            deadline=late,
+        )
     )
-    assert board.protocol["skipped"] == ["gru", "lstm"] and "the trainings are skipped" in board.protocol["estimate"]
+    assert board.protocol.skipped == ("gru", "lstm") and "the trainings are skipped" in str(board.protocol.estimate)
     assert {r.kind for r in board.rows} == {"baseline"} and board.best == "" and board.best_path is None
     assert board.verdict == "no variant was ranked"

@@ -100,6 +100,7 @@ def test_compare_stopped_at_a_later_origin_keeps_no_model_of_the_cut_variant(tmp
     origin leaves no model file of its first."""
     import json
 
+    from tsrnn.compare.request import CompareRequest
     from tsrnn.compare.run import parse_variants, run_compare
     from tsrnn.core.config import TrainConfig
     from tsrnn.data.loader import load_series
@@ -118,13 +119,15 @@ def test_compare_stopped_at_a_later_origin_keeps_no_model_of_the_cut_variant(tmp
                 stop.set()
 
     board = run_compare(
-        data,
-        parse_variants("gru,lstm"),
-        base,
-        TrainConfig(epochs=2, patience=100, threads=1),
-        folds=2,
-        refit=True,
-        out_dir=tmp_path,
+        CompareRequest(
+            data,
+            tuple(parse_variants("gru,lstm")),
+            base,
+            TrainConfig(epochs=2, patience=100, threads=1),
+            folds=2,
+            refit=True,
+            out_dir=tmp_path,
+        ),
         on_progress=progress,
         should_stop=stop.is_set,
     )

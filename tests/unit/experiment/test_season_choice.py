@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tsrnn.core.config import DataConfig, TrainConfig
 from tsrnn.data.loader import load_series
@@ -69,6 +70,7 @@ def test_the_brief_trainings_share_a_budget() -> None:
 
 
 def test_compare_tries_the_seasons_once_and_every_variant_uses_the_choice(tmp_path: Path) -> None:
+    from tsrnn.compare.request import CompareRequest
     from tsrnn.compare.run import format_markdown, parse_variants, run_compare
     from tsrnn.runtime.inference import Forecaster
 
@@ -78,15 +80,18 @@ def test_compare_tries_the_seasons_once_and_every_variant_uses_the_choice(tmp_pa
     data = load_series(_hourly(tmp_path / "w.csv", 50 + 3 * levels[(t // 24) % 7] + noise), DataConfig())
     base = model_config(data, input_len=48, horizon=24, hidden_size=8, num_layers=1)
     board = run_compare(
-        data,
-        parse_variants("gru,lstm"),
-        base,
-        TrainConfig(epochs=3, lr=3e-3, windows_per_epoch=256),
-        folds=2,
-        out_dir=tmp_path / "cmp",
-        try_seasons=(168,),
+        CompareRequest(
+            data,
+            tuple(parse_variants("gru,lstm")),
+            base,
+            TrainConfig(epochs=3, lr=3e-3, windows_per_epoch=256),
+            folds=2,
+            out_dir=tmp_path / "cmp",
+            try_seasons=(168,),
+        )
     )
-    choice = board.protocol["season_choice"]
+    choice = board.protocol.season_choice
+    assert choice is not None
     assert choice["how"] == "validation" and choice["candidates"] == [168]
     assert (choice["val_loss_with"] < choice["val_loss_without"]) == (choice["seasons"] == [168])
     for row in (r for r in board.rows if r.kind == "model"):
@@ -95,6 +100,7 @@ def test_compare_tries_the_seasons_once_and_every_variant_uses_the_choice(tmp_pa
 
 
 def test_tune_searches_the_seasons_on_and_off(tmp_path: Path) -> None:
+    from tsrnn.tune.request import TuneRequest
     from tsrnn.tune.run import run_tune
 
     t = np.arange(24 * 7 * 10)
@@ -102,20 +108,53 @@ def test_tune_searches_the_seasons_on_and_off(tmp_path: Path) -> None:
     data = load_series(_hourly(tmp_path / "w.csv", 50 + 3 * levels[(t // 24) % 7]), DataConfig())
     base = model_config(data, horizon=24, hidden_size=8, num_layers=1)
     result = run_tune(
-        data,
-        base,
-        TrainConfig(epochs=1, windows_per_epoch=64),
-        trials=6,
-        variants="gru",
-        folds=2,
-        input_len=48,
-        seasons=(168,),
-        out_dir=tmp_path / "tune",
+        TuneRequest(
+            data,
+            base,
+            TrainConfig(epochs=1, windows_per_epoch=64),
+            trials=6,
+            variants="gru",
+            folds=2,
+            input_len=48,
+            seasons=(168,),
+            out_dir=tmp_path / "tune",
+        )
     )
-    assert result.protocol["search"]["seasons"] == ["", "168"]
+    assert result.protocol.search is not None and result.protocol.search["seasons"] == ["", "168"]
     tried = {r.params["seasons"] for r in result.trials}
     assert tried == {"", "168"}, tried
     best = result.best
     assert best is not None
     flag = best.params["seasons"] or "none"
     assert f"--seasons {flag}" in result.command
+
+
+def test_an_ensemble_of_seasonal_networks_is_one_file_reading_their_history(tmp_path: Path) -> None:
+    from tsrnn.compare.request import CompareRequest
+    from tsrnn.compare.run import parse_variants, run_compare
+    from tsrnn.evaluate.backtest import fold_scores, make_folds, summarise
+    from tsrnn.runtime.inference import Forecaster
+
+    t = np.arange(24 * 7 * 10)
+    levels = np.array([0.0, 1.0, -1.0, 2.0, 0.5, -2.5, -3.0])
+    data = load_series(_hourly(tmp_path / "w.csv", 50 + 3 * levels[(t // 24) % 7]), DataConfig())
+    base = model_config(data, input_len=48, horizon=24, hidden_size=4, num_layers=1, seasons=(24, 168))
+    board = run_compare(
+        CompareRequest(
+            data,
+            tuple(parse_variants("gru,lstm")),
+            base,
+            TrainConfig(epochs=1, windows_per_epoch=64),
+            folds=2,
+            out_dir=tmp_path / "cmp",
+            export_best=False,
+            ensemble=2,
+        )
+    )
+    row = next(r for r in board.rows if r.kind == "ensemble")
+    meta = Forecaster.load(row.model_path).meta
+    assert meta.seasons == (24, 168) and meta.history_len == 48 + 168
+    folds = make_folds(data, 48 + 168, 24, 2)
+    each = [Forecaster.load(r.model_path).predict(folds.history) for r in board.rows if r.kind == "model"]
+    expected = summarise(fold_scores(folds, np.mean(each, axis=0), 24))
+    assert row.metrics["mase"] == pytest.approx(expected["mase"], rel=1e-5)

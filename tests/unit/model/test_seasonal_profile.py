@@ -158,6 +158,13 @@ def test_cli_seasons_auto_train_inspect_forecast_and_a_short_file(tmp_path: Path
     assert shown.returncode == 0 and "seasons 24 (a day), 168 (a week)" in shown.stdout, shown.stdout
     fc = _tsrnn("forecast", str(out), str(csv))
     assert fc.returncode == 0, fc.stderr
+    torch_free = (  # the forecasting path of a seasonal model loads no torch
+        "import sys; from tsrnn.runtime.forecastio import forecast_file; from tsrnn.runtime.inference import "
+        f"Forecaster; t = forecast_file(Forecaster.load({str(out)!r}), {str(csv)!r}).table; "
+        "assert t.height == 24 and 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)"
+    )
+    alone = subprocess.run([sys.executable, "-c", torch_free], capture_output=True, text=True, timeout=120)
+    assert alone.returncode == 0, alone.stderr
     lines = csv.read_text().splitlines()
     short = tmp_path / "short.csv"
     short.write_text("\n".join([lines[0], *lines[-100:]]) + "\n")
@@ -202,3 +209,28 @@ def test_many_series_calendar_and_quantiles_with_two_seasons(tmp_path: Path) -> 
     table = (tmp_path / "fc.csv").read_text().splitlines()
     assert table[0] == "id,time,load_q10,load_q50,load_q90"
     assert {row.split(",")[0] for row in table[1:]} == {"a", "b"} and len(table) == 1 + 2 * 24  # hourly: a day ahead
+
+
+def test_profile_lags_on_a_session_calendar_skip_the_closed_hours() -> None:
+    """On business hours (Mon-Fri 09:00-16:00, 8 open slots a day, 40 a week) the profile's lags count open
+    slots: a Monday's step reads the Friday before (the previous open day, across the weekend) and the Monday a
+    week before."""
+    from tsrnn.core.config import season_lags
+    from tsrnn.model.networks import profile_index
+    from tsrnn.timeline.sessions import SessionCalendar
+    from tsrnn.timeline.timefreq import US
+
+    day = tuple(range(9, 17))
+    cal = SessionCalendar(3600 * US, (day, day, day, day, day, (), ()))
+    monday = np.datetime64("2024-01-08T09:00", "us")
+    times = cal.next_slots(monday - np.timedelta64(1, "h"), 120).astype("datetime64[us]")  # three weeks of slots
+    assert times[0] == monday and times[80] == monday + np.timedelta64(14, "D")
+    lags = season_lags((8, 40))
+    assert lags == (8, 16, 24, 32, 40)
+    history, horizon = times[32:80], times[80:88]  # window 8 and a week before it; the horizon a Monday
+    idx = np.array(profile_index(48, 8, 8, lags, (8, 40))).reshape(len(lags), 16)
+    read = history[idx[:, 8:]]  # the horizon's steps, for each lag
+    np.testing.assert_array_equal(read[0], horizon - np.timedelta64(3, "D"))  # lag 8: Friday, same hours
+    np.testing.assert_array_equal(read[1], horizon - np.timedelta64(4, "D"))  # lag 16: Thursday
+    np.testing.assert_array_equal(read[4], horizon - np.timedelta64(7, "D"))  # lag 40: last Monday
+    np.testing.assert_array_equal(history[idx[0, :8]], history[40:48] - np.timedelta64(1, "D"))  # the window too

@@ -353,7 +353,7 @@ def test_a_killed_quantize_leaves_no_temporary_file(demo_model: Path, tmp_path: 
 
 def test_timeout_option_values(demo_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from tsrnn.cli.commands import main
-    from tsrnn.core.runguard import DEFAULT_TIMEOUT, parse_timeout
+    from tsrnn.core.interrupt import DEFAULT_TIMEOUT, parse_timeout
 
     assert parse_timeout("600") == DEFAULT_TIMEOUT == parse_timeout("10m") and parse_timeout("90s") == 90
     assert parse_timeout("0") is None and parse_timeout("none") is None

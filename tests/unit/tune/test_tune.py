@@ -20,6 +20,7 @@ from tsrnn.evaluate.backtest import make_folds
 from tsrnn.experiment.pipeline import model_config
 from tsrnn.model.train import EpochInfo
 from tsrnn.runtime.inference import Forecaster
+from tsrnn.tune.request import TuneRequest
 from tsrnn.tune.run import epoch_reporter, make_pruner, run_tune, tune_variants, window_choices
 
 TINY = TrainConfig(epochs=2, patience=5, threads=1, seed=3)
@@ -92,14 +93,17 @@ def test_seeded_tune_repeats_the_same_trials(tmp_path: Path) -> None:
     data = load_series("demo")
     base = model_config(data, num_layers=1)
     runs = [
-        run_tune(data, base, TINY, trials=3, folds=2, variants="rnn,gru", out_dir=tmp_path / str(i)) for i in range(2)
+        run_tune(TuneRequest(data, base, TINY, trials=3, folds=2, variants="rnn,gru", out_dir=tmp_path / str(i)))
+        for i in range(2)
     ]
     first, second = ([(t.params, t.state, t.epochs) for t in r.trials] for r in runs)
     assert first == second
     for a, b in zip(runs[0].trials, runs[1].trials, strict=True):
         assert a.mase == pytest.approx(b.mase, rel=1e-6) or (math.isnan(a.mase) and math.isnan(b.mase))
     other = run_tune(
-        data, base, replace(TINY, seed=4), trials=3, folds=2, variants="rnn,gru", out_dir=tmp_path / "other"
+        TuneRequest(
+            data, base, replace(TINY, seed=4), trials=3, folds=2, variants="rnn,gru", out_dir=tmp_path / "other"
+        )
     )
     assert [t.params for t in other.trials] != [t.params for t in runs[0].trials]
 
@@ -154,17 +158,19 @@ def test_the_pruner_stops_a_bad_trial_from_its_validation_loss() -> None:
 def test_a_budget_smaller_than_one_trial_runs_one_short_trial(tmp_path: Path) -> None:
     data = load_series("demo")
     result = run_tune(
-        data,
-        model_config(data, num_layers=1),
-        TrainConfig(epochs=500, patience=500, threads=1),
-        budget=0.5,
-        folds=2,
-        variants="gru",
-        out_dir=tmp_path,
+        TuneRequest(
+            data,
+            model_config(data, num_layers=1),
+            TrainConfig(epochs=500, patience=500, threads=1),
+            budget=0.5,
+            folds=2,
+            variants="gru",
+            out_dir=tmp_path,
+        )
     )
     assert result.stopped == "budget" and len(result.trials) == 1
     assert result.trials[0].epochs < 500 and "budget" in result.trials[0].note
-    assert result.protocol["budget_s"] == 0.5 and (tmp_path / "trials.csv").is_file()
+    assert result.protocol.budget_s == 0.5 and (tmp_path / "trials.csv").is_file()
 
 
 def test_search_space_choices() -> None:
@@ -178,4 +184,4 @@ def test_search_space_choices() -> None:
     with pytest.raises(ConfigError, match="unknown variant 'cnn'"):
         tune_variants("gru,cnn")
     with pytest.raises(ConfigError, match="at least 2 models"):
-        run_tune(data, model_config(data), TINY, trials=3, ensemble=1)
+        run_tune(TuneRequest(data, model_config(data), TINY, trials=3, ensemble=1))

@@ -1,5 +1,6 @@
 """The compiled GRU loops (tsrnn/model/fast/fastkernel.c, built with the package as tsrnn.model.fast._fastkernel): the
-same results as nn.GRU and as the torch loops, loaded only from the package itself, checked at load, and never in the
+same results as nn.GRU and as the torch loops, loaded only from the package itself, checked at load against their
+source and this CPU, checked against torch's GRU by `tsrnn.model.fast.parity` (here and at install), and never in the
 way where they were not built."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tsrnn.experiment.pipeline import model_config, train_experiment
 from tsrnn.model import workspace
 from tsrnn.model.fast import cells as fastcells
 from tsrnn.model.fast import kernel as fastkernel
+from tsrnn.model.fast import parity
 from tsrnn.model.fast import rnn as fastrnn
 
 needs_kernel = pytest.mark.skipif(
@@ -116,17 +118,22 @@ def test_loaded_from_the_package_alone_without_compiling_anything(fresh, monkeyp
     assert kernel is not None
     assert opened and all(Path(p).parent in (FAST, Path(torch.__file__).parent / "lib") for p in opened), opened
     assert str(FAST / kernel.path.name) in opened
-    assert torch.equal(torch.get_rng_state(), rng)  # the load-time check leaves training's random state alone
+    assert torch.equal(torch.get_rng_state(), rng)  # loading leaves training's random state alone
     assert fastkernel.status() == f"compiled ({kernel.path}, {fastkernel._ISA[kernel.isa]})"
 
 
 @needs_kernel
 @pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
-def test_the_load_check_passes_whatever_mode_it_is_first_asked_in(fresh, mode: str) -> None:
-    """The first `load()` can come from inside a layer's forward (no grad) or an evaluation (inference mode): the
-    check at load still runs its backward, and the mode is as it was afterwards."""
+def test_the_parity_check_passes_whatever_mode_it_is_asked_in(fresh, mode: str) -> None:
+    """The loaded library matches torch's GRU, and its check can be asked for in no-grad or inference mode: it still
+    runs its backward, and the mode and the random state are as they were afterwards."""
+    kernel = fastkernel.load()
+    assert kernel is not None, fastkernel.status()
+    rng = torch.get_rng_state()
     with getattr(torch, mode)():
-        assert fastkernel.load() is not None, fastkernel.status()
+        assert parity.refusal(kernel) is None
+        assert parity.selfcheck(kernel) < parity.TOLERANCE
+        assert torch.equal(torch.get_rng_state(), rng)
         assert not torch.is_grad_enabled()
         assert torch.is_inference_mode_enabled() == (mode == "inference_mode")
 
@@ -158,9 +165,9 @@ def test_a_library_for_vector_instructions_this_cpu_lacks_is_refused(fresh, monk
 
 @needs_kernel
 @pytest.mark.skipif(not shutil.which("cc"), reason="no C compiler to build a wrong library with")
-def test_a_library_that_computes_something_else_is_refused_at_load(fresh, monkeypatch, tmp_path: Path) -> None:
-    """The in-process check at load (a tiny GRU forward and backward against nn.GRU) keeps a miscompiled library
-    out of training."""
+def test_a_library_that_computes_something_else_fails_the_parity_check(fresh, monkeypatch, tmp_path: Path) -> None:
+    """The check against nn.GRU (a tiny GRU forward and backward) finds a miscompiled library, and `python -m
+    tsrnn.model.fast.kernel` (run by `make venv` after the build) fails with it."""
     source = fastkernel.SOURCE.read_bytes()
     wrong = tmp_path / "wrong.c"
     wrong.write_bytes(source.replace(b"2.0f * gb[j] * gb[2 * H + j]", b"2.1f * gb[j] * gb[2 * H + j]"))
@@ -171,15 +178,17 @@ def test_a_library_that_computes_something_else_is_refused_at_load(fresh, monkey
         check=True,
     )
     monkeypatch.setattr(fastkernel, "library", lambda: lib)
-    assert fastkernel.load() is None
-    assert "_fastkernel.so differs from torch's GRU by" in fastkernel.status()
+    kernel = fastkernel.load()
+    assert kernel is not None and kernel.path == lib  # its source hash and instruction set pass at load
+    assert "_fastkernel.so differs from torch's GRU by" in str(parity.refusal(kernel))
+    assert parity.main() == 1
 
 
 @pytest.mark.skipif(not (PACKAGE.parent / "setup.py").exists(), reason="not a checkout: no setup.py to build with")
 @pytest.mark.parametrize("compiler", ["cc", "/bin/false"], ids=["compiler", "failing-compiler"])
 def test_the_build_makes_the_extension_or_warns_and_still_succeeds(compiler: str, tmp_path: Path) -> None:
     """setup.py's build_ext: with a compiler, a library the package can load, built from this fastkernel.c for this
-    CPU, that passes the load check; with a compiler that fails, a warning and a successful build without it."""
+    CPU, that passes the parity check; with a compiler that fails, a warning and a successful build without it."""
     if not shutil.which(compiler):
         pytest.skip(f"no {compiler} here")
     done = subprocess.run(
@@ -213,7 +222,7 @@ def test_the_build_makes_the_extension_or_warns_and_still_succeeds(compiler: str
     kernel = fastkernel._open(built[0], sgemm)
     assert kernel.source_hash == int(hashlib.sha256(fastkernel.SOURCE.read_bytes()).hexdigest()[:15], 16)
     assert kernel.isa == fastkernel.cpu_isa()
-    assert fastkernel.selfcheck(kernel) < fastkernel.TOLERANCE
+    assert parity.selfcheck(kernel) < parity.TOLERANCE
 
 
 def test_without_the_extension_training_uses_the_torch_loops(fresh, monkeypatch) -> None:

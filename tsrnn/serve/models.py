@@ -1,0 +1,174 @@
+"""The models a server holds: each loaded once with its batcher, looked up by name, and reloaded from its file
+without downtime (the new one is loaded and checked first; requests in flight finish on the old one)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tsrnn.core.errors import ConfigError, TsrnnError
+from tsrnn.runtime.inference import Forecaster
+from tsrnn.serve.batching import Batcher, OnBatch
+from tsrnn.serve.bodies import RequestError
+
+log = logging.getLogger("tsrnn.serve")
+
+
+@dataclass
+class Served:
+    """One loaded version of a model: the forecaster, its batcher, when it was loaded."""
+
+    name: str
+    model: Forecaster
+    batcher: Batcher
+    loaded_at: float
+
+    def describe(self) -> dict[str, Any]:
+        """What GET /v1/models lists: the name, the file, where it runs, and the metadata `inspect --json` shows."""
+        return {
+            "name": self.name,
+            "path": str(self.model.path),
+            "provider": self.model.provider,
+            "fallback": self.model.fallback,
+            "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.loaded_at)),
+            "description": self.model.meta.describe(),
+            "columns": self.model.columns,
+            "outputs": self.model.meta.output_columns(),
+            "metadata": self.model.meta.to_dict(),
+        }
+
+    def retire(self) -> None:
+        """Stop taking requests: the batcher finishes those it has, then the forecaster closes (in the background)."""
+
+        def finish() -> None:
+            self.batcher.close(wait=True)
+            self.model.close()
+
+        threading.Thread(target=finish, name=f"tsrnn-retire-{self.name}", daemon=True).start()
+
+
+def model_names(paths: list[str]) -> dict[str, Path]:
+    """Each model file under its stem (`exports/load.onnx` -> 'load'); two files with one stem are refused."""
+    names: dict[str, Path] = {}
+    for p in map(Path, paths):
+        name = p.name.removesuffix(".onnx") if p.name.endswith(".onnx") else p.stem
+        if name in names:
+            raise ConfigError(f"two models are named '{name}' ({names[name]} and {p}); rename one of the files")
+        names[name] = p
+    return names
+
+
+def check_runs(model: Forecaster) -> None:
+    """One window of zeros through the model: a file that loads but cannot run is refused before it serves."""
+    history = np.zeros((1, model.history_len, len(model.inputs)), dtype=np.float32)
+    known = None
+    if model.meta.known:
+        known = np.zeros((1, model.history_len + model.horizon, len(model.meta.known)), dtype=np.float32)
+    try:
+        model.predict_outputs(history, known)
+    except TsrnnError:
+        raise
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"{model.path.name}: the model loads but does not run ({first[:160]})") from None
+
+
+class Models:
+    """The served models by name. `get` gives the version to use for one whole request; `reload` swaps in a new
+    one."""
+
+    def __init__(
+        self,
+        paths: list[str],
+        device: str = "cpu",
+        max_batch: int = 256,
+        max_wait: float = 0.002,
+        on_batch: Callable[[str, int, int, float], None] | None = None,
+    ) -> None:
+        self.device = device
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.on_batch = on_batch
+        self.paths = model_names(paths)
+        self._lock = threading.Lock()
+        self._served: dict[str, Served] = {}
+        try:
+            for name in self.paths:
+                self._served[name] = self._load(name)
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, name: str) -> Served:
+        model = Forecaster.load(self.paths[name], device=self.device)
+        try:
+            check_runs(model)
+        except BaseException:
+            model.close()
+            raise
+        tell: OnBatch | None = None
+        if self.on_batch is not None:
+            on_batch = self.on_batch
+
+            def tell(windows: int, requests: int, seconds: float) -> None:
+                on_batch(name, windows, requests, seconds)
+
+        batcher = Batcher(model.predict_outputs, self.max_batch, self.max_wait, tell, name=name)
+        return Served(name, model, batcher, time.time())
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.paths)
+
+    def get(self, name: str) -> Served:
+        with self._lock:
+            served = self._served.get(name)
+        if served is None:
+            known = ", ".join(self.paths) or "none"
+            raise RequestError(f"unknown model '{name}'; this server has: {known}", 404)
+        return served
+
+    def all(self) -> list[Served]:
+        with self._lock:
+            return list(self._served.values())
+
+    def reload(self, name: str) -> Served:
+        """Load `name`'s file again and check it; swap it in only when it is good (the error says why not, and the
+        old version keeps serving)."""
+        self.get(name)  # an unknown name is a 404
+        try:
+            new = self._load(name)
+        except TsrnnError as exc:
+            log.error("reload of %s refused, the loaded version keeps serving: %s", name, exc.message)
+            raise RequestError(f"reload refused, the loaded model keeps serving: {exc.message}", 422) from None
+        with self._lock:
+            old = self._served[name]
+            self._served[name] = new
+        old.retire()
+        log.info("reloaded %s from %s (%s)", name, self.paths[name], new.model.meta.describe())
+        return new
+
+    def reload_all(self) -> dict[str, str | None]:
+        """Every model reloaded (SIGHUP): name -> None, or why its reload was refused."""
+        out: dict[str, str | None] = {}
+        for name in self.names:
+            try:
+                self.reload(name)
+                out[name] = None
+            except RequestError as exc:
+                out[name] = exc.message
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            served, self._served = list(self._served.values()), {}
+        for s in served:
+            s.batcher.close(wait=True)
+            s.model.close()

@@ -104,16 +104,29 @@ class Follower:
         self.model.check_columns(columns, source)
 
     def records(self, rows: list[tuple[Line, dict[str, Any]]]) -> list[Record]:
-        """Rows (column -> cell) -> records; a row that cannot be read is reported and skipped."""
+        """Rows (column -> cell) -> records; a row that cannot be read is reported and skipped. The times of a
+        chunk are parsed at once, one by one only when some of them are bad."""
+        times = self._times([str(row.get(self.time_col) or "") for _, row in rows])
         out = []
-        for line, row in rows:
+        for (line, row), stamp in zip(rows, times, strict=True):
             try:
-                out.append(self._record(line, row))
+                out.append(self._record(line, row, stamp))
             except DataError as exc:
                 self.skip(line, exc.message)
         return out
 
-    def _record(self, line: Line, row: dict[str, Any]) -> Record:
+    def _times(self, texts: list[str]) -> list[tuple[np.datetime64, bool] | None]:
+        if not texts:
+            return []
+        try:
+            stamps, utc = parse_times(pl.Series(self.time_col, texts), "stream", np.arange(len(texts)))
+            return [(t, utc) for t in stamps]
+        except DataError:
+            if len(texts) == 1:
+                return [None]
+            return [self._times([t])[0] for t in texts]
+
+    def _record(self, line: Line, row: dict[str, Any], stamp: tuple[np.datetime64, bool] | None) -> Record:
         missing = [c for c in [self.time_col, *self.inputs] if row.get(c) in (None, "")]
         if missing:
             raise DataError(f"no value for {', '.join(repr(c) for c in missing)}")
@@ -126,7 +139,9 @@ class Follower:
                 raise DataError(f"column '{c}' holds {shorten(str(cell))!r}, not a number") from None
             if not np.isfinite(values[j]):
                 raise DataError(f"column '{c}' holds {shorten(str(cell))!r}, not a finite number")
-        stamp, utc = self._time(str(row[self.time_col]))
+        if stamp is None:
+            raise DataError(f"{shorten(str(row[self.time_col]))!r} is not an ISO date or datetime")
+        when, utc = stamp
         if self.utc is None:
             self.utc = utc
         elif utc != self.utc:
@@ -135,14 +150,7 @@ class Follower:
                 f"earlier times were {'UTC' if self.utc else 'local'}"
             )
         sid = str(row.get(self.id_col) or "") if self.id_col else ""
-        return Record(line.arrived, line.number, sid, stamp, values)
-
-    def _time(self, text: str) -> tuple[np.datetime64, bool]:
-        try:
-            times, utc = parse_times(pl.Series(self.time_col, [text]), "stream", np.array([0]))
-        except DataError:
-            raise DataError(f"{shorten(text)!r} is not an ISO date or datetime") from None
-        return times[0], utc
+        return Record(line.arrived, line.number, sid, when, values)
 
     def skip(self, line: Line, why: str) -> None:
         self.stats.skipped += 1
@@ -340,6 +348,7 @@ def follow(
     `stop_at_end`). `stats`, the caller's, counts as it goes, so a stopped stream can still be summed up."""
     say = warn or (lambda m: print(f"tsrnn: {m}", file=sys.stderr))
     follower = Follower(model, say, stats)
+    model.check_runs()  # ONNX Runtime's first call is slow: not on the first line's latency
     writer = Writer(follower, out, fmt)
     parse = _Parser(follower, source)
     for chunk in read_lines(source, stop_at_end):

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tsrnn.core.errors import ConfigError, TsrnnError
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.serve.batching import Batcher, OnBatch
@@ -65,21 +63,6 @@ def model_names(paths: list[str]) -> dict[str, Path]:
     return names
 
 
-def check_runs(model: Forecaster) -> None:
-    """One window of zeros through the model: a file that loads but cannot run is refused before it serves."""
-    history = np.zeros((1, model.history_len, len(model.inputs)), dtype=np.float32)
-    known = None
-    if model.meta.known:
-        known = np.zeros((1, model.history_len + model.horizon, len(model.meta.known)), dtype=np.float32)
-    try:
-        model.predict_outputs(history, known)
-    except TsrnnError:
-        raise
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"{model.path.name}: the model loads but does not run ({first[:160]})") from None
-
-
 class Models:
     """The served models by name. `get` gives the version to use for one whole request; `reload` swaps in a new
     one."""
@@ -109,7 +92,7 @@ class Models:
     def _load(self, name: str) -> Served:
         model = Forecaster.load(self.paths[name], device=self.device)
         try:
-            check_runs(model)
+            model.check_runs()
         except BaseException:
             model.close()
             raise

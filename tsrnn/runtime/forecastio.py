@@ -118,7 +118,9 @@ def forecast_frame(
     cfg = model.data_config()
     ids = (cfg.id_col,) if cfg.id_col else ()
     data = in_zone(model, load_raw(raw_from_frame(frame, Path(name), name=name, ids=ids), cfg))
-    source = raw_from_frame(frame if future is None else future, Path(name), name=name, ids=ids)
+    source = None  # the loader keeps only the columns it reads: the future values are read again from the table
+    if model.meta.future:
+        source = raw_from_frame(frame if future is None else future, Path(name), name=name, ids=ids)
     return forecast_series(
         model, data, source, same_file=future is None, allow_freq_mismatch=allow_freq_mismatch, predict=predict
     )
@@ -132,7 +134,7 @@ def refuse_future_file(model: Forecaster, given: bool) -> None:
 def forecast_series(
     model: Forecaster,
     data: SeriesSet,
-    future: str | os.PathLike[str] | RawTable,
+    future: str | os.PathLike[str] | RawTable | None,
     same_file: bool,
     out: str | os.PathLike[str] | None = None,
     batch_size: int = BATCH,
@@ -141,9 +143,10 @@ def forecast_series(
     predict: Predict | None = None,
 ) -> ForecastResult:
     """The one forecast of loaded series, for a file (`forecast_file`) and a table in memory (`forecast_frame`):
-    the frequency and length checks, the history warnings, the horizon's future values (from `future`: the data
-    itself when `same_file`, else a future-values table), then `batch_size` series per `predict` call (default:
-    the model's own), each batch's rows written to `out` as soon as they exist."""
+    the frequency and length checks, the history warnings, the horizon's future values (for a model with future
+    columns, from `future`: the data itself when `same_file`, else a future-values table), then `batch_size`
+    series per `predict` call (default: the model's own), each batch's rows written to `out` as soon as they
+    exist."""
     check_frequency(model, data, allow_freq_mismatch)
     short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < model.history_len]
     if short:
@@ -152,6 +155,8 @@ def forecast_series(
     warnings = history_warnings(model, data)
     ahead = None
     if model.meta.future:
+        if future is None:
+            raise ConfigError(f"{model.path.name} needs the values of {', '.join(model.meta.future)} over its horizon")
         ahead = horizon_values(
             data, future, list(model.meta.future), model.horizon, same_file=same_file, model=model.path.name
         )

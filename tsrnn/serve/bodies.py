@@ -129,8 +129,7 @@ def parse_json(body: bytes) -> dict[str, Any]:
 
 
 def json_tables(model: Forecaster, request: dict[str, Any], limits: Limits) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """The request's table (and its future-values table): every cell as text, as a CSV is read, so that the
-    loader's checks and messages are the file's."""
+    """The request's table (and its future-values table), as the loader reads a file (`_table`)."""
     unknown = sorted(set(request) - {"rows", "series", "future", "allow_freq_mismatch"})
     if unknown:
         raise RequestError(
@@ -139,15 +138,15 @@ def json_tables(model: Forecaster, request: dict[str, Any], limits: Limits) -> t
         )
     if ("rows" in request) == ("series" in request):
         raise RequestError("give either 'rows' (the table's rows) or 'series' (one object per series), not both")
+    text = {model.meta.time_col, model.meta.id_col or "id"}
     if "rows" in request:
-        rows = _list(request, "rows")
-        frame = _text_table(rows, "rows")
+        frame = _table(_list(request, "rows"), "rows", text)
     else:
-        frame = _text_table(series_rows(model, _list(request, "series")), "series")
+        frame = _table(series_rows(model, _list(request, "series")), "series", text)
     future = None
     if "future" in request:
         refuse_future_file(model, True)
-        future = _text_table(_list(request, "future"), "future")
+        future = _table(_list(request, "future"), "future", text)
     id_col = model.meta.id_col or ("id" if "id" in frame.columns else None)
     n = frame[id_col].n_unique() if id_col and id_col in frame.columns else 1
     check_series(n, limits)
@@ -196,22 +195,24 @@ def _list(request: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _text_table(rows: list[Any], key: str) -> pl.DataFrame:
-    """Rows (objects) -> a table of text cells in the order the columns first appear (a missing key, null: empty)."""
-    columns: dict[str, list[str | None]] = {}
+def _table(rows: list[Any], key: str, text: set[str]) -> pl.DataFrame:
+    """Rows (objects) -> a table, the columns in the order they first appear (a missing key, null: an empty cell).
+    A column of JSON numbers is typed as numbers, as a typed CSV read or a Parquet file gives them; any other, and
+    the `text` columns (time, id), hold text, so that the loader's checks and messages are a CSV's."""
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise RequestError(f"'{key}' row {i + 1} is a JSON {_kind(row)}; each row is an object of column: value")
-        for c, v in row.items():
-            if c not in columns:
-                columns[c] = [None] * i
-            columns[c].append(_cell(v, key, i + 1, c))
-        for cells in columns.values():
-            if len(cells) == i:
-                cells.append(None)
-    if not columns:
+    names = list(dict.fromkeys(c for row in rows for c in row))
+    if not names:
         raise RequestError(f"'{key}' rows hold no columns")
-    return pl.DataFrame({c: pl.Series(c, v, dtype=pl.String) for c, v in columns.items()})
+    columns = {}
+    for c in names:
+        cells = [row.get(c) for row in rows]
+        if c not in text and all(type(v) in (int, float) or v is None for v in cells):
+            columns[c] = pl.Series(c, cells, dtype=pl.Float64)
+        else:
+            columns[c] = pl.Series(c, [_cell(v, key, i + 1, c) for i, v in enumerate(cells)], dtype=pl.String)
+    return pl.DataFrame(columns)
 
 
 def _cell(v: Any, key: str, row: int, col: str) -> str | None:

@@ -3,6 +3,7 @@ body with the one-line message the command line would print; no traceback ever r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,7 +45,9 @@ def observed(route: str, metrics: Metrics, endpoint: Endpoint) -> Endpoint:
             response = await endpoint(request)
         except TsrnnError as exc:
             response = error_response(status_of(exc), exc.message, exc.title)
-        except Exception as exc:  # a bug: logged with its traceback here, one line to the client
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException as exc:  # a bug (or a library's panic): its traceback in the log, one line to the client
             log.exception("internal error on %s %s", request.method, request.url.path)
             response = error_response(
                 500, f"internal error ({type(exc).__name__}); the server logged the details", "Internal error"
@@ -87,9 +90,8 @@ def make_app(
 
     async def forecast(request: Request) -> Response:
         name = request.path_params["name"]
-        served = models.get(name)
         kind = answer_type(request.headers.get("accept"))
-        with served.batcher.ticket() as ticket:  # from the first byte: the batcher may wait for this request
+        with models.use(name) as (served, ticket):  # from the first byte: the batcher may wait for this request
             body = await read_body(request, limits.max_body)
             ctype = request.headers.get("content-type", JSON)
             result = await run_in_threadpool(

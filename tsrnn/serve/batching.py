@@ -4,6 +4,7 @@ outputs split back to each request (numpy and threads only)."""
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from collections import deque
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+
+log = logging.getLogger("tsrnn.serve")
 
 Run = Callable[[np.ndarray, np.ndarray | None], dict[str, np.ndarray]]
 """(history, known) -> every output: `Forecaster.predict_outputs`."""
@@ -67,15 +70,20 @@ class Batcher:
     @contextmanager
     def ticket(self) -> Iterator[Ticket]:
         """Hold a place for a request from its first byte: `ticket.predict(...)` submits its windows."""
-        t = Ticket(self)
-        with self._cond:
-            self._reading += 1
+        t = self.open_ticket()
         try:
             yield t
         finally:
-            self._release(t)
+            self.release(t)
 
-    def _release(self, t: Ticket) -> None:
+    def open_ticket(self) -> Ticket:
+        """A ticket that `release` must close (`ticket()` does both)."""
+        t = Ticket(self)
+        with self._cond:
+            self._reading += 1
+        return t
+
+    def release(self, t: Ticket) -> None:
         with self._cond:
             if t.waiting:
                 t.waiting = False
@@ -84,6 +92,9 @@ class Batcher:
 
     def submit(self, t: Ticket, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
         job = _Job(history, known)
+        if not self._thread.is_alive():  # closed without this ticket (not through Models): run here
+            t.waiting = False
+            return self.run(history, known)
         with self._cond:
             self._queue.append(job)
             if t.waiting:
@@ -144,11 +155,15 @@ class Batcher:
                 j.error = exc
                 j.done.set()
             return
-        if self.on_batch is not None:
-            self.on_batch(sum(j.windows for j in jobs), len(jobs), time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0
         for j, out in zip(jobs, outputs, strict=True):
             j.outputs = out
             j.done.set()
+        if self.on_batch is not None:
+            try:
+                self.on_batch(sum(j.windows for j in jobs), len(jobs), seconds)
+            except Exception:  # a metric must never stop the thread that answers requests
+                log.exception("batch metrics failed")
 
     def _merged(self, jobs: list[_Job]) -> list[dict[str, np.ndarray]]:
         history = np.concatenate([j.history for j in jobs])

@@ -6,14 +6,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tsrnn.core.errors import ConfigError, TsrnnError
 from tsrnn.runtime.inference import Forecaster
-from tsrnn.serve.batching import Batcher, OnBatch
+from tsrnn.serve.batching import Batcher, OnBatch, Ticket
 from tsrnn.serve.bodies import RequestError
 
 log = logging.getLogger("tsrnn.serve")
@@ -114,9 +115,25 @@ class Models:
         with self._lock:
             served = self._served.get(name)
         if served is None:
-            known = ", ".join(self.paths) or "none"
-            raise RequestError(f"unknown model '{name}'; this server has: {known}", 404)
+            raise self._unknown(name)
         return served
+
+    def _unknown(self, name: str) -> RequestError:
+        return RequestError(f"unknown model '{name}'; this server has: {', '.join(self.paths) or 'none'}", 404)
+
+    @contextmanager
+    def use(self, name: str) -> Iterator[tuple[Served, Ticket]]:
+        """The version of `name` that serves one whole request, and the request's ticket for its batcher, taken
+        together so that a reload in between cannot close that batcher before the request is done."""
+        with self._lock:
+            served = self._served.get(name)
+            if served is None:
+                raise self._unknown(name)
+            ticket = served.batcher.open_ticket()
+        try:
+            yield served, ticket
+        finally:
+            served.batcher.release(ticket)
 
     def all(self) -> list[Served]:
         with self._lock:

@@ -87,6 +87,21 @@ def write_rich(path: Path, future: bool) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Kit:
+    """What the test modules use besides the fixtures (they import nothing from this conftest)."""
+
+    start_server = staticmethod(start_server)
+    write_rich = staticmethod(write_rich)
+    rich_series: int = RICH_SERIES
+    rich_h: int = RICH_H
+
+
+@pytest.fixture(scope="session")
+def kit() -> Kit:
+    return Kit()
+
+
 @pytest.fixture(scope="session")
 def serve_models(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> dict[str, Path]:
     """demo (LSTM on the airline passengers), rich (GRU with a calendar, a future column and quantiles, 40 series),

@@ -8,10 +8,10 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.serve.conftest import Server
 from tsrnn.data.loader import demo_path
 
 DOC = Path(__file__).parents[2] / "docs" / "serve.md"
@@ -26,7 +26,7 @@ def block(text: str, start: str, fence: str) -> str:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_the_curl_examples(server: Server, tmp_path: Path) -> None:
+def test_the_curl_examples(server: Any, tmp_path: Path) -> None:
     text = DOC.read_text()
     commands = [c for c in block(text, "<!-- curl:start -->", "bash").splitlines() if c.startswith("curl ")]
     assert len(commands) == 8

@@ -15,13 +15,13 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import polars as pl
 import pytest
 
-from tests.serve.conftest import RICH_H, RICH_SERIES, Server, start_server, write_rich
 from tsrnn.cli.commands import main
 from tsrnn.data.loader import demo_path
 from tsrnn.runtime.forecastio import forecast_file
@@ -56,7 +56,7 @@ def forecast(c: httpx.Client, model: str, **kwargs: object) -> httpx.Response:
 
 
 def test_forecasts_equal_tsrnn_forecast(
-    server: Server, serve_models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server: Any, serve_models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """One series as JSON rows, as JSON series, as a CSV body and as a Parquet body; answers as JSON, CSV and
     Parquet: each is what `tsrnn forecast` prints or writes."""
@@ -83,17 +83,17 @@ def test_forecasts_equal_tsrnn_forecast(
 
 
 def test_calendar_future_columns_quantiles_and_many_series(
-    server: Server, serve_models: dict[str, Path], tmp_path: Path
+    server: Any, serve_models: dict[str, Path], tmp_path: Path, kit: Any
 ) -> None:
     """40 series with a calendar, a future column over the horizon and three quantiles: as JSON rows (the
     future rows after each series' last target), as a CSV body, and with the future values apart ('future')."""
-    data = write_rich(tmp_path / "rich.csv", future=True)
+    data = kit.write_rich(tmp_path / "rich.csv", future=True)
     want = expected(serve_models["rich"], data)
-    assert len(want) == RICH_SERIES * RICH_H and {"load_q10", "load_q50", "load_q90"} <= set(want[0])
+    assert len(want) == kit.rich_series * kit.rich_h and {"load_q10", "load_q50", "load_q90"} <= set(want[0])
     rows = pl.read_csv(data, infer_schema=False).to_dicts()
     with server.client() as c:
         got = forecast(c, "rich", json={"rows": rows}).json()
-        assert got["n_series"] == RICH_SERIES
+        assert got["n_series"] == kit.rich_series
         assert_rows_equal(got["forecast"], want)
         body = data.read_bytes()
         assert_rows_equal(
@@ -108,7 +108,7 @@ def test_calendar_future_columns_quantiles_and_many_series(
         assert_rows_equal(got["forecast"], want_apart)
 
 
-def test_an_ensemble_file(server: Server, serve_models: dict[str, Path]) -> None:
+def test_an_ensemble_file(server: Any, serve_models: dict[str, Path]) -> None:
     with server.client() as c:
         got = forecast(c, "ens", json={"rows": demo_rows()}).json()
     assert_rows_equal(got["forecast"], expected(serve_models["ens"], DEMO))
@@ -123,7 +123,7 @@ def batch_counts(c: httpx.Client, model: str) -> tuple[float, float]:
     return float(one.group(1)), float(every.group(1))
 
 
-def test_concurrent_requests_share_one_call(server: Server, serve_models: dict[str, Path]) -> None:
+def test_concurrent_requests_share_one_call(server: Any, serve_models: dict[str, Path]) -> None:
     """24 clients at once, each its own series: the metrics show calls that merged several requests, and each
     answer is its own series' forecast."""
     rows = demo_rows()
@@ -180,7 +180,7 @@ ERROR_CASES = [
     ("case", "model", "request_", "status", "message"), ERROR_CASES, ids=[c[0] for c in ERROR_CASES]
 )
 def test_every_bad_request_is_a_4xx_and_the_next_is_served(
-    server: Server, case: str, model: str, request_: dict[str, object], status: int, message: str
+    server: Any, case: str, model: str, request_: dict[str, object], status: int, message: str
 ) -> None:
     with server.client() as c:
         r = forecast(c, model, **request_)
@@ -191,7 +191,7 @@ def test_every_bad_request_is_a_4xx_and_the_next_is_served(
 
 
 def test_the_message_is_the_command_lines(
-    server: Server, serve_models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server: Any, serve_models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A CSV body is read as the file request.csv: its error is word for word what `tsrnn forecast` prints."""
     bad = tmp_path / "request.csv"
@@ -205,7 +205,7 @@ def test_the_message_is_the_command_lines(
     assert r.status_code == 422 and r.json()["error"] == printed
 
 
-def test_models_health_and_metrics(server: Server) -> None:
+def test_models_health_and_metrics(server: Any) -> None:
     with server.client() as c:
         listed = c.get("/v1/models").json()["models"]
         assert [m["name"] for m in listed] == ["demo", "rich", "ens", "swap"]
@@ -223,7 +223,7 @@ def test_models_health_and_metrics(server: Server) -> None:
         assert name in text
 
 
-def test_reload_swaps_a_good_file_and_refuses_a_damaged_one(server: Server, serve_models: dict[str, Path]) -> None:
+def test_reload_swaps_a_good_file_and_refuses_a_damaged_one(server: Any, serve_models: dict[str, Path]) -> None:
     swap = next(Path(a) for a in server.proc.args if str(a).endswith("swap.onnx"))  # type: ignore[union-attr]
     body = {"json": {"rows": demo_rows()}}
     with server.client() as c:
@@ -245,8 +245,8 @@ def test_reload_swaps_a_good_file_and_refuses_a_damaged_one(server: Server, serv
         assert 'tsrnn_reloads_total{model="swap",result="refused"} 1.0' in c.get("/metrics").text
 
 
-def test_the_token_guards_every_route_but_health(serve_models: dict[str, Path], tmp_path: Path) -> None:
-    s = start_server([serve_models["demo"]], tmp_path / "token.log", env={"TSRNN_TOKEN": "s3cret"})
+def test_the_token_guards_every_route_but_health(serve_models: dict[str, Path], tmp_path: Path, kit: Any) -> None:
+    s = kit.start_server([serve_models["demo"]], tmp_path / "token.log", env={"TSRNN_TOKEN": "s3cret"})
     try:
         with s.client() as c:
             assert c.get("/healthz").status_code == 200
@@ -262,10 +262,12 @@ def test_the_token_guards_every_route_but_health(serve_models: dict[str, Path], 
         assert s.stop() == 0
 
 
-def test_sigterm_finishes_the_request_in_flight_and_exits_0(serve_models: dict[str, Path], tmp_path: Path) -> None:
+def test_sigterm_finishes_the_request_in_flight_and_exits_0(
+    serve_models: dict[str, Path], tmp_path: Path, kit: Any
+) -> None:
     """Bound to every address without a token: a warning. A request half sent when SIGTERM comes is answered;
     then the server exits with 0."""
-    s = start_server([serve_models["demo"]], tmp_path / "term.log", "--host", "0.0.0.0")
+    s = kit.start_server([serve_models["demo"]], tmp_path / "term.log", "--host", "0.0.0.0")
     assert "without a token" in s.log_text()
     body = json.dumps({"rows": demo_rows()}).encode()
     port = int(s.url.rsplit(":", 1)[1])

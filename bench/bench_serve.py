@@ -229,6 +229,31 @@ def in_process(model: Path, body: bytes) -> dict[str, float]:
     return {"forecaster_us": t["forecaster"], "bare_us": t["bare"], "b64_per_window_us": b64 / 64, "request_us": req}
 
 
+def follow_latency(model: Path, rows: int = 300, every: float = 0.01) -> dict[str, float]:
+    """`tsrnn forecast --follow -` fed one monthly row every `every` seconds after 48 rows of history: the
+    arrival-to-forecast latency each forecast line reports."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tsrnn", "forecast", str(model), "--follow", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    months = np.datetime64("1949-01") + np.arange(48 + rows)
+    values = 300 + 100 * np.sin(np.arange(48 + rows) * 2 * np.pi / 12)
+    lines = [f"{m}-01,{v:.1f}\n" for m, v in zip(months, values, strict=True)]
+    proc.stdin.write("time,passengers\n" + "".join(lines[:48]))
+    proc.stdin.flush()
+    lat = [json.loads(proc.stdout.readline())["latency_ms"]]
+    for line in lines[48:]:
+        time.sleep(every)
+        proc.stdin.write(line)
+        proc.stdin.flush()
+        lat.append(json.loads(proc.stdout.readline())["latency_ms"])
+    proc.stdin.close()
+    proc.wait(timeout=60)
+    a = np.asarray(lat[1:])
+    return {"n": len(a), "p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)), "max": float(a.max())}
+
+
 def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -246,6 +271,8 @@ def main() -> None:
     (folder / "body.json").write_bytes(body)
     print("in-process timings ...", file=sys.stderr)
     inproc = in_process(model, body)
+    print("--follow latency ...", file=sys.stderr)
+    follow = follow_latency(model)
 
     rows: list[LoadRow] = []
     for mode, options in (("one call per request (--max-batch 1)", ["--max-batch", "1"]), ("dynamic batching", [])):
@@ -297,13 +324,13 @@ def main() -> None:
     rss1 = server.rss_mib()
     code = server.stop()
     loads.append(f"after the soak {load_average()}")
-    write(args.out, rows, inproc, soak, rss0, rss1, code, loads, shutil.which("hey") is not None)
+    write(args.out, rows, inproc, follow, soak, rss0, rss1, code, loads, shutil.which("hey") is not None)
     print(args.out.read_text())
 
 
 def write(
-    out: Path, rows: list[LoadRow], inproc: dict[str, float], soak: dict[str, object], rss0: float, rss1: float,
-    code: int, loads: list[str], with_hey: bool,
+    out: Path, rows: list[LoadRow], inproc: dict[str, float], follow: dict[str, float], soak: dict[str, object],
+    rss0: float, rss1: float, code: int, loads: list[str], with_hey: bool,
 ) -> None:  # fmt: skip
     by = {(r.mode.startswith("dynamic"), r.clients): r for r in rows}
     lines = [
@@ -353,6 +380,12 @@ def write(
         "",
         f"Forecaster {inproc['forecaster_us']:.1f} µs, bare session {inproc['bare_us']:.1f} µs: "
         f"**{inproc['forecaster_us'] - inproc['bare_us']:+.1f} µs** (target: within 10 µs).",
+        "",
+        "## Streaming: `tsrnn forecast --follow -`",
+        "",
+        f"{follow['n']:.0f} monthly rows on stdin, one every 10 ms after 48 rows of history, one forecast line each: "
+        f"arrival to forecast p50 **{follow['p50']:.2f} ms**, p99 {follow['p99']:.2f} ms, max {follow['max']:.2f} ms "
+        "(the `latency_ms` of each line: parsing the row, the window, the ONNX Runtime call, the line written).",
         "",
         f"## Soak: 64 clients for {soak['wall']:.0f} s, 5 % malformed requests, a reload half-way",
         "",

@@ -53,6 +53,9 @@ class Metrics:
         self.batch_requests.labels(model).observe(requests)
         self.batch_seconds.labels(model).observe(seconds)
 
+    def observe_reload(self, model: str, ok: bool) -> None:
+        self.reloads.labels(model, "ok" if ok else "refused").inc()
+
     def observe_request(self, route: str, code: int, seconds: float) -> None:
         self.requests.labels(route, str(code)).inc()
         if code >= 400:

@@ -75,11 +75,14 @@ class Models:
         max_batch: int = 256,
         max_wait: float = 0.002,
         on_batch: Callable[[str, int, int, float], None] | None = None,
+        on_reload: Callable[[str, bool], None] | None = None,
     ) -> None:
         self.device = device
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.on_batch = on_batch
+        self.on_reload = on_reload
+        """Told of each reload (by route or SIGHUP): the model, and whether it was swapped in."""
         self.paths = model_names(paths)
         self._lock = threading.Lock()
         self._served: dict[str, Served] = {}
@@ -147,11 +150,15 @@ class Models:
             new = self._load(name)
         except TsrnnError as exc:
             log.error("reload of %s refused, the loaded version keeps serving: %s", name, exc.message)
+            if self.on_reload is not None:
+                self.on_reload(name, False)
             raise RequestError(f"reload refused, the loaded model keeps serving: {exc.message}", 422) from None
         with self._lock:
             old = self._served[name]
             self._served[name] = new
         old.retire()
+        if self.on_reload is not None:
+            self.on_reload(name, True)
         log.info("reloaded %s from %s (%s)", name, self.paths[name], new.model.meta.describe())
         return new
 

@@ -51,7 +51,9 @@ def serve(opts: ServeOptions) -> int:
             file=sys.stderr,
         )
     metrics = Metrics()
-    models = Models(opts.models, opts.device, opts.max_batch, opts.max_wait_ms / 1000, metrics.observe_batch)
+    models = Models(
+        opts.models, opts.device, opts.max_batch, opts.max_wait_ms / 1000, metrics.observe_batch, metrics.observe_reload
+    )
     for s in models.all():
         note = f" ({s.model.fallback})" if s.model.fallback else ""
         log.info("model %s: %s, %s on %s%s", s.name, s.model.path, s.model.meta.describe(), s.model.provider, note)

@@ -139,7 +139,7 @@ class Forecaster:
         horizon, n_known): `known_inputs` computes them from timestamps] -> every output: forecast (N, horizon,
         n_targets), and quantiles (N, horizon, n_targets, Q) or probability (N, 1) where the model has them."""
         feeds = self._feeds(history, known)
-        names = [o.name for o in self.session.get_outputs()]
+        names = self.output_names
         n = len(feeds[artifact.HISTORY_INPUT])
         if self.io_binding and n >= IOBIND_FROM:
             return dict(zip(names, self._run_bound(names, feeds), strict=True))
@@ -156,6 +156,11 @@ class Forecaster:
             )
         )
         return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(names)}
+
+    @functools.cached_property
+    def output_names(self) -> list[str]:
+        """The graph's outputs in order (read once: asking the session costs a few µs per call)."""
+        return [o.name for o in self.session.get_outputs()]
 
     def _feeds(self, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
         x = np.ascontiguousarray(history, dtype=np.float32)

@@ -370,7 +370,7 @@ class _Parser:
     def rows(self, lines: list[Line]) -> list[tuple[Line, dict[str, Any]]]:
         out = []
         for line in lines:
-            text = line.text.strip()
+            text = line.text.lstrip("\ufeff").strip() if line.number == 1 else line.text.strip()
             if not text:
                 continue
             if self.kind is None:

@@ -39,7 +39,7 @@ import polars as pl
 from tsrnn.data.loader import demo_path
 from tsrnn.runtime.forecastio import forecast_file
 from tsrnn.runtime.inference import Forecaster
-from tsrnn.serve.bodies import Limits, forecast_body
+from tsrnn.serve.bodies import Direct, Limits, forecast_body
 
 OUT = Path(__file__).parent / "serve.md"
 ROWS = 60
@@ -223,9 +223,9 @@ def in_process(model: Path, body: bytes) -> dict[str, float]:
     assert np.allclose(f.predict(x), bare.run(None, {name: x})[0])
     t = alternating({"forecaster": lambda: f.predict(x), "bare": lambda: bare.run(None, {name: x})})
     b64 = alternating({"b64": lambda: f.predict_outputs(x64)}, n=100)["b64"]
-    req = alternating(
-        {"request": lambda: forecast_body(f, body, "application/json", "request", Limits(), f.predict_outputs)}, n=100
-    )["request"]
+    req = alternating({"request": lambda: forecast_body(f, body, "application/json", Limits(), Direct(f))}, n=100)[
+        "request"
+    ]
     return {"forecaster_us": t["forecaster"], "bare_us": t["bare"], "b64_per_window_us": b64 / 64, "request_us": req}
 
 

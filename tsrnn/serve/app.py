@@ -17,10 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tsrnn.core.errors import TsrnnError
-from tsrnn.runtime.forecastio import Predict
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.serve.access import ASGIApp, RequireToken
-from tsrnn.serve.bodies import JSON, Limits, RequestError, answer_type, forecast_body, render
+from tsrnn.serve.bodies import JSON, Limits, RequestError, Runner, answer_type, forecast_body, render
 from tsrnn.serve.metrics import Metrics
 from tsrnn.serve.models import Models
 
@@ -97,12 +96,12 @@ def make_app(
         with models.use(name) as (served, ticket):  # from the first byte: the batcher may wait for this request
             body = await read_body(request, limits.max_body)
             ctype = request.headers.get("content-type", JSON)
-            content, headers = await run_in_threadpool(answer, served.model, body, ctype, ticket.predict, kind)
+            content, headers = await run_in_threadpool(answer, served.model, body, ctype, ticket, kind)
         return Response(content, media_type=kind, headers=headers)
 
-    def answer(model: Forecaster, body: bytes, ctype: str, predict: Predict, kind: str) -> tuple[bytes, dict[str, str]]:
+    def answer(model: Forecaster, body: bytes, ctype: str, runner: Runner, kind: str) -> tuple[bytes, dict[str, str]]:
         """On a worker thread: the request read and forecast, and the answer written."""
-        return render(model, forecast_body(model, body, ctype, "request", limits, predict), kind)
+        return render(model, forecast_body(model, body, ctype, limits, runner), kind)
 
     async def list_models(request: Request) -> Response:
         return JSONResponse({"models": [s.describe() for s in models.all()]})

@@ -1,5 +1,5 @@
-"""Dynamic batching: the windows of concurrent requests for one model merged into one ONNX Runtime call, and the
-outputs split back to each request (numpy and threads only)."""
+"""Dynamic batching: what concurrent requests for one model send is merged into one call, and the results split
+back to each request: windows into one ONNX Runtime call, or (`tables`) whole request tables into one forecast."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,21 +19,26 @@ log = logging.getLogger("tsrnn.serve")
 
 Run = Callable[[np.ndarray, np.ndarray | None], dict[str, np.ndarray]]
 """(history, known) -> every output: `Forecaster.predict_outputs`."""
+Tables = Callable[[list[Any]], list[Any]]
+"""Request tables -> each one's result, or the error it gets (`tsrnn.serve.merging.forecast_tables`)."""
 OnBatch = Callable[[int, int, float], None]
 """Told of each call: windows, requests merged, seconds the call took."""
 
 
 @dataclass
 class _Job:
-    history: np.ndarray
+    history: np.ndarray | None
     known: np.ndarray | None
+    table: Any = None
+    """A request's whole table (with `units` series), when the batcher merges tables."""
+    units: int = 0
     done: threading.Event = field(default_factory=threading.Event)
-    outputs: dict[str, np.ndarray] | None = None
+    outputs: Any = None
     error: BaseException | None = None
 
     @property
     def windows(self) -> int:
-        return len(self.history)
+        return self.units if self.history is None else len(self.history)
 
 
 class Ticket:
@@ -44,7 +50,12 @@ class Ticket:
 
     def predict(self, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
         """This request's windows through the next merged call; blocks until its outputs are there."""
-        return self.batcher.submit(self, history, known)
+        return self.batcher.submit(self, history, known)  # type: ignore[no-any-return]
+
+    def forecast_table(self, table: Any, series: int) -> Any:
+        """This request's table (of `series` series) through the next merged forecast; its result, or its error
+        raised."""
+        return self.batcher.submit_table(self, table, series)
 
 
 class Batcher:
@@ -53,9 +64,16 @@ class Batcher:
     are still being read (one client alone never waits). `max_batch` 1 runs each request by itself."""
 
     def __init__(
-        self, run: Run, max_batch: int, max_wait: float, on_batch: OnBatch | None = None, name: str = ""
+        self,
+        run: Run,
+        max_batch: int,
+        max_wait: float,
+        on_batch: OnBatch | None = None,
+        name: str = "",
+        tables: Tables | None = None,
     ) -> None:
         self.run = run
+        self.tables = tables
         self.max_batch = max(1, max_batch)
         self.max_wait = max(0.0, max_wait)
         self.on_batch = on_batch
@@ -90,22 +108,32 @@ class Batcher:
                 self._reading -= 1
                 self._cond.notify_all()
 
-    def submit(self, t: Ticket, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
-        job = _Job(history, known)
+    def submit(self, t: Ticket, history: np.ndarray, known: np.ndarray | None) -> Any:
+        return self._submit(t, _Job(history, known))
+
+    def submit_table(self, t: Ticket, table: Any, series: int) -> Any:
+        if self.tables is None:
+            raise TypeError("this batcher merges windows, not tables")
+        return self._submit(t, _Job(None, None, table, series))
+
+    def _submit(self, t: Ticket, job: _Job) -> Any:
         if not self._thread.is_alive():  # closed without this ticket (not through Models): run here
             t.waiting = False
-            return self.run(history, known)
+            self._run([job])
+        else:
+            self._enqueue(t, job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.outputs
+
+    def _enqueue(self, t: Ticket, job: _Job) -> None:
         with self._cond:
             self._queue.append(job)
             if t.waiting:
                 t.waiting = False
                 self._reading -= 1
             self._cond.notify_all()
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        assert job.outputs is not None
-        return job.outputs
 
     def close(self, wait: bool = True) -> None:
         """Finish what is queued and what holds a ticket, then stop the thread."""
@@ -147,9 +175,23 @@ class Batcher:
             return jobs
 
     def _run(self, jobs: list[_Job]) -> None:
+        tables = [j for j in jobs if j.history is None]
+        windows = [j for j in jobs if j.history is not None]
+        for group in (tables, windows):
+            if group:
+                self._run_group(group)
+
+    def _run_group(self, jobs: list[_Job]) -> None:
         t0 = time.perf_counter()
         try:
-            outputs = [self.run(jobs[0].history, jobs[0].known)] if len(jobs) == 1 else self._merged(jobs)
+            outputs: list[Any]
+            if jobs[0].history is None:
+                assert self.tables is not None
+                outputs = self.tables([j.table for j in jobs])
+            elif len(jobs) == 1:
+                outputs = [self.run(jobs[0].history, jobs[0].known)]
+            else:
+                outputs = self._merged(jobs)
         except BaseException as exc:  # every request of the call hears of it; the thread goes on
             for j in jobs:
                 j.error = exc
@@ -157,7 +199,10 @@ class Batcher:
             return
         seconds = time.perf_counter() - t0
         for j, out in zip(jobs, outputs, strict=True):
-            j.outputs = out
+            if isinstance(out, BaseException):  # a table's own error
+                j.error = out
+            else:
+                j.outputs = out
             j.done.set()
         if self.on_batch is not None:
             try:
@@ -166,7 +211,7 @@ class Batcher:
                 log.exception("batch metrics failed")
 
     def _merged(self, jobs: list[_Job]) -> list[dict[str, np.ndarray]]:
-        history = np.concatenate([j.history for j in jobs])
+        history = np.concatenate([j.history for j in jobs if j.history is not None])
         known = None if jobs[0].known is None else np.concatenate([j.known for j in jobs if j.known is not None])
         merged = self.run(history, known)
         bounds = np.cumsum([0] + [j.windows for j in jobs])

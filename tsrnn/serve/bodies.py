@@ -8,8 +8,9 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import polars as pl
 
 from tsrnn.core.errors import TsrnnError
@@ -24,6 +25,7 @@ from tsrnn.runtime.forecastio import (
     refuse_future_file,
 )
 from tsrnn.runtime.inference import Forecaster
+from tsrnn.serve.merging import NAME, mergeable
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -74,20 +76,45 @@ def answer_type(accept: str | None) -> str:
     )
 
 
-def forecast_body(
-    model: Forecaster, body: bytes, content_type: str, name: str, limits: Limits, predict: Predict
-) -> ForecastResult:
-    """Forecast the series of a request body exactly as `tsrnn forecast` would forecast a file holding them."""
+class Runner(Protocol):
+    """How a request's forecast runs: its windows through a (merged) model call, or its whole table through a
+    (merged) forecast. `tsrnn.serve.batching.Ticket` batches; `Direct` runs each request alone."""
+
+    def predict(self, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]: ...
+
+    def forecast_table(self, table: pl.DataFrame, series: int) -> ForecastResult: ...
+
+
+class Direct:
+    """No batching: the model's own call, and each table forecast alone."""
+
+    def __init__(self, model: Forecaster) -> None:
+        self.model = model
+
+    def predict(self, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
+        return self.model.predict_outputs(history, known)
+
+    def forecast_table(self, table: pl.DataFrame, series: int) -> ForecastResult:
+        with rows_named(rows_text):
+            return forecast_frame(self.model, table, NAME)
+
+
+def forecast_body(model: Forecaster, body: bytes, content_type: str, limits: Limits, runner: Runner) -> ForecastResult:
+    """Forecast the series of a request body exactly as `tsrnn forecast` would forecast a file holding them. A
+    plain JSON table may be merged with other requests' (`tsrnn.serve.merging`); the rest runs alone, its windows
+    through `runner.predict`."""
     kind = media_type(content_type) or JSON
     if kind == JSON:
         request = parse_json(body)
-        frame, future = json_tables(model, request, limits)
+        frame, future, n = json_tables(model, request, limits)
         allow = _flag(request, "allow_freq_mismatch")
+        if future is None and not allow and mergeable(model, frame, n):
+            return runner.forecast_table(frame, n)
         with rows_named(rows_text):  # messages name the request's rows, numbered from 1, not a file's lines
-            return forecast_frame(model, frame, name, future, allow_freq_mismatch=allow, predict=predict)
+            return forecast_frame(model, frame, NAME, future, allow_freq_mismatch=allow, predict=runner.predict)
     if kind in (CSV, "text/plain") or kind in PARQUET_TYPES:
         suffix = ".csv" if kind in (CSV, "text/plain") else ".parquet"
-        return _forecast_file_body(model, body, f"request{suffix}", limits, predict)
+        return _forecast_file_body(model, body, f"{NAME}{suffix}", limits, runner.predict)
     raise RequestError(f"cannot read a {kind} body: send {JSON}, {CSV} or {PARQUET} (Content-Type header)", 415)
 
 
@@ -128,8 +155,11 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return request
 
 
-def json_tables(model: Forecaster, request: dict[str, Any], limits: Limits) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """The request's table (and its future-values table), as the loader reads a file (`_table`)."""
+def json_tables(
+    model: Forecaster, request: dict[str, Any], limits: Limits
+) -> tuple[pl.DataFrame, pl.DataFrame | None, int]:
+    """The request's table, its future-values table (or None) and its number of series; the tables as the loader
+    reads a file (`_table`)."""
     unknown = sorted(set(request) - {"rows", "series", "future", "allow_freq_mismatch"})
     if unknown:
         raise RequestError(
@@ -150,7 +180,7 @@ def json_tables(model: Forecaster, request: dict[str, Any], limits: Limits) -> t
     id_col = model.meta.id_col or ("id" if "id" in frame.columns else None)
     n = frame[id_col].n_unique() if id_col and id_col in frame.columns else 1
     check_series(n, limits)
-    return frame, future
+    return frame, future, n
 
 
 def series_rows(model: Forecaster, series: list[Any]) -> list[dict[str, Any]]:

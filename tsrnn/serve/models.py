@@ -16,6 +16,7 @@ from tsrnn.core.errors import ConfigError, TsrnnError
 from tsrnn.runtime.inference import Forecaster
 from tsrnn.serve.batching import Batcher, OnBatch, Ticket
 from tsrnn.serve.bodies import RequestError
+from tsrnn.serve.merging import forecast_tables
 
 log = logging.getLogger("tsrnn.serve")
 
@@ -107,7 +108,14 @@ class Models:
             def tell(windows: int, requests: int, seconds: float) -> None:
                 on_batch(name, windows, requests, seconds)
 
-        batcher = Batcher(model.predict_outputs, self.max_batch, self.max_wait, tell, name=name)
+        batcher = Batcher(
+            model.predict_outputs,
+            self.max_batch,
+            self.max_wait,
+            tell,
+            name=name,
+            tables=lambda frames: forecast_tables(model, frames),
+        )
         return Served(name, model, batcher, time.time())
 
     @property

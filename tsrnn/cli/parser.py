@@ -261,7 +261,8 @@ def add_serve_command(sub: Any, func: Handler) -> None:
         type=int,
         default=256,
         metavar="N",
-        help="windows merged into one ONNX Runtime call at most (default: 256; 1: one call per request)",
+        help="series (windows) merged into one forecast and ONNX Runtime call at most (default: 256; 1: every "
+        "request alone)",
     )
     sv.add_argument(
         "--max-wait-ms",

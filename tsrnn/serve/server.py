@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from types import FrameType
 
 import uvicorn
 
+from tsrnn.core.errors import ConfigError
 from tsrnn.serve.access import is_loopback
 from tsrnn.serve.app import make_app
 from tsrnn.serve.bodies import Limits
@@ -57,6 +59,14 @@ def serve(opts: ServeOptions) -> int:
     for s in models.all():
         note = f" ({s.model.fallback})" if s.model.fallback else ""
         log.info("model %s: %s, %s on %s%s", s.name, s.model.path, s.model.meta.describe(), s.model.provider, note)
+    try:
+        sock = listen(opts.host, opts.port)
+    except ConfigError:
+        models.close()
+        raise
+    host, port = sock.getsockname()[:2]
+    log.info("serving %s on http://%s:%d (Ctrl+C or SIGTERM stops, SIGHUP reloads)", ", ".join(models.names),
+             f"[{host}]" if ":" in host else host, port)  # fmt: skip
     app = make_app(models, opts.limits, opts.token, metrics)
     config = uvicorn.Config(
         app,
@@ -75,12 +85,36 @@ def serve(opts: ServeOptions) -> int:
     signal.signal(signal.SIGINT, _stopped)
     signal.signal(signal.SIGHUP, lambda signum, frame: _reload_in_background(models))
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         models.close()
     return 0 if server.started else 1
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before uvicorn starts, so that a taken port or an unknown host is one clear
+    error."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, IndexError) as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}; check --host"
+        ) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port or stop what uses it"
+        ) from None
+    return sock
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:

@@ -329,3 +329,19 @@ def test_forecasts_match_at_any_batch(serve_models: dict[str, Path]) -> None:
         for (h, k), got in zip(jobs, merged, strict=True):
             for name, want in m.predict_outputs(h, k).items():
                 np.testing.assert_allclose(got[name], want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_taken_port_is_one_line_and_exit_2(serve_models: dict[str, Path]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run(
+            [sys.executable, "-m", "tsrnn", "serve", str(serve_models["demo"]), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 2
+    assert f"tsrnn: error: cannot listen on 127.0.0.1:{port}: Address already in use" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -133,11 +133,8 @@ def hey(url: str, body: Path, clients: int, seconds: int) -> LoadRow | None:
     p99 = float(re.search(r"99%+ in (\S+) secs", out).group(1)) * 1000  # type: ignore[union-attr]
     ok = sum(int(n) for n in re.findall(r"\[200\]\s+(\d+) responses", out))
     other = sum(int(n) for code, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", out) if code != "200")
-    other += (
-        sum(int(n) for n in re.findall(r"\]\s+(\d+)\s*$", out.split("Error distribution:")[-1], re.M))
-        if "Error distribution" in out
-        else 0
-    )
+    if "Error distribution:" in out:  # transport errors: "  [count]\tPost ...: connection reset"
+        other += sum(int(n) for n in re.findall(r"^\s*\[(\d+)\]", out.split("Error distribution:")[1], re.M))
     return LoadRow("", clients, rps, p50, p99, ok, other)
 
 

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,14 @@ class Server:
         c = re.search(r'tsrnn_batch_requests_count\{model="\w+"\} (\S+)', text)
         return (float(s.group(1)), float(c.group(1))) if s and c else (0.0, 0.0)
 
+    def latency_quantile(self, q: float, route: str = "forecast") -> float:
+        """The upper bound (ms) of the server's latency bucket that holds quantile `q` of its requests so far."""
+        text = httpx.get(f"{self.url}/metrics").text
+        pattern = rf'tsrnn_request_seconds_bucket{{le="([^"]+)",route="{route}"}} (\S+)'
+        buckets = [(float(le), float(n)) for le, n in re.findall(pattern, text)]
+        total = buckets[-1][1] if buckets else 0.0
+        return next((le * 1000 for le, n in buckets if n >= q * total), float("inf"))
+
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(timeout=60)
@@ -141,9 +150,12 @@ def hey(url: str, body: Path, clients: int, seconds: int) -> LoadRow | None:
 async def async_load(
     url: str, bodies: list[bytes], clients: int, seconds: float, check: list[float] | None = None,
     bad: list[bytes] | None = None, bad_share: float = 0.0, during: tuple[float, str] | None = None,
+    rss: Callable[[], float] | None = None,
 ) -> dict[str, object]:  # fmt: skip
     """`clients` tasks posting for `seconds`; with `check`, each answer's first value must be the one expected for
-    the series sent; a share of `bad` bodies must each get a 4xx; `during` (at s, path): one POST while it runs."""
+    the series sent; a share of `bad` bodies must each get a 4xx; `during` (at s, path): one POST while it runs;
+    `rss`: the server's RSS, sampled every tenth of the run."""
+    samples: list[float] = []
     stats = {"good": 0, "good_ok": 0, "good_wrong": 0, "good_failed": 0, "bad": 0, "bad_4xx": 0, "bad_other": 0}
     lat: list[float] = []
     rng = np.random.default_rng(0)
@@ -189,11 +201,17 @@ async def async_load(
             reload_status.append(r.status_code)
 
         t0 = time.perf_counter()
-        await asyncio.gather(side(), *(client(k) for k in range(clients)))
+
+        async def sample() -> None:
+            while rss is not None and time.perf_counter() < end:
+                samples.append(rss())
+                await asyncio.sleep(seconds / 10)
+
+        await asyncio.gather(side(), sample(), *(client(k) for k in range(clients)))
         wall = time.perf_counter() - t0
     a = np.asarray(lat) * 1000
     return {**stats, "wall": wall, "rps": stats["good"] / wall, "p50": float(np.percentile(a, 50)) if len(a) else 0.0,
-            "p99": float(np.percentile(a, 99)) if len(a) else 0.0, "reload": reload_status}  # fmt: skip
+            "p99": float(np.percentile(a, 99)) if len(a) else 0.0, "reload": reload_status, "rss": samples}  # fmt: skip
 
 
 def alternating(fns: dict[str, object], n: int = 2000, blocks: int = 15) -> dict[str, float]:
@@ -325,9 +343,21 @@ def main() -> None:
     asyncio.run(async_load(server.url, bodies, 64, 5, check))  # warm-up
     rss0 = server.rss_mib()
     soak = asyncio.run(
-        async_load(server.url, bodies, 64, args.soak, check, bad, 0.05, (args.soak / 2, "/v1/models/lstm64/reload"))
+        async_load(
+            server.url,
+            bodies,
+            64,
+            args.soak,
+            check,
+            bad,
+            0.05,
+            (args.soak / 2, "/v1/models/lstm64/reload"),
+            server.rss_mib,
+        )
     )
     rss1 = server.rss_mib()
+    soak["server_p50"] = server.latency_quantile(0.5)
+    soak["server_p99"] = server.latency_quantile(0.99)
     code = server.stop()
     loads.append(f"after the soak {load_average()}")
     write(args.out, rows, inproc, follow, soak, rss0, rss1, code, loads, shutil.which("hey") is not None)
@@ -402,8 +432,14 @@ def write(
         f"| {soak['good']} | {soak['good_ok']} | {soak['good_wrong']} | {soak['good_failed']} | {soak['bad']} | "
         f"{soak['bad_4xx']} | {soak['bad_other']} | {soak['reload']} | {rss0:.0f} | {rss1:.0f} | {code} |",
         "",
+        "RSS every tenth of the soak (MiB): "
+        + ", ".join(f"{x:.0f}" for x in soak["rss"])  # type: ignore[attr-defined]
+        + " (the reload half-way loads a second copy of the model before the first is closed).",
+        "",
         f"Good requests: {soak['rps']:.0f}/s, p50 {soak['p50']:.1f} ms, p99 {soak['p99']:.1f} ms (an async httpx "
-        "client that checks each answer against the forecast of the series it sent, so it is slower than `hey`). Every "
+        "client that checks each answer against the forecast of the series it sent, so it is slower than `hey`, and "
+        "on these busy cores its own scheduling adds to what it measures; the server's own histogram puts p50 at or "
+        f"below {soak['server_p50']:g} ms and p99 at or below {soak['server_p99']:g} ms). Every "
         "request got exactly one answer (the client awaits each); 'answered right' compares the first forecast value "
         "with `forecast_file` on the same rows.",
         "",

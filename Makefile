@@ -3,7 +3,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test fuzz bench bench-accuracy bench-tune bench-distributed check venv clean
+.PHONY: run test fuzz bench bench-accuracy bench-tune bench-distributed bench-serve check venv clean
 
 # The project's install also builds the compiled GRU training loops (setup.py); the last line says whether training
 # uses them, and the step fails when they differ from torch's GRU (tsrnn.model.fast.parity).
@@ -41,6 +41,11 @@ bench-tune: $(STAMP)
 # --engine local against --engine dask on 100k and 1M generated series (about 5 minutes on 2 cores)
 bench-distributed: $(STAMP)
 	$(PY) -m bench.bench_distributed
+
+# tsrnn serve on loopback: 1/16/64 clients with and without dynamic batching (hey when installed: apt-get install
+# hey), a 60 s soak with malformed requests and a reload, the in-process overhead; writes bench/serve.md (about 4 minutes)
+bench-serve: $(STAMP)
+	$(PY) -m bench.bench_serve
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check tsrnn tui tests bench

@@ -13,13 +13,14 @@ import sys
 from collections.abc import Sequence
 
 from tsrnn.cli.compare import cmd_compare
-from tsrnn.cli.forecast import cmd_forecast, cmd_inspect, cmd_quantize
+from tsrnn.cli.forecast import cmd_forecast, cmd_inspect, cmd_quantize, cmd_serve
 from tsrnn.cli.parser import (
     add_app_commands,
     add_compare_command,
     add_debug_flags,
     add_forecast_command,
     add_model_commands,
+    add_serve_command,
     add_train_command,
     new_parser,
 )
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_command(sub, cmd_compare)
     add_forecast_command(sub, cmd_forecast)
     add_model_commands(sub, quantize=cmd_quantize, inspect=cmd_inspect)
+    add_serve_command(sub, cmd_serve)
     add_app_commands(sub, demo_data=cmd_demo, open_tui=cmd_tui)
 
     add_tune_command(sub)

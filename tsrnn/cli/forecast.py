@@ -1,4 +1,5 @@
-"""The commands that use an exported model and never load torch: forecast, inspect and quantize."""
+"""The commands that use an exported model and never load torch: forecast (and --follow), serve, inspect and
+quantize."""
 
 from __future__ import annotations
 
@@ -28,9 +29,13 @@ MAX_WARNINGS = 10
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
-    from tsrnn.runtime.forecastio import forecast_file
+    from tsrnn.runtime.forecastio import forecast_file, forecast_json
     from tsrnn.runtime.inference import Forecaster
 
+    if args.follow is not None:
+        return cmd_follow(args)
+    if args.data is None:
+        raise ConfigError("give the data to forecast (DATA.csv), or --follow FILE|- to forecast rows as they arrive")
     if args.engine == "dask":
         from tsrnn.distributed.engine import run_cli
 
@@ -70,6 +75,75 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+class _StopFollowError(Exception):
+    """SIGTERM while a stream is followed: the normal end of `--follow`."""
+
+
+def cmd_follow(args: argparse.Namespace) -> int:
+    """`tsrnn forecast MODEL --follow [FILE|-]`: forecast lines on stdout until stdin ends or a signal stops it
+    (SIGTERM or Ctrl+C: exit 0); malformed lines and the latency summary on stderr."""
+    # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
+    from tsrnn.runtime.follow import FollowStats, follow
+    from tsrnn.runtime.inference import Forecaster
+
+    if args.data is not None:
+        raise ConfigError(f"give the data once: --follow {args.follow} reads it, so leave out {args.data}")
+    given = [o for o, v in (("--out", args.out), ("--json", args.json), ("--future-csv", args.future_csv)) if v]
+    if args.engine != "local":
+        given.append("--engine dask")
+    if given:
+        raise ConfigError(f"--follow writes forecast lines on stdout; {', '.join(given)} are for a whole file")
+    model = Forecaster.load(args.model, device=args.device, threads=args.threads)
+    if model.fallback:
+        print(f"note: {model.fallback}", file=sys.stderr)
+    stats = FollowStats()
+
+    def stop(signum: int, frame: object) -> None:
+        raise _StopFollowError
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        follow(model, args.follow, sys.stdout, args.follow_format, stats=stats)
+    except (_StopFollowError, KeyboardInterrupt):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        print(stats.summary(), file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`tsrnn serve MODEL.onnx ...`: until SIGTERM or Ctrl+C (exit 0)."""
+    require("uvicorn", "starlette", "prometheus_client")
+    # Here, not at the top: loads uvicorn, Starlette, ONNX Runtime and polars, which no other command needs.
+    from tsrnn.serve.bodies import Limits
+    from tsrnn.serve.server import ServeOptions, serve
+
+    for option, value, least in (
+        ("--max-batch", args.max_batch, 1),
+        ("--max-body", args.max_body, 1),
+        ("--max-series", args.max_series, 1),
+        ("--port", args.port, 0),
+    ):
+        if value < least:
+            raise ConfigError(f"{option} must be at least {least}, got {value}")
+    if args.max_wait_ms < 0:
+        raise ConfigError(f"--max-wait-ms must be 0 or more, got {args.max_wait_ms:g}")
+    return serve(
+        ServeOptions(
+            args.models,
+            host=args.host,
+            port=args.port,
+            device=args.device,
+            max_batch=args.max_batch,
+            max_wait_ms=args.max_wait_ms,
+            token=args.token or os.environ.get("TSRNN_TOKEN") or None,
+            limits=Limits(args.max_body, args.max_series),
+            access_log=args.access_log,
+        )
+    )
+
+
 def forecast_inputs(args: argparse.Namespace) -> list[tuple[str, str | None]]:
     """What `tsrnn forecast` reads, for `check_outputs`."""
     return [("the model", args.model), ("the data", args.data), ("--future-csv", getattr(args, "future_csv", None))]
@@ -87,23 +161,6 @@ def _stopped(stop: Stopped, timeout: float | None, command: str, out: str | os.P
         raise KeyboardInterrupt
     print(f"tsrnn: stopped by {signal.Signals(stop.signum).name}{kept}", file=sys.stderr)
     return exit_code(stop.signum)
-
-
-def forecast_json(model: Forecaster, result: ForecastResult) -> dict[str, Any]:
-    """The --json report: the forecast rows with the provider, the warnings and the frequencies."""
-    out = result.out
-    return {
-        "provider": result.provider,
-        "fallback": model.fallback,
-        "warnings": [w.to_dict() for w in result.warnings],
-        "data_frequency": result.history.freq.code,
-        "model_frequency": model.meta.freq.code,
-        "latency_ms": round(result.latency_ms, 3),
-        "n_series": result.n_series,
-        "horizon": model.horizon,
-        "out": str(out) if out else None,
-        "forecast": result.table.to_dicts(),
-    }
 
 
 def print_forecast(model: Forecaster, result: ForecastResult) -> None:

@@ -171,9 +171,24 @@ def add_forecast_command(sub: Any, func: Handler) -> None:
     fc.add_argument("model", metavar="MODEL.onnx")
     fc.add_argument(
         "data",
+        nargs="?",
         metavar="DATA.csv",
         help="CSV or Parquet (a file, a folder or a quoted glob such as "
         "'data/*.parquet') with the model's columns, or 'demo'",
+    )
+    fc.add_argument(
+        "--follow",
+        nargs="?",
+        const="-",
+        metavar="FILE|-",
+        help="stream: read rows as they arrive (appended to a CSV, or CSV or JSON lines on stdin: -, the default), "
+        "and write one forecast line per series each time its next step is complete (see docs/serve.md)",
+    )
+    fc.add_argument(
+        "--follow-format",
+        choices=("jsonl", "csv"),
+        default="jsonl",
+        help="with --follow: JSON lines (default) or CSV rows",
     )
     fc.add_argument(
         "--out",
@@ -227,6 +242,48 @@ def add_forecast_command(sub: Any, func: Handler) -> None:
         help="with --engine dask and no --scheduler: worker processes of the local cluster (default: one per core)",
     )
     fc.set_defaults(func=func)
+
+
+def add_serve_command(sub: Any, func: Handler) -> None:
+    """`tsrnn serve MODEL.onnx [MORE.onnx ...]`: forecasts over HTTP with dynamic batching."""
+    sv = sub.add_parser(
+        "serve",
+        help="serve models over HTTP, merging concurrent requests into one call (pip install 'tsrnn[serve]')",
+        description="Forecasts over HTTP: POST /v1/models/NAME/forecast, GET /v1/models, /healthz, /metrics, "
+        "POST /v1/models/NAME/reload (or SIGHUP). See docs/serve.md.",
+    )
+    sv.add_argument("models", nargs="+", metavar="MODEL.onnx", help="models to serve, each under its file's stem")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--device", choices=DEVICES, default="cpu", help="ONNX Runtime provider (default: cpu)")
+    sv.add_argument(
+        "--max-batch",
+        type=int,
+        default=256,
+        metavar="N",
+        help="series (windows) merged into one forecast and ONNX Runtime call at most (default: 256; 1: every "
+        "request alone)",
+    )
+    sv.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=2.0,
+        metavar="MS",
+        help="how long a call waits for requests still being read (default: 2; a lone client never waits)",
+    )
+    sv.add_argument(
+        "--token",
+        help="require 'Authorization: Bearer TOKEN' on every route but /healthz (default: $TSRNN_TOKEN; "
+        "prefer the variable, a command line is visible to other users)",
+    )
+    sv.add_argument(
+        "--max-body", type=int, default=16 << 20, metavar="BYTES", help="largest request body (default: 16 MiB)"
+    )
+    sv.add_argument(
+        "--max-series", type=int, default=10_000, metavar="N", help="most series in one request (default: 10000)"
+    )
+    sv.add_argument("--access-log", action="store_true", help="log every request (default: errors only)")
+    sv.set_defaults(func=func)
 
 
 def add_model_commands(sub: Any, quantize: Handler, inspect: Handler) -> None:

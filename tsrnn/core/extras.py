@@ -22,6 +22,9 @@ EXTRA_OF = {
     "pyarrow": "dask",
     "cryptography": "dask",
     "statsforecast": "stats",
+    "uvicorn": "serve",
+    "starlette": "serve",
+    "prometheus_client": "serve",
 }
 """Top-level module -> the extra of `pip install 'tsrnn[EXTRA]'` that brings it. The core install (numpy, polars,
 onnxruntime) forecasts; training needs torch and onnx, the terminal UI needs textual."""

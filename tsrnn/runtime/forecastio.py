@@ -20,8 +20,16 @@ import tsrnn.core.safeio as safeio
 from tsrnn.core.errors import ConfigError, DataError
 from tsrnn.data.csvio import read_header
 from tsrnn.data.future import horizon_values
-from tsrnn.data.loader import SeriesSet, load_series, resolve_demo
-from tsrnn.data.parquetio import is_parquet_name, parquet_sink, time_column, typed_times, write_parquet
+from tsrnn.data.loader import SeriesSet, load_raw, load_series, resolve_demo
+from tsrnn.data.parquetio import (
+    is_parquet_name,
+    parquet_sink,
+    raw_from_frame,
+    time_column,
+    typed_times,
+    write_parquet,
+)
+from tsrnn.data.rawtable import RawTable
 from tsrnn.data.seasons import describe_seasons
 from tsrnn.modelfile.artifact import ModelMeta
 from tsrnn.runtime.inference import Forecaster
@@ -61,6 +69,10 @@ BATCH = 65_536
 """Series per ONNX Runtime call when a file is forecast (one call for most files)."""
 
 
+Predict = Callable[[np.ndarray, np.ndarray | None], dict[str, np.ndarray]]
+"""(history, known) -> every output of the model: `Forecaster.predict_outputs`, or a server's batched call of it."""
+
+
 def forecast_file(
     model: Forecaster,
     csv: str | os.PathLike[str],
@@ -76,9 +88,65 @@ def forecast_file(
     frequency than the model's is refused unless `allow_freq_mismatch` (the dates then follow the data). A model
     with future columns reads their horizon values from the CSV's rows after each series' last observed target,
     or from `future_csv` (long format: id, time, columns)."""
-    if future_csv is not None and not model.meta.future:
-        raise ConfigError(f"{model.path.name} has no future columns; forecast without --future-csv")
+    refuse_future_file(model, future_csv is not None)
     data = load_history(model, csv)
+    return forecast_series(
+        model,
+        data,
+        future_csv or csv,
+        same_file=future_csv is None,
+        out=out,
+        batch_size=batch_size,
+        on_progress=on_progress,
+        allow_freq_mismatch=allow_freq_mismatch,
+    )
+
+
+def forecast_frame(
+    model: Forecaster,
+    frame: pl.DataFrame,
+    name: str,
+    future: pl.DataFrame | None = None,
+    allow_freq_mismatch: bool = False,
+    predict: Predict | None = None,
+) -> ForecastResult:
+    """`forecast_file` for a table already in memory (a request's rows): the same loader stages, checks, warnings,
+    windows and output table. `name` stands for the file in messages; `future` holds the horizon's values of the
+    model's future columns (long format) when the rows after each series' last target do not."""
+    refuse_future_file(model, future is not None)
+    model.check_columns(frame.columns, name)
+    cfg = model.data_config()
+    ids = (cfg.id_col,) if cfg.id_col else ()
+    data = in_zone(model, load_raw(raw_from_frame(frame, Path(name), name=name, ids=ids), cfg))
+    source = None  # the loader keeps only the columns it reads: the future values are read again from the table
+    if model.meta.future:
+        source = raw_from_frame(frame if future is None else future, Path(name), name=name, ids=ids)
+    return forecast_series(
+        model, data, source, same_file=future is None, allow_freq_mismatch=allow_freq_mismatch, predict=predict
+    )
+
+
+def refuse_future_file(model: Forecaster, given: bool) -> None:
+    if given and not model.meta.future:
+        raise ConfigError(f"{model.path.name} has no future columns; forecast without --future-csv")
+
+
+def forecast_series(
+    model: Forecaster,
+    data: SeriesSet,
+    future: str | os.PathLike[str] | RawTable | None,
+    same_file: bool,
+    out: str | os.PathLike[str] | None = None,
+    batch_size: int = BATCH,
+    on_progress: Callable[[int, int], None] | None = None,
+    allow_freq_mismatch: bool = False,
+    predict: Predict | None = None,
+) -> ForecastResult:
+    """The one forecast of loaded series, for a file (`forecast_file`) and a table in memory (`forecast_frame`):
+    the frequency and length checks, the history warnings, the horizon's future values (for a model with future
+    columns, from `future`: the data itself when `same_file`, else a future-values table), then `batch_size`
+    series per `predict` call (default: the model's own), each batch's rows written to `out` as soon as they
+    exist."""
     check_frequency(model, data, allow_freq_mismatch)
     short = [(sid, len(v)) for sid, v in zip(data.ids, data.values, strict=True) if len(v) < model.history_len]
     if short:
@@ -87,16 +155,14 @@ def forecast_file(
     warnings = history_warnings(model, data)
     ahead = None
     if model.meta.future:
+        if future is None:
+            raise ConfigError(f"{model.path.name} needs the values of {', '.join(model.meta.future)} over its horizon")
         ahead = horizon_values(
-            data,
-            future_csv or csv,
-            list(model.meta.future),
-            model.horizon,
-            same_file=future_csv is None,
-            model=model.path.name,
+            data, future, list(model.meta.future), model.horizon, same_file=same_file, model=model.path.name
         )
-        if future_csv is None:  # the rows without a target were the future rows, not a dropped tail
+        if same_file:  # the rows without a target were the future rows, not a dropped tail
             warnings = [w for w in warnings if w.kind != "tail_dropped"]
+    run = predict or model.predict_outputs
     tables: list[pl.DataFrame] = []
     latency = 0.0
     parquet = out is not None and is_parquet_name(out)
@@ -106,7 +172,7 @@ def forecast_file(
             b = min(a + batch_size, data.n_series)
             history, known = window_inputs(model, data, 0, slice(a, b), None if ahead is None else ahead[a:b])
             t0 = time.perf_counter()
-            outputs = model.predict_outputs(history, known)
+            outputs = run(history, known)
             latency += (time.perf_counter() - t0) * 1000
             table = output_table(model, data, outputs, a, b, typed=parquet)
             if sink is None or not tables:
@@ -120,13 +186,35 @@ def forecast_file(
     )
 
 
+def forecast_json(model: Forecaster, result: ForecastResult) -> dict[str, Any]:
+    """A forecast as JSON (`tsrnn forecast --json`, the server's answer): the rows with the provider, the warnings
+    and the frequencies."""
+    out = result.out
+    return {
+        "provider": result.provider,
+        "fallback": model.fallback,
+        "warnings": [w.to_dict() for w in result.warnings],
+        "data_frequency": result.history.freq.code,
+        "model_frequency": model.meta.freq.code,
+        "latency_ms": round(result.latency_ms, 3),
+        "n_series": result.n_series,
+        "horizon": model.horizon,
+        "out": str(out) if out else None,
+        "forecast": result.table.to_dicts(),
+    }
+
+
 def load_history(model: Forecaster, csv: str | os.PathLike[str]) -> SeriesSet:
     """Read a CSV (or Parquet data) with the model's own columns; name any the file lacks."""
     csv = resolve_demo(csv)
     model.check_columns(read_header(csv), Path(csv).name)
-    data = load_series(csv, model.data_config())
-    if model.meta.tz and data.utc and data.freq.shift_us:  # daily steps continue the zone's local days
-        data = dataclasses.replace(data, freq=dataclasses.replace(data.freq, zone=model.meta.tz))
+    return in_zone(model, load_series(csv, model.data_config()))
+
+
+def in_zone(model: Forecaster, data: SeriesSet) -> SeriesSet:
+    """Daily steps of UTC data continue the model's zone's local days."""
+    if model.meta.tz and data.utc and data.freq.shift_us:
+        return dataclasses.replace(data, freq=dataclasses.replace(data.freq, zone=model.meta.tz))
     return data
 
 

@@ -16,7 +16,7 @@ import onnxruntime as ort
 
 import tsrnn.modelfile.artifact as artifact
 from tsrnn.core.config import DataConfig
-from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.core.errors import ConfigError, DataError, ModelFileError, TsrnnError
 from tsrnn.modelfile.artifact import ModelMeta
 from tsrnn.runtime.session import NEVER as NEVER
 from tsrnn.runtime.session import available_cores as available_cores
@@ -139,7 +139,7 @@ class Forecaster:
         horizon, n_known): `known_inputs` computes them from timestamps] -> every output: forecast (N, horizon,
         n_targets), and quantiles (N, horizon, n_targets, Q) or probability (N, 1) where the model has them."""
         feeds = self._feeds(history, known)
-        names = [o.name for o in self.session.get_outputs()]
+        names = self.output_names
         n = len(feeds[artifact.HISTORY_INPUT])
         if self.io_binding and n >= IOBIND_FROM:
             return dict(zip(names, self._run_bound(names, feeds), strict=True))
@@ -156,6 +156,11 @@ class Forecaster:
             )
         )
         return {name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(names)}
+
+    @functools.cached_property
+    def output_names(self) -> list[str]:
+        """The graph's outputs in order (read once: asking the session costs a few µs per call)."""
+        return [o.name for o in self.session.get_outputs()]
 
     def _feeds(self, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
         x = np.ascontiguousarray(history, dtype=np.float32)
@@ -211,6 +216,21 @@ class Forecaster:
             binding.bind_output(name, device)
         self.session.run_with_iobinding(binding, self.run_options)
         return list(binding.copy_outputs_to_cpu())
+
+    def check_runs(self) -> None:
+        """One window of zeros through the model: a file that loads but cannot run is refused before it serves, and
+        the first real forecast does not pay for ONNX Runtime's first call."""
+        history = np.zeros((1, self.history_len, len(self.inputs)), dtype=np.float32)
+        known = None
+        if self.meta.known:
+            known = np.zeros((1, self.history_len + self.horizon, len(self.meta.known)), dtype=np.float32)
+        try:
+            self.predict_outputs(history, known)
+        except TsrnnError:
+            raise
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelFileError(f"{self.path.name}: the model loads but does not run ({first[:160]})") from None
 
     def predict(self, history: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
         """Raw history (N, history_len, n_inputs) [and known inputs] -> the first output: the raw point forecast

@@ -1,0 +1,69 @@
+"""Request tables merged into one forecast give each request what it gets alone: its rows, its ids (even ids that
+another request uses too), its time format and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from tsrnn.core.errors import TsrnnError
+from tsrnn.data.loader import demo_path
+from tsrnn.runtime.forecastio import forecast_frame
+from tsrnn.runtime.inference import Forecaster
+from tsrnn.serve.merging import forecast_tables, mergeable
+
+
+def text_table(frame: pl.DataFrame, keep_numbers: bool = True) -> pl.DataFrame:
+    """As a JSON request's table: time and id as text, numbers as numbers."""
+    return frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns if c in ("time", "id"))
+
+
+def assert_same(got: Any, want: Any) -> None:
+    if isinstance(want, TsrnnError):
+        assert isinstance(got, TsrnnError) and got.message == want.message
+        return
+    assert not isinstance(got, TsrnnError), got.message
+    assert got.n_series == want.n_series and got.warnings == want.warnings
+    assert got.table.columns == want.table.columns
+    assert got.table.select(pl.col(pl.String)).equals(want.table.select(pl.col(pl.String)))
+    for c in got.table.columns:
+        if got.table[c].dtype != pl.String:
+            assert got.table[c].to_list() == pytest.approx(want.table[c].to_list(), rel=1e-4, abs=1e-4)
+
+
+def alone(model: Forecaster, frame: pl.DataFrame) -> Any:
+    try:
+        return forecast_frame(model, frame, "request")
+    except TsrnnError as exc:
+        return exc
+
+
+def test_many_series_with_future_rows_and_shared_ids(serve_models: dict[str, Path], tmp_path: Path, kit: Any) -> None:
+    full = text_table(pl.read_csv(kit.write_rich(tmp_path / "rich.csv", future=True)))
+    ids = full["id"].unique(maintain_order=True).to_list()
+    frames = [
+        full.filter(pl.col("id").is_in(ids[:3])),
+        full.filter(pl.col("id").is_in(ids[3:20])),
+        full.filter(pl.col("id") == ids[0]).with_columns(pl.col("load") * 2),  # the id of the first request
+        full.filter(pl.col("id").is_in(ids[20:])).select(["promo", "load", "time", "id"]),  # another order
+    ]
+    with Forecaster.load(serve_models["rich"]) as model:
+        assert all(mergeable(model, f, f["id"].n_unique()) for f in frames)
+        for got, f in zip(forecast_tables(model, frames), frames, strict=True):
+            assert_same(got, alone(model, f))
+
+
+def test_a_failing_request_sends_the_group_back_one_by_one(serve_models: dict[str, Path]) -> None:
+    demo = text_table(pl.read_csv(demo_path()))
+    daily = pl.DataFrame(
+        {"time": [f"2024-01-{d:02d}" for d in range(1, 31)], "passengers": [float(d) for d in range(30)]}
+    )
+    frames = [demo, demo.with_columns(pl.col("passengers") * 3), demo.head(30), daily, demo.tail(40)]
+    with Forecaster.load(serve_models["ens"]) as model:
+        results = forecast_tables(model, frames)
+        for got, f in zip(results, frames, strict=True):
+            assert_same(got, alone(model, f))
+    assert isinstance(results[3], TsrnnError) and "daily" in results[3].message

@@ -18,14 +18,12 @@ from tsrnn.cli.options import (
     train_config,
 )
 from tsrnn.cli.train import ProgressBar
-from tsrnn.compare.references import check_available
 from tsrnn.compare.request import CompareRequest
 from tsrnn.core.budget import COMPARE_DEFAULTS, Deadline, format_seconds
 from tsrnn.core.extras import require
 from tsrnn.core.interrupt import StopSignals
 from tsrnn.core.paths import compare_dir, default_folder, kept_words
 from tsrnn.data.outputs import Output, check_outputs
-from tsrnn.data.seasons import choice_words, describe_seasons
 
 if TYPE_CHECKING:
     from tsrnn.compare.run import Leaderboard
@@ -38,6 +36,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from tsrnn.experiment.pipeline import model_config
 
     require("torch", "onnx")
+    from tsrnn.compare.references import check_available  # loads numpy, which `tsrnn --help` does not need
+
     check_available(args.reference)  # statsforecast for --reference, before any work
     check_compare_outputs(args.data, args.out_dir)  # before any work
     variants = parse_variants(args.variants, args.layers)
@@ -60,6 +60,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         seasonal_skip=seasonal_skip(args, data),
         seasons=model_seasons(args, data, spare=args.folds * (args.horizon or data.freq.default_horizon())),
     )
+    from tsrnn.data.seasons import describe_seasons
+
     spare = args.folds * base.horizon
     try_seasons = None  # --seasons given: as asked
     if args.seasons is None and not base.seasonal_skip:
@@ -134,6 +136,8 @@ def print_leaderboard(board: Leaderboard) -> None:
         f"hidden {p.hidden_size}, batch {p.batch_size}, lr {p.lr}, seed {p.seed}; {p.calendar}"
     )
     if p.season_choice:
+        from tsrnn.data.seasons import choice_words
+
         print(choice_words(p.season_choice))
     budget = budget_words(p).removeprefix("; ") or "no time budget"
     print(

@@ -16,8 +16,6 @@ from tsrnn.core.extras import require
 from tsrnn.core.interrupt import Stopped, exit_code, guarded, parse_timeout
 from tsrnn.core.paths import free_path
 from tsrnn.data.outputs import Output, check_outputs
-from tsrnn.data.seasons import describe_seasons
-from tsrnn.evaluate.metrics import format_table
 
 if TYPE_CHECKING:
     from tsrnn.runtime.forecastio import ForecastResult
@@ -204,6 +202,7 @@ def _polars_display(rows: int) -> Any:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     # Here, not at the top: loads ONNX Runtime and polars, which importing this module does not.
+    from tsrnn.data.seasons import describe_seasons
     from tsrnn.runtime.inference import Forecaster
 
     model = Forecaster.load(args.model)
@@ -253,6 +252,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     scores = meta.test_metrics
     if scores:
         print("test metrics:")
+        from tsrnn.evaluate.metrics import format_table  # loads numpy, which `tsrnn --help` does not need
+
         print(format_table(scores))
     return 0
 

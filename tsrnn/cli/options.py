@@ -9,8 +9,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from tsrnn.core.config import DEVICES, LOSSES, SCALINGS, DataConfig, ModelConfig, TrainConfig
-from tsrnn.data.seasons import describe_seasons, parse_seasons
-from tsrnn.timeline.known import choose_known
 
 if TYPE_CHECKING:
     from tsrnn.data.seriesset import SeriesSet
@@ -155,6 +153,9 @@ def seasonal_skip(args: argparse.Namespace, data: SeriesSet) -> int:
 
 def _seasons_arg(text: str) -> tuple[int, ...] | str:
     """--seasons: 'auto' kept as the word (the option left out means off), else `parse_seasons`."""
+    # Here, not at the top: loads numpy, which `tsrnn --help` does not need.
+    from tsrnn.data.seasons import parse_seasons
+
     parsed = parse_seasons(text)
     return "auto" if parsed is None else parsed
 
@@ -208,6 +209,7 @@ def settle_seasons(
     """The seasons of `cfg` when --seasons was left out: the data's seasons (`auto_seasons`) where the validation
     block says they help (`tsrnn.experiment.season_choice`), trying `probe` (default `cfg`) with and without them;
     as asked otherwise. `spare`: rows at the end kept for a backtest, never read."""
+    from tsrnn.data.seasons import describe_seasons
     from tsrnn.experiment.season_choice import SeasonChoice, choose_seasons, probe_seconds
 
     if getattr(args, "seasons", None) is not None or cfg.seasonal_skip or cfg.task != "forecast":
@@ -315,9 +317,10 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 def load_data(args: argparse.Namespace) -> Any:
     """The CSV's series with the known inputs that --calendar, --holidays and --tz ask for."""
-    # Here, not at the top: loads polars, which importing this module does not.
+    # Here, not at the top: loads polars and numpy, which importing this module (and `tsrnn --help`) does not.
     from tsrnn.data.loader import load_series
     from tsrnn.experiment.pipeline import default_input_len
+    from tsrnn.timeline.known import choose_known
 
     data = load_series(args.data, data_config(args))
     input_len = args.input_len or default_input_len(data, args.horizon)

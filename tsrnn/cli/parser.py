@@ -20,7 +20,6 @@ from tsrnn.cli.options import (
     add_training_options,
 )
 from tsrnn.cli.train import PRESETS
-from tsrnn.compare.references import parse_references
 from tsrnn.core.budget import COMPARE_DEFAULTS
 from tsrnn.core.config import CELLS, DEFAULT_VARIANTS, DEVICES, TASKS
 from tsrnn.core.errors import ConfigError
@@ -160,6 +159,8 @@ def _references(text: str) -> tuple[str, ...]:
     """--reference mstl,ets | none, refused by argparse (usage and exit 2) when a name is unknown."""
 
     try:
+        from tsrnn.compare.references import parse_references  # loads numpy, which `tsrnn --help` does not need
+
         return parse_references(text)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(exc.message.removeprefix("unknown --reference ")) from None

@@ -20,7 +20,6 @@ from tsrnn.core.config import TrainConfig
 from tsrnn.core.extras import require
 from tsrnn.core.paths import free_path
 from tsrnn.data.outputs import Output, check_outputs
-from tsrnn.evaluate.metrics import format_table
 
 if TYPE_CHECKING:
     from tsrnn.core.config import ModelConfig
@@ -227,6 +226,8 @@ def print_train_report(run: TrainRun) -> None:
         print(f"\nTest block: last {exp.split.test_len} steps of each series, one step ahead: does it rise?")
     else:
         print(f"\nTest block: last {mc.horizon} steps of {run.data.n_series} series; MASE season {exp.season}")
+    from tsrnn.evaluate.metrics import format_table  # loads numpy, which `tsrnn --help` does not need
+
     print(format_table(exp.scores))
     print(f"\nexported {export.path} ({export.size_bytes / 1024:.0f} KiB): {exp.metadata().describe()}")
     print(

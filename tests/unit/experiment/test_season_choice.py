@@ -23,12 +23,16 @@ def _hourly(path: Path, values: np.ndarray) -> Path:
     return path
 
 
-def test_a_weekly_pattern_chooses_the_seasons(tmp_path: Path) -> None:
-    """Each weekday its own level: a 48-hour window cannot tell the days two days ahead, the week can."""
+def _weekly(path: Path, noise: float = 0.3) -> Path:
+    """Ten weeks of hourly values whose only signal is each weekday's level."""
     t = np.arange(24 * 7 * 10)
     levels = np.array([0.0, 1.0, -1.0, 2.0, 0.5, -2.5, -3.0])
-    noise = 0.3 * np.random.default_rng(0).normal(size=len(t))
-    data = load_series(_hourly(tmp_path / "w.csv", 50 + 3 * levels[(t // 24) % 7] + noise), DataConfig())
+    return _hourly(path, 50 + 3 * levels[(t // 24) % 7] + noise * np.random.default_rng(0).normal(size=len(t)))
+
+
+def test_a_weekly_pattern_chooses_the_seasons(tmp_path: Path) -> None:
+    """Each weekday its own level: a 48-hour window cannot tell the days two days ahead, the week can."""
+    data = load_series(_weekly(tmp_path / "w.csv"), DataConfig())
     candidates = auto_candidates(data, 48, 48)
     assert candidates == (168,)  # no daily wave: the data check leaves the day out
     cfg = model_config(data, input_len=48, horizon=48, hidden_size=8, num_layers=1, cell="gru")
@@ -74,10 +78,7 @@ def test_compare_tries_the_seasons_once_and_every_variant_uses_the_choice(tmp_pa
     from tsrnn.compare.run import format_markdown, parse_variants, run_compare
     from tsrnn.runtime.inference import Forecaster
 
-    t = np.arange(24 * 7 * 10)
-    levels = np.array([0.0, 1.0, -1.0, 2.0, 0.5, -2.5, -3.0])
-    noise = 0.3 * np.random.default_rng(0).normal(size=len(t))
-    data = load_series(_hourly(tmp_path / "w.csv", 50 + 3 * levels[(t // 24) % 7] + noise), DataConfig())
+    data = load_series(_weekly(tmp_path / "w.csv"), DataConfig())
     base = model_config(data, input_len=48, horizon=24, hidden_size=8, num_layers=1)
     board = run_compare(
         CompareRequest(
@@ -103,9 +104,7 @@ def test_tune_searches_the_seasons_on_and_off(tmp_path: Path) -> None:
     from tsrnn.tune.request import TuneRequest
     from tsrnn.tune.run import run_tune
 
-    t = np.arange(24 * 7 * 10)
-    levels = np.array([0.0, 1.0, -1.0, 2.0, 0.5, -2.5, -3.0])
-    data = load_series(_hourly(tmp_path / "w.csv", 50 + 3 * levels[(t // 24) % 7]), DataConfig())
+    data = load_series(_weekly(tmp_path / "w.csv", noise=0.0), DataConfig())
     base = model_config(data, horizon=24, hidden_size=8, num_layers=1)
     result = run_tune(
         TuneRequest(
@@ -135,9 +134,7 @@ def test_an_ensemble_of_seasonal_networks_is_one_file_reading_their_history(tmp_
     from tsrnn.evaluate.backtest import fold_scores, make_folds, summarise
     from tsrnn.runtime.inference import Forecaster
 
-    t = np.arange(24 * 7 * 10)
-    levels = np.array([0.0, 1.0, -1.0, 2.0, 0.5, -2.5, -3.0])
-    data = load_series(_hourly(tmp_path / "w.csv", 50 + 3 * levels[(t // 24) % 7]), DataConfig())
+    data = load_series(_weekly(tmp_path / "w.csv", noise=0.0), DataConfig())
     base = model_config(data, input_len=48, horizon=24, hidden_size=4, num_layers=1, seasons=(24, 168))
     board = run_compare(
         CompareRequest(

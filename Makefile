@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml setup.py tsrnn/model/fast/fastkernel.c
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[test]"
-	$(PY) -m tsrnn.model.fast.kernel
+	$(PY) -m tsrnn.model.fast.parity
 	touch $(STAMP)
 
 venv: $(STAMP)

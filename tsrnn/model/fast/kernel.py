@@ -14,7 +14,7 @@ tsrnn.model.fast.kernel`, which `make venv` runs: `tsrnn.model.fast.parity`), no
 module imports nothing of the fast path above it. Where anything is missing (the extension was not built: no C
 compiler at install; a torch without `sgemm_`; another source or instruction set) it returns None and
 `tsrnn.model.fast.cells` keeps its torch loops: slower, the same results. ``TSRNN_FAST_KERNEL=0`` turns it off;
-`status()` says which is in use and why (`python -m tsrnn.model.fast.kernel`, `tsrnn --version`).
+`status()` says which is in use and why (`python -m tsrnn.model.fast.parity`, `tsrnn --version`).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def status() -> str:
 
 
 def summary() -> str:
-    """Which loops a float32 GRU trains with, and why, in one line (`python -m tsrnn.model.fast.kernel`, `tsrnn
+    """Which loops a float32 GRU trains with, and why, in one line (`python -m tsrnn.model.fast.parity`, `tsrnn
     --version`)."""
     kernel = load()
     return (
@@ -176,12 +176,3 @@ def _sgemm() -> int | None:
             except (OSError, AttributeError):
                 return None
     return None
-
-
-if __name__ == "__main__":
-    # python -m tsrnn.model.fast.kernel (`make venv` runs it): which loops training uses, and the compiled loops'
-    # check against torch's GRU. The check goes through the fast path above this module (tsrnn.model.fast.parity),
-    # imported only when this file runs as a script, never when the module is imported.
-    from tsrnn.model.fast.parity import main
-
-    raise SystemExit(main())

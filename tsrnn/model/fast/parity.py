@@ -1,5 +1,5 @@
 """The compiled GRU loops against torch's GRU: a tiny forward and backward through the fast path with the compiled
-loops, compared with nn.GRU (outputs and every gradient). Run by the tests and by `python -m tsrnn.model.fast.kernel`
+loops, compared with nn.GRU (outputs and every gradient). Run by the tests and by `python -m tsrnn.model.fast.parity`
 (`make venv` runs it after the build); training itself never runs it.
 
 This module sits above the fast path (`tsrnn.model.fast.cells`, `tsrnn.model.fast.rnn`) and `tsrnn.model.fast.kernel`,
@@ -76,3 +76,7 @@ def main() -> int:
         )
         return 1
     return 0
+
+
+if __name__ == "__main__":  # python -m tsrnn.model.fast.parity: `make venv` runs it after the build
+    raise SystemExit(main())

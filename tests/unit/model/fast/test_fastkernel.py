@@ -167,7 +167,7 @@ def test_a_library_for_vector_instructions_this_cpu_lacks_is_refused(fresh, monk
 @pytest.mark.skipif(not shutil.which("cc"), reason="no C compiler to build a wrong library with")
 def test_a_library_that_computes_something_else_fails_the_parity_check(fresh, monkeypatch, tmp_path: Path) -> None:
     """The check against nn.GRU (a tiny GRU forward and backward) finds a miscompiled library, and `python -m
-    tsrnn.model.fast.kernel` (run by `make venv` after the build) fails with it."""
+    tsrnn.model.fast.parity` (run by `make venv` after the build) fails with it."""
     source = fastkernel.SOURCE.read_bytes()
     wrong = tmp_path / "wrong.c"
     wrong.write_bytes(source.replace(b"2.0f * gb[j] * gb[2 * H + j]", b"2.1f * gb[j] * gb[2 * H + j]"))
@@ -267,7 +267,7 @@ def test_turned_off_by_the_environment(fresh, monkeypatch) -> None:
 def test_version_and_python_m_say_which_loops_train(off: bool, capsys, monkeypatch) -> None:
     env = {"TSRNN_FAST_KERNEL": "0"} if off else {}
     done = subprocess.run(
-        [sys.executable, "-m", "tsrnn.model.fast.kernel"],
+        [sys.executable, "-m", "tsrnn.model.fast.parity"],
         capture_output=True,
         text=True,
         check=True,

@@ -53,6 +53,24 @@ def test_a_lone_request_does_not_wait_and_max_batch_splits() -> None:
     assert calls == [3, 9]
 
 
+def test_a_lone_request_runs_on_its_own_thread_and_a_crowded_one_on_the_batchers() -> None:
+    threads: list[str] = []
+
+    def run(history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
+        threads.append(threading.current_thread().name)
+        return {"forecast": history}
+
+    b = Batcher(run, max_batch=8, max_wait=0.01, name="m")
+    with b.ticket() as t:
+        t.predict(np.zeros((1, 2, 1), np.float32), None)
+    other = b.open_ticket()  # another request being read
+    with b.ticket() as t:
+        t.predict(np.zeros((1, 2, 1), np.float32), None)
+    b.release(other)
+    b.close()
+    assert threads == [threading.current_thread().name, "tsrnn-batch-m"]
+
+
 def test_an_error_reaches_the_request_and_the_thread_goes_on() -> None:
     state = {"fail": True}
 

@@ -123,16 +123,19 @@ def batch_counts(c: httpx.Client, model: str) -> tuple[float, float]:
     return float(one.group(1)), float(every.group(1))
 
 
-def test_concurrent_requests_share_one_call(server: Any, serve_models: dict[str, Path]) -> None:
+@pytest.mark.parametrize("as_text", [True, False], ids=["tables-merged", "windows-merged"])
+def test_concurrent_requests_share_one_call(server: Any, serve_models: dict[str, Path], as_text: bool) -> None:
     """24 clients at once, each its own series: the metrics show calls that merged several requests, and each
-    answer is its own series' forecast."""
+    answer is its own series' forecast. Values as text go through the full loader (their tables merged), values
+    as numbers through the express lane (their windows merged)."""
     rows = demo_rows()
-    scaled = [[{**r, "passengers": str(float(r["passengers"]) * (1 + i / 10))} for r in rows] for i in range(24)]
+    cell = str if as_text else float
+    scaled = [[{**r, "passengers": cell(float(r["passengers"]) * (1 + i / 10))} for r in rows] for i in range(24)]
     with server.client() as c:
         alone = [forecast(c, "ens", json={"rows": s}).json()["forecast"] for s in scaled[:3]]
         one_before, all_before = batch_counts(c, "ens")
 
-        def ask(s: list[dict[str, str]]) -> list[dict[str, object]]:
+        def ask(s: list[dict[str, Any]]) -> list[dict[str, object]]:
             with server.client() as own:
                 r = forecast(own, "ens", json={"rows": s})
                 assert r.status_code == 200, r.text
@@ -155,6 +158,9 @@ ERROR_CASES = [
     ("wrong columns", "demo", {"json": {"rows": [{"time": "1949-01-01", "load": 1}]}}, 422,
      "request: columns 'passengers' are missing; the model demo.onnx needs time, passengers"),
     ("too-short history", "demo", {"json": {"rows": demo_rows()[:10]}}, 422,
+     "request: the series has 10 rows; the model needs the last 24"),
+    ("too-short history, values as numbers", "demo",
+     {"json": {"series": [{"timestamps": [r["time"] for r in demo_rows()[:10]], "values": list(range(10))}]}}, 422,
      "request: the series has 10 rows; the model needs the last 24"),
     ("wrong frequency", "demo",
      {"json": {"rows": [{"time": f"2024-01-{d:02d}", "passengers": d} for d in range(1, 31)]}}, 422,

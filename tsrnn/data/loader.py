@@ -63,7 +63,12 @@ def load_parquet(path: str | os.PathLike[str], cfg: DataConfig) -> SeriesSet:
 
 
 def _stages(table: Table, cfg: DataConfig) -> SeriesSet:
-    rows = parse_rows(table, cfg)
+    return lay_series(table, parse_rows(table, cfg), cfg)
+
+
+def lay_series(table: Table, rows: Rows, cfg: DataConfig) -> SeriesSet:
+    """Stages 3 to 5 once the rows are parsed and sorted: lay each series on its grid, fill the gaps, make the
+    series set."""
     flat = lay_grid(rows, table)
     fill_gaps(flat, table, rows.names, cfg.max_gap)
     return series_set(table, rows, flat)

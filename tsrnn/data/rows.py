@@ -32,13 +32,29 @@ class Rows:
 def parse_rows(table: Table, cfg: DataConfig) -> Rows:
     """Parse the times and ids, sort the rows, refuse duplicates, infer the frequency and, for intraday data
     observed only while something is open, its session calendar."""
-    raw, report = table.raw, table.report
+    raw = table.raw
     times, utc = parse_times(raw.frame[table.time_col], raw.name, raw.lines)
     raw.frame = raw.frame.drop(table.time_col)
     names, codes = _series_codes(raw.frame[table.id_col] if table.id_col else None, len(times))
     raw.frame = raw.frame.clear()
     values, lines = table.values, raw.lines
     table.values = np.zeros((0, values.shape[1]))
+    return settle_rows(table, cfg, codes, times, values, lines, names, utc)
+
+
+def settle_rows(
+    table: Table,
+    cfg: DataConfig,
+    codes: np.ndarray,
+    times: np.ndarray,
+    values: np.ndarray,
+    lines: np.ndarray,
+    names: list[str],
+    utc: bool,
+) -> Rows:
+    """The rest of stage 2 once the times and ids are parsed (by `parse_rows`, or by `tsrnn.data.express` for a
+    small clean table): sort the rows, refuse duplicates, infer the frequency and the session calendar."""
+    raw, report = table.raw, table.report
     if not _in_order(codes, times):
         order = np.lexsort((times, codes))
         report.sorted_rows = _unsorted_within(codes, times)

@@ -117,7 +117,7 @@ class Batcher:
         return self._submit(t, _Job(None, None, table, series))
 
     def _submit(self, t: Ticket, job: _Job) -> Any:
-        if not self._thread.is_alive():  # closed without this ticket (not through Models): run here
+        if not self._thread.is_alive() or self._alone(t):  # closed without this ticket, or nobody to wait for
             t.waiting = False
             self._run([job])
         else:
@@ -126,6 +126,17 @@ class Batcher:
         if job.error is not None:
             raise job.error
         return job.outputs
+
+    def _alone(self, t: Ticket) -> bool:
+        """Whether no other request is queued or being read: the batcher would run this one by itself at once, so
+        it runs on the request's own thread (no hand-over to the batcher's thread and back)."""
+        with self._cond:
+            if self._queue or not t.waiting or self._reading != 1 or self._closing:
+                return False
+            t.waiting = False
+            self._reading -= 1
+            self._cond.notify_all()
+            return True
 
     def _enqueue(self, t: Ticket, job: _Job) -> None:
         with self._cond:

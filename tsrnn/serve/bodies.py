@@ -14,6 +14,8 @@ import numpy as np
 import polars as pl
 
 from tsrnn.core.errors import TsrnnError
+from tsrnn.data.express import express_series
+from tsrnn.data.loader import SeriesSet
 from tsrnn.data.parquetio import rows_named, rows_text, typed_times
 from tsrnn.runtime.forecastio import (
     ForecastResult,
@@ -21,6 +23,7 @@ from tsrnn.runtime.forecastio import (
     forecast_frame,
     forecast_json,
     forecast_series,
+    in_zone,
     load_history,
     refuse_future_file,
 )
@@ -101,21 +104,45 @@ class Direct:
 
 def forecast_body(model: Forecaster, body: bytes, content_type: str, limits: Limits, runner: Runner) -> ForecastResult:
     """Forecast the series of a request body exactly as `tsrnn forecast` would forecast a file holding them. A
-    plain JSON table may be merged with other requests' (`tsrnn.serve.merging`); the rest runs alone, its windows
-    through `runner.predict`."""
+    plain JSON table goes through the loader's express lane (`tsrnn.data.express`), its windows through
+    `runner.predict`; another JSON table may be merged with other requests' (`tsrnn.serve.merging`); the rest
+    runs alone, its windows through `runner.predict`."""
     kind = media_type(content_type) or JSON
     if kind == JSON:
         request = parse_json(body)
-        frame, future, n = json_tables(model, request, limits)
+        columns, key = request_columns(model, request)
+        n = count_series(model, columns, limits)
         allow = _flag(request, "allow_freq_mismatch")
-        if future is None and not allow and mergeable(model, frame, n):
-            return runner.forecast_table(frame, n)
+        future = None
+        if "future" in request:
+            refuse_future_file(model, True)
+            future = _table(rows_columns(_list(request, "future"), "future"), "future", _text(model))
         with rows_named(rows_text):  # messages name the request's rows, numbered from 1, not a file's lines
+            if future is None:
+                data = express(model, columns)
+                if data is not None:
+                    return forecast_series(
+                        model, in_zone(model, data), None, True, allow_freq_mismatch=allow, predict=runner.predict
+                    )
+            frame = _table(columns, key, _text(model))
+            if future is None and not allow and mergeable(model, frame, n):
+                return runner.forecast_table(frame, n)
             return forecast_frame(model, frame, NAME, future, allow_freq_mismatch=allow, predict=runner.predict)
     if kind in (CSV, "text/plain") or kind in PARQUET_TYPES:
         suffix = ".csv" if kind in (CSV, "text/plain") else ".parquet"
         return _forecast_file_body(model, body, f"{NAME}{suffix}", limits, runner.predict)
     raise RequestError(f"cannot read a {kind} body: send {JSON}, {CSV} or {PARQUET} (Content-Type header)", 415)
+
+
+def express(model: Forecaster, columns: dict[str, list[Any]]) -> SeriesSet | None:
+    """The request's series through the loader's express lane, or None when its table needs the full loader (or
+    the model reads future columns, whose horizon values the full loader reads from the table)."""
+    meta = model.meta
+    if meta.future or set(columns) != set(model.columns):
+        return None
+    ids = columns[meta.id_col] if meta.id_col else None
+    values = {c: v for c, v in columns.items() if c != meta.time_col and c != meta.id_col}
+    return express_series(model.data_config(), NAME, columns[meta.time_col], ids, values)
 
 
 def _forecast_file_body(model: Forecaster, body: bytes, name: str, limits: Limits, predict: Predict) -> ForecastResult:
@@ -160,6 +187,17 @@ def json_tables(
 ) -> tuple[pl.DataFrame, pl.DataFrame | None, int]:
     """The request's table, its future-values table (or None) and its number of series; the tables as the loader
     reads a file (`_table`)."""
+    columns, key = request_columns(model, request)
+    n = count_series(model, columns, limits)
+    future = None
+    if "future" in request:
+        refuse_future_file(model, True)
+        future = _table(rows_columns(_list(request, "future"), "future"), "future", _text(model))
+    return _table(columns, key, _text(model)), future, n
+
+
+def request_columns(model: Forecaster, request: dict[str, Any]) -> tuple[dict[str, list[Any]], str]:
+    """The request's table as columns of JSON values (a cell a row lacks is None), and the field it came from."""
     unknown = sorted(set(request) - {"rows", "series", "future", "allow_freq_mismatch"})
     if unknown:
         raise RequestError(
@@ -168,26 +206,46 @@ def json_tables(
         )
     if ("rows" in request) == ("series" in request):
         raise RequestError("give either 'rows' (the table's rows) or 'series' (one object per series), not both")
-    text = {model.meta.time_col, model.meta.id_col or "id"}
     if "rows" in request:
-        frame = _table(_list(request, "rows"), "rows", text)
-    else:
-        frame = _table(series_rows(model, _list(request, "series")), "series", text)
-    future = None
-    if "future" in request:
-        refuse_future_file(model, True)
-        future = _table(_list(request, "future"), "future", text)
-    id_col = model.meta.id_col or ("id" if "id" in frame.columns else None)
-    n = frame[id_col].n_unique() if id_col and id_col in frame.columns else 1
+        return rows_columns(_list(request, "rows"), "rows"), "rows"
+    return series_columns(model, _list(request, "series")), "series"
+
+
+def count_series(model: Forecaster, columns: dict[str, list[Any]], limits: Limits) -> int:
+    """The number of series in the request's table, refused above the limit."""
+    id_col = model.meta.id_col or ("id" if "id" in columns else None)
+    n = len({_hashable(v) for v in columns[id_col]}) if id_col and id_col in columns else 1
     check_series(n, limits)
-    return frame, future, n
+    return n
 
 
-def series_rows(model: Forecaster, series: list[Any]) -> list[dict[str, Any]]:
-    """{'id', 'timestamps', 'values': [...] or {column: [...]}} per series -> the table's rows."""
+def _hashable(v: Any) -> Any:
+    return v if isinstance(v, (str, int, float, type(None))) else json.dumps(v)
+
+
+def _text(model: Forecaster) -> set[str]:
+    """The columns kept as text whatever they hold: the time and the id."""
+    return {model.meta.time_col, model.meta.id_col or "id"}
+
+
+def rows_columns(rows: list[Any], key: str) -> dict[str, list[Any]]:
+    """Rows (objects) -> columns in the order they first appear (a missing key, None: an empty cell)."""
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise RequestError(f"'{key}' row {i + 1} is a JSON {_kind(row)}; each row is an object of column: value")
+    names = list(rows[0])
+    if not all(len(row) == len(names) and row.keys() == rows[0].keys() for row in rows):  # most requests
+        names = list(dict.fromkeys(c for row in rows for c in row))
+    return {c: [row.get(c) for row in rows] for c in names}
+
+
+def series_columns(model: Forecaster, series: list[Any]) -> dict[str, list[Any]]:
+    """{'id', 'timestamps', 'values': [...] or {column: [...]}} per series -> the table's columns (a series without
+    one of them: None cells), the id a column when a series names it or there are several."""
     meta = model.meta
     id_col = meta.id_col or "id"
-    rows: list[dict[str, Any]] = []
+    columns: dict[str, list[Any]] = {}
+    rows = 0
     for i, s in enumerate(series, 1):
         where = f"series {i}" + (f" ('{s.get('id')}')" if isinstance(s, dict) and "id" in s else "")
         if not isinstance(s, dict):
@@ -209,13 +267,16 @@ def series_rows(model: Forecaster, series: list[Any]) -> list[dict[str, Any]]:
             if not isinstance(v, list) or len(v) != len(stamps):
                 got = f"{len(v)} values" if isinstance(v, list) else f"a JSON {_kind(v)}"
                 raise RequestError(f"{where}: column '{col}' has {got} for {len(stamps)} timestamps; give one per time")
+        part: dict[str, list[Any]] = {meta.time_col: stamps, **values}
         sid = s.get("id")
-        for j, t in enumerate(stamps):
-            row = {meta.time_col: t, **{c: v[j] for c, v in values.items()}}
-            if sid is not None or len(series) > 1:
-                row[id_col] = sid if sid is not None else str(i)
-            rows.append(row)
-    return rows
+        if sid is not None or len(series) > 1:
+            part[id_col] = [sid if sid is not None else str(i)] * len(stamps)
+        for col, cells in part.items():
+            columns.setdefault(col, [None] * rows).extend(cells)
+        rows += len(stamps)
+        for cells in columns.values():  # columns this series lacks
+            cells.extend([None] * (rows - len(cells)))
+    return columns
 
 
 def _list(request: dict[str, Any], key: str) -> list[Any]:
@@ -225,24 +286,19 @@ def _list(request: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _table(rows: list[Any], key: str, text: set[str]) -> pl.DataFrame:
-    """Rows (objects) -> a table, the columns in the order they first appear (a missing key, null: an empty cell).
-    A column of JSON numbers is typed as numbers, as a typed CSV read or a Parquet file gives them; any other, and
-    the `text` columns (time, id), hold text, so that the loader's checks and messages are a CSV's."""
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise RequestError(f"'{key}' row {i + 1} is a JSON {_kind(row)}; each row is an object of column: value")
-    names = list(dict.fromkeys(c for row in rows for c in row))
-    if not names:
+def _table(columns: dict[str, list[Any]], key: str, text: set[str]) -> pl.DataFrame:
+    """Columns of JSON values -> a table. A column of JSON numbers is typed as numbers, as a typed CSV read or a
+    Parquet file gives them; any other, and the `text` columns (time, id), hold text, so that the loader's checks
+    and messages are a CSV's."""
+    if not columns:
         raise RequestError(f"'{key}' rows hold no columns")
-    columns = {}
-    for c in names:
-        cells = [row.get(c) for row in rows]
+    frame = {}
+    for c, cells in columns.items():
         if c not in text and all(type(v) in (int, float) or v is None for v in cells):
-            columns[c] = pl.Series(c, cells, dtype=pl.Float64)
+            frame[c] = pl.Series(c, cells, dtype=pl.Float64)
         else:
-            columns[c] = pl.Series(c, [_cell(v, key, i + 1, c) for i, v in enumerate(cells)], dtype=pl.String)
-    return pl.DataFrame(columns)
+            frame[c] = pl.Series(c, [_cell(v, key, i + 1, c) for i, v in enumerate(cells)], dtype=pl.String)
+    return pl.DataFrame(frame)
 
 
 def _cell(v: Any, key: str, row: int, col: str) -> str | None:

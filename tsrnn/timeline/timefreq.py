@@ -199,8 +199,7 @@ def infer_frequency(times: np.ndarray, codes: np.ndarray | None = None, file: st
     diffs = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
     if diffs.size == 0:
         raise DataError(f"{file}: too few rows to infer a frequency")
-    counts = pl.Series("step", diffs).value_counts().sort(["count", "step"], descending=[True, False])
-    step = int(counts["step"][0])  # the most common step; the smallest of a tie
+    step = _most_common(diffs)
     days = step / DAY
     all_times = times
     if 28 <= days <= 31 or 89 <= days <= 92 or 181 <= days <= 184 or 365 <= days <= 366:
@@ -225,6 +224,19 @@ def infer_frequency(times: np.ndarray, codes: np.ndarray | None = None, file: st
         n = step // US
         return Frequency(f"{n}s", f"every {n} seconds", 1, step_us=step)
     raise DataError(f"{file}: timestamps are {step} microseconds apart; steps below one second are not supported")
+
+
+SMALL = 100_000
+"""Steps counted by sorting (numpy) up to this many; more are counted by hashing (polars)."""
+
+
+def _most_common(diffs: np.ndarray) -> int:
+    """The most common step; the smallest of a tie."""
+    if diffs.size <= SMALL:  # a short table: no polars frame to build
+        steps, counts = np.unique(diffs, return_counts=True)
+        return int(steps[np.argmax(counts)])  # steps ascend: the first of the most common is the smallest
+    table = pl.Series("step", diffs).value_counts().sort(["count", "step"], descending=[True, False])
+    return int(table["step"][0])
 
 
 def _calendar(months: int, times: np.ndarray, file: str) -> Frequency:

@@ -65,7 +65,7 @@ def demo_series(n: int | None = None, scale: float = 1.0) -> dict[str, Any]:
 def test_plain_requests_skip_the_full_loader(serve_models: dict[str, Path], counted: list[int]) -> None:
     series = demo_series()
     rows = [{"time": t, "passengers": v} for t, v in zip(series["timestamps"], series["values"], strict=True)]
-    requests = [
+    requests: list[dict[str, Any]] = [
         {"rows": rows},
         {"series": [series]},
         {"rows": [*rows[:-1], {**rows[-1], "passengers": 1000000.0}], "allow_freq_mismatch": True},

@@ -1,7 +1,9 @@
 """Streaming forecasts (`tsrnn forecast MODEL --follow`): rows read as they arrive (appended to a CSV, or CSV or
 JSON lines on a pipe), each series' last history_len steps kept in memory (the file is never read again), and one
-forecast per series each time its next step is complete. A malformed line is reported and skipped; the stream
-goes on. numpy and polars only (never torch)."""
+forecast per series each time its next step is complete. For a model with future columns, a row with the targets
+empty and the future columns filled plans a time ahead (as the rows after the last target do in a file): a step's
+forecast waits until its whole horizon is planned. A malformed line is reported and skipped; the stream goes on.
+numpy and polars only (never torch)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import IO, Any
 import numpy as np
 import polars as pl
 
-from tsrnn.core.errors import ConfigError, DataError
+from tsrnn.core.errors import DataError
 from tsrnn.core.messages import shorten
 from tsrnn.runtime.forecastio import value_columns
 from tsrnn.runtime.inference import Forecaster
@@ -43,22 +45,30 @@ class Line:
 
 @dataclass
 class Record:
-    """A line understood: its series, time, values, and when it arrived."""
+    """A line understood: its series, time, values (None: a planned row), future columns' values (None: the
+    model has none, or the row left them to an earlier plan), and when it arrived."""
 
     arrived: float
     number: int
     series: str
     time: np.datetime64
-    values: np.ndarray
+    values: np.ndarray | None
+    future: np.ndarray | None = None
 
 
 @dataclass
 class _Series:
     times: deque[np.datetime64]
     values: deque[np.ndarray]
+    future: deque[np.ndarray]
+    """The future columns' values at each step of the history (empty for a model without them)."""
+    plans: dict[np.datetime64, np.ndarray] = field(default_factory=dict)
+    """Future columns' values planned for times after the newest step."""
     next_time: np.datetime64 | None = None
     arrived: float = 0.0
-    """When the newest step's line arrived."""
+    """When the line that made the newest forecast possible arrived."""
+    pending: bool = False
+    """The newest step is not forecast yet (it waits for its horizon's plans)."""
 
 
 @dataclass
@@ -84,17 +94,15 @@ class Follower:
 
     def __init__(self, model: Forecaster, warn: Callable[[str], None], stats: FollowStats | None = None) -> None:
         meta = model.meta
-        if meta.future:
-            raise ConfigError(
-                f"{model.path.name} reads future columns ({', '.join(meta.future)}) over its horizon, which a stream "
-                "of past rows does not carry: forecast it with tsrnn forecast DATA.csv or tsrnn serve"
-            )
         self.model = model
         self.warn = warn
         self.time_col = meta.time_col
         self.id_col = meta.id_col
         self.inputs = list(meta.inputs)
+        self.future = list(meta.future)
         self.L = model.history_len
+        self.H = model.horizon
+        self.told_waiting = False
         self.freq = model.freq
         self.utc: bool | None = None
         self.series: dict[str, _Series] = {}
@@ -128,17 +136,14 @@ class Follower:
 
     def _record(self, line: Line, row: dict[str, Any], stamp: tuple[np.datetime64, bool] | None) -> Record:
         missing = [c for c in [self.time_col, *self.inputs] if row.get(c) in (None, "")]
-        if missing:
+        unplanned = [c for c in self.future if row.get(c) in (None, "")]
+        planned = self.future and not unplanned and missing == self.inputs  # the targets left for later
+        if missing and not planned:
             raise DataError(f"no value for {', '.join(repr(c) for c in missing)}")
-        values = np.empty(len(self.inputs), dtype=np.float32)
-        for j, c in enumerate(self.inputs):
-            cell = row[c]
-            try:
-                values[j] = float(cell)
-            except (TypeError, ValueError):
-                raise DataError(f"column '{c}' holds {shorten(str(cell))!r}, not a number") from None
-            if not np.isfinite(values[j]):
-                raise DataError(f"column '{c}' holds {shorten(str(cell))!r}, not a finite number")
+        values = None if planned else self._numbers(row, self.inputs)
+        future = self._numbers(row, self.future) if self.future and not unplanned else None
+        if self.future and unplanned and len(unplanned) < len(self.future):
+            raise DataError(f"no value for {', '.join(repr(c) for c in unplanned)}")
         if stamp is None:
             raise DataError(f"{shorten(str(row[self.time_col]))!r} is not an ISO date or datetime")
         when, utc = stamp
@@ -150,33 +155,82 @@ class Follower:
                 f"earlier times were {'UTC' if self.utc else 'local'}"
             )
         sid = str(row.get(self.id_col) or "") if self.id_col else ""
-        return Record(line.arrived, line.number, sid, when, values)
+        return Record(line.arrived, line.number, sid, when, values, future)
+
+    @staticmethod
+    def _numbers(row: dict[str, Any], columns: list[str]) -> np.ndarray:
+        values = np.empty(len(columns), dtype=np.float32)
+        for j, c in enumerate(columns):
+            cell = row[c]
+            try:
+                values[j] = float(cell)
+            except (TypeError, ValueError):
+                raise DataError(f"column '{c}' holds {shorten(str(cell))!r}, not a number") from None
+            if not np.isfinite(values[j]):
+                raise DataError(f"column '{c}' holds {shorten(str(cell))!r}, not a finite number")
+        return values
 
     def skip(self, line: Line, why: str) -> None:
         self.stats.skipped += 1
         self.warn(f"line {line.number}: {why}; skipped")
 
     def add(self, records: list[Record]) -> list[str]:
-        """Append each record to its series' history; the series whose newest step is complete and that have
-        history_len steps, each once."""
+        """Append each record to its series' history (or, planned, to its plans); the series whose newest step is
+        complete, that have history_len steps and (with future columns) the plans of their whole horizon, each
+        once."""
         ready: dict[str, None] = {}
         for r in records:
             s = self.series.get(r.series)
             if s is None:
-                s = self.series[r.series] = _Series(deque(maxlen=self.L), deque(maxlen=self.L))
+                s = self.series[r.series] = _Series(deque(maxlen=self.L), deque(maxlen=self.L), deque(maxlen=self.L))
             if s.times and r.time <= s.times[-1]:
                 last = self._fmt(s.times[-1])
                 self.skip_record(r, f"{self._who(r.series)} at {self._fmt(r.time)} is not after its last row ({last})")
+                continue
+            if r.values is None:  # a plan for a time ahead
+                assert r.future is not None
+                s.plans[r.time] = r.future
+                if s.pending and self._planned(s):
+                    s.arrived = r.arrived
+                    ready[r.series] = None
+                continue
+            if self.future and r.future is None and r.time not in s.plans:
+                names = ", ".join(repr(c) for c in self.future)
+                self.skip_record(
+                    r,
+                    f"no value for {names}: give it in the row, or in an earlier row for that time with the "
+                    "targets empty",
+                )
                 continue
             if s.next_time is not None and r.time != s.next_time and not self._fill(s, r):
                 continue
             s.times.append(r.time)
             s.values.append(r.values)
+            if self.future:
+                s.future.append(r.future if r.future is not None else s.plans[r.time])
+                s.plans = {t: v for t, v in s.plans.items() if t > r.time}
             s.next_time = window_times(np.array([r.time]), None, 1, self.freq)[0, 0]
             s.arrived = r.arrived
-            if len(s.times) == self.L:
+            s.pending = len(s.times) == self.L
+            if s.pending and self._planned(s):
                 ready[r.series] = None
+            elif s.pending and not self.told_waiting:
+                self.told_waiting = True
+                self.warn(
+                    f"line {r.number}: the forecast of {self._who(r.series)} from {self._fmt(r.time)} waits for "
+                    f"{', '.join(repr(c) for c in self.future)} over its {self.H} steps ahead: give them in rows "
+                    "with the targets empty (said once)"
+                )
         return list(ready)
+
+    def _planned(self, s: _Series) -> bool:
+        """Whether the future columns are known over the newest step's whole horizon (always, without them)."""
+        if not self.future:
+            return True
+        return all(t in s.plans for t in self._horizon(s))
+
+    def _horizon(self, s: _Series) -> np.ndarray:
+        return window_times(np.array([s.times[-1]]), None, self.H, self.freq)[0]
 
     def _fill(self, s: _Series, r: Record) -> bool:
         """Steps missing before `r`: interpolated when fewer than the history holds (as the loader fills gaps),
@@ -191,6 +245,7 @@ class Follower:
                 )
                 s.times.clear()
                 s.values.clear()
+                s.future.clear()
                 return True
             self.skip_record(
                 r, f"{self._who(r.series)} at {self._fmt(r.time)} is off the model's {self.freq.label} grid"
@@ -198,10 +253,16 @@ class Follower:
             return False
         k = int(hit[0])  # steps missing before r
         last = s.values[-1]
+        assert r.values is not None
+        if self.future:
+            last_future = s.future[-1]
+            now_future = r.future if r.future is not None else s.plans[r.time]
         for i in range(k):
             w = (i + 1) / (k + 1)
             s.times.append(ahead[i])
             s.values.append((1 - w) * last + w * r.values)
+            if self.future:  # a step's plan where there is one, as the loader keeps a row's future cells
+                s.future.append(s.plans.get(ahead[i], (1 - w) * last_future + w * now_future))
         self.warn(
             f"line {r.number}: {self._who(r.series)}: {k} step(s) missing before {self._fmt(r.time)} were interpolated"
         )
@@ -219,8 +280,15 @@ class Follower:
         history = np.stack([np.stack(s.values) for s in picked])
         known = None
         times = np.stack([np.array(s.times, dtype="datetime64[us]") for s in picked])
+        future = None
+        if self.future:
+            future = np.stack(
+                [np.concatenate([np.stack(s.future), np.stack([s.plans[t] for t in self._horizon(s)])]) for s in picked]
+            )
         if self.model.meta.known:
-            known = self.model.known_inputs(times, self.freq)
+            known = self.model.known_inputs(times, self.freq, future)
+        for s in picked:
+            s.pending = False
         outputs = self.model.predict_outputs(history, known)
         columns = value_columns(self.model.meta, outputs)
         H = self.model.horizon

@@ -42,6 +42,7 @@ def full_loader(cfg: DataConfig, columns: Columns) -> SeriesSet | TsrnnError:
 
 
 def express(cfg: DataConfig, columns: Columns) -> SeriesSet | TsrnnError | None:
+    assert cfg.time_col is not None
     values = {c: v for c, v in columns.items() if c not in (cfg.time_col, cfg.id_col)}
     try:
         with rows_named(rows_text):

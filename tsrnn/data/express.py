@@ -23,14 +23,17 @@ from tsrnn.data.rows import settle_rows
 from tsrnn.data.seriesset import LoadReport
 
 _FORMS = (
-    (re.compile(r"\d{4}-\d{2}-\d{2}"), "datetime64[D]"),
-    (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"), "datetime64[s]"),
-    (re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"), "datetime64[s]"),
+    (re.compile(r"(?:\d{4}-\d{2}-\d{2}\n)*\d{4}-\d{2}-\d{2}"), "datetime64[D]"),
+    (re.compile(r"(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\n)*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"), "datetime64[s]"),
+    (re.compile(r"(?:\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\n)*\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"), "datetime64[s]"),
 )
-"""The time forms taken (every time of a table in one of them): dates, and local datetimes to the second."""
+"""The time forms taken (every time of a table in one of them, matched on the times joined by newlines): dates,
+and local datetimes to the second."""
 LIMIT = float(np.finfo(np.float32).max)
 """Values beyond float32 are the loader's to refuse."""
-NUMBER = (int, float)
+NUMBER = {int, float}
+_EMPTY = pl.DataFrame()
+"""The raw table's cells and preview: the lane keeps no polars table (later stages replace, never change, it)."""
 
 
 def express_series(
@@ -67,7 +70,7 @@ def express_series(
         return None
     names, codes = runs
     lines = np.arange(1, n + 1, dtype=np.int64)
-    raw = RawTable(Path(name), pl.DataFrame(), lines, ",", pl.DataFrame())
+    raw = RawTable(Path(name), _EMPTY, lines, ",", _EMPTY)
     report = LoadReport(rows=n, filled_cells=dict.fromkeys(order, 0))
     targets = list(cfg.targets)
     features = [c for c in order if c not in targets and c not in cfg.future]
@@ -78,14 +81,11 @@ def express_series(
 
 def _times(times: Sequence[Any]) -> np.ndarray | None:
     """datetime64[us] of text times all in one of `_FORMS`, or None."""
-    first = times[0]
-    if type(first) is not str:
+    if not all(type(t) is str for t in times):
         return None
+    text = "\n".join(times)
     for form, unit in _FORMS:
-        if form.fullmatch(first):
-            match = form.fullmatch
-            if not all(type(t) is str and match(t) for t in times):
-                return None
+        if form.fullmatch(text):
             try:
                 return np.array(times, dtype=unit).astype("datetime64[us]")
             except ValueError:  # a day or an hour out of range: the loader names the row
@@ -96,7 +96,7 @@ def _times(times: Sequence[Any]) -> np.ndarray | None:
 def _values(columns: list[Sequence[Any]]) -> np.ndarray | None:
     """(rows, columns) float64 of finite JSON numbers within float32's range, or None."""
     for col in columns:
-        if not all(type(v) in NUMBER for v in col):
+        if not set(map(type, col)) <= NUMBER:  # no bool (a subclass of int), None, text or list
             return None
     try:
         values = np.array(columns, dtype=np.float64).T

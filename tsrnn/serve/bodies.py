@@ -234,8 +234,12 @@ def rows_columns(rows: list[Any], key: str) -> dict[str, list[Any]]:
         if not isinstance(row, dict):
             raise RequestError(f"'{key}' row {i + 1} is a JSON {_kind(row)}; each row is an object of column: value")
     names = list(rows[0])
-    if not all(len(row) == len(names) and row.keys() == rows[0].keys() for row in rows):  # most requests
-        names = list(dict.fromkeys(c for row in rows for c in row))
+    if sum(map(len, rows)) == len(rows) * len(names):  # most requests: every row with the first row's keys
+        try:
+            return {c: [row[c] for row in rows] for c in names}
+        except KeyError:
+            pass
+    names = list(dict.fromkeys(c for row in rows for c in row))
     return {c: [row.get(c) for row in rows] for c in names}
 
 

@@ -52,7 +52,8 @@ def horizon_values(
         if unknown:
             raise DataError(
                 f"{name}: columns {', '.join(repr(c) for c in unknown)} are not known to the model "
-                f"{model}; a future-values file holds {', '.join(need)}"
+                f"{model}; a future-values file holds {', '.join(need)}: leave the others out of it, or train with "
+                f"--future {' '.join([*columns, *unknown])} for the model to read them"
             )
     raw = source if isinstance(source, RawTable) else read_raw(path)
     frame = raw.frame.select(need)

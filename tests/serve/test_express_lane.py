@@ -68,7 +68,6 @@ def test_plain_requests_skip_the_full_loader(serve_models: dict[str, Path], coun
     requests: list[dict[str, Any]] = [
         {"rows": rows},
         {"series": [series]},
-        {"rows": [*rows[:-1], {**rows[-1], "passengers": 1000000.0}], "allow_freq_mismatch": True},
         {"series": [demo_series(20)]},  # too short: the loader's message
         {"rows": rows[:-5] + rows[-4:]},  # a month missing in the window: interpolated, with the loader's warning
     ]

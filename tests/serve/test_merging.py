@@ -13,7 +13,7 @@ from tsrnn.core.errors import TsrnnError
 from tsrnn.data.loader import demo_path
 from tsrnn.runtime.forecastio import forecast_frame
 from tsrnn.runtime.inference import Forecaster
-from tsrnn.serve.merging import forecast_tables, mergeable
+from tsrnn.serve.merging import Plain, forecast_tables, mergeable
 
 
 def text_table(frame: pl.DataFrame, keep_numbers: bool = True) -> pl.DataFrame:
@@ -67,3 +67,42 @@ def test_a_failing_request_sends_the_group_back_one_by_one(serve_models: dict[st
         for got, f in zip(results, frames, strict=True):
             assert_same(got, alone(model, f))
     assert isinstance(results[3], TsrnnError) and "daily" in results[3].message
+
+
+def plain_request(frame: pl.DataFrame) -> Plain:
+    """A JSON request's columns as the server holds them, and its table for the full loader."""
+    columns = {c: frame[c].to_list() for c in frame.columns}
+    return Plain(columns, lambda: frame)
+
+
+@pytest.mark.parametrize("name", ["demo", "ens"])
+def test_plain_requests_merge_through_the_express_lane(
+    serve_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Plain requests are read together (one pass of the express lane, one ONNX Runtime call) and each gets what
+    it gets alone; a request the lane steps aside for (values as text, an empty cell) sends the group through
+    the full loader, still merged; a failing or warning one sends each request alone."""
+    demo = pl.read_csv(demo_path()).with_columns(pl.col("passengers").cast(pl.Float64))
+    good = [demo, demo.with_columns(pl.col("passengers") * 3), demo.tail(40), demo.tail(36)]
+    with Forecaster.load(serve_models[name]) as model:
+        calls: list[int] = []
+        run = model.predict_outputs
+        monkeypatch.setattr(model, "predict_outputs", lambda *a: calls.append(1) or run(*a))
+        results = forecast_tables(model, [plain_request(f) for f in good])
+        assert calls == [1], "the plain requests were not merged"
+        for got, f in zip(results, good, strict=True):
+            assert_same(got, alone(model, text_table(f)))
+        as_text = demo.with_columns(pl.col("passengers").cast(pl.String))
+        mixed = [*good[:2], as_text]
+        calls.clear()
+        results = forecast_tables(model, [plain_request(f) for f in mixed])
+        assert len(calls) == 2  # the numbers' tables merged through the full loader, the text table alone
+        for got, f in zip(results, mixed, strict=True):
+            assert_same(got, alone(model, f))
+        gap = demo.filter(pl.col("time") != demo["time"][-3])  # interpolated in the window: a warning
+        failing = [*good[:2], demo.head(10), gap]
+        results = forecast_tables(model, [plain_request(f) for f in failing])
+        for got, f in zip(results, failing, strict=True):
+            assert_same(got, alone(model, f))
+        assert isinstance(results[2], TsrnnError) and not isinstance(results[3], TsrnnError)
+        assert results[3].warnings

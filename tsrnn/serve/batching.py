@@ -134,8 +134,7 @@ class Batcher:
             if self._queue or not t.waiting or self._reading != 1 or self._closing:
                 return False
             t.waiting = False
-            self._reading -= 1
-            self._cond.notify_all()
+            self._reading -= 1  # no one to tell: the batching thread waits for a queue, which is empty
             return True
 
     def _enqueue(self, t: Ticket, job: _Job) -> None:

@@ -14,8 +14,6 @@ import numpy as np
 import polars as pl
 
 from tsrnn.core.errors import TsrnnError
-from tsrnn.data.express import express_series
-from tsrnn.data.loader import SeriesSet
 from tsrnn.data.parquetio import rows_named, rows_text, typed_times
 from tsrnn.runtime.forecastio import (
     ForecastResult,
@@ -23,12 +21,11 @@ from tsrnn.runtime.forecastio import (
     forecast_frame,
     forecast_json,
     forecast_series,
-    in_zone,
     load_history,
     refuse_future_file,
 )
 from tsrnn.runtime.inference import Forecaster
-from tsrnn.serve.merging import NAME, mergeable
+from tsrnn.serve.merging import NAME, Plain, forecast_plain, forecast_tables, mergeable, plain
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -85,7 +82,7 @@ class Runner(Protocol):
 
     def predict(self, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]: ...
 
-    def forecast_table(self, table: pl.DataFrame, series: int) -> ForecastResult: ...
+    def forecast_table(self, table: pl.DataFrame | Plain, series: int) -> ForecastResult: ...
 
 
 class Direct:
@@ -97,16 +94,17 @@ class Direct:
     def predict(self, history: np.ndarray, known: np.ndarray | None) -> dict[str, np.ndarray]:
         return self.model.predict_outputs(history, known)
 
-    def forecast_table(self, table: pl.DataFrame, series: int) -> ForecastResult:
-        with rows_named(rows_text):
-            return forecast_frame(self.model, table, NAME)
+    def forecast_table(self, table: pl.DataFrame | Plain, series: int) -> ForecastResult:
+        (result,) = forecast_tables(self.model, [table])
+        if isinstance(result, TsrnnError):
+            raise result
+        return result
 
 
 def forecast_body(model: Forecaster, body: bytes, content_type: str, limits: Limits, runner: Runner) -> ForecastResult:
-    """Forecast the series of a request body exactly as `tsrnn forecast` would forecast a file holding them. A
-    plain JSON table goes through the loader's express lane (`tsrnn.data.express`), its windows through
-    `runner.predict`; another JSON table may be merged with other requests' (`tsrnn.serve.merging`); the rest
-    runs alone, its windows through `runner.predict`."""
+    """Forecast the series of a request body exactly as `tsrnn forecast` would forecast a file holding them. A JSON
+    table with exactly the model's columns may be merged with other requests' (`tsrnn.serve.merging`: a plain one
+    read by the loader's express lane); the rest runs alone, its windows through `runner.predict`."""
     kind = media_type(content_type) or JSON
     if kind == JSON:
         request = parse_json(body)
@@ -118,12 +116,11 @@ def forecast_body(model: Forecaster, body: bytes, content_type: str, limits: Lim
             refuse_future_file(model, True)
             future = _table(rows_columns(_list(request, "future"), "future"), "future", _text(model))
         with rows_named(rows_text):  # messages name the request's rows, numbered from 1, not a file's lines
-            if future is None:
-                data = express(model, columns)
-                if data is not None:
-                    return forecast_series(
-                        model, in_zone(model, data), None, True, allow_freq_mismatch=allow, predict=runner.predict
-                    )
+            if future is None and not allow and plain(model, columns):
+                table = Plain(columns, lambda: _table(columns, key, _text(model)))
+                if len(columns[model.meta.time_col]) < model.history_len * n:  # too short to join others
+                    return forecast_plain(model, table)
+                return runner.forecast_table(table, n)
             frame = _table(columns, key, _text(model))
             if future is None and not allow and mergeable(model, frame, n):
                 return runner.forecast_table(frame, n)
@@ -132,17 +129,6 @@ def forecast_body(model: Forecaster, body: bytes, content_type: str, limits: Lim
         suffix = ".csv" if kind in (CSV, "text/plain") else ".parquet"
         return _forecast_file_body(model, body, f"{NAME}{suffix}", limits, runner.predict)
     raise RequestError(f"cannot read a {kind} body: send {JSON}, {CSV} or {PARQUET} (Content-Type header)", 415)
-
-
-def express(model: Forecaster, columns: dict[str, list[Any]]) -> SeriesSet | None:
-    """The request's series through the loader's express lane, or None when its table needs the full loader (or
-    the model reads future columns, whose horizon values the full loader reads from the table)."""
-    meta = model.meta
-    if meta.future or set(columns) != set(model.columns):
-        return None
-    ids = columns[meta.id_col] if meta.id_col else None
-    values = {c: v for c, v in columns.items() if c != meta.time_col and c != meta.id_col}
-    return express_series(model.data_config(), NAME, columns[meta.time_col], ids, values)
 
 
 def _forecast_file_body(model: Forecaster, body: bytes, name: str, limits: Limits, predict: Predict) -> ForecastResult:

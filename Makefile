@@ -43,7 +43,7 @@ bench-distributed: $(STAMP)
 	$(PY) -m bench.bench_distributed
 
 # tsrnn serve on loopback: 1/16/64 clients with and without dynamic batching (hey when installed: apt-get install
-# hey), a 60 s soak with malformed requests and a reload, the in-process overhead; writes bench/serve.md (about 4 minutes)
+# hey), a 60 s soak with malformed requests and a reload, the in-process overhead; writes bench/serve.md (about 7 minutes)
 bench-serve: $(STAMP)
 	$(PY) -m bench.bench_serve
 

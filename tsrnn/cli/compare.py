@@ -61,12 +61,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         seasons=model_seasons(args, data, spare=args.folds * (args.horizon or data.freq.default_horizon())),
     )
     from tsrnn.data.seasons import describe_seasons
+    from tsrnn.experiment.season_choice import beyond
 
     spare = args.folds * base.horizon
     try_seasons = None  # --seasons given: as asked
     if args.seasons is None and not base.seasonal_skip:
         try_seasons = auto_seasons(args, data, spare)
-        if try_seasons and max(try_seasons) > base.input_len and not args.json:
+        if beyond(try_seasons, base.input_len) and not args.json:
             print(
                 f"trying the seasons {describe_seasons(try_seasons, data.freq)}: a GRU trained briefly with and "
                 "without them on the data before the first origin (--seasons LIST or none decides instead)",

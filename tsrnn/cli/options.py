@@ -175,8 +175,10 @@ def model_seasons(args: argparse.Namespace, data: SeriesSet, spare: int = 0) -> 
         return ()
     if option != "auto":
         return tuple(option)
+    from tsrnn.experiment.season_choice import beyond
+
     found = auto_seasons(args, data, spare)
-    return found if found and max(found) > (args.input_len or _default_input_len(args, data)) else ()
+    return found if beyond(found, args.input_len or _default_input_len(args, data)) else ()
 
 
 def auto_seasons(args: argparse.Namespace, data: SeriesSet, spare: int = 0) -> tuple[int, ...]:
@@ -210,14 +212,14 @@ def settle_seasons(
     block says they help (`tsrnn.experiment.season_choice`), trying `probe` (default `cfg`) with and without them;
     as asked otherwise. `spare`: rows at the end kept for a backtest, never read."""
     from tsrnn.data.seasons import describe_seasons
-    from tsrnn.experiment.season_choice import SeasonChoice, choose_seasons, probe_seconds
+    from tsrnn.experiment.season_choice import SeasonChoice, beyond, choose_seasons, probe_seconds
 
     if getattr(args, "seasons", None) is not None or cfg.seasonal_skip or cfg.task != "forecast":
         return cfg, SeasonChoice(cfg.seasons, cfg.seasons, "asked")
     candidates = auto_seasons(args, data, spare)
     seconds = probe_seconds(budget_left)
     base = probe or cfg
-    if candidates and max(candidates) > base.input_len and not getattr(args, "json", False):
+    if beyond(candidates, base.input_len) and not getattr(args, "json", False):
         print(
             f"trying the seasons {describe_seasons(candidates, data.freq)}: two brief trainings of at most "
             f"{seconds:.0f} s, with and without (--seasons LIST or none decides instead)",

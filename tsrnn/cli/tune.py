@@ -262,8 +262,8 @@ def _searched_seasons(args: argparse.Namespace, data: SeriesSet) -> tuple[int, .
     shortest window searched (`season_choice.auto_candidates`, with the folds kept back)."""
     if args.seasons not in (None, "auto"):
         return tuple(args.seasons)
-    from tsrnn.experiment.season_choice import auto_candidates
+    from tsrnn.experiment.season_choice import auto_candidates, beyond
 
     horizon = args.horizon or data.freq.default_horizon()
     found = auto_candidates(data, args.input_len or horizon, horizon, args.folds * horizon)
-    return found if found and max(found) > (args.input_len or horizon) else ()
+    return found if beyond(found, args.input_len or horizon) else ()

@@ -65,6 +65,12 @@ def auto_candidates(data: SeriesSet, input_len: int, horizon: int, spare: int = 
     return tuple(m for m in data_seasons(data, None) if check_fit(fit_data, input_len + m, horizon) is None)
 
 
+def beyond(seasons: tuple[int, ...], input_len: int) -> bool:
+    """Whether the longest of `seasons` lies beyond a window of `input_len` steps: only then does a seasonal
+    profile show the model what its window cannot."""
+    return bool(seasons) and max(seasons) > input_len
+
+
 def probe_seconds(budget_left: float | None) -> float:
     """How long each brief training may run, with `budget_left` seconds of a budget (None: no budget)."""
     if budget_left is None or budget_left == float("inf"):
@@ -86,7 +92,7 @@ def choose_seasons(
     block that training leaves out (False for a backtest's data, already cut before its first origin)."""
     if not candidates:
         return SeasonChoice((), (), "none")
-    if max(candidates) <= cfg.input_len:
+    if not beyond(candidates, cfg.input_len):
         return SeasonChoice((), candidates, "seen")
     with_cfg = replace(cfg, seasons=candidates, seasonal_skip=0)
     try:

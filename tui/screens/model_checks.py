@@ -59,13 +59,13 @@ def skip_error(data: SeriesSet, values: dict[str, Any]) -> str | None:
 
 def seasons_to_try(data: SeriesSet, values: dict[str, Any]) -> tuple[int, ...]:
     """The data's seasons that `auto` tries (none with the seasonal skip on, or a list typed)."""
-    from tsrnn.experiment.season_choice import auto_candidates
+    from tsrnn.experiment.season_choice import auto_candidates, beyond
 
     if values.get("seasons") is not None or values.get("seasonal_skip"):
         return ()
     input_len, horizon = _window(data, values)
     found = auto_candidates(data, input_len, horizon)
-    return found if found and max(found) > input_len else ()
+    return found if beyond(found, input_len) else ()
 
 
 def seasons_error(data: SeriesSet, values: dict[str, Any]) -> str | None:

@@ -121,3 +121,6 @@ def test_follow_refuses_what_is_for_a_whole_file(demo_model: Path, capsys: pytes
     assert "--out are for a whole file" in capsys.readouterr().err
     assert main(["forecast", str(demo_model)]) == 2
     assert "or --follow FILE|-" in capsys.readouterr().err
+    assert main(["forecast", str(demo_model), "--follow", "no-such-file.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-file.csv: file not found" in err and "follow:" not in err  # no summary of a stream never begun

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tsrnn.core.errors import ConfigError
+from tsrnn.core.errors import ConfigError, TsrnnError
 from tsrnn.core.extras import require
 from tsrnn.core.interrupt import Stopped, exit_code, guarded, parse_timeout
 from tsrnn.core.paths import free_path
@@ -104,9 +104,13 @@ def cmd_follow(args: argparse.Namespace) -> int:
         follow(model, args.follow, sys.stdout, args.follow_format, stats=stats)
     except (_StopFollowError, KeyboardInterrupt):
         pass
+    except TsrnnError:
+        if stats.lines:  # a stream stopped by an error after it began: what it did, then why
+            print(stats.summary(), file=sys.stderr)
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-        print(stats.summary(), file=sys.stderr)
+    print(stats.summary(), file=sys.stderr)
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -106,3 +107,33 @@ def test_plain_requests_merge_through_the_express_lane(
             assert_same(got, alone(model, f))
         assert isinstance(results[2], TsrnnError) and not isinstance(results[3], TsrnnError)
         assert results[3].warnings
+
+
+def test_each_request_keeps_its_own_time_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Daily requests merged, some at midnight (their forecast times as dates), one at noon (as datetimes): each
+    answer's times are written as that request alone gets them, plain or through the full loader."""
+    from tsrnn.cli.commands import main
+
+    days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-05-01"))
+    values = 10 + np.sin(np.arange(len(days)) * 2 * np.pi / 7)
+    pl.DataFrame({"time": [str(d) for d in days], "y": values}).write_csv(tmp_path / "daily.csv")
+    model_path = tmp_path / "daily.onnx"
+    args = ["train", str(tmp_path / "daily.csv"), "--hidden", "4", "--layers", "1", "--epochs", "1",
+            "--input-len", "14", "--horizon", "7", "--seasons", "none", "--threads", "1", "--out", str(model_path),
+            "--json"]  # fmt: skip
+    assert main(args) == 0
+    at_midnight = pl.DataFrame({"time": [f"{d}T00:00:00" for d in days[-30:]], "y": values[-30:]})
+    at_noon = at_midnight.with_columns(pl.col("time").str.replace("T00:", "T12:"))
+    frames = [at_midnight, at_noon, at_midnight.with_columns(pl.col("y") * 2)]
+    with Forecaster.load(model_path) as model:
+        calls: list[int] = []
+        run = model.predict_outputs
+        monkeypatch.setattr(model, "predict_outputs", lambda *a: calls.append(1) or run(*a))
+        for requests in ([plain_request(f) for f in frames], [text_table(f) for f in frames]):
+            calls.clear()
+            results = forecast_tables(model, requests)  # type: ignore[arg-type]
+            assert calls == [1], "not merged"
+            for got, f in zip(results, frames, strict=True):
+                assert_same(got, alone(model, text_table(f)))
+            assert not isinstance(results[0], TsrnnError) and not isinstance(results[1], TsrnnError)
+            assert results[0].table["time"][0] == "2024-05-01" and results[1].table["time"][0] == "2024-05-01T12:00:00"

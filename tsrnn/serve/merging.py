@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from tsrnn.core.errors import TsrnnError
@@ -172,32 +173,33 @@ def _keyed_columns(model: Forecaster, plains: list[Plain]) -> dict[str, list[Any
     return merged
 
 
-def _split(model: Forecaster, merged: ForecastResult, n: int) -> list[ForecastResult | TsrnnError]:
-    """The merged forecast table cut back into each request's rows, with its own ids and its own time format."""
+def _split(model: Forecaster, merged: ForecastResult, n: int) -> list[ForecastResult | TsrnnError] | None:
+    """The merged forecast table cut back into each request's rows, with its own ids and its own time format. The
+    rows come request after request (series keep the order they first appear in), so each request's rows are one
+    slice of the table; None if they do not (then each request goes alone)."""
     table = merged.table
     id_col = merged.history.id_col
     assert id_col is not None
     time_col = merged.history.time_col
+    request_of = [int(sid.split(SEP, 1)[0]) for sid in merged.history.ids]  # each series' request
     if model.meta.id_col:
-        parts = table[id_col].str.split_exact(SEP, 1)
-        keys = parts.struct.field("field_0").cast(pl.Int64)
-        table = table.with_columns(parts.struct.field("field_1").alias(id_col))
+        table = table.with_columns(table[id_col].str.split_exact(SEP, 1).struct.field("field_1").alias(id_col))
     else:
-        keys = table[id_col].cast(pl.Int64)
         table = table.drop(id_col)
+    per_series = table.height // max(1, merged.n_series)
+    series = np.bincount(np.asarray(request_of, dtype=np.int64), minlength=n)
+    if np.any(np.diff(request_of) < 0) or len(series) != n:
+        return None
+    bounds = np.concatenate([[0], np.cumsum(series)]) * per_series
+    midnight = None
+    if not merged.history.utc:  # dates where all of a request's times are midnights, as a table alone writes them
+        at_midnight = table[time_col].str.ends_with("T00:00:00").to_numpy()
+        midnight = at_midnight if at_midnight.any() else None
     out: list[ForecastResult | TsrnnError] = []
     for k in range(n):
-        rows = table.filter(keys == k)
-        rows = _own_time_format(rows, time_col, merged.history.utc)
-        series = rows[id_col].n_unique() if model.meta.id_col else 1
-        out.append(dataclasses.replace(merged, table=rows, n_series=series, warnings=[]))
+        a, b = int(bounds[k]), int(bounds[k + 1])
+        rows = table.slice(a, b - a)
+        if midnight is not None and b > a and midnight[a:b].all():
+            rows = rows.with_columns(rows[time_col].str.strip_suffix("T00:00:00"))
+        out.append(dataclasses.replace(merged, table=rows, n_series=int(series[k]), warnings=[]))
     return out
-
-
-def _own_time_format(rows: pl.DataFrame, time_col: str, utc: bool) -> pl.DataFrame:
-    """Dates where every time of these rows is a midnight, as `format_times` writes a table alone (the merged
-    table wrote datetimes when another request's times were not all midnights)."""
-    times = rows[time_col]
-    if utc or not times.str.ends_with("T00:00:00").all():
-        return rows
-    return rows.with_columns(times.str.strip_suffix("T00:00:00"))

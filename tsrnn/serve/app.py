@@ -4,9 +4,11 @@ body with the one-line message the command line would print; no traceback ever r
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -26,6 +28,8 @@ from tsrnn.serve.models import Models
 log = logging.getLogger("tsrnn.serve")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+WORKERS = 40
+"""Threads that read and answer forecast requests (as many as Starlette's own pool)."""
 
 
 def error_response(status: int, message: str, title: str = "Error") -> JSONResponse:
@@ -89,6 +93,7 @@ def make_app(
     the batches and reloads when `models` was made with its `observe_batch` and `observe_reload`."""
     limits = limits or Limits()
     metrics = metrics or Metrics()
+    workers = ThreadPoolExecutor(WORKERS, thread_name_prefix="tsrnn-request")
 
     async def forecast(request: Request) -> Response:
         name = request.path_params["name"]
@@ -96,7 +101,8 @@ def make_app(
         with models.use(name) as (served, ticket):  # from the first byte: the batcher may wait for this request
             body = await read_body(request, limits.max_body)
             ctype = request.headers.get("content-type", JSON)
-            content, headers = await run_in_threadpool(answer, served.model, body, ctype, ticket, kind)
+            work = functools.partial(answer, served.model, body, ctype, ticket, kind)
+            content, headers = await asyncio.get_running_loop().run_in_executor(workers, work)
         return Response(content, media_type=kind, headers=headers)
 
     def answer(model: Forecaster, body: bytes, ctype: str, runner: Runner, kind: str) -> tuple[bytes, dict[str, str]]:
@@ -128,6 +134,7 @@ def make_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         models.close()  # after the last request in flight is answered
+        workers.shutdown(wait=False)
 
     routes = [
         Route("/v1/models/{name}/forecast", observed("forecast", metrics, forecast), methods=["POST"]),

@@ -201,5 +201,5 @@ def _split(model: Forecaster, merged: ForecastResult, n: int) -> list[ForecastRe
         rows = table.slice(a, b - a)
         if midnight is not None and b > a and midnight[a:b].all():
             rows = rows.with_columns(rows[time_col].str.strip_suffix("T00:00:00"))
-        out.append(dataclasses.replace(merged, table=rows, n_series=int(series[k]), warnings=[]))
+        out.append(ForecastResult(rows, merged.provider, merged.latency_ms, int(series[k]), merged.history))
     return out

@@ -115,7 +115,7 @@ def test_each_request_keeps_its_own_time_format(tmp_path: Path, monkeypatch: pyt
     from tsrnn.cli.commands import main
 
     days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-05-01"))
-    values = 10 + np.sin(np.arange(len(days)) * 2 * np.pi / 7)
+    values = 10 + np.sin(np.arange(len(days)) * 2 * np.pi / 7) + np.random.default_rng(0).normal(0, 0.1, len(days))
     pl.DataFrame({"time": [str(d) for d in days], "y": values}).write_csv(tmp_path / "daily.csv")
     model_path = tmp_path / "daily.onnx"
     args = ["train", str(tmp_path / "daily.csv"), "--hidden", "4", "--layers", "1", "--epochs", "1",

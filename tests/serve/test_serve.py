@@ -123,11 +123,11 @@ def batch_counts(c: httpx.Client, model: str) -> tuple[float, float]:
     return float(one.group(1)), float(every.group(1))
 
 
-@pytest.mark.parametrize("as_text", [True, False], ids=["tables-merged", "windows-merged"])
+@pytest.mark.parametrize("as_text", [True, False], ids=["full-loader", "express-lane"])
 def test_concurrent_requests_share_one_call(server: Any, serve_models: dict[str, Path], as_text: bool) -> None:
     """24 clients at once, each its own series: the metrics show calls that merged several requests, and each
-    answer is its own series' forecast. Values as text go through the full loader (their tables merged), values
-    as numbers through the express lane (their windows merged)."""
+    answer is its own series' forecast. Values as text go through the full loader, values as numbers through the
+    express lane; either way the requests' tables are merged before they are read."""
     rows = demo_rows()
     cell = str if as_text else float
     scaled = [[{**r, "passengers": cell(float(r["passengers"]) * (1 + i / 10))} for r in rows] for i in range(24)]

@@ -11,7 +11,7 @@ import polars as pl
 
 from tsrnn.core.errors import ConfigError, DataError
 from tsrnn.core.extras import needs_extras, require
-from tsrnn.distributed.worker import Options, PartResult, forecast_frame, worker_model
+from tsrnn.distributed.worker import Options, PartResult, forecast_partition, worker_model
 from tsrnn.runtime.inference import Forecaster
 
 if TYPE_CHECKING:
@@ -75,9 +75,9 @@ def _pandas_part(
     model = worker_model(model_path, opts.device, opts.threads)
     name = f"partition {partition_info['number']}" if partition_info else "partition"
     frame = pl.from_pandas(pdf) if len(pdf) else pl.DataFrame()
-    result = (
-        forecast_frame(model, frame, name, allow_freq_mismatch=opts.allow_freq_mismatch) if len(pdf) else PartResult()
-    )
+    result = PartResult()
+    if len(pdf):
+        result = forecast_partition(model, frame, name, allow_freq_mismatch=opts.allow_freq_mismatch)
     if result.skipped and errors == "raise":
         more = f" (and {len(result.skipped) - 1} more series in {name})" if len(result.skipped) > 1 else ""
         raise DataError(result.skipped[0].reason + more)

@@ -16,7 +16,7 @@ from tsrnn.core.errors import ConfigError, DataError
 from tsrnn.core.safeio import atomic_write
 from tsrnn.data.parquetio import ParquetSource
 from tsrnn.distributed.staging import SKIPPED_FILE as SKIPPED_FILE
-from tsrnn.distributed.worker import FILE, ROW, Options, PartResult, Skipped, forecast_frame, shipped_model
+from tsrnn.distributed.worker import FILE, ROW, Options, PartResult, Skipped, forecast_partition, shipped_model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +56,7 @@ def file_task(
         columns = [*model.columns, *([opts.id_col] if opts.id_col else [])]
         frame = source.collect(list(dict.fromkeys(columns)))
         frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(ROW))
-        result = forecast_frame(
+        result = forecast_partition(
             model,
             frame,
             label,
@@ -77,7 +77,7 @@ def frame_task(
     model = shipped_model(model_bytes, model_name, opts.device, opts.threads)
     name = f"partition {index}"
     frame = pl.from_pandas(pdf).sort(FILE, ROW)  # the rows in their files' order, as one machine reads them
-    result = forecast_frame(model, frame, name, allow_freq_mismatch=opts.allow_freq_mismatch, id_col=opts.id_col)
+    result = forecast_partition(model, frame, name, allow_freq_mismatch=opts.allow_freq_mismatch, id_col=opts.id_col)
     return _report(index, name, result, out_dir)
 
 

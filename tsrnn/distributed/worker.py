@@ -140,7 +140,7 @@ def _model_file(path: str) -> Path:
 # --- one partition -----------------------------------------------------------------------------------------
 
 
-def forecast_frame(
+def forecast_partition(
     model: Forecaster,
     frame: pl.DataFrame,
     name: str,

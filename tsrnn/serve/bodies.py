@@ -111,16 +111,11 @@ def forecast_body(model: Forecaster, body: bytes, content_type: str, limits: Lim
         columns, key = request_columns(model, request)
         n = count_series(model, columns, limits)
         allow = _flag(request, "allow_freq_mismatch")
-        future = None
-        if "future" in request:
-            refuse_future_file(model, True)
-            future = _table(rows_columns(_list(request, "future"), "future"), "future", _text(model))
+        future = future_table(model, request)
         with rows_named(rows_text):  # messages name the request's rows, numbered from 1, not a file's lines
             if future is None and not allow and plain(model, columns):
                 table = Plain(columns, lambda: _table(columns, key, _text(model)))
-                if len(columns[model.meta.time_col]) < model.history_len * n:  # too short to join others
-                    return forecast_plain(model, table)
-                return runner.forecast_table(table, n)
+                return runner.forecast_table(table, n) if mergeable(model, table, n) else forecast_plain(model, table)
             frame = _table(columns, key, _text(model))
             if future is None and not allow and mergeable(model, frame, n):
                 return runner.forecast_table(frame, n)
@@ -175,11 +170,15 @@ def json_tables(
     reads a file (`_table`)."""
     columns, key = request_columns(model, request)
     n = count_series(model, columns, limits)
-    future = None
-    if "future" in request:
-        refuse_future_file(model, True)
-        future = _table(rows_columns(_list(request, "future"), "future"), "future", _text(model))
-    return _table(columns, key, _text(model)), future, n
+    return _table(columns, key, _text(model)), future_table(model, request), n
+
+
+def future_table(model: Forecaster, request: dict[str, Any]) -> pl.DataFrame | None:
+    """The request's 'future' rows as a table (long format, as --future-csv reads), or None without them."""
+    if "future" not in request:
+        return None
+    refuse_future_file(model, True)
+    return _table(rows_columns(_list(request, "future"), "future"), "future", _text(model))
 
 
 def request_columns(model: Forecaster, request: dict[str, Any]) -> tuple[dict[str, list[Any]], str]:

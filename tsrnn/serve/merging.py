@@ -36,6 +36,10 @@ class Plain:
     frame: Callable[[], pl.DataFrame]
     """The table as the full loader reads it."""
 
+    @property
+    def height(self) -> int:
+        return len(next(iter(self.columns.values()), []))
+
 
 def plain(model: Forecaster, columns: dict[str, list[Any]]) -> bool:
     """Whether a request's columns may go the express lane: exactly the model's, and no future column (whose
@@ -63,16 +67,16 @@ def forecast_plain(model: Forecaster, request: Plain) -> ForecastResult:
     return forecast_series(model, in_zone(model, data), None, True)
 
 
-def mergeable(model: Forecaster, frame: pl.DataFrame, n_series: int) -> bool:
+def mergeable(model: Forecaster, table: pl.DataFrame | Plain, n_series: int) -> bool:
     """Whether a request's table may join others: exactly the model's columns (an extra column could change what
     the loader reads), no id column of ours to clash with, and enough rows to be worth trying (a request too short
     for the model would send the whole merged table back to one request at a time)."""
     columns = model.columns
-    if sorted(frame.columns) != sorted(columns):
+    if sorted(table.columns) != sorted(columns):
         return False
     if not model.meta.id_col and "id" in columns:
         return False
-    return frame.height >= model.history_len * max(1, n_series)
+    return table.height >= model.history_len * max(1, n_series)
 
 
 def forecast_tables(model: Forecaster, frames: list[pl.DataFrame | Plain]) -> list[ForecastResult | TsrnnError]:

@@ -137,13 +137,13 @@ class Follower:
     def _record(self, line: Line, row: dict[str, Any], stamp: tuple[np.datetime64, bool] | None) -> Record:
         missing = [c for c in [self.time_col, *self.inputs] if row.get(c) in (None, "")]
         unplanned = [c for c in self.future if row.get(c) in (None, "")]
-        planned = self.future and not unplanned and missing == self.inputs  # the targets left for later
+        planned = bool(self.future) and not unplanned and missing == self.inputs  # the targets left for later
         if missing and not planned:
             raise DataError(f"no value for {', '.join(repr(c) for c in missing)}")
+        if 0 < len(unplanned) < len(self.future):  # some future columns but not all: neither a plan nor left to one
+            raise DataError(f"no value for {', '.join(repr(c) for c in unplanned)}")
         values = None if planned else self._numbers(row, self.inputs)
         future = self._numbers(row, self.future) if self.future and not unplanned else None
-        if self.future and unplanned and len(unplanned) < len(self.future):
-            raise DataError(f"no value for {', '.join(repr(c) for c in unplanned)}")
         if stamp is None:
             raise DataError(f"{shorten(str(row[self.time_col]))!r} is not an ISO date or datetime")
         when, utc = stamp
